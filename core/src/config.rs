@@ -1,0 +1,223 @@
+//! Configuration shared by the flows: the authorization server's metadata (RFC 8414,
+//! discovered or written by hand), the client and how it authenticates, and the rule
+//! that every endpoint uses HTTPS unless it is on a loopback address.
+
+use crate::encoding::{basic_authorization, form_encode};
+use crate::error::Error;
+use crate::http::short;
+use crate::secret::Secret;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Authorization server metadata (RFC 8414 §2; OpenID Connect Discovery 1.0 §3).
+///
+/// Comes from [`crate::flows::Discovery`] or is written by hand for servers without a
+/// discovery document ("manual endpoint configuration"). Members this crate does not use
+/// are kept in `extra`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServerMetadata {
+    /// The issuer identifier.
+    pub issuer: String,
+    /// The authorization endpoint (authorization code flow).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_endpoint: Option<String>,
+    /// The token endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint: Option<String>,
+    /// The device authorization endpoint (RFC 8628 §4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_authorization_endpoint: Option<String>,
+    /// The revocation endpoint (RFC 7009, RFC 8414 §2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation_endpoint: Option<String>,
+    /// The introspection endpoint (RFC 7662, RFC 8414 §2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub introspection_endpoint: Option<String>,
+    /// RFC 9207 §3: the server sends `iss` in authorization responses, so the client must
+    /// require it.
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: bool,
+    /// PKCE methods (RFC 7636 §4.3 / RFC 8414); when present it must contain `S256`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_challenge_methods_supported: Option<Vec<String>>,
+    /// Grant types the server supports, when it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_types_supported: Option<Vec<String>>,
+    /// Every other metadata member, preserved.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl ServerMetadata {
+    /// Metadata with only an issuer, for manual configuration.
+    pub fn new(issuer: impl Into<String>) -> Self {
+        ServerMetadata {
+            issuer: issuer.into(),
+            authorization_endpoint: None,
+            token_endpoint: None,
+            device_authorization_endpoint: None,
+            revocation_endpoint: None,
+            introspection_endpoint: None,
+            authorization_response_iss_parameter_supported: false,
+            code_challenge_methods_supported: None,
+            grant_types_supported: None,
+            extra: Map::new(),
+        }
+    }
+
+    /// An endpoint the flow cannot do without, checked with [`check_endpoint`].
+    pub(crate) fn required_endpoint(
+        &self,
+        value: &Option<String>,
+        name: &str,
+        allow_insecure_http: bool,
+    ) -> Result<url::Url, Error> {
+        match value {
+            Some(url) => check_endpoint(url, name, allow_insecure_http),
+            None => Err(Error::usage(
+                "missing_endpoint",
+                format!(
+                    "The server metadata for {} has no `{name}`; this server does not support this login method, or the manual configuration is missing it.",
+                    short(&self.issuer)
+                ),
+            )),
+        }
+    }
+}
+
+/// How the client authenticates at the token, revocation and introspection endpoints
+/// (RFC 6749 §2.3, RFC 8414 `token_endpoint_auth_methods_supported` names).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "snake_case")]
+pub enum ClientAuth {
+    /// A public client (a CLI): `client_id` in the body, no secret.
+    #[default]
+    None,
+    /// HTTP Basic with the form-encoded id and secret (RFC 6749 §2.3.1).
+    ClientSecretBasic {
+        /// The client secret.
+        client_secret: Secret,
+    },
+    /// `client_id` and `client_secret` in the form body (RFC 6749 §2.3.1).
+    ClientSecretPost {
+        /// The client secret.
+        client_secret: Secret,
+    },
+}
+
+/// The OAuth client: its identifier and its authentication method.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Client {
+    /// The client identifier (RFC 6749 §2.2).
+    pub client_id: String,
+    /// How it authenticates; a public client when absent.
+    #[serde(default)]
+    pub auth: ClientAuth,
+}
+
+impl Client {
+    /// A public client.
+    pub fn public(client_id: impl Into<String>) -> Self {
+        Client { client_id: client_id.into(), auth: ClientAuth::None }
+    }
+
+    /// The headers and form body for a POST to a token-like endpoint, with this client's
+    /// authentication applied. `params` are the grant's own parameters.
+    pub(crate) fn form_post(&self, params: &[(&str, &str)]) -> (Vec<(String, String)>, String) {
+        let mut headers = vec![
+            ("Accept".to_string(), "application/json".to_string()),
+            ("Content-Type".to_string(), "application/x-www-form-urlencoded".to_string()),
+        ];
+        let mut pairs: Vec<(&str, &str)> = params.to_vec();
+        match &self.auth {
+            ClientAuth::None => pairs.push(("client_id", &self.client_id)),
+            ClientAuth::ClientSecretPost { client_secret } => {
+                pairs.push(("client_id", &self.client_id));
+                pairs.push(("client_secret", client_secret.expose()));
+            }
+            ClientAuth::ClientSecretBasic { client_secret } => headers.push((
+                "Authorization".to_string(),
+                basic_authorization(&self.client_id, client_secret.expose()),
+            )),
+        }
+        (headers, form_encode(pairs))
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), Error> {
+        if self.client_id.is_empty() {
+            return Err(Error::usage("missing_client_id", "The client ID is empty; set the client ID your authorization server registered for this CLI."));
+        }
+        match &self.auth {
+            ClientAuth::ClientSecretBasic { client_secret } | ClientAuth::ClientSecretPost { client_secret }
+                if client_secret.is_empty() =>
+            {
+                Err(Error::usage("missing_client_secret", "The client secret is empty; provide it through the environment or standard input."))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// True when `host` is a loopback address or `localhost` (RFC 8252 §8.3, RFC 6761).
+pub fn is_loopback_host(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost"),
+    }
+}
+
+/// Parses an endpoint URL and requires HTTPS, except on loopback addresses or with the
+/// explicit `allow_insecure_http` opt-out (meant for tests).
+///
+/// # Errors
+/// `invalid_endpoint` for a URL that does not parse or has a fragment;
+/// `insecure_endpoint` for plain HTTP to a non-loopback host.
+pub fn check_endpoint(value: &str, name: &str, allow_insecure_http: bool) -> Result<url::Url, Error> {
+    let url = url::Url::parse(value).map_err(|_| {
+        Error::usage("invalid_endpoint", format!("`{name}` is not a valid absolute URL: {}", short(value)))
+    })?;
+    if url.fragment().is_some() {
+        return Err(Error::usage("invalid_endpoint", format!("`{name}` must not contain a fragment: {}", short(value))));
+    }
+    let loopback = url.host().is_some_and(|h| is_loopback_host(&h));
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if loopback || allow_insecure_http => Ok(url),
+        _ => Err(Error::usage(
+            "insecure_endpoint",
+            format!(
+                "`{name}` must use https (plain http is allowed only for loopback addresses): {}",
+                short(value)
+            ),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints() {
+        assert!(check_endpoint("https://as.example/token", "t", false).is_ok());
+        assert!(check_endpoint("http://127.0.0.1:8080/token", "t", false).is_ok());
+        assert!(check_endpoint("http://[::1]:8080/token", "t", false).is_ok());
+        assert!(check_endpoint("http://localhost/token", "t", false).is_ok());
+        assert_eq!(check_endpoint("http://as.example/token", "t", false).unwrap_err().code, "insecure_endpoint");
+        assert!(check_endpoint("http://as.example/token", "t", true).is_ok());
+        assert_eq!(check_endpoint("ftp://as.example/", "t", false).unwrap_err().code, "insecure_endpoint");
+        assert_eq!(check_endpoint("not a url", "t", false).unwrap_err().code, "invalid_endpoint");
+    }
+
+    #[test]
+    fn client_auth_methods() {
+        let c = Client { client_id: "cli".into(), auth: ClientAuth::ClientSecretPost { client_secret: "s".into() } };
+        let (_, body) = c.form_post(&[("grant_type", "client_credentials")]);
+        assert_eq!(body, "grant_type=client_credentials&client_id=cli&client_secret=s");
+        let c = Client { client_id: "cli".into(), auth: ClientAuth::ClientSecretBasic { client_secret: "s".into() } };
+        let (h, body) = c.form_post(&[("grant_type", "client_credentials")]);
+        assert_eq!(body, "grant_type=client_credentials");
+        assert!(h.iter().any(|(k, v)| k == "Authorization" && v == "Basic Y2xpOnM="));
+    }
+}

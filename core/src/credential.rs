@@ -1,0 +1,226 @@
+//! The credential record: what a driver stores (keyring or file) and reads back, in
+//! every language. Versioned JSON; one record per (app, issuer, client_id, profile), the
+//! key being the driver's business.
+//!
+//! ```json
+//! {"schema_version":1,"kind":"oauth","issuer":"https://as.example","client_id":"cli",
+//!  "grant":"device_code","updated_at":1700000000000,
+//!  "tokens":{"access_token":"…","token_type":"Bearer","expires_at":1700003600000,
+//!            "refresh_token":"…","scope":"openid offline_access"}}
+//! {"schema_version":1,"kind":"api_key","key":"…","presentation":{"scheme":"bearer"},
+//!  "updated_at":1700000000000}
+//! ```
+//!
+//! Records contain secrets: stores must protect them (keyring, or 0600 files).
+
+use crate::error::Error;
+use crate::secret::Secret;
+use crate::token::TokenSet;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The record version this build writes. Readers accept it and every older version they
+/// know how to upgrade; a newer version is refused with `credential_newer_version`
+/// (never silently overwritten).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// How the OAuth tokens in a record were obtained; decides how they are renewed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Grant {
+    /// RFC 8628 device authorization grant.
+    DeviceCode,
+    /// Authorization code with PKCE (loopback or pasted redirect).
+    AuthorizationCode,
+    /// Client credentials (CI): renewed by running the grant again, not by refresh.
+    ClientCredentials,
+    /// Resource owner password credentials (legacy).
+    Password,
+}
+
+impl Grant {
+    /// The `grant_type` value of RFC 6749 / RFC 8628.
+    pub fn grant_type(&self) -> &'static str {
+        match self {
+            Grant::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
+            Grant::AuthorizationCode => "authorization_code",
+            Grant::ClientCredentials => "client_credentials",
+            Grant::Password => "password",
+        }
+    }
+}
+
+/// How an API key or personal access token is sent.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "scheme", rename_all = "snake_case")]
+pub enum Presentation {
+    /// `Authorization: Bearer <key>` (RFC 6750 §2.1).
+    #[default]
+    Bearer,
+    /// A named header with an optional prefix, e.g. `X-API-Key: <key>` or
+    /// `Authorization: token <key>`.
+    Header {
+        /// The header name.
+        name: String,
+        /// Text put before the key (include the space), e.g. `"token "`.
+        #[serde(default)]
+        prefix: String,
+    },
+}
+
+/// What a record holds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CredentialData {
+    /// An OAuth token set.
+    #[serde(rename = "oauth")]
+    OAuth {
+        /// The issuer the tokens came from.
+        issuer: String,
+        /// The client they were issued to.
+        client_id: String,
+        /// How they were obtained.
+        grant: Grant,
+        /// The tokens.
+        tokens: TokenSet,
+    },
+    /// An API key or personal access token: no network, no expiry known to termauth.
+    ApiKey {
+        /// The key.
+        key: Secret,
+        /// How it is sent.
+        #[serde(default)]
+        presentation: Presentation,
+    },
+}
+
+/// A stored credential: a versioned record (see the module docs).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Credential {
+    /// The record format version ([`SCHEMA_VERSION`]).
+    pub schema_version: u32,
+    /// When the record was last written (Unix milliseconds).
+    pub updated_at: u64,
+    /// The payload.
+    #[serde(flatten)]
+    pub data: CredentialData,
+}
+
+impl Credential {
+    /// A new record of the current version.
+    pub fn new(data: CredentialData, now_ms: u64) -> Self {
+        Credential { schema_version: SCHEMA_VERSION, updated_at: now_ms, data }
+    }
+
+    /// Serializes the record (compact JSON; it contains secrets).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Parses a stored record, checking its version first.
+    ///
+    /// # Errors
+    /// `credential_corrupt` when the text is not a valid record (the message names the
+    /// position, never a value); `credential_newer_version` when a newer termauth wrote it.
+    ///
+    /// ```
+    /// use termauth_core::Credential;
+    /// let err = Credential::from_json(r#"{"schema_version":99,"kind":"oauth"}"#).unwrap_err();
+    /// assert_eq!(err.code, "credential_newer_version");
+    /// ```
+    pub fn from_json(text: &str) -> Result<Credential, Error> {
+        let corrupt = |why: String| {
+            Error::usage(
+                "credential_corrupt",
+                format!("The stored credential is not a valid termauth record ({why}). Log in again to replace it, or restore it from a backup."),
+            )
+            .with_hint(crate::Hint::Reauthenticate)
+        };
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| corrupt(format!("not JSON at line {} column {}", e.line(), e.column())))?;
+        let version = value
+            .get("schema_version")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| corrupt("no schema_version".to_string()))?;
+        if version > u64::from(SCHEMA_VERSION) {
+            return Err(Error::usage(
+                "credential_newer_version",
+                format!(
+                    "The stored credential was written by a newer termauth (record version {version}, this one reads up to {SCHEMA_VERSION}). Upgrade termauth; the record was left as it is."
+                ),
+            ));
+        }
+        if version == 0 {
+            return Err(corrupt("schema_version 0".to_string()));
+        }
+        // Version 1 is current; later versions add their upgrade steps here.
+        serde_json::from_value::<Credential>(value).map_err(|e| {
+            // serde's message can quote a value, which may be a secret: keep only its
+            // classification and the member it concerns, if any.
+            let msg = e.to_string();
+            match msg.strip_prefix("missing field `").and_then(|m| m.split('`').next()) {
+                Some(f) => corrupt(format!("missing `{f}`")),
+                None => corrupt("a member is missing or has the wrong type".to_string()),
+            }
+        })
+    }
+
+    /// The header that presents this credential: `(name, value)`.
+    ///
+    /// ```
+    /// use termauth_core::{Credential, CredentialData, Presentation, Secret};
+    /// let c = Credential::new(CredentialData::ApiKey {
+    ///     key: Secret::new("k123"),
+    ///     presentation: Presentation::Header { name: "X-API-Key".into(), prefix: String::new() },
+    /// }, 0);
+    /// let (name, value) = c.authorization_header();
+    /// assert_eq!((name.as_str(), value.expose()), ("X-API-Key", "k123"));
+    /// ```
+    pub fn authorization_header(&self) -> (String, Secret) {
+        match &self.data {
+            CredentialData::OAuth { tokens, .. } => ("Authorization".to_string(), tokens.authorization()),
+            CredentialData::ApiKey { key, presentation: Presentation::Bearer } => {
+                ("Authorization".to_string(), Secret::new(format!("Bearer {}", key.expose())))
+            }
+            CredentialData::ApiKey { key, presentation: Presentation::Header { name, prefix } } => {
+                (name.clone(), Secret::new(format!("{prefix}{}", key.expose())))
+            }
+        }
+    }
+
+    /// The token or key itself (what `termauth token` prints).
+    pub fn secret(&self) -> &Secret {
+        match &self.data {
+            CredentialData::OAuth { tokens, .. } => &tokens.access_token,
+            CredentialData::ApiKey { key, .. } => key,
+        }
+    }
+
+    /// The OAuth tokens, if this is an OAuth record.
+    pub fn tokens(&self) -> Option<&TokenSet> {
+        match &self.data {
+            CredentialData::OAuth { tokens, .. } => Some(tokens),
+            CredentialData::ApiKey { .. } => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_errors() {
+        let c = Credential::from_json(
+            r#"{"schema_version":1,"updated_at":5,"kind":"oauth","issuer":"https://as","client_id":"c","grant":"device_code",
+                "tokens":{"access_token":"a","token_type":"Bearer","expires_at":10}}"#,
+        )
+        .unwrap();
+        assert_eq!(Credential::from_json(&c.to_json()).unwrap(), c);
+        assert_eq!(Credential::from_json("{").unwrap_err().code, "credential_corrupt");
+        assert_eq!(Credential::from_json(r#"{"kind":"oauth"}"#).unwrap_err().code, "credential_corrupt");
+        let e = Credential::from_json(r#"{"schema_version":1,"updated_at":0,"kind":"api_key","key":12345}"#).unwrap_err();
+        assert_eq!(e.code, "credential_corrupt");
+        assert!(!e.message.contains("12345"));
+    }
+}

@@ -1,0 +1,296 @@
+//! Errors: what went wrong, in which family, and what the CLI should do about it.
+//!
+//! Every error carries a stable machine `code`, a sentence a user can act on (`message`),
+//! and a [`Hint`]. The families ([`ErrorKind`]):
+//!
+//! | kind | who is at fault | examples |
+//! |---|---|---|
+//! | `usage` | the caller broke the driver contract or gave bad configuration | unknown request id, handle after `done`, `http://` endpoint |
+//! | `protocol` | the server sent something malformed | HTML 502 page, missing `access_token`, `expires_in: "soon"` |
+//! | `oauth` | the server answered with an OAuth error (RFC 6749 §5.2, RFC 8628 §3.5) | `invalid_grant`, `access_denied`, `expired_token` |
+//! | `transport` | the request never got an HTTP answer (reported by the driver) | connection refused, timeout, TLS |
+//! | `interrupted` | the login was stopped on this side | cancel (Ctrl-C), no redirect before the timeout |
+//!
+//! Errors never contain a secret: response excerpts are only taken from bodies that are
+//! not JSON (an HTML error page), and JSON problems are reported by field name.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The family of an [`Error`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The caller broke the driver contract or gave an unusable configuration.
+    Usage,
+    /// The server's response was malformed.
+    Protocol,
+    /// The server answered with an OAuth error code.
+    #[serde(rename = "oauth")]
+    OAuth,
+    /// The driver could not get an HTTP response.
+    Transport,
+    /// Cancelled by the user, or a local deadline passed.
+    Interrupted,
+}
+
+/// What a CLI should do about an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Hint {
+    /// The credential is no good: run the login again.
+    Reauthenticate,
+    /// Something transient: try again later.
+    RetryLater,
+    /// The client or server configuration is wrong: fix it, retrying will not help.
+    FixConfiguration,
+    /// Nothing sensible to do automatically.
+    Fatal,
+}
+
+/// The error type of every termauth-core operation (see the module docs).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Error {
+    /// The family.
+    pub kind: ErrorKind,
+    /// A stable machine-readable code, e.g. `unknown_request_id`, `response_not_json`,
+    /// or the server's OAuth `error` value such as `invalid_grant`.
+    pub code: String,
+    /// A sentence for the user that says what happened and what to do.
+    pub message: String,
+    /// What the CLI should do.
+    pub hint: Hint,
+    /// The HTTP status of the response, when one caused the error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// The OAuth `error` value, for `oauth` errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The server's `error_description`, if any (sanitised, at most 300 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
+    /// The server's `error_uri`, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_uri: Option<String>,
+    /// The start of a response body that is not JSON (an HTML error page, say), sanitised.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excerpt: Option<String>,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Keeps printable characters only and cuts to `max` characters (with an ellipsis).
+pub(crate) fn sanitize(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for (count, c) in text.chars().enumerate() {
+        if count == max {
+            out.push('…');
+            break;
+        }
+        out.push(if c.is_control() { ' ' } else { c });
+    }
+    out.trim().to_string()
+}
+
+impl Error {
+    fn new(kind: ErrorKind, code: &str, message: String, hint: Hint) -> Self {
+        Error {
+            kind,
+            code: code.to_string(),
+            message,
+            hint,
+            status: None,
+            error: None,
+            error_description: None,
+            error_uri: None,
+            excerpt: None,
+        }
+    }
+
+    /// A usage error: the caller broke the contract or gave unusable configuration.
+    pub fn usage(code: &str, message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Usage, code, message.into(), Hint::FixConfiguration)
+    }
+
+    /// A protocol error: the server's response (with this HTTP status) was malformed.
+    pub fn protocol(code: &str, status: Option<u16>, message: impl Into<String>) -> Self {
+        let hint = match status {
+            Some(s) if s >= 500 => Hint::RetryLater,
+            _ => Hint::Fatal,
+        };
+        let mut e = Error::new(ErrorKind::Protocol, code, message.into(), hint);
+        e.status = status;
+        e
+    }
+
+    /// A transport error reported by the driver.
+    pub fn transport(kind: &str, detail: Option<&str>) -> Self {
+        let message = match detail {
+            Some(d) => format!(
+                "Could not reach the authorization server ({kind}: {}). Check the network connection and try again.",
+                sanitize(d, 200)
+            ),
+            None => format!(
+                "Could not reach the authorization server ({kind}). Check the network connection and try again."
+            ),
+        };
+        Error::new(ErrorKind::Transport, "transport_error", message, Hint::RetryLater)
+    }
+
+    /// The user (or the driver on their behalf) cancelled the flow.
+    pub fn cancelled() -> Self {
+        Error::new(
+            ErrorKind::Interrupted,
+            "cancelled",
+            "The login was cancelled.".to_string(),
+            Hint::Fatal,
+        )
+    }
+
+    /// An interruption other than cancel, e.g. no redirect arrived in time.
+    pub fn interrupted(code: &str, message: impl Into<String>, hint: Hint) -> Self {
+        Error::new(ErrorKind::Interrupted, code, message.into(), hint)
+    }
+
+    /// An OAuth error response (RFC 6749 §5.2 and the codes of RFC 8628 §3.5, RFC 7009 §2.2.1).
+    ///
+    /// The message and hint come from the code; the server's `error_description` is kept
+    /// (sanitised) and quoted in the message.
+    pub fn oauth(
+        error: &str,
+        error_description: Option<&str>,
+        error_uri: Option<&str>,
+        status: Option<u16>,
+    ) -> Self {
+        let error = sanitize(error, 100);
+        let (what, hint) = oauth_explanation(&error, status);
+        let description = error_description.map(|d| sanitize(d, 300)).filter(|d| !d.is_empty());
+        let message = match &description {
+            Some(d) => format!("{what} (server said: {error}: {d})"),
+            None => format!("{what} (server said: {error})"),
+        };
+        let mut e = Error::new(ErrorKind::OAuth, &error, message, hint);
+        e.status = status;
+        e.error = Some(error.clone());
+        e.error_description = description;
+        e.error_uri = error_uri.map(|u| sanitize(u, 300));
+        e
+    }
+
+    /// Replaces the hint (builder style).
+    pub fn with_hint(mut self, hint: Hint) -> Self {
+        self.hint = hint;
+        self
+    }
+
+    /// Attaches a sanitised excerpt of a response body that is not JSON.
+    pub(crate) fn with_excerpt(mut self, body: &str) -> Self {
+        let e = sanitize(body, 120);
+        if !e.is_empty() {
+            self.excerpt = Some(e);
+        }
+        self
+    }
+
+    /// True for an OAuth error with this `error` code.
+    pub fn is_oauth(&self, code: &str) -> bool {
+        self.kind == ErrorKind::OAuth && self.code == code
+    }
+}
+
+/// The user-facing sentence and the hint for an OAuth error code.
+fn oauth_explanation(error: &str, status: Option<u16>) -> (&'static str, Hint) {
+    use Hint::*;
+    match error {
+        "invalid_grant" => (
+            "The server rejected the grant: the code or refresh token is expired, revoked or already used. Log in again",
+            Reauthenticate,
+        ),
+        "access_denied" => (
+            "The authorization request was denied. Run the login again and approve it",
+            Reauthenticate,
+        ),
+        "expired_token" => (
+            "The device code expired before the login was approved. Run the login again",
+            Reauthenticate,
+        ),
+        "invalid_client" => (
+            "The server did not accept the client. Check the client ID and client secret",
+            FixConfiguration,
+        ),
+        "unauthorized_client" => (
+            "This client is not allowed to use this grant. Check the client's registration at the server",
+            FixConfiguration,
+        ),
+        "unsupported_grant_type" => (
+            "The server does not support this login method. Choose another method or check the server configuration",
+            FixConfiguration,
+        ),
+        "invalid_scope" => (
+            "The server rejected the requested scope. Check the scopes the client may request",
+            FixConfiguration,
+        ),
+        "invalid_request" => (
+            "The server rejected the request as malformed. Check the client configuration",
+            FixConfiguration,
+        ),
+        "unsupported_token_type" => (
+            "The server cannot revoke this type of token",
+            FixConfiguration,
+        ),
+        "invalid_target" => (
+            "The server rejected the requested resource (RFC 8707). Check the resource indicator",
+            FixConfiguration,
+        ),
+        "unsupported_response_type" => (
+            "The server does not support the authorization code response type for this client",
+            FixConfiguration,
+        ),
+        "login_required" | "consent_required" | "interaction_required" | "account_selection_required" => (
+            "The server needs you to log in interactively. Run the login again",
+            Reauthenticate,
+        ),
+        "temporarily_unavailable" | "server_error" => (
+            "The authorization server had a problem. Try again later",
+            RetryLater,
+        ),
+        "slow_down" | "authorization_pending" => (
+            "The server asked to keep waiting, outside a device-flow poll",
+            Fatal,
+        ),
+        _ => match status {
+            Some(s) if s >= 500 => ("The authorization server failed. Try again later", RetryLater),
+            _ => ("The authorization server refused the request", Fatal),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oauth_error_message_and_hint() {
+        let e = Error::oauth("invalid_grant", Some("grant request is invalid\n"), None, Some(400));
+        assert_eq!(e.kind, ErrorKind::OAuth);
+        assert_eq!(e.code, "invalid_grant");
+        assert_eq!(e.hint, Hint::Reauthenticate);
+        assert!(e.message.contains("grant request is invalid"));
+        assert!(!e.message.contains('\n'));
+        let j = serde_json::to_value(&e).unwrap();
+        assert_eq!(j["kind"], "oauth");
+        assert_eq!(j["hint"], "reauthenticate");
+    }
+
+    #[test]
+    fn sanitize_cuts_and_strips() {
+        assert_eq!(sanitize("a\u{7}b", 10), "a b");
+        assert_eq!(sanitize("abcdef", 3), "abc…");
+    }
+}

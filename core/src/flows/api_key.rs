@@ -1,0 +1,80 @@
+//! API keys and personal access tokens: no network. The flow validates the key, asks the
+//! driver to persist it, and finishes.
+//!
+//! | state | poll |
+//! |---|---|
+//! | `Start` | `Persist{api_key}`, then `Done{credential}` |
+
+use crate::credential::{Credential, CredentialData, Presentation};
+use crate::error::Error;
+use crate::flow::{Action, Exchange, Machine, Outcome};
+use crate::http::HttpResponse;
+use crate::secret::Secret;
+use serde::{Deserialize, Serialize};
+
+/// API key configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyConfig {
+    /// The key (read from stdin or an environment variable by the driver; never a flag).
+    pub key: Secret,
+    /// How it is sent.
+    #[serde(default)]
+    pub presentation: Presentation,
+}
+
+/// The API key flow.
+#[derive(Debug, Clone)]
+pub struct ApiKey {
+    ex: Exchange,
+    key: Secret,
+    presentation: Presentation,
+}
+
+/// True for an RFC 9110 §5.6.2 token (a valid header name).
+fn is_header_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+impl ApiKey {
+    /// An API key flow.
+    ///
+    /// # Errors
+    /// `invalid_api_key` for an empty key or one with whitespace or control characters
+    /// (it would break, or inject into, the HTTP header); `invalid_header_name`.
+    pub fn new(config: ApiKeyConfig) -> Result<Self, Error> {
+        let key = config.key.expose().trim();
+        if key.is_empty() || key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(Error::usage(
+                "invalid_api_key",
+                "The API key is empty or contains spaces or control characters; paste the key alone, on one line.",
+            ));
+        }
+        if let Presentation::Header { name, prefix } = &config.presentation {
+            if !is_header_name(name) || prefix.chars().any(|c| c.is_control()) {
+                return Err(Error::usage(
+                    "invalid_header_name",
+                    "The header used to present the API key must be a valid HTTP header name (letters, digits, `-`), and its prefix must be printable.",
+                ));
+            }
+        }
+        Ok(ApiKey { ex: Exchange::new(), key: Secret::new(key), presentation: config.presentation })
+    }
+}
+
+impl Machine for ApiKey {
+    fn exchange(&mut self) -> &mut Exchange {
+        &mut self.ex
+    }
+
+    fn step(&mut self, now_ms: u64) -> Option<Action> {
+        let credential = Credential::new(
+            CredentialData::ApiKey { key: self.key.clone(), presentation: self.presentation.clone() },
+            now_ms,
+        );
+        self.ex.emit(Action::Persist { credential: credential.clone() });
+        self.ex.finish(Outcome::Credential { credential });
+        None
+    }
+
+    fn on_response(&mut self, _resp: HttpResponse, _now_ms: u64) {}
+}

@@ -1,0 +1,402 @@
+//! Authorization code grant with PKCE for native apps (RFC 6749 §4.1, RFC 7636 `S256`,
+//! RFC 8252 loopback redirect), with OIDC `nonce`, RFC 8707 `resource` and RFC 9207 `iss`.
+//!
+//! | state | poll | on input |
+//! |---|---|---|
+//! | `Start` | `OpenBrowser{url}` → `Awaiting` | — |
+//! | `Awaiting` | `now ≥ until` → `Failed(redirect_timeout)`; else `AwaitRedirect` | `Redirect{url}`: validated in the order below → `Exchanging`; a wrong path or an unparseable URL is refused (`handle` errs, the flow keeps waiting); any other failed check → `Failed` |
+//! | `Exchanging` | `SendRequest` (token endpoint) / `AwaitResponse` | tokens (nonce checked) → `Persist`, `Done`; error → `Failed` |
+//!
+//! Callback validation order: (1) the path is the redirect path, (2) `state` matches, in
+//! constant time (RFC 6749 §10.12), (3) an `error` parameter becomes a typed OAuth
+//! failure (§4.1.2.1), (4) `iss` equals the issuer when present, and is required when the
+//! server advertises `authorization_response_iss_parameter_supported` (RFC 9207 §2.4),
+//! (5) a `code` is present. Only then is the code exchanged.
+
+use crate::config::{Client, ServerMetadata, check_endpoint, is_loopback_host};
+use crate::credential::Grant;
+use crate::encoding::base64url_decode;
+use crate::error::{Error, Hint};
+use crate::flow::{Action, Exchange, Machine};
+use crate::flows::token_grant::persist_and_finish;
+use crate::http::{HttpResponse, Method, short};
+use crate::pkce;
+use crate::rng::Rng;
+use crate::secret::Secret;
+use crate::token::TokenSet;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use subtle::ConstantTimeEq;
+
+/// How long to wait for the browser to come back by default: 5 minutes.
+pub const DEFAULT_REDIRECT_TIMEOUT_MS: u64 = 300_000;
+
+/// Parameters the flow sets itself; `extra_params` may not override them.
+const RESERVED: [&str; 11] = [
+    "response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge",
+    "code_challenge_method", "nonce", "prompt", "login_hint", "resource",
+];
+
+fn default_host() -> String {
+    "127.0.0.1".to_string()
+}
+
+fn default_path() -> String {
+    "/callback".to_string()
+}
+
+/// Authorization code + PKCE configuration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuthorizationCodeConfig {
+    /// The server (needs `authorization_endpoint` and `token_endpoint`).
+    pub server: ServerMetadata,
+    /// The client (usually public).
+    pub client: Client,
+    /// The scope to request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The port the driver's loopback listener is bound to. The redirect URI is
+    /// `http://{redirect_host}:{redirect_port}{redirect_path}` (RFC 8252 §7.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_port: Option<u16>,
+    /// The loopback host: `127.0.0.1` (default), `[::1]` or `localhost`.
+    #[serde(default = "default_host")]
+    pub redirect_host: String,
+    /// The callback path, default `/callback`.
+    #[serde(default = "default_path")]
+    pub redirect_path: String,
+    /// A complete redirect URI instead of host/port/path, e.g. for paste mode with a
+    /// registered page. Must be loopback `http` or `https`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_uri: Option<String>,
+    /// Send an OIDC `nonce` and check it in the ID token. Default: when `scope` has `openid`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<bool>,
+    /// RFC 8707 resource indicators.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resource: Vec<String>,
+    /// OIDC `prompt` (e.g. `login`, `consent`, `select_account`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
+    /// OIDC `login_hint`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_hint: Option<String>,
+    /// Other authorization request parameters (e.g. `audience`), passed through.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra_params: BTreeMap<String, String>,
+    /// Only `S256` is accepted; `plain` is refused (RFC 7636 §4.2, RFC 9700 §2.1.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_challenge_method: Option<String>,
+    /// How long to wait for the redirect.
+    #[serde(default = "default_timeout")]
+    pub redirect_timeout_ms: u64,
+    /// Allow plain-http endpoints on non-loopback hosts (tests only).
+    #[serde(default)]
+    pub allow_insecure_http: bool,
+}
+
+fn default_timeout() -> u64 {
+    DEFAULT_REDIRECT_TIMEOUT_MS
+}
+
+/// A callback that passed every check: the only input the code exchange accepts.
+struct ValidatedCallback {
+    code: Secret,
+}
+
+#[derive(Debug, Clone)]
+enum State {
+    Start,
+    Awaiting { until_ms: u64 },
+    Exchanging { code: Secret, sent: bool },
+}
+
+/// The authorization code + PKCE flow.
+#[derive(Debug, Clone)]
+pub struct AuthorizationCodeFlow {
+    ex: Exchange,
+    state: State,
+    config: AuthorizationCodeConfig,
+    authorization_endpoint: url::Url,
+    token_endpoint: String,
+    redirect_uri: url::Url,
+    oauth_state: Secret,
+    code_verifier: Secret,
+    nonce: Option<Secret>,
+}
+
+impl AuthorizationCodeFlow {
+    /// An authorization code flow. `rng` makes `state`, the PKCE verifier and the nonce.
+    ///
+    /// # Errors
+    /// `pkce_plain_refused`, `pkce_s256_unsupported`, `invalid_redirect_uri`,
+    /// `missing_redirect_port`, `reserved_parameter`, and the endpoint checks.
+    pub fn new(config: AuthorizationCodeConfig, mut rng: Rng) -> Result<Self, Error> {
+        config.client.validate()?;
+        if let Some(m) = &config.code_challenge_method {
+            if m != "S256" {
+                return Err(Error::usage(
+                    "pkce_plain_refused",
+                    format!("PKCE method `{}` is refused: termauth always uses S256 (RFC 7636 §4.2).", short(m)),
+                ));
+            }
+        }
+        if let Some(methods) = &config.server.code_challenge_methods_supported {
+            if !methods.iter().any(|m| m == "S256") {
+                return Err(Error::usage(
+                    "pkce_s256_unsupported",
+                    "The server does not list S256 in code_challenge_methods_supported; termauth will not use PKCE `plain`. Ask the server's administrator to enable S256.",
+                ));
+            }
+        }
+        if let Some(k) = config.extra_params.keys().find(|k| RESERVED.contains(&k.as_str())) {
+            return Err(Error::usage("reserved_parameter", format!("`{}` is set by termauth itself; use the matching option instead of extra_params.", short(k))));
+        }
+        let s = &config.server;
+        let authorization_endpoint = s.required_endpoint(&s.authorization_endpoint, "authorization_endpoint", config.allow_insecure_http)?;
+        let token_endpoint = s.required_endpoint(&s.token_endpoint, "token_endpoint", config.allow_insecure_http)?.to_string();
+        let redirect_uri = redirect_uri(&config)?;
+        // RFC 6749 §10.10 / RFC 7636 §7.1: state and verifier of 256 bits (≥ 128 required).
+        let oauth_state = Secret::new(rng.token(32));
+        let code_verifier = Secret::new(pkce::new_verifier(&mut rng));
+        let wants_nonce = config
+            .nonce
+            .unwrap_or_else(|| config.scope.as_deref().is_some_and(|s| s.split_whitespace().any(|x| x == "openid")));
+        let nonce = wants_nonce.then(|| Secret::new(rng.token(32)));
+        Ok(AuthorizationCodeFlow {
+            ex: Exchange::new(),
+            state: State::Start,
+            config,
+            authorization_endpoint,
+            token_endpoint,
+            redirect_uri,
+            oauth_state,
+            code_verifier,
+            nonce,
+        })
+    }
+
+    /// The redirect URI this flow uses.
+    pub fn redirect_uri(&self) -> &str {
+        self.redirect_uri.as_str()
+    }
+
+    /// The authorization request URL (RFC 6749 §4.1.1). Query parameters already in the
+    /// endpoint URL are kept (§3.1).
+    fn authorization_url(&self) -> String {
+        let c = &self.config;
+        let mut url = self.authorization_endpoint.clone();
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("response_type", "code");
+            q.append_pair("client_id", &c.client.client_id);
+            q.append_pair("redirect_uri", self.redirect_uri.as_str());
+            if let Some(scope) = c.scope.as_deref().filter(|s| !s.is_empty()) {
+                q.append_pair("scope", scope);
+            }
+            q.append_pair("state", self.oauth_state.expose());
+            q.append_pair("code_challenge", &pkce::s256_challenge(self.code_verifier.expose()));
+            q.append_pair("code_challenge_method", "S256");
+            if let Some(n) = &self.nonce {
+                q.append_pair("nonce", n.expose());
+            }
+            if let Some(p) = &c.prompt {
+                q.append_pair("prompt", p);
+            }
+            if let Some(h) = &c.login_hint {
+                q.append_pair("login_hint", h);
+            }
+            for r in &c.resource {
+                q.append_pair("resource", r);
+            }
+            for (k, v) in &c.extra_params {
+                q.append_pair(k, v);
+            }
+        }
+        url.to_string()
+    }
+
+    /// Checks a redirect in the order of the module docs. `Ok(Err(e))` means the flow
+    /// fails with `e`; `Err(e)` means the input is refused and the flow keeps waiting.
+    fn validate(&self, raw: &str) -> Result<Result<ValidatedCallback, Error>, Error> {
+        let raw = raw.trim();
+        let url = if raw.starts_with('/') { self.redirect_uri.join(raw) } else { url::Url::parse(raw) }.map_err(|_| {
+            Error::usage("redirect_url_invalid", "That is not a URL. Paste the whole address from the browser's address bar after the login.")
+        })?;
+        // (1) path
+        if url.path() != self.redirect_uri.path() {
+            return Err(Error::usage(
+                "redirect_path_mismatch",
+                format!("The redirect went to `{}`, not to `{}`; paste the address the login page sent the browser to.", short(url.path()), self.redirect_uri.path()),
+            ));
+        }
+        let params: Vec<(String, String)> = url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        let get = |name: &str| -> Option<&str> { params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()) };
+        // (2) state, compared in constant time
+        let state_ok = get("state").is_some_and(|s| bool::from(s.as_bytes().ct_eq(self.oauth_state.expose().as_bytes())));
+        if !state_ok {
+            return Ok(Err(Error::protocol(
+                "state_mismatch",
+                None,
+                "The redirect does not belong to this login (its `state` does not match), so it was refused: it may be a stale link or a forged request. Run the login again.",
+            )
+            .with_hint(Hint::Reauthenticate)));
+        }
+        // (3) error response (RFC 6749 §4.1.2.1)
+        if let Some(error) = get("error") {
+            return Ok(Err(Error::oauth(error, get("error_description"), get("error_uri"), None)));
+        }
+        // (4) RFC 9207 issuer identification (mix-up defence)
+        let issuer = &self.config.server.issuer;
+        match get("iss") {
+            Some(iss) if iss != issuer => {
+                return Ok(Err(Error::protocol(
+                    "issuer_mismatch",
+                    None,
+                    format!("The redirect came from issuer `{}`, not `{}` (RFC 9207); it was refused. Run the login again.", short(iss), short(issuer)),
+                )
+                .with_hint(Hint::Reauthenticate)));
+            }
+            None if self.config.server.authorization_response_iss_parameter_supported => {
+                return Ok(Err(Error::protocol(
+                    "issuer_missing",
+                    None,
+                    "The server promises an `iss` parameter in its redirects (RFC 9207) but this redirect has none; it was refused. Run the login again.",
+                )
+                .with_hint(Hint::Reauthenticate)));
+            }
+            _ => {}
+        }
+        // (5) the code
+        match get("code").filter(|c| !c.is_empty()) {
+            Some(code) => Ok(Ok(ValidatedCallback { code: Secret::new(code) })),
+            None => Ok(Err(Error::protocol("missing_code", None, "The redirect has neither a `code` nor an `error`. Run the login again."))),
+        }
+    }
+
+    /// OIDC Core §3.1.3.7 step 11: the ID token's `nonce` must equal the one sent. The
+    /// token came straight from the token endpoint over TLS, which OIDC Core §3.1.3.7
+    /// step 6 accepts in place of checking the signature.
+    fn check_nonce(&self, tokens: &TokenSet, status: u16) -> Result<(), Error> {
+        let (Some(nonce), Some(id_token)) = (&self.nonce, &tokens.id_token) else {
+            return Ok(());
+        };
+        let claims = id_token
+            .expose()
+            .split('.')
+            .nth(1)
+            .and_then(base64url_decode)
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .ok_or_else(|| Error::protocol("invalid_id_token", Some(status), "The ID token is not a JWT with a JSON payload."))?;
+        let ok = claims
+            .get("nonce")
+            .and_then(|n| n.as_str())
+            .is_some_and(|n| bool::from(n.as_bytes().ct_eq(nonce.expose().as_bytes())));
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::protocol("nonce_mismatch", Some(status), "The ID token's nonce does not match this login; it was refused. Run the login again.")
+                .with_hint(Hint::Reauthenticate))
+        }
+    }
+}
+
+/// The redirect URI from the configuration (RFC 8252 §7.3 loopback, or an explicit one).
+fn redirect_uri(config: &AuthorizationCodeConfig) -> Result<url::Url, Error> {
+    let bad = |why: &str| Error::usage("invalid_redirect_uri", format!("The redirect URI is unusable: {why}."));
+    let url = match (&config.redirect_uri, config.redirect_port) {
+        (Some(uri), _) => url::Url::parse(uri).map_err(|_| bad("not an absolute URL"))?,
+        (None, Some(port)) => {
+            if !config.redirect_path.starts_with('/') {
+                return Err(bad("the path must start with `/`"));
+            }
+            url::Url::parse(&format!("http://{}:{port}{}", config.redirect_host, config.redirect_path)).map_err(|_| bad("bad host or path"))?
+        }
+        (None, None) => {
+            return Err(Error::usage(
+                "missing_redirect_port",
+                "Give the port the loopback listener is bound to (redirect_port), or a complete redirect_uri.",
+            ));
+        }
+    };
+    if url.fragment().is_some() || url.query().is_some() {
+        return Err(bad("it must not have a query or fragment"));
+    }
+    let loopback = url.host().is_some_and(|h| is_loopback_host(&h));
+    match url.scheme() {
+        "http" if loopback => Ok(url),
+        "https" => check_endpoint(url.as_str(), "redirect_uri", false),
+        _ => Err(bad("use http on a loopback address (127.0.0.1, [::1]) or https")),
+    }
+}
+
+impl Machine for AuthorizationCodeFlow {
+    fn exchange(&mut self) -> &mut Exchange {
+        &mut self.ex
+    }
+
+    fn step(&mut self, now_ms: u64) -> Option<Action> {
+        match &mut self.state {
+            State::Start => {
+                let url = self.authorization_url();
+                self.ex.emit(Action::OpenBrowser { url, redirect_uri: self.redirect_uri.to_string() });
+                self.state = State::Awaiting { until_ms: now_ms.saturating_add(self.config.redirect_timeout_ms) };
+                None
+            }
+            State::Awaiting { until_ms } => {
+                if now_ms >= *until_ms {
+                    self.ex.fail(Error::interrupted(
+                        "redirect_timeout",
+                        "No redirect arrived from the browser in time. Run the login again (or use the device login where no browser can reach this machine).",
+                        Hint::Reauthenticate,
+                    ));
+                    return None;
+                }
+                Some(Action::AwaitRedirect { redirect_uri: self.redirect_uri.to_string(), until_ms: *until_ms })
+            }
+            State::Exchanging { code, sent } => {
+                if *sent {
+                    self.ex.fail(Error::usage("internal_error", "The code exchange was already sent."));
+                    return None;
+                }
+                *sent = true;
+                let mut params = vec![
+                    ("grant_type", Grant::AuthorizationCode.grant_type()),
+                    ("code", code.expose()),
+                    ("redirect_uri", self.redirect_uri.as_str()),
+                    ("code_verifier", self.code_verifier.expose()),
+                ];
+                for r in &self.config.resource {
+                    params.push(("resource", r));
+                }
+                let (headers, body) = self.config.client.form_post(&params);
+                self.ex.send(Method::Post, self.token_endpoint.clone(), headers, body);
+                None
+            }
+        }
+    }
+
+    fn on_redirect(&mut self, url: &str, _now_ms: u64) -> Result<(), Error> {
+        if !matches!(self.state, State::Awaiting { .. }) {
+            return Err(Error::usage("unexpected_input", "This login is not waiting for a redirect (it was already received)."));
+        }
+        match self.validate(url)? {
+            Ok(callback) => self.state = State::Exchanging { code: callback.code, sent: false },
+            Err(error) => self.ex.fail(error),
+        }
+        Ok(())
+    }
+
+    fn on_response(&mut self, resp: HttpResponse, now_ms: u64) {
+        let result = TokenSet::from_response(&resp, self.config.scope.as_deref(), now_ms)
+            .and_then(|tokens| self.check_nonce(&tokens, resp.status).map(|()| tokens));
+        match result {
+            Ok(tokens) => {
+                let client_id = self.config.client.client_id.clone();
+                let issuer = self.config.server.issuer.clone();
+                persist_and_finish(&mut self.ex, &issuer, &client_id, Grant::AuthorizationCode, tokens, now_ms);
+            }
+            Err(e) => self.ex.fail(e),
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! OAuth 2.0 Device Authorization Grant (RFC 8628): the default login for people at a
+//! terminal, over SSH, anywhere without a browser.
+//!
+//! | state | poll | on response / input |
+//! |---|---|---|
+//! | `Start` | `SendRequest` (device authorization, §3.1) | — |
+//! | `Authorizing` | `AwaitResponse` | valid §3.2 response → `ShowUserCode`, `Polling` (first poll one interval later); else `Failed` |
+//! | `Polling` | `now ≥ expires_at` → `Failed(expired_token)`; `now ≥ next_poll` → `SendRequest` (token, §3.4); else `WaitUntil(min(next_poll, expires_at))` | tokens → `Persist`, `Done`; `authorization_pending` → wait `interval`; `slow_down` → `interval += 5 s` (or the server's larger `interval`); `access_denied` / `expired_token` / other errors → `Failed`; 429/503 → wait for `Retry-After` (at least `interval`); 5xx, non-JSON 5xx, transport error → exponential backoff |
+//!
+//! Backoff after transient failures is `min(interval × 2^failures, max(60 s, interval))`:
+//! it grows from the current interval and never drops below it, so it never shortens an
+//! interval that `slow_down` raised (oauth2-rs's `min(2 × interval, cap)` does).
+
+use crate::config::{Client, ServerMetadata, check_endpoint};
+use crate::credential::Grant;
+use crate::error::{Error, ErrorKind};
+use crate::flow::{Action, Exchange, Machine, UserCodePrompt};
+use crate::flows::token_grant::{persist_and_finish, scope_and_resources};
+use crate::http::{HttpResponse, Method, opt_seconds, opt_str, req_str};
+use crate::secret::Secret;
+use crate::token::TokenSet;
+use serde::{Deserialize, Serialize};
+
+/// RFC 8628 §3.2: "If no value is provided, clients MUST use 5 as the default."
+pub const DEFAULT_INTERVAL_MS: u64 = 5_000;
+/// RFC 8628 §3.5: `slow_down` increases the interval by 5 seconds.
+pub const SLOW_DOWN_STEP_MS: u64 = 5_000;
+/// Used when the server omits the (required) `expires_in`: 15 minutes, a common lifetime.
+pub const DEFAULT_EXPIRES_IN_MS: u64 = 900_000;
+/// The longest backoff after transient failures, unless the interval itself is longer.
+pub const BACKOFF_CAP_MS: u64 = 60_000;
+/// The shortest interval honoured: a server saying `0` would otherwise be hammered.
+pub const MIN_INTERVAL_MS: u64 = 1_000;
+
+/// Device flow configuration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeviceConfig {
+    /// The server (needs `device_authorization_endpoint` and `token_endpoint`).
+    pub server: ServerMetadata,
+    /// The client (usually public).
+    pub client: Client,
+    /// The scope to request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// RFC 8707 resource indicators.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resource: Vec<String>,
+    /// Extra wait added to every poll, for clocks that run fast relative to the server's.
+    #[serde(default)]
+    pub clock_drift_margin_ms: u64,
+    /// Allow plain-http endpoints on non-loopback hosts (tests only).
+    #[serde(default)]
+    pub allow_insecure_http: bool,
+}
+
+#[derive(Debug, Clone)]
+enum State {
+    Start,
+    Authorizing,
+    Polling {
+        device_code: Secret,
+        interval_ms: u64,
+        next_poll_at: u64,
+        expires_at: u64,
+        failures: u32,
+    },
+}
+
+/// The device authorization grant flow.
+#[derive(Debug, Clone)]
+pub struct DeviceFlow {
+    ex: Exchange,
+    state: State,
+    device_endpoint: String,
+    token_endpoint: String,
+    client: Client,
+    issuer: String,
+    scope: Option<String>,
+    resource: Vec<String>,
+    margin_ms: u64,
+    allow_insecure_http: bool,
+}
+
+impl DeviceFlow {
+    /// A device flow.
+    ///
+    /// # Errors
+    /// Missing endpoints, insecure endpoints, a bad client.
+    pub fn new(config: DeviceConfig) -> Result<Self, Error> {
+        config.client.validate()?;
+        let s = &config.server;
+        let device = s.required_endpoint(&s.device_authorization_endpoint, "device_authorization_endpoint", config.allow_insecure_http)?;
+        let token = s.required_endpoint(&s.token_endpoint, "token_endpoint", config.allow_insecure_http)?;
+        Ok(DeviceFlow {
+            ex: Exchange::new(),
+            state: State::Start,
+            device_endpoint: device.to_string(),
+            token_endpoint: token.to_string(),
+            client: config.client,
+            issuer: config.server.issuer.clone(),
+            scope: config.scope,
+            resource: config.resource,
+            margin_ms: config.clock_drift_margin_ms,
+            allow_insecure_http: config.allow_insecure_http,
+        })
+    }
+
+    /// Parses the device authorization response (RFC 8628 §3.2).
+    fn on_authorization(&mut self, resp: &HttpResponse, now_ms: u64) -> Result<(), Error> {
+        let fields = resp.oauth_fields()?;
+        let status = resp.status;
+        let device_code = req_str(&fields, "device_code", status)?;
+        let user_code = req_str(&fields, "user_code", status)?;
+        // Google answers `verification_url`; accept it as an alias.
+        let verification_uri = match opt_str(&fields, "verification_uri", status)? {
+            Some(u) => u,
+            None => req_str(&fields, "verification_url", status)?,
+        };
+        let verification_uri_complete = match opt_str(&fields, "verification_uri_complete", status)? {
+            Some(u) => Some(u),
+            None => opt_str(&fields, "verification_url_complete", status)?,
+        }
+        .filter(|u| !u.is_empty());
+        // The user types their credentials at this URI: it gets the same HTTPS rule as
+        // every endpoint.
+        for uri in std::iter::once(&verification_uri).chain(verification_uri_complete.as_ref()) {
+            check_endpoint(uri, "verification_uri", self.allow_insecure_http).map_err(|e| {
+                Error::protocol("invalid_field", Some(status), format!("The device authorization response's verification URI is unusable: {}", e.message))
+            })?;
+        }
+        let expires_in_ms = match opt_seconds(&fields, "expires_in", status)? {
+            Some(0) | None => DEFAULT_EXPIRES_IN_MS,
+            Some(s) => s.saturating_mul(1000),
+        };
+        let interval_ms = opt_seconds(&fields, "interval", status)?
+            .map_or(DEFAULT_INTERVAL_MS, |s| s.saturating_mul(1000))
+            .max(MIN_INTERVAL_MS);
+        let expires_at = now_ms.saturating_add(expires_in_ms);
+        self.ex.emit(Action::ShowUserCode(UserCodePrompt {
+            user_code,
+            verification_uri,
+            verification_uri_complete,
+            expires_at,
+        }));
+        // §3.4: the client polls "at a reasonable interval", the first time one interval
+        // after the device authorization response, not immediately.
+        self.state = State::Polling {
+            device_code: Secret::new(device_code),
+            interval_ms,
+            next_poll_at: now_ms.saturating_add(interval_ms).saturating_add(self.margin_ms),
+            expires_at,
+            failures: 0,
+        };
+        Ok(())
+    }
+
+    /// Schedules the next poll after a transient failure (transport error, 5xx, 429).
+    fn back_off(&mut self, now_ms: u64, retry_after: Option<u64>) {
+        if let State::Polling { interval_ms, next_poll_at, failures, .. } = &mut self.state {
+            *failures = failures.saturating_add(1);
+            let at = match retry_after {
+                // Retry-After (RFC 9110 §10.2.3) is honoured, but never sooner than the interval.
+                Some(at) => at.max(now_ms.saturating_add(*interval_ms)),
+                None => {
+                    let factor = 1u64 << (*failures).min(16);
+                    let delay = interval_ms.saturating_mul(factor).min(BACKOFF_CAP_MS.max(*interval_ms));
+                    now_ms.saturating_add(delay)
+                }
+            };
+            *next_poll_at = at.saturating_add(self.margin_ms);
+        }
+    }
+
+    fn on_poll_response(&mut self, resp: HttpResponse, now_ms: u64) {
+        let error = match TokenSet::from_response(&resp, self.scope.as_deref(), now_ms) {
+            Ok(tokens) => {
+                persist_and_finish(&mut self.ex, &self.issuer, &self.client.client_id, Grant::DeviceCode, tokens, now_ms);
+                return;
+            }
+            Err(e) => e,
+        };
+        let State::Polling { interval_ms, next_poll_at, failures, .. } = &mut self.state else {
+            return;
+        };
+        if error.is_oauth("authorization_pending") {
+            *failures = 0;
+            *next_poll_at = now_ms.saturating_add(*interval_ms).saturating_add(self.margin_ms);
+        } else if error.is_oauth("slow_down") {
+            // §3.5: add 5 seconds "for this and all subsequent requests"; a server that
+            // also sends a new (larger) interval is followed.
+            let server_interval = resp
+                .fields()
+                .ok()
+                .and_then(|f| opt_seconds(&f, "interval", resp.status).ok().flatten())
+                .map(|s| s.saturating_mul(1000));
+            *failures = 0;
+            *interval_ms = interval_ms.saturating_add(SLOW_DOWN_STEP_MS).max(server_interval.unwrap_or(0));
+            *next_poll_at = now_ms.saturating_add(*interval_ms).saturating_add(self.margin_ms);
+        } else if resp.status == 429 || resp.status == 503 {
+            let retry_after = resp.retry_after(now_ms);
+            self.back_off(now_ms, retry_after);
+        } else if resp.status >= 500 && matches!(error.kind, ErrorKind::Protocol | ErrorKind::OAuth)
+            || error.is_oauth("temporarily_unavailable")
+        {
+            self.back_off(now_ms, None);
+        } else {
+            self.ex.fail(error);
+        }
+    }
+}
+
+impl Machine for DeviceFlow {
+    fn exchange(&mut self) -> &mut Exchange {
+        &mut self.ex
+    }
+
+    fn step(&mut self, now_ms: u64) -> Option<Action> {
+        match &self.state {
+            State::Start => {
+                let params = scope_and_resources(self.scope.as_deref(), &self.resource);
+                let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.expose())).collect();
+                let (headers, body) = self.client.form_post(&params);
+                self.ex.send(Method::Post, self.device_endpoint.clone(), headers, body);
+                self.state = State::Authorizing;
+                None
+            }
+            State::Authorizing => {
+                self.ex.fail(Error::usage("internal_error", "The device authorization request was lost."));
+                None
+            }
+            State::Polling { device_code, next_poll_at, expires_at, .. } => {
+                if now_ms >= *expires_at {
+                    // The code's lifetime (§3.2 `expires_in`) is over: stop polling.
+                    let mut e = Error::oauth("expired_token", None, None, None);
+                    e.message = "The device code expired before the login was approved. Run the login again.".to_string();
+                    self.ex.fail(e);
+                    return None;
+                }
+                if now_ms < *next_poll_at {
+                    return Some(Action::WaitUntil { at_ms: (*next_poll_at).min(*expires_at) });
+                }
+                let (headers, body) = self.client.form_post(&[
+                    ("grant_type", Grant::DeviceCode.grant_type()),
+                    ("device_code", device_code.expose()),
+                ]);
+                self.ex.send(Method::Post, self.token_endpoint.clone(), headers, body);
+                None
+            }
+        }
+    }
+
+    fn on_response(&mut self, resp: HttpResponse, now_ms: u64) {
+        match self.state {
+            State::Authorizing => {
+                if let Err(e) = self.on_authorization(&resp, now_ms) {
+                    self.ex.fail(e);
+                }
+            }
+            State::Polling { .. } => self.on_poll_response(resp, now_ms),
+            State::Start => {}
+        }
+    }
+
+    fn on_transport_error(&mut self, error: Error, now_ms: u64) {
+        match self.state {
+            State::Polling { .. } => self.back_off(now_ms, None),
+            _ => self.ex.fail(error),
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! Authorization server metadata discovery: RFC 8414 and OpenID Connect Discovery 1.0.
+//!
+//! | state | poll | on response |
+//! |---|---|---|
+//! | `Start` | `SendRequest` GET first well-known URL | — |
+//! | `Fetching(i)` | `AwaitResponse` | 2xx metadata with `issuer` identical to the one asked for → `Done{metadata}`; 404/410 or non-JSON and another URL to try → `Fetching(i+1)`; otherwise `Failed` |
+//!
+//! The `issuer` check (RFC 8414 §3.3, OIDC Discovery §4.3) is what stops a
+//! man-in-the-middle document from pointing the CLI at someone else's endpoints.
+
+use crate::config::{ServerMetadata, check_endpoint};
+use crate::error::Error;
+use crate::flow::{Action, Exchange, Machine, Outcome};
+use crate::http::{HttpResponse, Method, short};
+use serde::{Deserialize, Serialize};
+
+/// Which well-known document to fetch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetadataDocument {
+    /// OpenID Connect Discovery first, then RFC 8414 when the first is not found.
+    #[default]
+    Auto,
+    /// Only `/.well-known/openid-configuration` (OIDC Discovery §4).
+    Openid,
+    /// Only `/.well-known/oauth-authorization-server` (RFC 8414 §3).
+    Oauth,
+}
+
+/// Discovery configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiscoveryConfig {
+    /// The issuer identifier, e.g. `https://login.example.com` (no query or fragment).
+    pub issuer: String,
+    /// Which document to fetch.
+    #[serde(default)]
+    pub document: MetadataDocument,
+    /// Allow plain-http endpoints on non-loopback hosts (tests only).
+    #[serde(default)]
+    pub allow_insecure_http: bool,
+}
+
+/// The discovery flow.
+#[derive(Debug, Clone)]
+pub struct Discovery {
+    ex: Exchange,
+    issuer: String,
+    urls: Vec<String>,
+    next: usize,
+}
+
+/// The well-known URLs for `issuer`, in the order they are tried.
+pub fn well_known_urls(issuer: &url::Url, document: MetadataDocument) -> Vec<String> {
+    let origin = issuer.origin().ascii_serialization();
+    let path = issuer.path().trim_end_matches('/');
+    // OIDC Discovery §4: appended to the issuer.
+    let openid = format!("{origin}{path}/.well-known/openid-configuration");
+    // RFC 8414 §3.1: inserted between the host and the path.
+    let oauth = format!("{origin}/.well-known/oauth-authorization-server{path}");
+    match document {
+        MetadataDocument::Auto => vec![openid, oauth],
+        MetadataDocument::Openid => vec![openid],
+        MetadataDocument::Oauth => vec![oauth],
+    }
+}
+
+impl Discovery {
+    /// A discovery flow.
+    ///
+    /// # Errors
+    /// The issuer is not an https URL (or loopback http), or has a query or fragment.
+    pub fn new(config: DiscoveryConfig) -> Result<Self, Error> {
+        let url = check_endpoint(&config.issuer, "issuer", config.allow_insecure_http)?;
+        if url.query().is_some() {
+            return Err(Error::usage("invalid_issuer", "The issuer must not contain a query (RFC 8414 §2)."));
+        }
+        Ok(Discovery { ex: Exchange::new(), urls: well_known_urls(&url, config.document), issuer: config.issuer, next: 0 })
+    }
+
+    fn parse(&self, resp: &HttpResponse) -> Result<ServerMetadata, Error> {
+        let fields = resp.oauth_fields()?;
+        let metadata: ServerMetadata = serde_json::from_value(serde_json::Value::Object(fields)).map_err(|_| {
+            Error::protocol(
+                "invalid_metadata",
+                Some(resp.status),
+                "The server's metadata document has members of the wrong type (issuer, endpoints and booleans must be strings and booleans).",
+            )
+        })?;
+        if metadata.issuer != self.issuer {
+            return Err(Error::protocol(
+                "issuer_mismatch",
+                Some(resp.status),
+                format!(
+                    "The metadata says its issuer is `{}`, not `{}` as configured; they must be identical (RFC 8414 §3.3). Check the issuer URL, including any trailing slash.",
+                    short(&metadata.issuer),
+                    short(&self.issuer)
+                ),
+            )
+            .with_hint(crate::Hint::FixConfiguration));
+        }
+        Ok(metadata)
+    }
+}
+
+impl Machine for Discovery {
+    fn exchange(&mut self) -> &mut Exchange {
+        &mut self.ex
+    }
+
+    fn step(&mut self, _now_ms: u64) -> Option<Action> {
+        match self.urls.get(self.next) {
+            Some(url) => {
+                let url = url.clone();
+                self.next += 1;
+                self.ex.send(Method::Get, url, vec![("Accept".into(), "application/json".into())], String::new());
+            }
+            None => self.ex.fail(Error::usage("internal_error", "No discovery URL left.")),
+        }
+        None
+    }
+
+    fn on_response(&mut self, resp: HttpResponse, _now_ms: u64) {
+        match self.parse(&resp) {
+            Ok(metadata) => self.ex.finish(Outcome::Metadata { metadata }),
+            Err(error) => {
+                let not_there = matches!(resp.status, 404 | 410) || error.code == "response_not_json";
+                if not_there && self.next < self.urls.len() {
+                    return; // step() tries the next URL
+                }
+                let error = if matches!(resp.status, 404 | 410) {
+                    Error::protocol(
+                        "metadata_not_found",
+                        Some(resp.status),
+                        format!(
+                            "No metadata document at {}; check the issuer URL, or configure the endpoints by hand.",
+                            short(&self.urls[self.next - 1])
+                        ),
+                    )
+                    .with_hint(crate::Hint::FixConfiguration)
+                } else {
+                    error
+                };
+                self.ex.fail(error);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc8414_inserts_well_known_before_path() {
+        let u = url::Url::parse("https://as.example/tenant/1").unwrap();
+        assert_eq!(
+            well_known_urls(&u, MetadataDocument::Auto),
+            vec![
+                "https://as.example/tenant/1/.well-known/openid-configuration",
+                "https://as.example/.well-known/oauth-authorization-server/tenant/1"
+            ]
+        );
+        let u = url::Url::parse("https://as.example").unwrap();
+        assert_eq!(well_known_urls(&u, MetadataDocument::Oauth), vec!["https://as.example/.well-known/oauth-authorization-server"]);
+    }
+}

@@ -1,0 +1,385 @@
+//! HTTP requests out, HTTP responses in, and the response parsing every flow shares.
+//!
+//! Response parsers always take the status, the headers and the body together
+//! (a 400 and a 200 with the same body mean different things). Every request asks for
+//! `Accept: application/json`; servers that answer `application/x-www-form-urlencoded`
+//! anyway (GitHub without that header) are tolerated.
+
+use crate::error::{Error, sanitize};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::fmt;
+
+/// Responses larger than this are refused as malformed (`response_too_large`).
+/// Token, device and metadata responses are a few kilobytes at most.
+pub const MAX_RESPONSE_BYTES: usize = 256 * 1024;
+
+/// An HTTP method the flows use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Method {
+    /// `GET` (metadata discovery).
+    #[serde(rename = "GET")]
+    Get,
+    /// `POST` (every endpoint call with a form body).
+    #[serde(rename = "POST")]
+    Post,
+}
+
+impl Method {
+    /// The method as it goes on the wire.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        }
+    }
+}
+
+/// A request the driver must send, then answer with [`crate::Input::HttpResponse`] (or
+/// [`crate::Input::TransportError`]) carrying the same `id`.
+///
+/// `Debug` redacts the body and the `Authorization` header: both can carry secrets.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpRequest {
+    /// The request id, to echo back.
+    pub id: u64,
+    /// The HTTP method.
+    pub method: Method,
+    /// The absolute URL.
+    pub url: String,
+    /// Header name/value pairs, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body (form-encoded for `POST`, empty for `GET`).
+    pub body: String,
+}
+
+impl fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                if k.eq_ignore_ascii_case("authorization") {
+                    (k.as_str(), "***")
+                } else {
+                    (k.as_str(), v.as_str())
+                }
+            })
+            .collect();
+        f.debug_struct("HttpRequest")
+            .field("id", &self.id)
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("headers", &headers)
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .finish()
+    }
+}
+
+/// An HTTP response, as the driver received it. The driver decodes the body as UTF-8
+/// (lossily) and may stop reading past [`MAX_RESPONSE_BYTES`] + 1 bytes.
+///
+/// `Debug` redacts the body: it can carry tokens.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpResponse {
+    /// The id of the request this answers.
+    pub id: u64,
+    /// The HTTP status code.
+    pub status: u16,
+    /// Header name/value pairs (names in any case).
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    #[serde(default)]
+    pub body: String,
+}
+
+impl fmt::Debug for HttpResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpResponse")
+            .field("id", &self.id)
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .finish()
+    }
+}
+
+impl HttpResponse {
+    /// The first header with this name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// True for 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    fn media_type(&self) -> String {
+        self.header("content-type")
+            .and_then(|v| v.split(';').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .unwrap_or_default()
+    }
+
+    /// The body as a JSON object (or a form-encoded body turned into one with string
+    /// values), without looking at the status.
+    ///
+    /// # Errors
+    /// `response_too_large`, `response_not_json` (with an excerpt), `response_not_object`.
+    pub fn fields(&self) -> Result<Map<String, Value>, Error> {
+        if self.body.len() > MAX_RESPONSE_BYTES {
+            return Err(Error::protocol(
+                "response_too_large",
+                Some(self.status),
+                format!(
+                    "The server's response is larger than {MAX_RESPONSE_BYTES} bytes, far more than any OAuth response; check the endpoint URL."
+                ),
+            ));
+        }
+        let media = self.media_type();
+        if media == "application/x-www-form-urlencoded" {
+            return Ok(form_fields(&self.body));
+        }
+        match serde_json::from_str::<Value>(&self.body) {
+            Ok(Value::Object(map)) => Ok(map),
+            Ok(_) => Err(Error::protocol(
+                "response_not_object",
+                Some(self.status),
+                format!(
+                    "The server answered HTTP {} with JSON that is not an object; check the endpoint URL.",
+                    self.status
+                ),
+            )),
+            Err(_) if looks_like_form(&self.body) && !media.contains("html") && !media.contains("json") => {
+                Ok(form_fields(&self.body))
+            }
+            Err(_) => {
+                let what = if media.is_empty() { "no content type".to_string() } else { media };
+                Err(Error::protocol(
+                    "response_not_json",
+                    Some(self.status),
+                    format!(
+                        "The server answered HTTP {} with a body that is not JSON ({what}); is the endpoint URL right, or is a proxy in the way?",
+                        self.status
+                    ),
+                )
+                .with_excerpt(&self.body))
+            }
+        }
+    }
+
+    /// The common path for OAuth endpoint responses: the fields of a successful response.
+    ///
+    /// An `error` member is an OAuth error whatever the status (some servers, GitHub among
+    /// them, answer device-flow polls with HTTP 200 and an `error`).
+    ///
+    /// # Errors
+    /// The [`Self::fields`] errors; an OAuth error; `unexpected_status` for a non-2xx
+    /// response without an `error` member.
+    pub fn oauth_fields(&self) -> Result<Map<String, Value>, Error> {
+        let fields = self.fields()?;
+        if let Some(error) = oauth_error(self, &fields) {
+            return Err(error);
+        }
+        if !self.is_success() {
+            return Err(Error::protocol(
+                "unexpected_status",
+                Some(self.status),
+                format!(
+                    "The server answered HTTP {} without an OAuth error code; check the endpoint URL.",
+                    self.status
+                ),
+            ));
+        }
+        Ok(fields)
+    }
+
+    /// When the server asks to wait (`Retry-After`, RFC 9110 §10.2.3): an absolute time in
+    /// milliseconds. Accepts delta-seconds and IMF-fixdate.
+    pub fn retry_after(&self, now_ms: u64) -> Option<u64> {
+        let value = self.header("retry-after")?.trim();
+        if let Ok(seconds) = value.parse::<u64>() {
+            return Some(now_ms.saturating_add(seconds.saturating_mul(1000)));
+        }
+        parse_imf_fixdate(value).map(|at| at.max(now_ms))
+    }
+}
+
+/// The OAuth error in a response's fields, if it has an `error` string member.
+pub(crate) fn oauth_error(resp: &HttpResponse, fields: &Map<String, Value>) -> Option<Error> {
+    let error = fields.get("error")?.as_str()?;
+    let description = fields.get("error_description").and_then(Value::as_str);
+    let uri = fields.get("error_uri").and_then(Value::as_str);
+    Some(Error::oauth(error, description, uri, Some(resp.status)))
+}
+
+fn looks_like_form(body: &str) -> bool {
+    let b = body.trim();
+    !b.is_empty() && b.contains('=') && !b.contains(char::is_whitespace) && !b.starts_with('<')
+}
+
+fn form_fields(body: &str) -> Map<String, Value> {
+    url::form_urlencoded::parse(body.trim().as_bytes())
+        .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+        .collect()
+}
+
+fn invalid_field(field: &str, expected: &str, status: u16) -> Error {
+    Error::protocol(
+        "invalid_field",
+        Some(status),
+        format!("The server's response has `{field}` that is not {expected}; the server is not following the OAuth specification."),
+    )
+}
+
+fn missing_field(field: &str, status: u16) -> Error {
+    Error::protocol(
+        "missing_field",
+        Some(status),
+        format!("The server's response has no `{field}`; the server is not following the OAuth specification."),
+    )
+}
+
+/// An optional string member. A present non-string is an error.
+pub(crate) fn opt_str(fields: &Map<String, Value>, name: &str, status: u16) -> Result<Option<String>, Error> {
+    match fields.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(invalid_field(name, "a string", status)),
+    }
+}
+
+/// A required, non-empty string member.
+pub(crate) fn req_str(fields: &Map<String, Value>, name: &str, status: u16) -> Result<String, Error> {
+    match opt_str(fields, name, status)? {
+        Some(s) if !s.is_empty() => Ok(s),
+        Some(_) => Err(invalid_field(name, "a non-empty string", status)),
+        None => Err(missing_field(name, status)),
+    }
+}
+
+/// An optional count of seconds. Accepts a non-negative JSON number (a fraction is cut)
+/// or a string of digits (form-encoded bodies, and servers that quote numbers).
+pub(crate) fn opt_seconds(fields: &Map<String, Value>, name: &str, status: u16) -> Result<Option<u64>, Error> {
+    match fields.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => {
+            if let Some(u) = n.as_u64() {
+                Ok(Some(u))
+            } else {
+                match n.as_f64() {
+                    Some(f) if f.is_finite() && f >= 0.0 => Ok(Some(f.min(u32::MAX as f64) as u64)),
+                    _ => Err(invalid_field(name, "a non-negative number of seconds", status)),
+                }
+            }
+        }
+        Some(Value::String(s)) if !s.is_empty() && s.len() <= 12 && s.bytes().all(|b| b.is_ascii_digit()) => {
+            Ok(s.parse().ok())
+        }
+        Some(_) => Err(invalid_field(name, "a non-negative number of seconds", status)),
+    }
+}
+
+/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) into Unix milliseconds.
+fn parse_imf_fixdate(value: &str) -> Option<u64> {
+    let parts: Vec<&str> = value.split_whitespace().collect();
+    if parts.len() != 6 || parts[5] != "GMT" {
+        return None;
+    }
+    let day: u64 = parts[1].parse().ok()?;
+    let month = 1 + ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        .iter()
+        .position(|m| *m == parts[2])? as u64;
+    let year: u64 = parts[3].parse().ok()?;
+    let hms: Vec<u64> = parts[4].split(':').map(|p| p.parse().ok()).collect::<Option<_>>()?;
+    if hms.len() != 3 || hms[0] > 23 || hms[1] > 59 || hms[2] > 60 || !(1..=31).contains(&day) || year < 1970 {
+        return None;
+    }
+    // Days from the civil date (Howard Hinnant's algorithm), valid for years >= 1970.
+    let (y, m) = if month <= 2 { (year - 1, month + 9) } else { (year, month - 3) };
+    let era = y / 400;
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + hms[0] * 3600 + hms[1] * 60 + hms[2];
+    secs.checked_mul(1000)
+}
+
+/// Shortens a string for use in an error message.
+pub(crate) fn short(text: &str) -> String {
+    sanitize(text, 200)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resp(status: u16, ct: &str, body: &str) -> HttpResponse {
+        HttpResponse {
+            id: 1,
+            status,
+            headers: vec![("Content-Type".into(), ct.into())],
+            body: body.into(),
+        }
+    }
+
+    #[test]
+    fn json_form_and_html() {
+        assert_eq!(resp(200, "application/json", r#"{"a":1}"#).fields().unwrap()["a"], 1);
+        let f = resp(200, "application/x-www-form-urlencoded", "access_token=x&expires_in=5").fields().unwrap();
+        assert_eq!(f["expires_in"], "5");
+        let f = resp(200, "text/plain", "access_token=x&scope=repo%2Cgist").fields().unwrap();
+        assert_eq!(f["scope"], "repo,gist");
+        let e = resp(502, "text/html", "<html><body>Bad Gateway</body></html>").oauth_fields().unwrap_err();
+        assert_eq!(e.code, "response_not_json");
+        assert_eq!(e.status, Some(502));
+        assert!(e.excerpt.unwrap().contains("Bad Gateway"));
+    }
+
+    #[test]
+    fn error_with_200() {
+        let e = resp(200, "application/json", r#"{"error":"authorization_pending"}"#).oauth_fields().unwrap_err();
+        assert!(e.is_oauth("authorization_pending"));
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        let mut r = resp(429, "application/json", "{}");
+        r.headers.push(("Retry-After".into(), "7".into()));
+        assert_eq!(r.retry_after(1000), Some(8000));
+        r.headers[1].1 = "Sun, 06 Nov 1994 08:49:37 GMT".into();
+        assert_eq!(r.retry_after(0), Some(784_111_777_000));
+        r.headers[1].1 = "soon".into();
+        assert_eq!(r.retry_after(0), None);
+    }
+
+    #[test]
+    fn seconds() {
+        let f: Map<String, Value> = serde_json::from_str(r#"{"a":3600,"b":"60","c":"soon","d":-1,"e":1.5}"#).unwrap();
+        assert_eq!(opt_seconds(&f, "a", 200).unwrap(), Some(3600));
+        assert_eq!(opt_seconds(&f, "b", 200).unwrap(), Some(60));
+        assert!(opt_seconds(&f, "c", 200).is_err());
+        assert!(opt_seconds(&f, "d", 200).is_err());
+        assert_eq!(opt_seconds(&f, "e", 200).unwrap(), Some(1));
+        assert_eq!(opt_seconds(&f, "z", 200).unwrap(), None);
+    }
+
+    #[test]
+    fn debug_redacts() {
+        let r = HttpRequest {
+            id: 1,
+            method: Method::Post,
+            url: "https://as/token".into(),
+            headers: vec![("Authorization".into(), "Basic c2VjcmV0".into())],
+            body: "client_secret=hunter2".into(),
+        };
+        let d = format!("{r:?}");
+        assert!(!d.contains("hunter2") && !d.contains("c2VjcmV0"));
+    }
+}

@@ -1,0 +1,46 @@
+//! # termauth-core
+//!
+//! Every way a command-line tool logs a person or a machine in, as sans-IO state
+//! machines: requests out, responses in, no network, no clock, no files. Drivers (the
+//! `termauth` Rust crate, the npm, pip, C and Go packages) supply transport, storage and
+//! the terminal; this crate makes every protocol decision, so they all behave the same.
+//!
+//! * Flows: [`flows::DeviceFlow`] (RFC 8628), [`flows::AuthorizationCodeFlow`] (RFC 8252 +
+//!   RFC 7636 S256), client credentials, password (opt-in), refresh with rotation
+//!   ([`flows::TokenGrant`]), revocation and introspection ([`flows::TokenEndpointCall`]),
+//!   [`flows::Discovery`] (RFC 8414 / OIDC), [`flows::ApiKey`].
+//! * One driver contract: [`Flow::poll`] → [`Action`], [`Flow::handle`] ← [`Input`].
+//! * [`FlowSpec`] builds any flow from one JSON shape; [`Credential`] is the stored record;
+//!   [`lifecycle::decide`] says use / refresh / re-login.
+//! * Errors ([`Error`]) come in families with a stable code and a [`Hint`].
+//!
+//! See `ARCHITECTURE.md` at the repository root for the transitions of each flow and
+//! `tests/vectors/README.md` for the JSON conversation format every binding replays.
+#![forbid(unsafe_code)]
+// `Error` is a plain, serializable struct (one JSON shape for five languages); it is
+// returned only on cold paths, so its size (about 150 bytes) is not worth boxing.
+#![allow(clippy::result_large_err)]
+
+pub mod config;
+pub mod credential;
+pub mod encoding;
+pub mod error;
+pub mod flow;
+pub mod flows;
+pub mod http;
+pub mod lifecycle;
+pub mod pkce;
+pub mod rng;
+pub mod secret;
+pub mod spec;
+pub mod token;
+
+pub use config::{Client, ClientAuth, ServerMetadata};
+pub use credential::{Credential, CredentialData, Grant, Presentation, SCHEMA_VERSION};
+pub use error::{Error, ErrorKind, Hint};
+pub use flow::{Action, Flow, Input, Introspection, Outcome, TransportErrorKind, UserCodePrompt};
+pub use http::{HttpRequest, HttpResponse, Method};
+pub use rng::Rng;
+pub use secret::Secret;
+pub use spec::{AnyFlow, FlowSpec};
+pub use token::TokenSet;

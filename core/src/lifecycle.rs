@@ -1,0 +1,115 @@
+//! The token lifecycle decision: pure, so every driver behaves the same.
+//!
+//! A driver reads the stored record, asks [`decide`], and does what it says. When a
+//! renewal fails it asks [`after_renewal_failure`] whether the old access token can still
+//! be served. Locking, re-reading and writing are the driver's IO (see ARCHITECTURE.md,
+//! "Cross-process refresh").
+
+use crate::credential::{Credential, CredentialData, Grant};
+use crate::error::{Error, ErrorKind};
+use serde::{Deserialize, Serialize};
+
+/// Tunables of the decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    /// Renew this long before `expires_at`, so a token is never sent in its last moments
+    /// (clock skew, request latency). Default 60 000 ms.
+    pub refresh_skew_ms: u64,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy { refresh_skew_ms: 60_000 }
+    }
+}
+
+/// What to do with a stored credential.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "decision", rename_all = "snake_case")]
+pub enum Decision {
+    /// Use the access token (or key) as it is.
+    Use,
+    /// Run the refresh grant (RFC 6749 §6) with the stored refresh token.
+    /// `still_valid`: the current access token can be served if the refresh fails.
+    Refresh {
+        /// The current access token has not expired yet.
+        still_valid: bool,
+    },
+    /// Run the client credentials grant again (there is no refresh token in that grant,
+    /// RFC 6749 §4.4.3); the driver supplies the client secret.
+    Reacquire {
+        /// The current access token has not expired yet.
+        still_valid: bool,
+    },
+    /// The credential cannot be renewed: the user must log in again.
+    Relogin {
+        /// Why, as a sentence.
+        reason: String,
+    },
+}
+
+/// Decides what to do with `credential` at `now_ms`.
+///
+/// ```
+/// use termauth_core::{Credential, lifecycle::{decide, Decision, Policy}};
+/// let c = Credential::from_json(r#"{"schema_version":1,"updated_at":0,"kind":"oauth",
+///   "issuer":"https://as","client_id":"cli","grant":"device_code",
+///   "tokens":{"access_token":"a","token_type":"Bearer","expires_at":100000,"refresh_token":"r"}}"#).unwrap();
+/// assert_eq!(decide(&c, 0, &Policy::default()), Decision::Use);
+/// assert_eq!(decide(&c, 50_000, &Policy::default()), Decision::Refresh { still_valid: true });
+/// assert_eq!(decide(&c, 100_000, &Policy::default()), Decision::Refresh { still_valid: false });
+/// ```
+pub fn decide(credential: &Credential, now_ms: u64, policy: &Policy) -> Decision {
+    let (grant, tokens) = match &credential.data {
+        CredentialData::ApiKey { .. } => return Decision::Use,
+        CredentialData::OAuth { grant, tokens, .. } => (grant, tokens),
+    };
+    let Some(expires_at) = tokens.expires_at else {
+        // No expiry given by the server: use it until a request is refused.
+        return Decision::Use;
+    };
+    if now_ms.saturating_add(policy.refresh_skew_ms) < expires_at {
+        return Decision::Use;
+    }
+    let still_valid = now_ms < expires_at;
+    if *grant == Grant::ClientCredentials {
+        return Decision::Reacquire { still_valid };
+    }
+    if tokens.refresh_token.is_some() {
+        return Decision::Refresh { still_valid };
+    }
+    if still_valid {
+        // Nothing to renew with yet; serve it for its last moments.
+        return Decision::Use;
+    }
+    Decision::Relogin {
+        reason: "The access token has expired and there is no refresh token. Log in again.".to_string(),
+    }
+}
+
+/// After a renewal attempt failed with `error`: can the current token still be served?
+///
+/// Returns [`Decision::Use`] when the access token is still valid at `now_ms` (a refresh
+/// that failed for any reason, even `invalid_grant`, does not invalidate an unexpired
+/// access token), otherwise [`Decision::Relogin`] for errors that need a new login, and
+/// the error itself for transient failures, so the caller can report "try again later".
+///
+/// # Errors
+/// Returns `error` back when the token has expired and the failure is not one that a new
+/// login would fix (network down, server error).
+pub fn after_renewal_failure(credential: &Credential, error: &Error, now_ms: u64) -> Result<Decision, Error> {
+    let valid = match &credential.data {
+        CredentialData::ApiKey { .. } => true,
+        CredentialData::OAuth { tokens, .. } => !tokens.is_expired(now_ms),
+    };
+    if valid {
+        return Ok(Decision::Use);
+    }
+    match error.hint {
+        crate::Hint::Reauthenticate => Ok(Decision::Relogin { reason: error.message.clone() }),
+        _ if error.kind == ErrorKind::OAuth && error.code == "invalid_grant" => {
+            Ok(Decision::Relogin { reason: error.message.clone() })
+        }
+        _ => Err(error.clone()),
+    }
+}

@@ -1,0 +1,165 @@
+//! The token set a successful grant yields, and the parser of token responses
+//! (RFC 6749 §5.1).
+
+use crate::error::Error;
+use crate::http::{HttpResponse, opt_seconds, opt_str, req_str};
+use crate::secret::Secret;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::fmt;
+
+/// Tokens from a token response, with the expiry made absolute.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenSet {
+    /// The access token.
+    pub access_token: Secret,
+    /// `Bearer` or `DPoP` (normalised spelling).
+    pub token_type: String,
+    /// When the access token expires, in Unix milliseconds (`now + expires_in`); `None`
+    /// when the server did not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<u64>,
+    /// The refresh token, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<Secret>,
+    /// The granted scope: the server's `scope`, or the requested scope when the server
+    /// omits it (RFC 6749 §5.1: omitted means "identical to the scope requested").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The OpenID Connect ID token, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<Secret>,
+    /// Every other member of the token response, preserved.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub extra: Map<String, Value>,
+}
+
+impl fmt::Debug for TokenSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenSet")
+            .field("access_token", &self.access_token)
+            .field("token_type", &self.token_type)
+            .field("expires_at", &self.expires_at)
+            .field("refresh_token", &self.refresh_token)
+            .field("scope", &self.scope)
+            .field("id_token", &self.id_token)
+            .field("extra", &self.extra.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// The members [`TokenSet`] names; everything else goes to `extra`.
+const KNOWN: [&str; 6] = ["access_token", "token_type", "expires_in", "refresh_token", "scope", "id_token"];
+
+impl TokenSet {
+    /// Parses a token endpoint response (status, headers and body).
+    ///
+    /// `requested_scope` is what the client asked for; it becomes the granted scope when
+    /// the response omits `scope`.
+    ///
+    /// # Errors
+    /// OAuth errors (RFC 6749 §5.2) and protocol errors: not JSON, missing
+    /// `access_token` or `token_type`, `token_type` other than Bearer/DPoP, `expires_in`
+    /// not a number, oversized body.
+    pub fn from_response(resp: &HttpResponse, requested_scope: Option<&str>, now_ms: u64) -> Result<TokenSet, Error> {
+        let fields = resp.oauth_fields()?;
+        let status = resp.status;
+        let access_token = req_str(&fields, "access_token", status)?;
+        // RFC 6749 §7.1: the type decides how the token is used. Bearer (RFC 6750) and
+        // DPoP (RFC 9449) are the ones a client can use; the value is case-insensitive.
+        let raw_type = req_str(&fields, "token_type", status)?;
+        let token_type = if raw_type.eq_ignore_ascii_case("bearer") {
+            "Bearer"
+        } else if raw_type.eq_ignore_ascii_case("dpop") {
+            "DPoP"
+        } else {
+            return Err(Error::protocol(
+                "token_type_unsupported",
+                Some(status),
+                format!(
+                    "The server issued a `{}` token; termauth can use Bearer and DPoP tokens only.",
+                    crate::http::short(&raw_type)
+                ),
+            ));
+        };
+        let expires_at = opt_seconds(&fields, "expires_in", status)?
+            .map(|s| now_ms.saturating_add(s.saturating_mul(1000)));
+        let refresh_token = opt_str(&fields, "refresh_token", status)?.filter(|s| !s.is_empty()).map(Secret::from);
+        let scope = opt_str(&fields, "scope", status)?
+            .or_else(|| requested_scope.map(str::to_string))
+            .filter(|s| !s.is_empty());
+        let id_token = opt_str(&fields, "id_token", status)?.filter(|s| !s.is_empty()).map(Secret::from);
+        let extra = fields.into_iter().filter(|(k, _)| !KNOWN.contains(&k.as_str())).collect();
+        Ok(TokenSet {
+            access_token: Secret::from(access_token),
+            token_type: token_type.to_string(),
+            expires_at,
+            refresh_token,
+            scope,
+            id_token,
+            extra,
+        })
+    }
+
+    /// Merges a refresh response into the previous token set (RFC 6749 §6): a new refresh
+    /// token replaces the old one (rotation); when none is returned the old one stays
+    /// valid and is kept. An ID token missing from the refresh response is kept too.
+    pub fn rotated(self, previous: &TokenSet) -> TokenSet {
+        TokenSet {
+            refresh_token: self.refresh_token.or_else(|| previous.refresh_token.clone()),
+            id_token: self.id_token.or_else(|| previous.id_token.clone()),
+            ..self
+        }
+    }
+
+    /// True when the access token has expired at `now_ms` (never, when the expiry is unknown).
+    pub fn is_expired(&self, now_ms: u64) -> bool {
+        self.expires_at.is_some_and(|at| now_ms >= at)
+    }
+
+    /// The `Authorization` header value: `Bearer <token>` (RFC 6750 §2.1).
+    pub fn authorization(&self) -> Secret {
+        Secret::new(format!("{} {}", self.token_type, self.access_token.expose()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(body: &str) -> HttpResponse {
+        HttpResponse { id: 1, status: 200, headers: vec![("content-type".into(), "application/json".into())], body: body.into() }
+    }
+
+    #[test]
+    fn parses_and_defaults_scope() {
+        let t = TokenSet::from_response(
+            &ok(r#"{"access_token":"at","token_type":"bearer","expires_in":60,"refresh_token":"rt","x":1}"#),
+            Some("read"),
+            1_000,
+        )
+        .unwrap();
+        assert_eq!(t.token_type, "Bearer");
+        assert_eq!(t.expires_at, Some(61_000));
+        assert_eq!(t.scope.as_deref(), Some("read"));
+        assert_eq!(t.extra["x"], 1);
+    }
+
+    #[test]
+    fn malformed() {
+        let code = |b: &str| TokenSet::from_response(&ok(b), None, 0).unwrap_err().code;
+        assert_eq!(code(r#"{"token_type":"Bearer"}"#), "missing_field");
+        assert_eq!(code(r#"{"access_token":"a","token_type":"mac"}"#), "token_type_unsupported");
+        assert_eq!(code(r#"{"access_token":"a","token_type":"Bearer","expires_in":"soon"}"#), "invalid_field");
+        assert_eq!(code(r#"{"access_token":5,"token_type":"Bearer"}"#), "invalid_field");
+    }
+
+    #[test]
+    fn rotation_keeps_old_refresh_token() {
+        let old = TokenSet::from_response(&ok(r#"{"access_token":"a1","token_type":"Bearer","refresh_token":"r1"}"#), None, 0).unwrap();
+        let new = TokenSet::from_response(&ok(r#"{"access_token":"a2","token_type":"Bearer"}"#), None, 0).unwrap();
+        assert_eq!(new.rotated(&old).refresh_token.unwrap().expose(), "r1");
+        let newer = TokenSet::from_response(&ok(r#"{"access_token":"a3","token_type":"Bearer","refresh_token":"r2"}"#), None, 0).unwrap();
+        assert_eq!(newer.rotated(&old).refresh_token.unwrap().expose(), "r2");
+    }
+}
