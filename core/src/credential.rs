@@ -83,6 +83,11 @@ pub enum CredentialData {
         grant: Grant,
         /// The tokens.
         tokens: TokenSet,
+        /// The scope of the grant itself: what the login was granted. A refresh may narrow
+        /// the access token's scope (`tokens.scope`) but can always ask for anything within
+        /// this one again (RFC 6749 §6). Absent in records where it equals `tokens.scope`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        granted_scope: Option<String>,
     },
     /// An API key or personal access token: no network, no expiry known to termauth.
     ApiKey {
@@ -130,11 +135,11 @@ impl Credential {
     /// ```
     pub fn from_json(text: &str) -> Result<Credential, Error> {
         let corrupt = |why: String| {
-            Error::usage(
+            Error::storage(
                 "credential_corrupt",
                 format!("The stored credential is not a valid termauth record ({why}). Log in again to replace it, or restore it from a backup."),
+                crate::Hint::Reauthenticate,
             )
-            .with_hint(crate::Hint::Reauthenticate)
         };
         let value: Value = serde_json::from_str(text)
             .map_err(|e| corrupt(format!("not JSON at line {} column {}", e.line(), e.column())))?;
@@ -143,11 +148,12 @@ impl Credential {
             .and_then(Value::as_u64)
             .ok_or_else(|| corrupt("no schema_version".to_string()))?;
         if version > u64::from(SCHEMA_VERSION) {
-            return Err(Error::usage(
+            return Err(Error::storage(
                 "credential_newer_version",
                 format!(
                     "The stored credential was written by a newer termauth (record version {version}, this one reads up to {SCHEMA_VERSION}). Upgrade termauth; the record was left as it is."
                 ),
+                crate::Hint::FixConfiguration,
             ));
         }
         if version == 0 {

@@ -10,6 +10,7 @@
 //! | `oauth` | the server answered with an OAuth error (RFC 6749 §5.2, RFC 8628 §3.5) | `invalid_grant`, `access_denied`, `expired_token` |
 //! | `transport` | the request never got an HTTP answer (reported by the driver) | connection refused, timeout, TLS |
 //! | `interrupted` | the login was stopped on this side | cancel (Ctrl-C), no redirect before the timeout |
+//! | `storage` | the credential store (reported by drivers and the record parser) | corrupt record, newer record version, keyring locked, lock timeout |
 //!
 //! Errors never contain a secret: response excerpts are only taken from bodies that are
 //! not JSON (an HTML error page), and JSON problems are reported by field name.
@@ -32,6 +33,8 @@ pub enum ErrorKind {
     Transport,
     /// Cancelled by the user, or a local deadline passed.
     Interrupted,
+    /// The credential store failed or holds an unreadable record.
+    Storage,
 }
 
 /// What a CLI should do about an error.
@@ -141,6 +144,11 @@ impl Error {
             ),
         };
         Error::new(ErrorKind::Transport, "transport_error", message, Hint::RetryLater)
+    }
+
+    /// A credential store error (drivers use it for keyring and file problems too).
+    pub fn storage(code: &str, message: impl Into<String>, hint: Hint) -> Self {
+        Error::new(ErrorKind::Storage, code, message.into(), hint)
     }
 
     /// The user (or the driver on their behalf) cancelled the flow.

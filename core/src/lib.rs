@@ -17,9 +17,6 @@
 //! See `ARCHITECTURE.md` at the repository root for the transitions of each flow and
 //! `tests/vectors/README.md` for the JSON conversation format every binding replays.
 #![forbid(unsafe_code)]
-// `Error` is a plain, serializable struct (one JSON shape for five languages); it is
-// returned only on cold paths, so its size (about 150 bytes) is not worth boxing.
-#![allow(clippy::result_large_err)]
 
 pub mod config;
 pub mod credential;

@@ -8,10 +8,13 @@
 //! | `Exchanging` | `SendRequest` (token endpoint) / `AwaitResponse` | tokens (nonce checked) → `Persist`, `Done`; error → `Failed` |
 //!
 //! Callback validation order: (1) the path is the redirect path, (2) `state` matches, in
-//! constant time (RFC 6749 §10.12), (3) an `error` parameter becomes a typed OAuth
-//! failure (§4.1.2.1), (4) `iss` equals the issuer when present, and is required when the
-//! server advertises `authorization_response_iss_parameter_supported` (RFC 9207 §2.4),
-//! (5) a `code` is present. Only then is the code exchanged.
+//! constant time (RFC 6749 §10.12), (3) `iss` equals the issuer when present, and is
+//! required when the server advertises `authorization_response_iss_parameter_supported`
+//! (RFC 9207 §2.4 — this applies to error responses too, which is why it comes before the
+//! `error` check: an error from a mixed-up server must not be believed), (4) an `error`
+//! parameter becomes a typed OAuth failure (RFC 6749 §4.1.2.1), (5) a `code` is present.
+//! Only then is the code exchanged. The ID token, when one comes back, is checked against
+//! OIDC Core §3.1.3.7: `iss`, `aud`, `exp` and `nonce`.
 
 use crate::config::{Client, ServerMetadata, check_endpoint, is_loopback_host};
 use crate::credential::Grant;
@@ -27,6 +30,9 @@ use crate::token::TokenSet;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use subtle::ConstantTimeEq;
+
+/// Clock-skew allowance when checking an ID token's `exp`: 5 minutes.
+pub const ID_TOKEN_LEEWAY_MS: u64 = 300_000;
 
 /// How long to wait for the browser to come back by default: 5 minutes.
 pub const DEFAULT_REDIRECT_TIMEOUT_MS: u64 = 300_000;
@@ -242,11 +248,8 @@ impl AuthorizationCodeFlow {
             )
             .with_hint(Hint::Reauthenticate)));
         }
-        // (3) error response (RFC 6749 §4.1.2.1)
-        if let Some(error) = get("error") {
-            return Ok(Err(Error::oauth(error, get("error_description"), get("error_uri"), None)));
-        }
-        // (4) RFC 9207 issuer identification (mix-up defence)
+        // (3) RFC 9207 issuer identification (mix-up defence). §2.4: it applies to error
+        // responses too, so it is checked before an `error` is believed.
         let issuer = &self.config.server.issuer;
         match get("iss") {
             Some(iss) if iss != issuer => {
@@ -267,6 +270,10 @@ impl AuthorizationCodeFlow {
             }
             _ => {}
         }
+        // (4) error response (RFC 6749 §4.1.2.1)
+        if let Some(error) = get("error") {
+            return Ok(Err(Error::oauth(error, get("error_description"), get("error_uri"), None)));
+        }
         // (5) the code
         match get("code").filter(|c| !c.is_empty()) {
             Some(code) => Ok(Ok(ValidatedCallback { code: Secret::new(code) })),
@@ -274,31 +281,65 @@ impl AuthorizationCodeFlow {
         }
     }
 
-    /// OIDC Core §3.1.3.7 step 11: the ID token's `nonce` must equal the one sent. The
-    /// token came straight from the token endpoint over TLS, which OIDC Core §3.1.3.7
-    /// step 6 accepts in place of checking the signature.
-    fn check_nonce(&self, tokens: &TokenSet, status: u16) -> Result<(), Error> {
-        let (Some(nonce), Some(id_token)) = (&self.nonce, &tokens.id_token) else {
+    /// OIDC Core §3.1.3.7: the ID token's `iss` must be the issuer (step 2), its `aud`
+    /// must contain the client ID (step 3), it must not have expired (step 9, with
+    /// [`ID_TOKEN_LEEWAY_MS`] for clock skew) and its `nonce` must be the one sent (step 11).
+    /// The token came straight from the token endpoint over TLS, which step 6 accepts in
+    /// place of checking the signature.
+    fn check_id_token(&self, tokens: &TokenSet, status: u16, now_ms: u64) -> Result<(), Error> {
+        // Only an OpenID Connect request (scope `openid`) makes promises about the ID token.
+        let oidc = self.config.scope.as_deref().is_some_and(|s| s.split_whitespace().any(|x| x == "openid"));
+        let (Some(id_token), true) = (&tokens.id_token, oidc) else {
             return Ok(());
         };
-        let claims = id_token
+        let refuse = |code: &str, what: &str| {
+            Err(Error::protocol(code, Some(status), format!("The ID token was refused: {what}. Run the login again.")).with_hint(Hint::Reauthenticate))
+        };
+        let Some(claims) = id_token
             .expose()
             .split('.')
             .nth(1)
             .and_then(base64url_decode)
             .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-            .ok_or_else(|| Error::protocol("invalid_id_token", Some(status), "The ID token is not a JWT with a JSON payload."))?;
-        let ok = claims
-            .get("nonce")
-            .and_then(|n| n.as_str())
-            .is_some_and(|n| bool::from(n.as_bytes().ct_eq(nonce.expose().as_bytes())));
-        if ok {
-            Ok(())
-        } else {
-            Err(Error::protocol("nonce_mismatch", Some(status), "The ID token's nonce does not match this login; it was refused. Run the login again.")
-                .with_hint(Hint::Reauthenticate))
+            .filter(serde_json::Value::is_object)
+        else {
+            return refuse("invalid_id_token", "it is not a JWT with a JSON payload");
+        };
+        if claims.get("iss").and_then(|v| v.as_str()) != Some(self.config.server.issuer.as_str()) {
+            return refuse("id_token_issuer_mismatch", "its `iss` is not the issuer");
         }
+        let client_id = self.config.client.client_id.as_str();
+        let audience_ok = match claims.get("aud") {
+            Some(serde_json::Value::String(a)) => a == client_id,
+            Some(serde_json::Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(client_id)),
+            _ => false,
+        };
+        if !audience_ok {
+            return refuse("id_token_audience_mismatch", "its `aud` does not contain this client ID");
+        }
+        let exp_ms = claims.get("exp").and_then(|v| v.as_u64()).map(|s| s.saturating_mul(1000));
+        if exp_ms.is_none_or(|exp| now_ms >= exp.saturating_add(ID_TOKEN_LEEWAY_MS)) {
+            return refuse("id_token_expired", "it has no `exp` or has expired (check this computer's clock)");
+        }
+        if let Some(nonce) = &self.nonce {
+            let ok = claims
+                .get("nonce")
+                .and_then(|n| n.as_str())
+                .is_some_and(|n| bool::from(n.as_bytes().ct_eq(nonce.expose().as_bytes())));
+            if !ok {
+                return refuse("nonce_mismatch", "its nonce does not match this login");
+            }
+        }
+        Ok(())
     }
+}
+
+fn redirect_timeout() -> Error {
+    Error::interrupted(
+        "redirect_timeout",
+        "No redirect arrived from the browser in time. Run the login again (or use the device login where no browser can reach this machine).",
+        Hint::Reauthenticate,
+    )
 }
 
 /// The redirect URI from the configuration (RFC 8252 §7.3 loopback, or an explicit one).
@@ -345,11 +386,7 @@ impl Machine for AuthorizationCodeFlow {
             }
             State::Awaiting { until_ms } => {
                 if now_ms >= *until_ms {
-                    self.ex.fail(Error::interrupted(
-                        "redirect_timeout",
-                        "No redirect arrived from the browser in time. Run the login again (or use the device login where no browser can reach this machine).",
-                        Hint::Reauthenticate,
-                    ));
+                    self.ex.fail(redirect_timeout());
                     return None;
                 }
                 Some(Action::AwaitRedirect { redirect_uri: self.redirect_uri.to_string(), until_ms: *until_ms })
@@ -376,9 +413,14 @@ impl Machine for AuthorizationCodeFlow {
         }
     }
 
-    fn on_redirect(&mut self, url: &str, _now_ms: u64) -> Result<(), Error> {
-        if !matches!(self.state, State::Awaiting { .. }) {
+    fn on_redirect(&mut self, url: &str, now_ms: u64) -> Result<(), Error> {
+        let State::Awaiting { until_ms } = self.state else {
             return Err(Error::usage("unexpected_input", "This login is not waiting for a redirect (it was already received)."));
+        };
+        if now_ms >= until_ms {
+            // Too late: the same failure a poll at the deadline reports.
+            self.ex.fail(redirect_timeout());
+            return Ok(());
         }
         match self.validate(url)? {
             Ok(callback) => self.state = State::Exchanging { code: callback.code, sent: false },
@@ -389,12 +431,12 @@ impl Machine for AuthorizationCodeFlow {
 
     fn on_response(&mut self, resp: HttpResponse, now_ms: u64) {
         let result = TokenSet::from_response(&resp, self.config.scope.as_deref(), now_ms)
-            .and_then(|tokens| self.check_nonce(&tokens, resp.status).map(|()| tokens));
+            .and_then(|tokens| self.check_id_token(&tokens, resp.status, now_ms).map(|()| tokens));
         match result {
             Ok(tokens) => {
                 let client_id = self.config.client.client_id.clone();
                 let issuer = self.config.server.issuer.clone();
-                persist_and_finish(&mut self.ex, &issuer, &client_id, Grant::AuthorizationCode, tokens, now_ms);
+                persist_and_finish(&mut self.ex, &issuer, &client_id, Grant::AuthorizationCode, tokens, None, now_ms);
             }
             Err(e) => self.ex.fail(e),
         }

@@ -174,7 +174,7 @@ impl DeviceFlow {
     fn on_poll_response(&mut self, resp: HttpResponse, now_ms: u64) {
         let error = match TokenSet::from_response(&resp, self.scope.as_deref(), now_ms) {
             Ok(tokens) => {
-                persist_and_finish(&mut self.ex, &self.issuer, &self.client.client_id, Grant::DeviceCode, tokens, now_ms);
+                persist_and_finish(&mut self.ex, &self.issuer, &self.client.client_id, Grant::DeviceCode, tokens, None, now_ms);
                 return;
             }
             Err(e) => e,

@@ -88,6 +88,8 @@ pub struct TokenGrant {
     params: Vec<(&'static str, Secret)>,
     requested_scope: Option<String>,
     previous: Option<TokenSet>,
+    /// For a refresh: the scope of the grant (kept in the record unchanged).
+    granted_scope: Option<String>,
     sent: bool,
 }
 
@@ -112,6 +114,7 @@ impl TokenGrant {
             params,
             requested_scope,
             previous,
+            granted_scope: None,
             sent: false,
         })
     }
@@ -173,7 +176,7 @@ impl TokenGrant {
     /// # Errors
     /// `no_refresh_token`, `client_mismatch`, `scope_not_granted`; the config checks.
     pub fn refresh(config: RefreshConfig) -> Result<Self, Error> {
-        let CredentialData::OAuth { client_id, grant, tokens, .. } = &config.credential.data else {
+        let CredentialData::OAuth { issuer, client_id, grant, tokens, granted_scope } = &config.credential.data else {
             return Err(Error::usage("no_refresh_token", "An API key cannot be refreshed."));
         };
         let Some(refresh_token) = tokens.refresh_token.clone() else {
@@ -186,20 +189,35 @@ impl TokenGrant {
                 "The credential was issued to a different client ID than the one configured; refresh it with the client it was issued to.",
             ));
         }
-        // RFC 6749 §6: the requested scope MUST NOT include any scope not originally granted.
-        if let (Some(narrow), Some(granted)) = (&config.scope, &tokens.scope) {
+        // Never send a refresh token to a server other than the one that issued it.
+        if *issuer != config.server.issuer {
+            return Err(Error::usage(
+                "issuer_mismatch",
+                format!(
+                    "The credential was issued by `{}`, not by the configured issuer `{}`; it is not sent elsewhere.",
+                    crate::http::short(issuer),
+                    crate::http::short(&config.server.issuer)
+                ),
+            ));
+        }
+        // RFC 6749 §6: the requested scope MUST NOT include any scope not originally
+        // granted — the grant's scope, not the (possibly narrowed) access token's.
+        let granted = granted_scope.clone().or_else(|| tokens.scope.clone());
+        if let (Some(narrow), Some(granted)) = (&config.scope, &granted) {
             let granted: Vec<&str> = granted.split_whitespace().collect();
             if let Some(extra) = narrow.split_whitespace().find(|s| !granted.contains(s)) {
                 return Err(Error::usage(
                     "scope_not_granted",
-                    format!("A refresh can only narrow the scope; `{}` was not granted. Log in again with the wider scope.", crate::http::short(extra)),
+                    format!("A refresh can only ask for scopes the login granted; `{}` was not granted. Log in again with the wider scope.", crate::http::short(extra)),
                 ));
             }
         }
-        let requested_scope = config.scope.clone().or_else(|| tokens.scope.clone());
+        // §6: an omitted scope "is treated as equal to the scope originally granted"; §5.1:
+        // a response without `scope` has the requested one.
+        let requested_scope = config.scope.clone().or_else(|| granted.clone());
         let mut params = vec![("grant_type", Secret::new("refresh_token")), ("refresh_token", refresh_token)];
         params.extend(scope_and_resources(config.scope.as_deref(), &config.resource));
-        TokenGrant::new(
+        let mut flow = TokenGrant::new(
             &config.server,
             config.client,
             config.allow_insecure_http,
@@ -207,7 +225,9 @@ impl TokenGrant {
             params,
             requested_scope,
             Some(tokens.clone()),
-        )
+        )?;
+        flow.granted_scope = granted;
+        Ok(flow)
     }
 }
 
@@ -248,7 +268,8 @@ impl Machine for TokenGrant {
                     Some(previous) => tokens.rotated(previous),
                     None => tokens,
                 };
-                persist_and_finish(&mut self.ex, &self.issuer, &self.client.client_id, self.grant, tokens, now_ms);
+                let granted_scope = self.granted_scope.clone();
+                persist_and_finish(&mut self.ex, &self.issuer, &self.client.client_id, self.grant, tokens, granted_scope, now_ms);
             }
             Err(error) => self.ex.fail(error),
         }
@@ -256,9 +277,26 @@ impl Machine for TokenGrant {
 }
 
 /// The end of every successful grant: persist the credential, then report the tokens.
-pub(crate) fn persist_and_finish(ex: &mut Exchange, issuer: &str, client_id: &str, grant: Grant, tokens: TokenSet, now_ms: u64) {
+/// `granted_scope` is the grant's scope when it differs from the token's (after a
+/// narrowing refresh); `None` for a new login, whose token scope is the grant's.
+pub(crate) fn persist_and_finish(
+    ex: &mut Exchange,
+    issuer: &str,
+    client_id: &str,
+    grant: Grant,
+    tokens: TokenSet,
+    granted_scope: Option<String>,
+    now_ms: u64,
+) {
+    let granted_scope = granted_scope.filter(|g| Some(g) != tokens.scope.as_ref());
     let credential = Credential::new(
-        CredentialData::OAuth { issuer: issuer.to_string(), client_id: client_id.to_string(), grant, tokens: tokens.clone() },
+        CredentialData::OAuth {
+            issuer: issuer.to_string(),
+            client_id: client_id.to_string(),
+            grant,
+            tokens: tokens.clone(),
+            granted_scope,
+        },
         now_ms,
     );
     ex.emit(Action::Persist { credential });
