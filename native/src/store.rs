@@ -541,7 +541,12 @@ mod keyring_backend {
     }
 
     fn describe(e: keyring::Error) -> String {
-        let text = e.to_string();
+        let text = match (&e, keyring::Entry::store_status()) {
+            // The platform store failed to start: its own error says why (e.g. no D-Bus
+            // session bus, no Secret Service).
+            (keyring::Error::NoDefaultStore, Err(init)) => format!("the OS keyring could not be opened: {init}"),
+            _ => e.to_string(),
+        };
         if text.contains("org.freedesktop.secrets") || text.contains("ServiceUnknown") || text.contains("DBus") || text.contains("D-Bus") {
             format!("no Secret Service is running on the session bus ({text})")
         } else {

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Every test in every language. This is the README's test command and what CI runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+bash scripts/setup.sh
+
+echo "== core: clippy (disallowed clock/sleep methods enforced), wasm32 build"
+cargo clippy --locked -p termauth-core --all-targets -- -D warnings
+cargo build --locked -p termauth-core --target wasm32-unknown-unknown
+
+echo "== workspace: build, then test (units, conversation vectors, simulator, integration against the real IdP)"
+cargo build --locked --workspace
+cargo clippy --locked --workspace --all-targets -- -D warnings
+cargo test --locked --workspace
+
+if [ -x native/tests/run-keyring-test.sh ]; then
+  echo "== keyring: a real Secret Service (gnome-keyring) under dbus-run-session"
+  bash native/tests/run-keyring-test.sh
+fi
+
+echo "== tests/idp: the authorization server fixture's own self-test"
+node --test tests/idp/selftest.mjs
