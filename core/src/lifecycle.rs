@@ -113,3 +113,45 @@ pub fn after_renewal_failure(credential: &Credential, error: &Error, now_ms: u64
         _ => Err(error.clone()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Hint;
+
+    fn oauth(grant: &str, expires_at: Option<u64>, refresh: bool) -> Credential {
+        let mut tokens = serde_json::json!({"access_token": "a", "token_type": "Bearer"});
+        if let Some(e) = expires_at {
+            tokens["expires_at"] = e.into();
+        }
+        if refresh {
+            tokens["refresh_token"] = "r".into();
+        }
+        let v = serde_json::json!({"schema_version": 1, "updated_at": 0, "kind": "oauth", "issuer": "https://as",
+            "client_id": "c", "grant": grant, "tokens": tokens});
+        Credential::from_json(&v.to_string()).unwrap()
+    }
+
+    #[test]
+    fn decisions() {
+        let p = Policy { refresh_skew_ms: 10 };
+        assert_eq!(decide(&oauth("device_code", None, false), 5, &p), Decision::Use);
+        assert_eq!(decide(&oauth("device_code", Some(100), true), 89, &p), Decision::Use);
+        assert_eq!(decide(&oauth("device_code", Some(100), true), 90, &p), Decision::Refresh { still_valid: true });
+        assert_eq!(decide(&oauth("device_code", Some(100), true), 100, &p), Decision::Refresh { still_valid: false });
+        assert_eq!(decide(&oauth("client_credentials", Some(100), false), 95, &p), Decision::Reacquire { still_valid: true });
+        assert_eq!(decide(&oauth("device_code", Some(100), false), 95, &p), Decision::Use);
+        assert!(matches!(decide(&oauth("device_code", Some(100), false), 100, &p), Decision::Relogin { .. }));
+    }
+
+    #[test]
+    fn renewal_failure() {
+        let valid = oauth("device_code", Some(100), true);
+        let grant = Error::oauth("invalid_grant", None, None, Some(400));
+        let down = Error::transport("connection failed", None);
+        assert_eq!(after_renewal_failure(&valid, &grant, 50).unwrap(), Decision::Use);
+        assert_eq!(after_renewal_failure(&valid, &down, 50).unwrap(), Decision::Use);
+        assert!(matches!(after_renewal_failure(&valid, &grant, 100).unwrap(), Decision::Relogin { .. }));
+        assert_eq!(after_renewal_failure(&valid, &down, 100).unwrap_err().hint, Hint::RetryLater);
+    }
+}

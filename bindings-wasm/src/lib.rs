@@ -1,0 +1,1 @@
+//! WebAssembly bindings of termauth-core (work in progress).
