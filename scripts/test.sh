@@ -19,5 +19,14 @@ if [ -x native/tests/run-keyring-test.sh ]; then
   bash native/tests/run-keyring-test.sh
 fi
 
+# Each binding owns a test script that installs its own tools (idempotently), builds, and
+# runs its tests: the vectors and the end-to-end tests against the real IdP.
+for binding in bindings-wasm bindings-python bindings-ffi; do
+  if [ -f "$binding/test.sh" ]; then
+    echo "== $binding"
+    bash "$binding/test.sh"
+  fi
+done
+
 echo "== tests/idp: the authorization server fixture's own self-test"
 node --test tests/idp/selftest.mjs
