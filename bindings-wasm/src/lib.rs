@@ -1,1 +1,178 @@
-//! WebAssembly bindings of termauth-core (work in progress).
+//! WebAssembly bindings of termauth-core for the npm package `termauth`.
+//!
+//! Everything crosses the boundary as JSON text in the shapes documented in
+//! `tests/vectors/README.md` (one format for every language). Nothing here makes a protocol
+//! decision: it parses, calls the core, and serializes. No function panics on any input:
+//! bad JSON from the host becomes a usage error, and the core itself returns errors for
+//! malformed server responses.
+//!
+//! Results that can fail come back as an envelope `{"ok": …}` or `{"error": <Error>}`; the
+//! TypeScript façade turns the latter into a `TermauthError` subclass.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use termauth_core::lifecycle::{Policy, after_renewal_failure, decide};
+use termauth_core::{AnyFlow, Credential, Error, Flow, FlowSpec, HttpResponse, Input, Rng, TokenSet};
+use wasm_bindgen::prelude::*;
+
+fn ms(now_ms: f64) -> u64 {
+    // `as` saturates (negative and NaN become 0): a bad clock value cannot trap.
+    now_ms as u64
+}
+
+fn to_json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| {
+        r#"{"error":{"kind":"usage","code":"internal_error","message":"termauth could not serialize a value; please report this as a bug.","hint":"fatal"}}"#.to_string()
+    })
+}
+
+fn ok<T: Serialize>(value: T) -> String {
+    to_json(&json!({ "ok": value }))
+}
+
+fn err(error: &Error) -> String {
+    to_json(&json!({ "error": error }))
+}
+
+fn envelope<T: Serialize>(result: Result<T, Error>) -> String {
+    match result {
+        Ok(v) => ok(v),
+        Err(e) => err(&e),
+    }
+}
+
+fn seed_of(seed: &[u8]) -> Result<[u8; 32], Error> {
+    <[u8; 32]>::try_from(seed)
+        .map_err(|_| Error::usage("invalid_seed", "An RNG seed must be exactly 32 bytes (use crypto.getRandomValues)."))
+}
+
+fn parse_input(text: &str) -> Result<Input, Error> {
+    serde_json::from_str(text).map_err(|e| {
+        Error::usage(
+            "invalid_input",
+            format!("The input is not a valid termauth input (line {} column {}).", e.line(), e.column()),
+        )
+    })
+}
+
+fn parse_credential(text: &str) -> Result<Credential, Error> {
+    Credential::from_json(text)
+}
+
+/// A running flow (any kind). `poll` / `handle` are the driver contract.
+#[wasm_bindgen]
+pub struct WasmFlow {
+    flow: AnyFlow,
+}
+
+#[wasm_bindgen]
+impl WasmFlow {
+    /// `poll(now_ms)`: the next action as JSON.
+    pub fn poll(&mut self, now_ms: f64) -> String {
+        to_json(&self.flow.poll(ms(now_ms)))
+    }
+
+    /// `handle(input_json, now_ms)`: `""` when accepted, else the error as JSON (the flow
+    /// is then unchanged).
+    pub fn handle(&mut self, input: &str, now_ms: f64) -> String {
+        let result = parse_input(input).and_then(|i| self.flow.handle(i, ms(now_ms)));
+        match result {
+            Ok(()) => String::new(),
+            Err(e) => to_json(&e),
+        }
+    }
+}
+
+/// Starts a flow from a `FlowSpec` JSON and a 32-byte seed. On failure it throws the
+/// error's JSON text (a string), which the façade turns into a `TermauthError`.
+#[wasm_bindgen(js_name = startFlow)]
+pub fn start_flow(spec: &str, seed: &[u8]) -> Result<WasmFlow, String> {
+    let started = seed_of(seed).and_then(|s| FlowSpec::from_json(spec)?.start(Rng::from_seed(s)));
+    started.map(|flow| WasmFlow { flow }).map_err(|e| to_json(&e))
+}
+
+/// Validates and normalises a stored credential record: `{"ok":<record>}` or
+/// `{"error":…}` (`credential_corrupt`, `credential_newer_version`).
+#[wasm_bindgen(js_name = parseCredential)]
+pub fn parse_credential_js(text: &str) -> String {
+    envelope(parse_credential(text))
+}
+
+/// `lifecycle::decide`: `{"ok":{"decision":"use"|"refresh"|"reacquire"|"relogin",…}}`.
+#[wasm_bindgen(js_name = decide)]
+pub fn decide_js(credential: &str, now_ms: f64, refresh_skew_ms: f64) -> String {
+    let policy = if refresh_skew_ms.is_finite() && refresh_skew_ms >= 0.0 {
+        Policy { refresh_skew_ms: refresh_skew_ms as u64 }
+    } else {
+        Policy::default()
+    };
+    envelope(parse_credential(credential).map(|c| decide(&c, ms(now_ms), &policy)))
+}
+
+/// `lifecycle::after_renewal_failure`: `{"ok":<decision>}` or `{"error":<the error back>}`.
+#[wasm_bindgen(js_name = afterRenewalFailure)]
+pub fn after_renewal_failure_js(credential: &str, error: &str, now_ms: f64) -> String {
+    let error: Result<Error, Error> = serde_json::from_str(error)
+        .map_err(|_| Error::usage("invalid_input", "The error given to afterRenewalFailure is not a termauth error."));
+    envelope(
+        parse_credential(credential)
+            .and_then(|c| error.and_then(|e| after_renewal_failure(&c, &e, ms(now_ms)))),
+    )
+}
+
+/// The header presenting a credential: `{"ok":{"name":…,"value":…}}`.
+#[wasm_bindgen(js_name = authorizationHeader)]
+pub fn authorization_header_js(credential: &str) -> String {
+    envelope(parse_credential(credential).map(|c| {
+        let (name, value) = c.authorization_header();
+        json!({"name": name, "value": value.expose()})
+    }))
+}
+
+/// A PKCE pair from a 32-byte seed: `{"ok":{"code_verifier":…,"code_challenge":…}}` (S256).
+#[wasm_bindgen(js_name = pkcePair)]
+pub fn pkce_pair(seed: &[u8]) -> String {
+    envelope(seed_of(seed).map(|s| {
+        let verifier = termauth_core::pkce::new_verifier(&mut Rng::from_seed(s));
+        let challenge = termauth_core::pkce::s256_challenge(&verifier);
+        json!({"code_verifier": verifier, "code_challenge": challenge, "code_challenge_method": "S256"})
+    }))
+}
+
+/// The S256 challenge of a verifier (RFC 7636 §4.2).
+#[wasm_bindgen(js_name = pkceChallenge)]
+pub fn pkce_challenge(verifier: &str) -> String {
+    termauth_core::pkce::s256_challenge(verifier)
+}
+
+/// Parses a token endpoint response (an `http_response` input JSON): `{"ok":<token set>}`
+/// or `{"error":…}` (OAuth or protocol error).
+#[wasm_bindgen(js_name = parseTokenResponse)]
+pub fn parse_token_response(response: &str, requested_scope: Option<String>, now_ms: f64) -> String {
+    let resp: Result<HttpResponse, Error> = serde_json::from_str::<Value>(response)
+        .ok()
+        .and_then(|mut v| {
+            if let Some(o) = v.as_object_mut() {
+                o.remove("type");
+                o.entry("id").or_insert(json!(0));
+            }
+            serde_json::from_value(v).ok()
+        })
+        .ok_or_else(|| Error::usage("invalid_input", "The response is not a valid http_response input."));
+    envelope(resp.and_then(|r| TokenSet::from_response(&r, requested_scope.as_deref(), ms(now_ms))))
+}
+
+/// The store key of (issuer, client_id): the first 16 hex digits of
+/// SHA-256(issuer "\n" client_id) (the same as native/src/store.rs `server_key`).
+#[wasm_bindgen(js_name = serverKey)]
+pub fn server_key(issuer: &str, client_id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{issuer}\n{client_id}").as_bytes());
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The version of termauth-core inside this module.
+#[wasm_bindgen(js_name = coreVersion)]
+pub fn core_version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}

@@ -87,6 +87,33 @@ pub fn decide(credential: &Credential, now_ms: u64, policy: &Policy) -> Decision
     }
 }
 
+/// What a forced renewal (`termauth refresh`, `Client::refresh`) should do, whatever the
+/// expiry: [`Decision::Refresh`] with a refresh token, [`Decision::Reacquire`] for client
+/// credentials.
+///
+/// # Errors
+/// `no_refresh_token` (hint: reauthenticate) for OAuth tokens without a refresh token,
+/// `not_refreshable` for API keys.
+pub fn decide_forced(credential: &Credential, now_ms: u64) -> Result<Decision, Error> {
+    match &credential.data {
+        CredentialData::OAuth { grant: Grant::ClientCredentials, tokens, .. } => {
+            Ok(Decision::Reacquire { still_valid: !tokens.is_expired(now_ms) })
+        }
+        CredentialData::OAuth { tokens, .. } if tokens.refresh_token.is_some() => {
+            Ok(Decision::Refresh { still_valid: !tokens.is_expired(now_ms) })
+        }
+        CredentialData::OAuth { .. } => Err(Error::usage(
+            "no_refresh_token",
+            "This credential has no refresh token; log in again to renew it.",
+        )
+        .with_hint(crate::Hint::Reauthenticate)),
+        CredentialData::ApiKey { .. } => Err(Error::usage(
+            "not_refreshable",
+            "API keys and personal access tokens cannot be refreshed; store a new one instead.",
+        )),
+    }
+}
+
 /// After a renewal attempt failed with `error`: can the current token still be served?
 ///
 /// Returns [`Decision::Use`] when the access token is still valid at `now_ms` (a refresh
@@ -142,6 +169,13 @@ mod tests {
         assert_eq!(decide(&oauth("client_credentials", Some(100), false), 95, &p), Decision::Reacquire { still_valid: true });
         assert_eq!(decide(&oauth("device_code", Some(100), false), 95, &p), Decision::Use);
         assert!(matches!(decide(&oauth("device_code", Some(100), false), 100, &p), Decision::Relogin { .. }));
+    }
+
+    #[test]
+    fn forced() {
+        assert_eq!(decide_forced(&oauth("device_code", Some(100), true), 5).unwrap(), Decision::Refresh { still_valid: true });
+        assert_eq!(decide_forced(&oauth("client_credentials", Some(100), false), 200).unwrap(), Decision::Reacquire { still_valid: false });
+        assert_eq!(decide_forced(&oauth("device_code", Some(100), false), 5).unwrap_err().code, "no_refresh_token");
     }
 
     #[test]

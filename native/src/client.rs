@@ -23,7 +23,7 @@ use termauth_core::flows::{
     RefreshConfig, RevocationConfig, TokenToSend,
 };
 use termauth_core::flows::api_key::ApiKeyConfig;
-use termauth_core::lifecycle::{Decision, Policy, after_renewal_failure, decide};
+use termauth_core::lifecycle::{Decision, Policy, after_renewal_failure, decide, decide_forced};
 use termauth_core::{
     AnyFlow, Client as OAuthClient, ClientAuth, Credential, CredentialData, Error, FlowSpec, Grant, Hint, Outcome,
     Presentation, Rng, Secret, ServerMetadata,
@@ -558,12 +558,7 @@ impl Client {
         // Re-read after locking: another process may have renewed it while we waited.
         let (credential, _) = self.store.load(&key)?.ok_or_else(|| not_logged_in(&self.config.app))?;
         let decision = match decide(&credential, now_ms(), &policy) {
-            Decision::Use if force => match &credential.data {
-                CredentialData::OAuth { grant: Grant::ClientCredentials, .. } => Decision::Reacquire { still_valid: true },
-                CredentialData::OAuth { tokens, .. } if tokens.refresh_token.is_some() => Decision::Refresh { still_valid: true },
-                CredentialData::OAuth { .. } => return Err(Error::usage("no_refresh_token", "This credential has no refresh token; log in again to renew it.").with_hint(Hint::Reauthenticate)),
-                CredentialData::ApiKey { .. } => return Err(Error::usage("not_refreshable", "API keys and personal access tokens cannot be refreshed.")),
-            },
+            Decision::Use if force => decide_forced(&credential, now_ms())?,
             d => d,
         };
         let result = match decision {

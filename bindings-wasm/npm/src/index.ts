@@ -1,0 +1,42 @@
+// termauth for Node CLIs: every OAuth login method with the token lifecycle done right,
+// over termauth-core compiled to WebAssembly.
+//
+//   import { Client } from 'termauth';
+//   const auth = new Client({ app: 'mycli', issuer, clientId, scope });
+//   await auth.login({ method: 'device' });
+//   const token = await auth.getToken();
+//   await auth.logout();
+export * from './types.js';
+export {
+  TermauthError,
+  UsageError,
+  ProtocolError,
+  OAuthError,
+  TransportError,
+  InterruptedError,
+  StorageError,
+  errorFrom,
+} from './errors.js';
+export {
+  Flow,
+  randomSeed,
+  parseCredential,
+  decide,
+  afterRenewalFailure,
+  authorizationHeader,
+  pkcePair,
+  pkceChallenge,
+  parseTokenResponse,
+  coreVersion,
+} from './flow.js';
+export { Client } from './client.js';
+export type { ClientOptions, LoginMethod, LoginOptions, LoginReport, LogoutReport, Status, ProfileInfo } from './client.js';
+export { Store, serverKey, configDir, lock, LockGuard, STALE_LOCK_MS, LOCK_WAIT_MS } from './store.js';
+export type { StoreChoice, StorePreference, CredentialKey } from './store.js';
+export { run } from './driver.js';
+export type { RedirectSource, RunOptions } from './driver.js';
+export { send, MAX_RESPONSE_BYTES } from './transport.js';
+export type { FetchLike } from './transport.js';
+export { Terminal, Silent, qrLines } from './ui.js';
+export type { Ui } from './ui.js';
+export { openBrowser, isCi, isSsh, hasDisplay } from './environment.js';

@@ -1,0 +1,155 @@
+// The cross-language store round trip with the Rust CLI (target/debug/termauth), both ways,
+// against the real IdP: same directory, file names, record format, profiles.json and lock.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client, Store, serverKey } from '../dist/index.js';
+import { approveDevice, recordingUi, runRust, rustCli, startIdp, tempDir } from './helpers.mjs';
+
+process.env.TERMAUTH_NO_KEYRING = '1';
+let idp;
+before(async () => {
+  assert.ok(existsSync(rustCli), `build the Rust CLI first: cargo build -p termauth (${rustCli})`);
+  idp = await startIdp();
+});
+after(async () => {
+  await idp?.stop();
+});
+
+const SCOPE = 'openid offline_access api:read';
+
+test('Node logs in → Rust reads, refreshes (rotation) → Node reads and refreshes → Rust reads → Rust logs out', async () => {
+  const dir = tempDir();
+  const env = { TERMAUTH_CONFIG_DIR: dir };
+  const args = ['--issuer', idp.issuer, '--client-id', 'termauth-cli', '--scope', SCOPE];
+  // The Node client finds the same directory through the same variable (<APP>_CONFIG_DIR).
+  process.env.TERMAUTH_CONFIG_DIR = dir;
+  try {
+    const node = new Client({ app: 'termauth', issuer: idp.issuer, clientId: 'termauth-cli', scope: SCOPE, ui: recordingUi(), profile: 'work' });
+    assert.equal(node.store.dir, dir);
+    const approvals = [];
+    await node.login({ method: 'device', onPrompt: (a) => approvals.push(approveDevice(idp.issuer, a.user_code)) });
+    await Promise.all(approvals);
+    const nodeToken = await node.getToken();
+
+    const status = await runRust(['status', '--json', ...args], env);
+    assert.equal(status.code, 0, status.stderr);
+    const s = JSON.parse(status.stdout);
+    assert.equal(s.source, 'store');
+    assert.equal(s.profile, 'work', 'profiles.json written by Node names the active profile');
+    assert.equal(s.store.store, 'file');
+    assert.equal(s.grant, 'device_code');
+
+    const rustToken = await runRust(['token', ...args], env);
+    assert.equal(rustToken.code, 0, rustToken.stderr);
+    assert.equal(rustToken.stdout.trim(), nodeToken);
+
+    const refreshed = await runRust(['refresh', ...args], env);
+    assert.equal(refreshed.code, 0, refreshed.stderr);
+    const afterRust = await node.getCredential();
+    assert.notEqual(afterRust.tokens.access_token, nodeToken, 'Node reads the record Rust rotated');
+    const nodeRenewed = await node.refresh(); // with the refresh token Rust received
+    assert.notEqual(nodeRenewed.tokens.refresh_token, afterRust.tokens.refresh_token);
+
+    const again = await runRust(['token', ...args], env);
+    assert.equal(again.stdout.trim(), nodeRenewed.tokens.access_token, 'Rust reads the record Node rotated');
+
+    const profiles = await runRust(['profiles', '--json', ...args], env);
+    assert.deepEqual(JSON.parse(profiles.stdout), [{ name: 'work', active: true }]);
+
+    const out = await runRust(['logout', '--json', ...args], env);
+    assert.deepEqual(JSON.parse(out.stdout), { removed: true, revoked: true, note: null });
+    assert.equal(node.status().source, 'none');
+  } finally {
+    delete process.env.TERMAUTH_CONFIG_DIR;
+  }
+});
+
+test('Rust logs in → Node reads, renews and logs out; Node waits for the lock Rust holds, and the other way round', async () => {
+  const dir = tempDir();
+  const env = { TERMAUTH_CONFIG_DIR: dir, TERMAUTH_CLIENT_SECRET: 's3cr3t:with/special+chars' };
+  const args = ['--issuer', idp.issuer, '--client-id', 'termauth-ci-basic', '--scope', 'api:read'];
+  const login = await runRust(['login', '--client-credentials', '--json', ...args], env);
+  assert.equal(login.code, 0, login.stderr);
+  assert.equal(JSON.parse(login.stdout).store.store, 'file');
+  const rustToken = (await runRust(['token', ...args], env)).stdout.trim();
+
+  const node = new Client({
+    app: 'termauth',
+    configDir: dir,
+    issuer: idp.issuer,
+    clientId: 'termauth-ci-basic',
+    clientSecret: 's3cr3t:with/special+chars',
+    scope: 'api:read',
+    ui: recordingUi(),
+  });
+  assert.equal(await node.getToken(), rustToken);
+  const st = node.status();
+  assert.equal(st.grant, 'client_credentials');
+  assert.match(st.store.reason, /^stored in .*credentials\/default@[0-9a-f]{16}\.json$/);
+
+  // Node holds the credential's lock: Rust's refresh waits for it.
+  const key = { app: 'termauth', issuer: idp.issuer, clientId: 'termauth-ci-basic', profile: 'default' };
+  const store = new Store(dir, 'file');
+  const guard = await store.lock(key);
+  const lockFile = join(dir, 'credentials', `default@${serverKey(idp.issuer, 'termauth-ci-basic')}.lock`);
+  const info = JSON.parse(readFileSync(lockFile, 'utf8'));
+  assert.deepEqual(Object.keys(info), ['pid', 'host', 'created_at']);
+  assert.equal(info.pid, process.pid);
+  let rustDone = false;
+  const rust = runRust(['refresh', ...args], env).then((r) => {
+    rustDone = true;
+    return r;
+  });
+  await new Promise((r) => setTimeout(r, 700));
+  assert.equal(rustDone, false, 'Rust waits while Node holds the lock');
+  guard.release();
+  const r = await rust;
+  assert.equal(r.code, 0, r.stderr);
+  const renewedByRust = await node.getToken();
+  assert.notEqual(renewedByRust, rustToken);
+
+  // A stale lock left by a dead process on this host is taken over.
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(lockFile, JSON.stringify({ pid: 2 ** 22 + 12345, host: readFileSync('/proc/sys/kernel/hostname', 'utf8').trim(), created_at: Date.now() }));
+  const renewedByNode = await node.refresh();
+  assert.notEqual(renewedByNode.tokens.access_token, renewedByRust);
+
+  // Rust holds the lock (a long-running refresh is simulated by a live process's lock file).
+  const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+  try {
+    writeFileSync(lockFile, JSON.stringify({ pid: sleeper.pid, host: readFileSync('/proc/sys/kernel/hostname', 'utf8').trim(), created_at: Date.now() }));
+    let nodeDone = false;
+    const pending = node.refresh().then(() => (nodeDone = true));
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(nodeDone, false, 'Node waits while a live process holds the lock');
+    const { unlinkSync } = await import('node:fs');
+    unlinkSync(lockFile);
+    await pending;
+  } finally {
+    sleeper.kill();
+  }
+
+  const out = await node.logout();
+  assert.equal(out.removed, true);
+  const status = await runRust(['status', '--json', ...args], env);
+  assert.equal(JSON.parse(status.stdout).source, 'none');
+});
+
+test('a record from a newer version is refused by Node as by Rust, and left untouched', async () => {
+  const dir = tempDir();
+  const node = new Client({ app: 'termauth', configDir: dir, issuer: idp.issuer, clientId: 'termauth-cli', ui: recordingUi() });
+  const key = { app: 'termauth', issuer: idp.issuer, clientId: 'termauth-cli', profile: 'default' };
+  const file = node.store.path(key, 'json');
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  mkdirSync(join(dir, 'credentials'), { recursive: true, mode: 0o700 });
+  const text = '{"schema_version":2,"kind":"oauth"}';
+  writeFileSync(file, text, { mode: 0o600 });
+  await assert.rejects(node.getToken(), (e) => e.code === 'credential_newer_version' && e.kind === 'storage');
+  assert.equal(node.status().error.code, 'credential_newer_version');
+  const rust = await runRust(['status', '--json', '--issuer', idp.issuer, '--client-id', 'termauth-cli'], { TERMAUTH_CONFIG_DIR: dir });
+  assert.equal(JSON.parse(rust.stdout).error.code, 'credential_newer_version');
+  assert.equal(readFileSync(file, 'utf8'), text);
+});

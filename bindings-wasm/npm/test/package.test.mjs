@@ -1,0 +1,80 @@
+// The package as a user gets it: `npm pack`, installed into a temp dir with the example CLI
+// (examples/node), used through ESM `import` and CommonJS `require`, against the real IdP.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { cpSync, readdirSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { root, startIdp, tempDir } from './helpers.mjs';
+
+const pkg = join(root, 'bindings-wasm', 'npm');
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+let idp;
+let app;
+before(async () => {
+  idp = await startIdp();
+  const packDir = tempDir('termauth-pack-');
+  const out = execFileSync(npm, ['pack', '--json', '--pack-destination', packDir], { cwd: pkg, encoding: 'utf8' });
+  const [info] = JSON.parse(out);
+  app = tempDir('termauth-user-');
+  cpSync(join(root, 'examples', 'node'), app, { recursive: true });
+  execFileSync(npm, ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts', join(packDir, info.filename)], { cwd: app, stdio: 'pipe' });
+  app = { dir: app, info };
+});
+after(async () => {
+  await idp?.stop();
+});
+
+function run(args, env) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { cwd: app.dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+test('the tarball holds the ESM build, the .d.ts files and the optimised .wasm, and no install scripts', () => {
+  const files = app.info.files.map((f) => f.path).sort();
+  for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/types.d.ts', 'wasm/termauth_wasm_bg.wasm', 'wasm/termauth_wasm.js', 'package.json']) {
+    assert.ok(files.includes(f), `${f} in ${files.join(', ')}`);
+  }
+  assert.ok(!files.some((f) => f.startsWith('test/') || f.startsWith('src/')), 'no tests or sources');
+  const manifest = JSON.parse(readFileSync(join(app.dir, 'node_modules', 'termauth', 'package.json'), 'utf8'));
+  const scripts = Object.keys(manifest.scripts ?? {});
+  assert.ok(!scripts.some((s) => ['preinstall', 'install', 'postinstall', 'prepare'].includes(s)), 'no install scripts');
+  assert.ok(existsSync(join(app.dir, 'node_modules', 'qrcode-generator')));
+});
+
+test('the example CLI: client-credentials login, token, status, logout (ESM import)', async () => {
+  const env = {
+    MYCLI_ISSUER: idp.issuer,
+    MYCLI_CLIENT_ID: 'termauth-ci-basic',
+    MYCLI_SCOPE: 'api:read',
+    MYCLI_CLIENT_SECRET: 's3cr3t:with/special+chars',
+    MYCLI_CONFIG_DIR: tempDir(),
+    TERMAUTH_NO_KEYRING: '1',
+  };
+  const login = await run(['mycli.mjs', 'login', '--client-credentials'], env);
+  assert.equal(login.code, 0, login.stderr);
+  assert.match(login.stderr, /Logged in \(client_credentials, profile default; stored in .* because TERMAUTH_NO_KEYRING is set\)/);
+  assert.match(login.stderr, /^warning: credential stored in/m, 'the file store warning');
+  const token = await run(['mycli.mjs', 'token'], env);
+  assert.equal(token.code, 0, token.stderr);
+  assert.ok(token.stdout.trim().length > 10);
+  assert.equal(token.stderr, '', 'nothing but the token on a cached read');
+  const status = JSON.parse((await run(['mycli.mjs', 'status'], env)).stdout);
+  assert.equal(status.source, 'store');
+  const out = await run(['mycli.mjs', 'logout'], env);
+  assert.match(out.stderr, /Logged out and revoked\./);
+  const none = await run(['mycli.mjs', 'token'], env);
+  assert.equal(none.code, 3, 'login required → exit 3');
+});
+
+test('require() works (Node >= 20.19, exports default/require condition)', async () => {
+  const r = await run(['require-example.cjs'], {});
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim(), 'function');
+});

@@ -1,0 +1,126 @@
+// A runtime validator of the JSON shapes declared in src/types.ts: every member's type, no
+// unknown members (except where the Rust type keeps every other member: token `extra`,
+// server metadata, introspection). Used on every action the wasm core produces in the tests.
+import assert from 'node:assert/strict';
+
+const isInt = (x) => Number.isSafeInteger(x) && x >= 0;
+const str = (x) => typeof x === 'string';
+const bool = (x) => typeof x === 'boolean';
+const obj = (x) => x !== null && typeof x === 'object' && !Array.isArray(x);
+
+function shape(value, where, required, optional = {}, open = false) {
+  assert.ok(obj(value), `${where}: not an object`);
+  for (const [k, check] of Object.entries(required)) {
+    assert.ok(k in value, `${where}: missing ${k}`);
+    check(value[k], `${where}.${k}`);
+  }
+  for (const [k, v] of Object.entries(value)) {
+    if (k in required) continue;
+    if (k in optional) optional[k](v, `${where}.${k}`);
+    else assert.ok(open, `${where}: unknown member ${k}`);
+  }
+}
+const t = (pred, name) => (v, where) => assert.ok(pred(v), `${where}: not ${name}: ${JSON.stringify(v)}`);
+const S = t(str, 'a string');
+const I = t(isInt, 'a safe non-negative integer');
+const B = t(bool, 'a boolean');
+const oneOf = (...vals) => t((v) => vals.includes(v), vals.join('|'));
+const arrayOf = (check) => (v, where) => {
+  assert.ok(Array.isArray(v), `${where}: not an array`);
+  v.forEach((x, i) => check(x, `${where}[${i}]`));
+};
+const header = (v, where) => {
+  assert.ok(Array.isArray(v) && v.length === 2 && str(v[0]) && str(v[1]), `${where}: not a [name, value] pair`);
+};
+const any = () => {};
+const openObj = (v, where) => assert.ok(obj(v), `${where}: not an object`);
+
+export const kinds = ['usage', 'protocol', 'oauth', 'transport', 'interrupted', 'storage'];
+export function checkError(e, where = 'error') {
+  shape(
+    e,
+    where,
+    { kind: oneOf(...kinds), code: S, message: S, hint: oneOf('reauthenticate', 'retry_later', 'fix_configuration', 'fatal') },
+    { status: I, error: S, error_description: S, error_uri: S, excerpt: S },
+  );
+}
+export function checkTokens(v, where = 'tokens') {
+  shape(v, where, { access_token: S, token_type: oneOf('Bearer', 'DPoP') }, { expires_at: I, refresh_token: S, scope: S, id_token: S, extra: openObj });
+}
+const presentation = (v, where) => {
+  if (v?.scheme === 'bearer') shape(v, where, { scheme: S });
+  else shape(v, where, { scheme: oneOf('header'), name: S }, { prefix: S });
+};
+export function checkCredential(c, where = 'credential') {
+  if (c?.kind === 'oauth') {
+    shape(
+      c,
+      where,
+      { schema_version: I, updated_at: I, kind: S, issuer: S, client_id: S, grant: oneOf('device_code', 'authorization_code', 'client_credentials', 'password'), tokens: checkTokens },
+      { granted_scope: S },
+    );
+  } else {
+    shape(c, where, { schema_version: I, updated_at: I, kind: oneOf('api_key'), key: S }, { presentation });
+  }
+}
+export function checkMetadata(m, where = 'metadata') {
+  shape(
+    m,
+    where,
+    { issuer: S },
+    {
+      authorization_endpoint: S,
+      token_endpoint: S,
+      device_authorization_endpoint: S,
+      revocation_endpoint: S,
+      introspection_endpoint: S,
+      authorization_response_iss_parameter_supported: B,
+      code_challenge_methods_supported: arrayOf(S),
+      grant_types_supported: arrayOf(S),
+    },
+    true,
+  );
+}
+function checkOutcome(o, where) {
+  switch (o?.kind) {
+    case 'tokens':
+      return shape(o, where, { kind: S, tokens: checkTokens });
+    case 'metadata':
+      return shape(o, where, { kind: S, metadata: checkMetadata });
+    case 'introspection':
+      return shape(o, where, { kind: S, introspection: (v, w) => shape(v, w, { active: B }, {}, true) });
+    case 'revoked':
+      return shape(o, where, { kind: S, count: I });
+    case 'credential':
+      return shape(o, where, { kind: S, credential: checkCredential });
+    default:
+      assert.fail(`${where}: unknown outcome kind ${o?.kind}`);
+  }
+}
+
+/** Asserts that `a` is an `Action` as declared in src/types.ts. */
+export function checkAction(a, where = 'action') {
+  switch (a?.type) {
+    case 'send_request':
+      return shape(a, where, { type: S, id: I, method: oneOf('GET', 'POST'), url: S, headers: arrayOf(header), body: S });
+    case 'show_user_code':
+      return shape(a, where, { type: S, user_code: S, verification_uri: S, expires_at: I }, { verification_uri_complete: S });
+    case 'open_browser':
+      return shape(a, where, { type: S, url: S, redirect_uri: S });
+    case 'persist':
+      return shape(a, where, { type: S, credential: checkCredential });
+    case 'wait_until':
+      return shape(a, where, { type: S, at_ms: I });
+    case 'await_redirect':
+      return shape(a, where, { type: S, redirect_uri: S, until_ms: I });
+    case 'await_response':
+      return shape(a, where, { type: S, id: I });
+    case 'done':
+      return shape(a, where, { type: S, result: checkOutcome });
+    case 'failed':
+      return shape(a, where, { type: S, error: checkError });
+    default:
+      assert.fail(`${where}: unknown action type ${a?.type}`);
+  }
+}
+void any;
