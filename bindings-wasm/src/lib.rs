@@ -11,7 +11,7 @@
 
 use serde::Serialize;
 use serde_json::{Value, json};
-use termauth_core::lifecycle::{Policy, after_renewal_failure, decide};
+use termauth_core::lifecycle::{Policy, after_renewal_failure, decide, decide_forced};
 use termauth_core::{AnyFlow, Credential, Error, Flow, FlowSpec, HttpResponse, Input, Rng, TokenSet};
 use wasm_bindgen::prelude::*;
 
@@ -107,6 +107,12 @@ pub fn decide_js(credential: &str, now_ms: f64, refresh_skew_ms: f64) -> String 
         Policy::default()
     };
     envelope(parse_credential(credential).map(|c| decide(&c, ms(now_ms), &policy)))
+}
+
+/// `lifecycle::decide_forced` (a forced renewal): `{"ok":<decision>}` or `{"error":…}`.
+#[wasm_bindgen(js_name = decideForced)]
+pub fn decide_forced_js(credential: &str, now_ms: f64) -> String {
+    envelope(parse_credential(credential).and_then(|c| decide_forced(&c, ms(now_ms))))
 }
 
 /// `lifecycle::after_renewal_failure`: `{"ok":<decision>}` or `{"error":<the error back>}`.

@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Policy {
     /// Renew this long before `expires_at`, so a token is never sent in its last moments
-    /// (clock skew, request latency). Default 60 000 ms.
+    /// (clock skew, request latency). Default 60 000 ms; capped at half the token's
+    /// lifetime.
     pub refresh_skew_ms: u64,
 }
 
@@ -68,7 +69,12 @@ pub fn decide(credential: &Credential, now_ms: u64, policy: &Policy) -> Decision
         // No expiry given by the server: use it until a request is refused.
         return Decision::Use;
     };
-    if now_ms.saturating_add(policy.refresh_skew_ms) < expires_at {
+    // The skew never exceeds half the token's lifetime (as written: `updated_at` is when
+    // the tokens were stored), so a token that lives less than the skew is not renewed on
+    // every use.
+    let lifetime = expires_at.saturating_sub(credential.updated_at);
+    let skew = policy.refresh_skew_ms.min(lifetime / 2);
+    if now_ms.saturating_add(skew) < expires_at {
         return Decision::Use;
     }
     let still_valid = now_ms < expires_at;
@@ -169,6 +175,15 @@ mod tests {
         assert_eq!(decide(&oauth("client_credentials", Some(100), false), 95, &p), Decision::Reacquire { still_valid: true });
         assert_eq!(decide(&oauth("device_code", Some(100), false), 95, &p), Decision::Use);
         assert!(matches!(decide(&oauth("device_code", Some(100), false), 100, &p), Decision::Relogin { .. }));
+    }
+
+    #[test]
+    fn skew_is_capped_at_half_the_lifetime() {
+        // Stored at 0, lives 3 s: with a 60 s skew it would be renewed at every use.
+        let short = oauth("device_code", Some(3_000), true);
+        let p = Policy::default();
+        assert_eq!(decide(&short, 1_000, &p), Decision::Use);
+        assert_eq!(decide(&short, 1_500, &p), Decision::Refresh { still_valid: true });
     }
 
     #[test]

@@ -207,12 +207,23 @@ pub struct ProfileInfo {
     pub active: bool,
 }
 
+/// Where a flow's `Persist` action writes.
+#[derive(Clone, Copy)]
+enum PersistTo<'a> {
+    /// Nowhere (discovery, revocation).
+    Nowhere,
+    /// The credential; the caller already holds its lock (renewal).
+    Locked(&'a CredentialKey),
+    /// The credential, taking its lock for the write (login).
+    TakeLock(&'a CredentialKey),
+}
+
 /// The termauth client (see the module docs).
 pub struct Client {
     config: Config,
     store: Store,
     transport: Transport,
-    ui: Box<dyn Ui>,
+    ui: Box<dyn Ui + Send>,
     cancel: CancelFlag,
 }
 
@@ -224,6 +235,16 @@ impl std::fmt::Debug for Client {
 
 fn env_name(app: &str, suffix: &str) -> String {
     format!("{}_{suffix}", app.to_ascii_uppercase().replace(['-', '.', ' '], "_"))
+}
+
+/// The name of the variable `<APP>_TOKEN` (upper case; `-`, `.`, space become `_`).
+pub fn env_token_var(app: &str) -> String {
+    env_name(app, "TOKEN")
+}
+
+/// The token in `<APP>_TOKEN`, if set: it wins over any stored credential.
+pub fn env_token(app: &str) -> Option<Secret> {
+    std::env::var(env_token_var(app)).ok().filter(|t| !t.trim().is_empty()).map(|t| Secret::new(t.trim()))
 }
 
 fn not_logged_in(app: &str) -> Error {
@@ -253,12 +274,12 @@ impl Client {
             Some(dir) => Store::at(dir.clone(), config.store),
             None => Store::new(&config.app, config.store)?,
         };
-        let ui: Box<dyn Ui> = if config.interactive { Box::new(Terminal::detect()) } else { Box::new(Silent) };
+        let ui: Box<dyn Ui + Send> = if config.interactive { Box::new(Terminal::detect()) } else { Box::new(Silent) };
         Ok(Client { config, store, transport: Transport::default(), ui, cancel: crate::driver::ctrlc_flag().clone() })
     }
 
     /// Replaces the terminal UI.
-    pub fn set_ui(&mut self, ui: Box<dyn Ui>) {
+    pub fn set_ui(&mut self, ui: Box<dyn Ui + Send>) {
         self.ui = ui;
     }
 
@@ -302,24 +323,31 @@ impl Client {
         Rng::from_os()
     }
 
-    /// Runs a flow that takes no redirect and persists nothing of its own.
-    fn run_simple(&mut self, spec: FlowSpec, key: Option<&CredentialKey>) -> Result<(Outcome, Option<StoreChoice>), Error> {
+    /// Runs a flow that takes no redirect.
+    fn run_simple(&mut self, spec: FlowSpec, persist: PersistTo<'_>) -> Result<(Outcome, Option<StoreChoice>), Error> {
         let mut flow = spec.start(Self::rng()?)?;
-        self.drive(&mut flow, RedirectSource::None, key, RunOptions::default())
+        self.drive(&mut flow, RedirectSource::None, persist, RunOptions::default())
     }
 
     fn drive(
         &mut self,
         flow: &mut AnyFlow,
         redirect: RedirectSource<'_>,
-        key: Option<&CredentialKey>,
+        persist_to: PersistTo<'_>,
         options: RunOptions,
     ) -> Result<(Outcome, Option<StoreChoice>), Error> {
         let store = self.store.clone();
         let mut choice = None;
         let mut persist = |c: &Credential| -> Result<(), Error> {
-            if let Some(key) = key {
-                choice = Some(store.save(key, c)?);
+            match persist_to {
+                PersistTo::Nowhere => {}
+                PersistTo::Locked(key) => choice = Some(store.save(key, c)?),
+                // A login takes the lock only to write: a `token` process refreshing the
+                // previous session under the lock must not overwrite the new login.
+                PersistTo::TakeLock(key) => {
+                    let _guard = store.lock(key)?;
+                    choice = Some(store.save(key, c)?);
+                }
             }
             Ok(())
         };
@@ -354,7 +382,7 @@ impl Client {
             document: MetadataDocument::Auto,
             allow_insecure_http: self.config.allow_insecure_http,
         });
-        let (outcome, _) = self.run_simple(spec, None)?;
+        let (outcome, _) = self.run_simple(spec, PersistTo::Nowhere)?;
         let Outcome::Metadata { metadata } = outcome else {
             return Err(Error::usage("internal_error", "Discovery did not return metadata."));
         };
@@ -398,6 +426,10 @@ impl Client {
     /// The flow's errors (typed, with hints), store errors.
     pub fn login(&mut self, method: LoginMethod) -> Result<LoginReport, Error> {
         let key = self.key()?;
+        if self.config.store == StorePreference::Keyring {
+            // Fail before the user approves anything, not after the tokens are issued.
+            crate::store::probe_keyring(&self.config.app)?;
+        }
         let method = match method {
             LoginMethod::Auto => self.choose_method()?,
             m => m,
@@ -405,7 +437,7 @@ impl Client {
         let (name, outcome, choice) = match method {
             LoginMethod::Token { token, presentation } => {
                 let spec = FlowSpec::ApiKey(ApiKeyConfig { key: token, presentation });
-                let (o, c) = self.run_simple(spec, Some(&key))?;
+                let (o, c) = self.run_simple(spec, PersistTo::TakeLock(&key))?;
                 ("token", o, c)
             }
             LoginMethod::Device => {
@@ -425,7 +457,7 @@ impl Client {
                 });
                 let mut flow = spec.start(Self::rng()?)?;
                 let options = RunOptions { open_browser_for_device: has_display() && !is_ssh(), no_browser: false };
-                let (o, c) = self.drive(&mut flow, RedirectSource::None, Some(&key), options)?;
+                let (o, c) = self.drive(&mut flow, RedirectSource::None, PersistTo::TakeLock(&key), options)?;
                 ("device", o, c)
             }
             LoginMethod::Browser | LoginMethod::Paste => {
@@ -468,12 +500,12 @@ impl Client {
                     None => RedirectSource::Paste,
                 };
                 let options = RunOptions { open_browser_for_device: false, no_browser: paste };
-                let (o, c) = self.drive(&mut flow, source, Some(&key), options)?;
+                let (o, c) = self.drive(&mut flow, source, PersistTo::TakeLock(&key), options)?;
                 (if paste { "paste" } else { "browser" }, o, c)
             }
             LoginMethod::ClientCredentials => {
                 let spec = self.client_credentials_spec()?;
-                let (o, c) = self.run_simple(spec, Some(&key))?;
+                let (o, c) = self.run_simple(spec, PersistTo::TakeLock(&key))?;
                 ("client_credentials", o, c)
             }
             LoginMethod::Password { username, password } => {
@@ -486,7 +518,7 @@ impl Client {
                     enable_password_grant: self.config.enable_password_grant,
                     allow_insecure_http: self.config.allow_insecure_http,
                 });
-                let (o, c) = self.run_simple(spec, Some(&key))?;
+                let (o, c) = self.run_simple(spec, PersistTo::TakeLock(&key))?;
                 ("password", o, c)
             }
             LoginMethod::Auto => unreachable!("resolved above"),
@@ -524,7 +556,7 @@ impl Client {
 
     /// The token from `<APP>_TOKEN`, if set.
     pub fn env_token(&self) -> Option<Secret> {
-        std::env::var(env_name(&self.config.app, "TOKEN")).ok().filter(|t| !t.trim().is_empty()).map(|t| Secret::new(t.trim()))
+        env_token(&self.config.app)
     }
 
     /// A valid access token (or key): `<APP>_TOKEN` when set; else the stored credential,
@@ -554,9 +586,15 @@ impl Client {
             Decision::Relogin { reason } => return Err(relogin(&reason)),
             _ => {}
         }
+        let before = credential;
         let _guard = self.store.lock(&key)?;
-        // Re-read after locking: another process may have renewed it while we waited.
+        // Re-read after locking: another process may have renewed it while we waited. A
+        // record that changed meanwhile and has not expired is that renewal: use it, even
+        // if its whole lifetime is inside the refresh skew.
         let (credential, _) = self.store.load(&key)?.ok_or_else(|| not_logged_in(&self.config.app))?;
+        if !force && credential != before && credential.tokens().is_some_and(|t| !t.is_expired(now_ms())) {
+            return Ok(credential);
+        }
         let decision = match decide(&credential, now_ms(), &policy) {
             Decision::Use if force => decide_forced(&credential, now_ms())?,
             d => d,
@@ -565,7 +603,7 @@ impl Client {
             Decision::Use => return Ok(credential),
             Decision::Relogin { reason } => return Err(relogin(&reason)),
             Decision::Refresh { .. } => self.run_refresh(&key, &credential),
-            Decision::Reacquire { .. } => self.client_credentials_spec().and_then(|spec| self.run_simple(spec, Some(&key)).map(|_| ())),
+            Decision::Reacquire { .. } => self.client_credentials_spec().and_then(|spec| self.run_simple(spec, PersistTo::Locked(&key)).map(|_| ())),
         };
         match result {
             Ok(()) => Ok(self.store.load(&key)?.map(|(c, _)| c).ok_or_else(|| not_logged_in(&self.config.app))?),
@@ -600,7 +638,7 @@ impl Client {
             resource: self.config.resource.clone(),
             allow_insecure_http: self.config.allow_insecure_http,
         });
-        self.run_simple(spec, Some(key)).map(|_| ())
+        self.run_simple(spec, PersistTo::Locked(key)).map(|_| ())
     }
 
     /// Revokes the stored tokens at the server (refresh token first, RFC 7009), then
@@ -630,7 +668,7 @@ impl Client {
                             tokens: list,
                             allow_insecure_http: self.config.allow_insecure_http,
                         });
-                        self.run_simple(spec, None)
+                        self.run_simple(spec, PersistTo::Nowhere)
                     });
                     match result {
                         Ok(_) => revoked = true,
@@ -650,7 +688,7 @@ impl Client {
 
     /// Which token `get_token` would use, from where, and in what state.
     pub fn status(&mut self) -> Status {
-        let env_var = env_name(&self.config.app, "TOKEN");
+        let env_var = env_token_var(&self.config.app);
         let profile = self.profile().unwrap_or_else(|_| "default".into());
         let mut status = Status {
             source: "none",
@@ -711,8 +749,16 @@ impl Client {
             .collect())
     }
 
-    /// Makes `profile` the active one.
+    /// Makes `profile` the active one. It must exist (log in with `profile` set to create it).
     pub fn use_profile(&self, profile: &str) -> Result<(), Error> {
+        let known = self.store.profiles(&self.config.issuer, &self.config.client_id)?;
+        if !known.iter().any(|p| p == profile) {
+            let list = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+            return Err(Error::usage(
+                "unknown_profile",
+                format!("There is no profile `{profile}` for this issuer and client (stored: {list}). Log in with --profile {profile} to create it."),
+            ));
+        }
         self.store.set_active_profile(&self.config.issuer, &self.config.client_id, profile)
     }
 }

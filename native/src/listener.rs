@@ -89,8 +89,7 @@ impl LoopbackListener {
                         return Arrival::Callback(target, stream);
                     }
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(50)),
-                Err(_) => std::thread::sleep(Duration::from_millis(50)),
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
             }
         }
     }

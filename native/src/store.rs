@@ -26,9 +26,12 @@
 //!
 //! A lock is the file `<profile>@<key>.lock` created with `O_CREAT|O_EXCL` (portable to
 //! every language, including Node, which has no `flock`). It holds
-//! `{"pid":…,"host":…,"created_at":<unix ms>}`. A lock older than [`STALE_LOCK_MS`], or
-//! held by a process that no longer exists on this host, is stale and is removed by the
-//! next taker. Release removes the file.
+//! `{"pid":…,"host":…,"created_at":<unix ms>,"nonce":"<random>"}`. A lock older than
+//! [`STALE_LOCK_MS`], or held by a process that no longer exists on this host, is stale.
+//! A taker that finds it stale breaks it only while holding `<profile>@<key>.lock.break`
+//! (also `O_EXCL`; itself abandoned after [`BREAK_STALE_MS`]) and only if the lock still
+//! has the contents it judged stale. Release removes the file only if it still holds the
+//! releaser's nonce.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -38,10 +41,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use termauth_core::{Credential, Error, Hint};
 
-/// A lock older than this is considered abandoned (a refresh takes seconds).
-pub const STALE_LOCK_MS: u64 = 30_000;
-/// How long to wait for another process's lock before giving up.
-pub const LOCK_WAIT_MS: u64 = 60_000;
+/// A lock older than this is considered abandoned. It must exceed the longest hold: a
+/// discovery and a refresh, each bounded by the 30 s request timeout.
+pub const STALE_LOCK_MS: u64 = 120_000;
+/// How long to wait for another process's lock before giving up (longer than
+/// [`STALE_LOCK_MS`], so a waiter outlives an abandoned lock).
+pub const LOCK_WAIT_MS: u64 = 150_000;
+/// A lock file that is still empty or unparseable after this long, or a `.break` file
+/// this old, was left by a process that died mid-way.
+pub const BREAK_STALE_MS: u64 = 10_000;
 /// Windows Credential Manager refuses secrets above 2,560 bytes; records larger than
 /// this go to the file store there, with a warning.
 pub const KEYRING_MAX_BYTES: usize = 2_560;
@@ -195,6 +203,9 @@ struct LockInfo {
     pid: u32,
     host: String,
     created_at: u64,
+    /// Random; identifies this holder, so release never removes someone else's lock.
+    #[serde(default)]
+    nonce: String,
 }
 
 fn hostname() -> String {
@@ -213,15 +224,37 @@ fn process_alive(pid: u32) -> bool {
     }
 }
 
-/// A held credential lock; released on drop.
+fn new_nonce() -> String {
+    termauth_core::Rng::from_os().map(|mut r| r.token(12)).unwrap_or_else(|_| format!("{}-{}", std::process::id(), now_ms()))
+}
+
+fn create_exclusive(path: &Path) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+/// A held credential lock; released on drop (only if it is still this holder's).
 #[derive(Debug)]
 pub struct LockGuard {
     path: PathBuf,
+    nonce: String,
 }
 
 impl Drop for LockGuard {
     fn drop(&mut self) {
-        let _ = fs::remove_file(&self.path);
+        let ours = fs::read_to_string(&self.path)
+            .ok()
+            .and_then(|t| serde_json::from_str::<LockInfo>(&t).ok())
+            .is_some_and(|info| info.nonce == self.nonce);
+        if ours {
+            let _ = fs::remove_file(&self.path);
+        }
     }
 }
 
@@ -236,24 +269,17 @@ pub fn lock(path: &Path, wait_ms: u64) -> Result<LockGuard, Error> {
     let started = now_ms();
     let mut delay = 10u64;
     loop {
-        let mut options = OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        match options.open(path) {
+        match create_exclusive(path) {
             Ok(mut f) => {
-                let info = LockInfo { pid: std::process::id(), host: hostname(), created_at: now_ms() };
+                let nonce = new_nonce();
+                let info = LockInfo { pid: std::process::id(), host: hostname(), created_at: now_ms(), nonce: nonce.clone() };
                 let _ = f.write_all(serde_json::to_string(&info).unwrap_or_default().as_bytes());
                 let _ = f.sync_all();
-                return Ok(LockGuard { path: path.to_path_buf() });
+                return Ok(LockGuard { path: path.to_path_buf(), nonce });
             }
             Err(e) if e.kind() == IoKind::AlreadyExists => {
-                if is_stale(path) {
-                    // Remove only if it is still the same stale file (best effort).
-                    let _ = fs::remove_file(path);
+                if let Some(seen) = stale_contents(path) {
+                    break_stale(path, &seen);
                     continue;
                 }
                 if now_ms().saturating_sub(started) >= wait_ms {
@@ -274,22 +300,52 @@ pub fn lock(path: &Path, wait_ms: u64) -> Result<LockGuard, Error> {
     }
 }
 
-fn is_stale(path: &Path) -> bool {
-    let Ok(text) = fs::read_to_string(path) else {
-        return false; // vanished or unreadable: just retry
-    };
-    match serde_json::from_str::<LockInfo>(&text) {
+/// Removes a stale lock whose contents were `seen`, under the short-lived `<lock>.break`
+/// lock, so that of many processes that all judged it stale only one removes it — and
+/// none removes the fresh lock a faster one has created meanwhile.
+fn break_stale(path: &Path, seen: &str) {
+    let breaker = path.with_extension("lock.break");
+    match create_exclusive(&breaker) {
+        Ok(_) => {
+            if fs::read_to_string(path).ok().as_deref() == Some(seen) {
+                let _ = fs::remove_file(path);
+            }
+            let _ = fs::remove_file(&breaker);
+        }
+        Err(_) => {
+            // Another process is breaking it. A breaker that crashed leaves the file: it is
+            // stale after BREAK_STALE_MS.
+            let abandoned = fs::metadata(&breaker)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age.as_millis() as u64 > BREAK_STALE_MS);
+            if abandoned {
+                let _ = fs::remove_file(&breaker);
+            } else {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    }
+}
+
+/// The lock file's contents if the lock is stale: older than [`STALE_LOCK_MS`], held by
+/// a process that is gone on this host, or unreadable and older than [`BREAK_STALE_MS`]
+/// (its creator died between creating and writing it).
+fn stale_contents(path: &Path) -> Option<String> {
+    let text = fs::read_to_string(path).ok()?;
+    let stale = match serde_json::from_str::<LockInfo>(&text) {
         Ok(info) => {
             now_ms().saturating_sub(info.created_at) > STALE_LOCK_MS
                 || (info.host == hostname() && info.pid != std::process::id() && !process_alive(info.pid))
         }
-        // Empty or partial: its writer may be between create and write. Judge by mtime.
         Err(_) => fs::metadata(path)
             .and_then(|m| m.modified())
             .ok()
             .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age.as_millis() as u64 > STALE_LOCK_MS),
-    }
+            .is_some_and(|age| age.as_millis() as u64 > BREAK_STALE_MS),
+    };
+    stale.then_some(text)
 }
 
 /// Which store holds (or will hold) a credential, and why.
@@ -516,6 +572,20 @@ impl Store {
     }
 }
 
+/// Checks that the OS keyring can be used now (for keyring-only storage).
+///
+/// # Errors
+/// `keyring_unavailable`, saying why.
+pub fn probe_keyring(app: &str) -> Result<(), Error> {
+    keyring_backend::available(&keyring_service(app)).map_err(|why| {
+        Error::storage(
+            "keyring_unavailable",
+            format!("Keyring-only storage was requested, but the OS keyring is not usable: {why}."),
+            Hint::FixConfiguration,
+        )
+    })
+}
+
 fn remove_if_exists(path: &Path) -> Result<bool, Error> {
     match fs::remove_file(path) {
         Ok(()) => Ok(true),
@@ -573,6 +643,13 @@ mod keyring_backend {
         }
     }
 
+    pub fn available(service: &str) -> Result<(), String> {
+        match entry(service, ".probe")?.get_password() {
+            Ok(_) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(describe(e)),
+        }
+    }
+
     pub fn delete(service: &str, account: &str) -> Result<(), String> {
         match entry(service, account)?.delete_credential() {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
@@ -592,5 +669,8 @@ mod keyring_backend {
     }
     pub fn delete(_: &str, _: &str) -> Result<(), String> {
         Ok(())
+    }
+    pub fn available(_: &str) -> Result<(), String> {
+        Err("this build has no keyring support".into())
     }
 }

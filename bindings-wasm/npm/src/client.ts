@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { hasDisplay, isCi, isSsh } from './environment.js';
 import { storage, usage, TermauthError } from './errors.js';
-import { afterRenewalFailure, decide, Flow, randomSeed } from './flow.js';
+import { afterRenewalFailure, decide, decideForced, Flow, randomSeed } from './flow.js';
 import { run, type RedirectSource } from './driver.js';
 import {
   checkProfile,
@@ -184,18 +184,38 @@ export class Client {
     spec: FlowSpec,
     key: CredentialKey | undefined,
     redirect: RedirectSource = { kind: 'none' },
-    extra: { signal?: AbortSignal; openBrowserForDevice?: boolean; noBrowser?: boolean; onPrompt?: (a: Action) => void } = {},
+    extra: {
+      signal?: AbortSignal;
+      openBrowserForDevice?: boolean;
+      noBrowser?: boolean;
+      onPrompt?: (a: Action) => void;
+      /** The caller already holds the credential's lock (a renewal); a login takes it to write. */
+      lockHeld?: boolean;
+    } = {},
   ): Promise<{ outcome: Outcome; choice: StoreChoice | undefined }> {
     let choice: StoreChoice | undefined;
+    const { lockHeld, ...runExtra } = extra;
     const flow = Flow.start(spec, randomSeed());
     try {
       const outcome = await run(
         flow,
         redirect,
-        (c) => {
-          if (key) choice = this.store.save(key, c);
+        async (c) => {
+          if (!key) return;
+          if (lockHeld) {
+            choice = this.store.save(key, c);
+            return;
+          }
+          // A login takes the lock only to write: a process refreshing the previous session
+          // under the lock must not overwrite the new login.
+          const guard = await this.store.lock(key);
+          try {
+            choice = this.store.save(key, c);
+          } finally {
+            guard.release();
+          }
         },
-        { fetch: this.#fetch, ui: this.#uiImpl, timeoutMs: this.options.timeoutMs, ...extra },
+        { fetch: this.#fetch, ui: this.#uiImpl, timeoutMs: this.options.timeoutMs, ...runExtra },
       );
       return { outcome, choice };
     } finally {
@@ -428,23 +448,26 @@ export class Client {
     if (d0.decision === 'relogin') throw relogin(d0.reason);
     const guard = await this.store.lock(key);
     try {
-      // Re-read after locking: another process may have renewed it while we waited.
+      // Re-read after locking: another process may have renewed it while we waited. A
+      // record that changed meanwhile and has not expired is that renewal: use it.
       const again = this.store.load(key);
       if (!again) throw notLoggedIn(this.options.app);
       const credential = again.credential;
-      let decision = decide(credential, Date.now(), this.#skew());
-      if (decision.decision === 'use' && force) {
-        // Mirrors native/src/client.rs `refresh`: a forced renewal picks the grant's renewal.
-        if (credential.kind === 'api_key') throw usage('not_refreshable', 'API keys and personal access tokens cannot be refreshed.');
-        if (credential.grant === 'client_credentials') decision = { decision: 'reacquire', still_valid: true };
-        else if (credential.tokens.refresh_token !== undefined) decision = { decision: 'refresh', still_valid: true };
-        else throw usage('no_refresh_token', 'This credential has no refresh token; log in again to renew it.', 'reauthenticate');
+      if (
+        !force &&
+        JSON.stringify(credential) !== JSON.stringify(first.credential) &&
+        credential.kind === 'oauth' &&
+        (credential.tokens.expires_at === undefined || Date.now() < credential.tokens.expires_at)
+      ) {
+        return credential;
       }
+      let decision = decide(credential, Date.now(), this.#skew());
+      if (decision.decision === 'use' && force) decision = decideForced(credential, Date.now());
       if (decision.decision === 'use') return credential;
       if (decision.decision === 'relogin') throw relogin(decision.reason);
       try {
         if (decision.decision === 'refresh') await this.#runRefresh(key, credential);
-        else await this.#drive(await this.#clientCredentialsSpec(), key);
+        else await this.#drive(await this.#clientCredentialsSpec(), key, { kind: 'none' }, { lockHeld: true });
         const renewed = this.store.load(key);
         if (!renewed) throw notLoggedIn(this.options.app);
         return renewed.credential;
@@ -480,7 +503,7 @@ export class Client {
       allow_insecure_http: this.#insecure(),
     };
     if (this.options.resource?.length) spec.resource = this.options.resource;
-    await this.#drive(spec, key);
+    await this.#drive(spec, key, { kind: 'none' }, { lockHeld: true });
   }
 
   /**

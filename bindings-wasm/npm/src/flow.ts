@@ -100,6 +100,11 @@ export function decide(credential: Credential | string, nowMs: number, refreshSk
   return unwrap<Decision>(wasm.decide(text, nowMs, refreshSkewMs));
 }
 
+/** A forced renewal's decision (`refresh` or `reacquire`); throws for records that cannot be renewed. */
+export function decideForced(credential: Credential, nowMs: number): Decision {
+  return unwrap<Decision>(wasm.decideForced(JSON.stringify(credential), nowMs));
+}
+
 /** After a failed renewal: serve the current token (`use`), `relogin`, or throws the error back. */
 export function afterRenewalFailure(credential: Credential, error: TermauthError, nowMs: number): Decision {
   return unwrap<Decision>(wasm.afterRenewalFailure(JSON.stringify(credential), JSON.stringify(error.toJSON()), nowMs));

@@ -7,8 +7,10 @@
 //     credentials/                0700
 //       <profile>@<key>.json      file-store record (0600, temp + fsync + rename + dir fsync)
 //       <profile>@<key>.keyring   keyring pointer (no secret)
-//       <profile>@<key>.lock      O_CREAT|O_EXCL lock: {"pid","host","created_at"}; stale after
-//                                 30 s or when its process is gone on this host
+//       <profile>@<key>.lock      O_CREAT|O_EXCL lock: {"pid","host","created_at","nonce"}; stale
+//                                 after 120 s or when its process is gone on this host; broken
+//                                 only under <profile>@<key>.lock.break (O_EXCL); released only
+//                                 by the holder whose nonce it carries
 //     profiles.json               {"schema_version":1,"active":{"<key>":"<profile>"}}
 //
 // <key> = first 16 hex digits of SHA-256(issuer "\n" client_id).
@@ -20,10 +22,12 @@ import * as wasm from './wasm.js';
 import { keyringDelete, keyringGet, keyringSet } from './keyring.js';
 import type { Credential } from './types.js';
 
-/** A lock older than this is abandoned (a refresh takes seconds). */
-export const STALE_LOCK_MS = 30_000;
-/** How long to wait for another process's lock before giving up. */
-export const LOCK_WAIT_MS = 60_000;
+/** A lock older than this is abandoned: longer than a discovery plus a refresh, each bounded by a 30 s timeout. */
+export const STALE_LOCK_MS = 120_000;
+/** How long to wait for another process's lock before giving up (outlives an abandoned lock). */
+export const LOCK_WAIT_MS = 150_000;
+/** An unparseable lock file, or a `.break` file, this old was left by a process that died mid-way. */
+export const BREAK_STALE_MS = 10_000;
 /** Windows Credential Manager's limit; larger records go to the file store there. */
 export const KEYRING_MAX_BYTES = 2_560;
 
@@ -175,12 +179,13 @@ function processAlive(pid: number): boolean {
   return true; // unknown: rely on the age rule
 }
 
-function isStale(path: string): boolean {
+/** The lock file's contents if the lock is stale (see the header comment), else undefined. */
+function staleContents(path: string): string | undefined {
   let text: string;
   try {
     text = fs.readFileSync(path, 'utf8');
   } catch {
-    return false; // vanished or unreadable: just retry
+    return undefined; // vanished or unreadable: just retry
   }
   let info: { pid?: unknown; host?: unknown; created_at?: unknown } | undefined;
   try {
@@ -189,37 +194,86 @@ function isStale(path: string): boolean {
   } catch {
     info = undefined;
   }
+  let stale: boolean;
   if (info && typeof info.pid === 'number' && typeof info.host === 'string' && typeof info.created_at === 'number') {
-    return (
+    stale =
       Date.now() - info.created_at > STALE_LOCK_MS ||
-      (info.host === hostname() && info.pid !== process.pid && !processAlive(info.pid))
-    );
+      (info.host === hostname() && info.pid !== process.pid && !processAlive(info.pid));
+  } else {
+    // Empty or partial: its writer died between create and write, or is just there.
+    try {
+      stale = Date.now() - fs.statSync(path).mtimeMs > BREAK_STALE_MS;
+    } catch {
+      stale = false;
+    }
   }
-  // Empty or partial: its writer may be between create and write. Judge by mtime.
+  return stale ? text : undefined;
+}
+
+function createExclusive(path: string): number {
+  return fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+}
+
+/**
+ * Removes a stale lock whose contents were `seen`, under the short-lived `<lock>.break`
+ * lock, so that of many takers that judged it stale only one removes it, and none removes
+ * the fresh lock a faster one created meanwhile.
+ */
+function breakStale(path: string, seen: string): Promise<void> | void {
+  const breaker = `${path}.break`;
+  let fd: number;
   try {
-    return Date.now() - fs.statSync(path).mtimeMs > STALE_LOCK_MS;
+    fd = createExclusive(breaker);
   } catch {
-    return false;
+    let abandoned = false;
+    try {
+      abandoned = Date.now() - fs.statSync(breaker).mtimeMs > BREAK_STALE_MS;
+    } catch {
+      /* gone */
+    }
+    if (abandoned) {
+      try {
+        fs.unlinkSync(breaker);
+      } catch {
+        /* someone else did */
+      }
+      return;
+    }
+    return sleep(5);
+  }
+  fs.closeSync(fd);
+  try {
+    if (fs.readFileSync(path, 'utf8') === seen) fs.unlinkSync(path);
+  } catch {
+    /* gone already */
+  } finally {
+    try {
+      fs.unlinkSync(breaker);
+    } catch {
+      /* ignore */
+    }
   }
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** A held lock; `release()` (or `using`) deletes the file. */
+/** A held lock; `release()` (or `using`) deletes the file if it still carries this holder's nonce. */
 export class LockGuard {
   #path: string | undefined;
-  constructor(path: string) {
+  #nonce: string;
+  constructor(path: string, nonce: string) {
     this.#path = path;
+    this.#nonce = nonce;
   }
   release(): void {
     const p = this.#path;
     this.#path = undefined;
-    if (p) {
-      try {
-        fs.unlinkSync(p);
-      } catch {
-        /* already gone */
-      }
+    if (!p) return;
+    try {
+      const info = JSON.parse(fs.readFileSync(p, 'utf8')) as { nonce?: unknown };
+      if (info.nonce === this.#nonce) fs.unlinkSync(p);
+    } catch {
+      /* gone, or not ours any more */
     }
   }
   [Symbol.dispose](): void {
@@ -235,15 +289,12 @@ export async function lock(path: string, waitMs = LOCK_WAIT_MS): Promise<LockGua
   for (;;) {
     let fd: number;
     try {
-      fd = fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+      fd = createExclusive(path);
     } catch (e) {
       if (!isCode(e, 'EEXIST')) throw ioError('create the lock', path, e);
-      if (isStale(path)) {
-        try {
-          fs.unlinkSync(path);
-        } catch {
-          /* someone else removed it */
-        }
+      const seen = staleContents(path);
+      if (seen !== undefined) {
+        await breakStale(path, seen);
         continue;
       }
       if (Date.now() - started >= waitMs) {
@@ -257,16 +308,23 @@ export async function lock(path: string, waitMs = LOCK_WAIT_MS): Promise<LockGua
       delay = Math.min(delay * 2, 200);
       continue;
     }
+    const nonce = randomBytesHex(12);
     try {
-      fs.writeSync(fd, JSON.stringify({ pid: process.pid, host: hostname(), created_at: Date.now() }));
+      fs.writeSync(fd, JSON.stringify({ pid: process.pid, host: hostname(), created_at: Date.now(), nonce }));
       fs.fsyncSync(fd);
     } catch {
       /* the lock is held even if its note is incomplete */
     } finally {
       fs.closeSync(fd);
     }
-    return new LockGuard(path);
+    return new LockGuard(path, nonce);
   }
+}
+
+function randomBytesHex(n: number): string {
+  const bytes = new Uint8Array(n);
+  globalThis.crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 function removeIfExists(path: string): boolean {

@@ -96,7 +96,7 @@ test('Rust logs in → Node reads, renews and logs out; Node waits for the lock 
   const guard = await store.lock(key);
   const lockFile = join(dir, 'credentials', `default@${serverKey(idp.issuer, 'termauth-ci-basic')}.lock`);
   const info = JSON.parse(readFileSync(lockFile, 'utf8'));
-  assert.deepEqual(Object.keys(info), ['pid', 'host', 'created_at']);
+  assert.deepEqual(Object.keys(info), ['pid', 'host', 'created_at', 'nonce']);
   assert.equal(info.pid, process.pid);
   let rustDone = false;
   const rust = runRust(['refresh', ...args], env).then((r) => {

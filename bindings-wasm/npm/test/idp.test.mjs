@@ -182,9 +182,10 @@ test('refresh with rotation; a replayed refresh token keeps serving the valid ac
   assert.notEqual(c1.tokens.access_token, c0.tokens.access_token);
   assert.equal(c1.grant, 'device_code');
   assert.equal(await c.getToken(), c1.tokens.access_token);
-  // Due for renewal (a huge skew): getToken refreshes under the lock.
-  const eager = new Client({ ...c.options, refreshSkewMs: 10 * 3600_000 });
-  const t2 = await eager.getToken();
+  // Due for renewal (expired in the store): getToken refreshes under the lock.
+  const key = { app: 'nodetest', issuer: idp.issuer, clientId: 'termauth-cli', profile: 'default' };
+  c.store.save(key, { ...c1, tokens: { ...c1.tokens, expires_at: Date.now() - 1 } });
+  const t2 = await c.getToken();
   assert.notEqual(t2, c1.tokens.access_token);
   assert.ok(!existsSync(join(c.store.dir, 'credentials', `default@${serverKey(idp.issuer, 'termauth-cli')}.lock`)), 'lock released');
   assert.equal(before.decision, 'use');
@@ -199,8 +200,9 @@ test('invalid_grant with an expired access token: login_required (hint reauthent
   const key = { app: 'nodetest', issuer: idp.issuer, clientId: 'termauth-cli', profile: 'default' };
   c.store.save(key, { ...cred, tokens: { ...cred.tokens, expires_at: Date.now() - 1000 } });
   await assert.rejects(c.getToken(), (e) => e instanceof StorageError && e.code === 'login_required' && e.hint === 'reauthenticate');
-  // Still valid access token: served despite the failed refresh, with a warning.
-  c.store.save(key, { ...cred, tokens: { ...cred.tokens, expires_at: Date.now() + 30_000 } });
+  // Still valid access token (issued an hour ago, 30 s left: due for renewal): served
+  // despite the failed refresh, with a warning.
+  c.store.save(key, { ...cred, updated_at: Date.now() - 3600_000, tokens: { ...cred.tokens, expires_at: Date.now() + 30_000 } });
   assert.equal(await c.getToken(), cred.tokens.access_token);
   assert.ok(c.options.ui.lines.some((l) => l.startsWith('warn could not renew the token')));
 });

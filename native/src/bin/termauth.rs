@@ -215,6 +215,22 @@ fn config_from(a: &Args) -> Result<Config, Error> {
     Ok(c)
 }
 
+/// The configuration for commands that need a previous login: with no issuer or client
+/// anywhere, nobody ever logged in here, which is "login required" (exit 3), not a usage error.
+fn configured(a: &Args) -> Result<Config, Error> {
+    config_from(a).map_err(|e| {
+        if e.code == "cli_usage" && (e.message.starts_with("no issuer") || e.message.starts_with("no client ID")) {
+            Error::storage(
+                "not_logged_in",
+                "Not logged in: no issuer is configured. Run `termauth login --issuer URL --client-id ID` first.",
+                Hint::Reauthenticate,
+            )
+        } else {
+            e
+        }
+    })
+}
+
 fn fmt_time(ms: u64) -> String {
     let left = ms as i64 - termauth::store::now_ms() as i64;
     let (sign, abs) = if left < 0 { ("expired ", -left) } else { ("in ", left) };
@@ -271,20 +287,34 @@ fn run(a: Args) -> Result<(), Error> {
             Ok(())
         }
         "token" => {
-            let mut client = Client::new(config_from(&a)?)?;
+            // `<APP>_TOKEN` wins, and needs no configuration at all.
+            if let Some(token) = termauth::client::env_token(&a.app) {
+                println!("{}", token.expose());
+                return Ok(());
+            }
+            let mut client = Client::new(configured(&a)?)?;
             let token = client.get_token()?;
             println!("{}", token.expose());
             Ok(())
         }
         "refresh" => {
-            let mut client = Client::new(config_from(&a)?)?;
+            let mut client = Client::new(configured(&a)?)?;
             let credential = client.refresh()?;
             let expiry = credential.tokens().and_then(|t| t.expires_at).map(fmt_time).unwrap_or_else(|| "unknown".into());
             eprintln!("Token renewed; it expires {expiry}.");
             Ok(())
         }
         "status" => {
-            let mut client = Client::new(config_from(&a)?)?;
+            if termauth::client::env_token(&a.app).is_some() && config_from(&a).is_err() {
+                let var = termauth::client::env_token_var(&a.app);
+                if a.json {
+                    println!("{}", serde_json::json!({"source": "env", "env_var": var}));
+                } else {
+                    println!("source:    environment variable {var} (it wins over stored credentials)");
+                }
+                return Ok(());
+            }
+            let mut client = Client::new(configured(&a)?)?;
             let s = client.status();
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
@@ -318,7 +348,7 @@ fn run(a: Args) -> Result<(), Error> {
             }
         }
         "logout" => {
-            let mut client = Client::new(config_from(&a)?)?;
+            let mut client = Client::new(configured(&a)?)?;
             let r = client.logout()?;
             if a.json {
                 println!("{}", serde_json::to_string(&r).unwrap_or_default());

@@ -1,0 +1,493 @@
+//! Machine and legacy grants, discovery, the environment token and the CLI's exit codes,
+//! against the real test IdP: client credentials (Basic with a secret full of reserved
+//! characters, and POST), the password grant, RFC 8414 discovery and its issuer check.
+
+mod common;
+
+use common::*;
+use std::time::Duration;
+use termauth::core::ErrorKind;
+use termauth::{Client, Hint, LoginMethod, Secret, SecretMethod};
+
+const BASIC_ID: &str = "termauth-ci-basic";
+const BASIC_SECRET: &str = "s3cr3t:with/special+chars";
+const POST_ID: &str = "termauth-ci-post";
+const POST_SECRET: &str = "ci-post-secret";
+const PASSWORD_ID: &str = "termauth-password";
+
+// ------------------------------------------------------------------ client credentials
+
+fn cli_client_credentials(client_id: &str, secret: &str, extra: &[&str]) {
+    let idp = Idp::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = cli(dir.path());
+    c.env("TERMAUTH_CLIENT_SECRET", secret)
+        .args([
+            "login",
+            "--client-credentials",
+            "--issuer",
+            &idp.issuer,
+            "--client-id",
+            client_id,
+            "--scope",
+            "api:read",
+        ])
+        .args(extra);
+    run(c, None, Duration::from_secs(20)).ok();
+    let mut t = cli(dir.path());
+    t.arg("token");
+    let token = run(t, None, Duration::from_secs(20)).ok();
+    assert_eq!(
+        read_record(dir.path(), &idp.issuer, client_id)["tokens"]["access_token"],
+        token.as_str()
+    );
+    let i = idp.introspect(&token);
+    assert_eq!(i["active"], true, "{i}");
+    assert_eq!(i["client_id"], client_id);
+    assert_eq!(i["scope"], "api:read");
+    let mut s = cli(dir.path());
+    s.args(["status", "--json"])
+        .env("TERMAUTH_CLIENT_SECRET", secret);
+    let status: serde_json::Value =
+        serde_json::from_str(&run(s, None, Duration::from_secs(20)).ok()).unwrap();
+    assert_eq!(status["grant"], "client_credentials");
+    assert_eq!(
+        status["refreshable"], true,
+        "renewable by running the grant again: {status}"
+    );
+}
+
+#[test]
+fn cli_client_credentials_basic_with_special_characters() {
+    cli_client_credentials(BASIC_ID, BASIC_SECRET, &[]);
+}
+
+#[test]
+fn cli_client_credentials_post() {
+    cli_client_credentials(POST_ID, POST_SECRET, &["--client-auth", "post"]);
+}
+
+#[test]
+fn cli_client_credentials_secret_from_stdin() {
+    let idp = Idp::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = cli(dir.path());
+    c.args([
+        "login",
+        "--client-credentials",
+        "--client-secret-stdin",
+        "--issuer",
+        &idp.issuer,
+        "--client-id",
+        BASIC_ID,
+    ]);
+    run(
+        c,
+        Some(&format!("{BASIC_SECRET}\n")),
+        Duration::from_secs(20),
+    )
+    .ok();
+    // No scope requested: the token has none (the IdP omits `scope`).
+    let token = read_record(dir.path(), &idp.issuer, BASIC_ID)["tokens"]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(idp.introspect(&token)["active"], true);
+}
+
+#[test]
+fn cli_client_credentials_wrong_secret_is_a_configuration_error() {
+    let idp = Idp::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = cli(dir.path());
+    c.env("TERMAUTH_CLIENT_SECRET", "wrong").args([
+        "login",
+        "--client-credentials",
+        "--issuer",
+        &idp.issuer,
+        "--client-id",
+        BASIC_ID,
+    ]);
+    let r = run(c, None, Duration::from_secs(20));
+    assert_eq!(r.code, 5, "{r:?}");
+    assert!(r.stderr.contains("[invalid_client]"), "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("wrong"),
+        "the secret is never echoed: {}",
+        r.stderr
+    );
+}
+
+fn lib_client_credentials(client_id: &str, secret: &str, method: SecretMethod) {
+    let idp = Idp::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(
+        &idp.issuer,
+        dir.path(),
+        client_id,
+        Some("api:read api:write"),
+    );
+    cfg.client_secret = Some(Secret::new(secret));
+    cfg.secret_method = method;
+    let mut client = Client::new(cfg).unwrap();
+    let report = client
+        .login(LoginMethod::ClientCredentials)
+        .expect("client credentials");
+    assert_eq!(report.method, "client_credentials");
+    assert_eq!(report.scope.as_deref(), Some("api:read api:write"));
+    let t1 = client.get_token().unwrap().expose().to_string();
+    assert_eq!(idp.introspect(&t1)["client_id"], client_id);
+    // Renewal of a client-credentials token runs the grant again.
+    let c2 = client.refresh().expect("reacquire");
+    assert_ne!(c2.secret().expose(), t1);
+    assert_eq!(idp.introspect(c2.secret().expose())["active"], true);
+    assert!(client.status().refreshable);
+}
+
+#[test]
+fn library_client_credentials_basic() {
+    lib_client_credentials(BASIC_ID, BASIC_SECRET, SecretMethod::Basic);
+}
+
+#[test]
+fn library_client_credentials_post() {
+    lib_client_credentials(POST_ID, POST_SECRET, SecretMethod::Post);
+}
+
+// ------------------------------------------------------------------ password grant
+
+fn password_client(scope: Option<&str>, enable: bool) -> (tempfile::TempDir, Client) {
+    let idp = Idp::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(&idp.issuer, dir.path(), PASSWORD_ID, scope);
+    cfg.enable_password_grant = enable;
+    let client = Client::new(cfg).unwrap();
+    (dir, client)
+}
+
+fn alice(password: &str) -> LoginMethod {
+    LoginMethod::Password {
+        username: "alice".into(),
+        password: Secret::new(password),
+    }
+}
+
+#[test]
+fn password_grant_without_offline_access_has_no_refresh_token() {
+    let (dir, mut client) = password_client(Some("openid"), true);
+    let report = client.login(alice("wonderland")).expect("password login");
+    assert_eq!(report.method, "password");
+    let record = read_record(dir.path(), &Idp::shared().issuer, PASSWORD_ID);
+    assert_eq!(record["grant"], "password");
+    assert!(record["tokens"]["refresh_token"].is_null(), "{record}");
+    let status = client.status();
+    assert!(!status.refreshable);
+    let err = client.refresh().unwrap_err();
+    assert_eq!(
+        (err.code.as_str(), err.hint),
+        ("no_refresh_token", Hint::Reauthenticate)
+    );
+    let token = client.get_token().unwrap();
+    assert_eq!(Idp::shared().introspect(token.expose())["sub"], "alice");
+}
+
+#[test]
+fn password_grant_with_offline_access_refreshes() {
+    let (dir, mut client) = password_client(Some("openid offline_access"), true);
+    client.login(alice("wonderland")).expect("password login");
+    let r1 = read_record(dir.path(), &Idp::shared().issuer, PASSWORD_ID);
+    assert!(r1["tokens"]["refresh_token"].is_string(), "{r1}");
+    let c2 = client.refresh().expect("refresh");
+    let r2 = read_record(dir.path(), &Idp::shared().issuer, PASSWORD_ID);
+    assert_ne!(r2["tokens"]["refresh_token"], r1["tokens"]["refresh_token"]);
+    assert_eq!(r2["grant"], "password");
+    assert_eq!(
+        c2.secret().expose(),
+        r2["tokens"]["access_token"].as_str().unwrap()
+    );
+}
+
+#[test]
+fn password_grant_bad_password_is_invalid_grant() {
+    let (dir, mut client) = password_client(None, true);
+    let err = client.login(alice("looking-glass")).unwrap_err();
+    assert_eq!(err.code, "invalid_grant", "{err:?}");
+    assert_eq!(err.kind, ErrorKind::OAuth);
+    assert!(!err.message.contains("looking-glass"));
+    assert!(!record_path(dir.path(), &Idp::shared().issuer, PASSWORD_ID).exists());
+}
+
+#[test]
+fn password_grant_must_be_enabled() {
+    let (_dir, mut client) = password_client(None, false);
+    let err = client.login(alice("wonderland")).unwrap_err();
+    assert_eq!(err.code, "password_grant_disabled", "{err:?}");
+}
+
+#[test]
+fn cli_password_grant() {
+    let idp = Idp::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = cli(dir.path());
+    c.env("TERMAUTH_PASSWORD", "wonderland").args([
+        "login",
+        "--password",
+        "--username",
+        "alice",
+        "--issuer",
+        &idp.issuer,
+        "--client-id",
+        PASSWORD_ID,
+        "--scope",
+        "openid offline_access",
+        "--json",
+    ]);
+    let report: serde_json::Value =
+        serde_json::from_str(&run(c, None, Duration::from_secs(20)).ok()).unwrap();
+    assert_eq!(report["method"], "password");
+    // Password from stdin, wrong: login required (exit 3).
+    let mut bad = cli(dir.path());
+    bad.args([
+        "login",
+        "--password",
+        "--username",
+        "alice",
+        "--issuer",
+        &idp.issuer,
+        "--client-id",
+        PASSWORD_ID,
+    ]);
+    let r = run(bad, Some("nope\n"), Duration::from_secs(20));
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stderr.contains("[invalid_grant]"), "{}", r.stderr);
+}
+
+// ------------------------------------------------------------------ discovery
+
+#[test]
+fn discovery_finds_the_endpoints_from_the_issuer_alone() {
+    let idp = Idp::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let mut client =
+        Client::new(config(&idp.issuer, dir.path(), common::CLI_CLIENT, None)).unwrap();
+    let m = client.metadata().expect("discovery");
+    let i = &idp.issuer;
+    assert_eq!(m.issuer, *i);
+    assert_eq!(
+        m.token_endpoint.as_deref(),
+        Some(format!("{i}/token").as_str())
+    );
+    assert_eq!(
+        m.authorization_endpoint.as_deref(),
+        Some(format!("{i}/auth").as_str())
+    );
+    assert_eq!(
+        m.device_authorization_endpoint.as_deref(),
+        Some(format!("{i}/device/auth").as_str())
+    );
+    assert_eq!(
+        m.revocation_endpoint.as_deref(),
+        Some(format!("{i}/token/revocation").as_str())
+    );
+    assert_eq!(
+        m.introspection_endpoint.as_deref(),
+        Some(format!("{i}/token/introspection").as_str())
+    );
+    assert!(m.authorization_response_iss_parameter_supported);
+    // Cached on disk for the next process.
+    let cached = std::fs::read_dir(dir.path().join("metadata"))
+        .unwrap()
+        .count();
+    assert_eq!(cached, 1);
+}
+
+#[test]
+fn discovery_with_a_trailing_slash_issuer_is_issuer_mismatch() {
+    let idp = Idp::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let wrong = format!("{}/", idp.issuer);
+    let mut client = Client::new(config(&wrong, dir.path(), common::CLI_CLIENT, None)).unwrap();
+    let err = client.metadata().unwrap_err();
+    assert_eq!(err.code, "issuer_mismatch", "{err:?}");
+    assert_eq!(err.hint, Hint::FixConfiguration);
+    let err = client.login(LoginMethod::Device).unwrap_err();
+    assert_eq!(err.code, "issuer_mismatch");
+    // The CLI reports it as a configuration problem.
+    let r = cli_run(
+        dir.path(),
+        &wrong,
+        common::CLI_CLIENT,
+        &["login", "--device"],
+    );
+    assert_eq!(r.code, 5, "{r:?}");
+    assert!(r.stderr.contains("[issuer_mismatch]"), "{}", r.stderr);
+}
+
+// ------------------------------------------------------------------ env token, exit codes
+
+#[test]
+fn env_token_wins_when_configured() {
+    let idp = Idp::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = cli(dir.path());
+    t.env("TERMAUTH_TOKEN", "abc").args([
+        "token",
+        "--issuer",
+        &idp.issuer,
+        "--client-id",
+        common::CLI_CLIENT,
+    ]);
+    assert_eq!(run(t, None, Duration::from_secs(10)).ok(), "abc");
+    let mut s = cli(dir.path());
+    s.env("TERMAUTH_TOKEN", "abc").args([
+        "status",
+        "--json",
+        "--issuer",
+        &idp.issuer,
+        "--client-id",
+        common::CLI_CLIENT,
+    ]);
+    let status: serde_json::Value =
+        serde_json::from_str(&run(s, None, Duration::from_secs(10)).ok()).unwrap();
+    assert_eq!(status["source"], "env");
+    assert_eq!(status["env_var"], "TERMAUTH_TOKEN");
+}
+
+#[test]
+fn env_token_needs_no_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = cli(dir.path());
+    t.env("TERMAUTH_TOKEN", "abc").arg("token");
+    assert_eq!(run(t, None, Duration::from_secs(10)).ok(), "abc");
+    let mut s = cli(dir.path());
+    s.env("TERMAUTH_TOKEN", "abc").args(["status", "--json"]);
+    let status: serde_json::Value =
+        serde_json::from_str(&run(s, None, Duration::from_secs(10)).ok()).unwrap();
+    assert_eq!(status["source"], "env");
+}
+
+#[test]
+fn cli_exit_codes() {
+    let idp = Idp::shared();
+    let dir = tempfile::tempdir().unwrap();
+    // Not logged in (issuer known): 3, login required.
+    let r = cli_run(dir.path(), &idp.issuer, common::CLI_CLIENT, &["token"]);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stderr.contains("[not_logged_in]"));
+    assert!(
+        r.stdout.is_empty(),
+        "nothing on stdout for $(termauth token)"
+    );
+    let r = cli_run(dir.path(), &idp.issuer, common::CLI_CLIENT, &["status"]);
+    assert_eq!(r.code, 3, "{r:?}");
+    // After a login and a logout, with the remembered issuer: 3 again.
+    let mut l = cli(dir.path());
+    l.env("TERMAUTH_PASSWORD", "wonderland").args([
+        "login",
+        "--password",
+        "--username",
+        "alice",
+        "--issuer",
+        &idp.issuer,
+        "--client-id",
+        PASSWORD_ID,
+    ]);
+    run(l, None, Duration::from_secs(20)).ok();
+    let mut o = cli(dir.path());
+    o.arg("logout");
+    let out = run(o, None, Duration::from_secs(20));
+    out.ok();
+    assert!(
+        out.stderr.contains("revoked at the server"),
+        "{}",
+        out.stderr
+    );
+    let mut t = cli(dir.path());
+    t.arg("token");
+    assert_eq!(run(t, None, Duration::from_secs(20)).code, 3);
+    // Usage errors: 2.
+    for args in [
+        &["token", "--bogus"][..],
+        &["login", "--client-secret", "foo"],
+        &["frobnicate"],
+        &["login", "--device", "--browser"],
+        &["login", "--port", "x"],
+    ] {
+        let mut c = cli(dir.path());
+        c.args(args);
+        let r = run(c, None, Duration::from_secs(10));
+        assert_eq!(r.code, 2, "{args:?}: {r:?}");
+        assert!(r.stderr.contains("[cli_usage]"), "{args:?}: {}", r.stderr);
+    }
+    let mut c = cli(dir.path());
+    c.args(["login", "--client-secret", "foo"]);
+    let r = run(c, None, Duration::from_secs(10));
+    assert!(
+        r.stderr.contains("TERMAUTH_CLIENT_SECRET") && !r.stderr.contains("foo"),
+        "{}",
+        r.stderr
+    );
+    // help: 0, on stdout.
+    let mut h = cli(dir.path());
+    h.arg("help");
+    assert!(
+        run(h, None, Duration::from_secs(10))
+            .ok()
+            .contains("EXIT CODES")
+    );
+}
+
+#[test]
+fn cli_token_on_a_fresh_machine_is_login_required() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = cli(dir.path());
+    t.arg("token");
+    let r = run(t, None, Duration::from_secs(10));
+    assert_eq!(r.code, 3, "{r:?}");
+}
+
+#[test]
+fn cli_api_key_is_stored_printed_and_forgotten() {
+    let idp = Idp::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let mut l = cli(dir.path());
+    l.args([
+        "login",
+        "--with-token",
+        "--header",
+        "X-API-Key",
+        "--issuer",
+        &idp.issuer,
+        "--client-id",
+        common::CLI_CLIENT,
+    ]);
+    run(l, Some("  key-123  \n"), Duration::from_secs(10)).ok();
+    let mut t = cli(dir.path());
+    t.arg("token");
+    assert_eq!(run(t, None, Duration::from_secs(10)).ok(), "key-123");
+    let record = read_record(dir.path(), &idp.issuer, common::CLI_CLIENT);
+    assert_eq!(record["kind"], "api_key");
+    assert_eq!(
+        record["presentation"],
+        serde_json::json!({"scheme": "header", "name": "X-API-Key", "prefix": ""})
+    );
+    let mut r = cli(dir.path());
+    r.arg("refresh");
+    let r = run(r, None, Duration::from_secs(10));
+    assert_eq!(r.code, 5, "{r:?}");
+    assert!(r.stderr.contains("[not_refreshable]"));
+    let mut o = cli(dir.path());
+    o.args(["logout", "--json"]);
+    let out: serde_json::Value =
+        serde_json::from_str(&run(o, None, Duration::from_secs(10)).ok()).unwrap();
+    assert_eq!(
+        (out["removed"].as_bool(), out["revoked"].as_bool()),
+        (Some(true), Some(false))
+    );
+    assert!(
+        out["note"]
+            .as_str()
+            .unwrap()
+            .contains("still valid at the server")
+    );
+}
