@@ -124,7 +124,8 @@ impl Error {
     /// A protocol error: the server's response (with this HTTP status) was malformed.
     pub fn protocol(code: &str, status: Option<u16>, message: impl Into<String>) -> Self {
         let hint = match status {
-            Some(s) if s >= 500 => Hint::RetryLater,
+            // 429 Too Many Requests (RFC 6585 §4) and 5xx are transient.
+            Some(s) if s >= 500 || s == 429 => Hint::RetryLater,
             _ => Hint::Fatal,
         };
         let mut e = Error::new(ErrorKind::Protocol, code, message.into(), hint);

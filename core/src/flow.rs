@@ -180,7 +180,10 @@ pub enum Input {
         /// The full URL, including the query.
         url: String,
     },
-    /// Stop the flow (Ctrl-C). It fails with `cancelled`; nothing is persisted after this.
+    /// Stop the flow (Ctrl-C). It fails with `cancelled`, and nothing is sent or persisted
+    /// after this. A flow that has already finished ignores it: if the tokens arrived just
+    /// before the cancel, their queued `Persist` still comes out (they were issued; dropping
+    /// them would only force another login).
     Cancel,
 }
 

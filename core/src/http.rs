@@ -297,7 +297,7 @@ fn parse_imf_fixdate(value: &str) -> Option<u64> {
         .position(|m| *m == parts[2])? as u64;
     let year: u64 = parts[3].parse().ok()?;
     let hms: Vec<u64> = parts[4].split(':').map(|p| p.parse().ok()).collect::<Option<_>>()?;
-    if hms.len() != 3 || hms[0] > 23 || hms[1] > 59 || hms[2] > 60 || !(1..=31).contains(&day) || year < 1970 {
+    if hms.len() != 3 || hms[0] > 23 || hms[1] > 59 || hms[2] > 60 || !(1..=31).contains(&day) || !(1970..=9999).contains(&year) {
         return None;
     }
     // Days from the civil date (Howard Hinnant's algorithm), valid for years >= 1970.
@@ -356,6 +356,9 @@ mod tests {
         r.headers[1].1 = "Sun, 06 Nov 1994 08:49:37 GMT".into();
         assert_eq!(r.retry_after(0), Some(784_111_777_000));
         r.headers[1].1 = "soon".into();
+        assert_eq!(r.retry_after(0), None);
+        // RFC 9110 §5.6.7: a four-digit year (found by fuzzing: a huge year overflowed).
+        r.headers[1].1 = "Sun, 06 Nov 99999999999999 08:49:37 GMT".into();
         assert_eq!(r.retry_after(0), None);
     }
 
