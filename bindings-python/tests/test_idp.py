@@ -1,0 +1,471 @@
+"""Every login method, refresh with rotation, revocation and the store, against the real
+authorization server in tests/idp (oidc-provider), unattended: the IdP's approver plays
+the user's browser."""
+
+from __future__ import annotations
+
+import base64
+import json
+import queue
+import threading
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import pytest
+
+import termauth
+from termauth.flow import ShowUserCode
+from termauth._ui import UI
+
+from conftest import Idp
+
+CLI = "termauth-cli"
+BASIC = ("termauth-ci-basic", "s3cr3t:with/special+chars")
+POST = ("termauth-ci-post", "ci-post-secret")
+
+
+class Recorder(UI):
+    """A UI that records what it was told and, like a user, approves device codes."""
+
+    def __init__(self, idp: Optional[Idp] = None, action: str = "approve") -> None:
+        self.idp = idp
+        self.action = action
+        self.codes: List[ShowUserCode] = []
+        self.urls: List[str] = []
+        self.warnings: List[str] = []
+        self.infos: List[str] = []
+        self.approvals: List[Dict[str, Any]] = []
+
+    def show_user_code(self, prompt: ShowUserCode, browser_opened: bool) -> None:
+        self.codes.append(prompt)
+        if self.idp is not None:
+            self.approvals.append(self.idp.approve_device(prompt.user_code, self.action))
+
+    def show_browser(self, url: str, opened: bool, paste: bool) -> None:
+        self.urls.append(url)
+
+    def warn(self, line: str) -> None:
+        self.warnings.append(line)
+
+    def info(self, line: str) -> None:
+        self.infos.append(line)
+
+
+def introspect(idp: Idp, token: str) -> Dict[str, Any]:
+    req = urllib.request.Request(
+        idp.issuer + "/token/introspection",
+        data=urllib.parse.urlencode({"token": token}).encode(),
+        headers={
+            "Authorization": "Basic "
+            + base64.b64encode(
+                f"{BASIC[0]}:{urllib.parse.quote(BASIC[1], safe='')}".encode()
+            ).decode(),
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return dict(json.loads(r.read()))
+
+
+def record(client: termauth.Client) -> Dict[str, Any]:
+    loaded = client.store.load(client.issuer, client.client_id, client.profile)
+    assert loaded is not None
+    return dict(json.loads(loaded[0]))
+
+
+def device_client(idp: Idp, config_dir: Path, action: str = "approve", **kw: Any) -> termauth.Client:
+    return termauth.Client(
+        app="termauth", issuer=idp.issuer, client_id=CLI, scope="openid offline_access",
+        ui=Recorder(idp, action), **kw,
+    )
+
+
+# ---------------------------------------------------------------- device
+
+
+def test_device_approve(idp: Idp, config_dir: Path) -> None:
+    c = device_client(idp, config_dir)
+    report = c.login("device")
+    assert report.method == "device" and report.profile == "default" and report.store == "file"
+    assert "TERMAUTH_NO_KEYRING" in report.store_reason
+    assert report.scope is not None and "offline_access" in report.scope.split()
+    ui = c.ui
+    assert isinstance(ui, Recorder) and ui.codes and ui.approvals[0]["ok"] is True
+    assert ui.warnings and ui.warnings[0].startswith("credential stored in")  # file store, auto: says why
+    rec = record(c)
+    assert rec["grant"] == "device_code" and rec["tokens"]["refresh_token"]
+    token = c.get_token()
+    assert token == rec["tokens"]["access_token"]
+    assert introspect(idp, token)["active"] is True
+    st = c.status()
+    assert (st.source, st.kind, st.grant, st.decision, st.refreshable) == ("store", "oauth", "device_code", "use", True)
+    # the credential file is the Rust layout: 0600 under credentials/, profiles.json active
+    files = sorted(p.name for p in (config_dir / "credentials").iterdir())
+    assert any(f.startswith("default@") and f.endswith(".json") for f in files)
+    assert (config_dir / "credentials" / files[0]).stat().st_mode & 0o777 == 0o600
+    assert json.loads((config_dir / "profiles.json").read_text())["active"]
+
+
+def test_device_deny(idp: Idp, config_dir: Path) -> None:
+    c = device_client(idp, config_dir, action="deny")
+    with pytest.raises(termauth.OAuthError) as e:
+        c.login("device")
+    assert e.value.code == "access_denied" and e.value.hint == "reauthenticate"
+    assert isinstance(e.value, termauth.Error)
+    assert c.status().source == "none"
+    with pytest.raises(termauth.StorageError) as nl:
+        c.get_token()
+    assert nl.value.code == "not_logged_in" and nl.value.hint == "reauthenticate"
+
+
+# ---------------------------------------------------------------- browser and paste
+
+
+def browser_client(idp: Idp, action: str = "approve", **kw: Any) -> termauth.Client:
+    results: List[Dict[str, Any]] = []
+
+    def open_browser(url: str) -> bool:
+        # The approver GETs the redirect into our listener: run it beside the driver.
+        t = threading.Thread(target=lambda: results.append(idp.authorize(url, action, follow_redirect=True)))
+        t.daemon = True
+        t.start()
+        return True
+
+    c = termauth.Client(
+        app="termauth", issuer=idp.issuer, client_id=CLI, scope="openid offline_access",
+        ui=Recorder(), open_browser=open_browser, **kw,
+    )
+    c._approver_results = results  # type: ignore[attr-defined]
+    return c
+
+
+def test_browser_approve(idp: Idp, config_dir: Path) -> None:
+    c = browser_client(idp)
+    report = c.login("browser")
+    assert report.method == "browser"
+    rec = record(c)
+    assert rec["grant"] == "authorization_code" and rec["tokens"]["id_token"] and rec["tokens"]["refresh_token"]
+    url = c.ui.urls[0]  # type: ignore[attr-defined]
+    q = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)
+    assert q["code_challenge_method"] == ["S256"] and q["redirect_uri"][0].startswith("http://127.0.0.1:")
+    assert introspect(idp, c.get_token())["active"] is True
+    # the listener's page said so
+    import time
+
+    for _ in range(50):
+        if c._approver_results:  # type: ignore[attr-defined]
+            break
+        time.sleep(0.1)
+    res = c._approver_results[0]  # type: ignore[attr-defined]
+    assert res["callback_status"] == 200 and "Login complete" in res["callback_body"]
+
+
+def test_browser_deny(idp: Idp, config_dir: Path) -> None:
+    c = browser_client(idp, action="deny")
+    with pytest.raises(termauth.OAuthError) as e:
+        c.login("browser")
+    assert e.value.code == "access_denied"
+    assert e.value.error_description
+
+
+def test_paste(idp: Idp, config_dir: Path) -> None:
+    lines: "queue.Queue[str]" = queue.Queue()
+
+    class PasteUser(Recorder):
+        def show_browser(self, url: str, opened: bool, paste: bool) -> None:
+            assert paste and not opened
+            super().show_browser(url, opened, paste)
+            redirect = idp.authorize(url, follow_redirect=False)["redirect"]
+            lines.put("  not a url at all\n")  # refused (wrong path), asked again
+            lines.put("  " + redirect + "  \n")  # pasted with whitespace
+
+    def read_line(timeout: float) -> Optional[str]:
+        try:
+            return lines.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    opened: List[str] = []
+    ui = PasteUser()
+    c = termauth.Client(
+        app="termauth", issuer=idp.issuer, client_id=CLI, scope="openid",
+        ui=ui, read_line=read_line, open_browser=lambda u: bool(opened.append(u)),
+    )
+    report = c.login("paste")
+    assert report.method == "paste" and not opened
+    assert ui.warnings and "Paste it again" in ui.warnings[0]
+    assert record(c)["grant"] == "authorization_code"
+    q = urllib.parse.parse_qs(urllib.parse.urlparse(ui.urls[0]).query)
+    assert q["redirect_uri"] == ["http://127.0.0.1:8400/callback"]
+
+
+def test_paste_stdin_closed(idp: Idp, config_dir: Path) -> None:
+    def read_line(timeout: float) -> Optional[str]:
+        raise EOFError
+
+    c = termauth.Client(app="termauth", issuer=idp.issuer, client_id=CLI, ui=Recorder(), read_line=read_line)
+    with pytest.raises(termauth.InterruptedError) as e:
+        c.login("paste")
+    assert e.value.code == "stdin_closed"
+
+
+def test_cancel_event(idp: Idp, config_dir: Path) -> None:
+    cancel = threading.Event()
+
+    class CancelUser(Recorder):
+        def show_user_code(self, prompt: ShowUserCode, browser_opened: bool) -> None:
+            cancel.set()
+
+    c = termauth.Client(app="termauth", issuer=idp.issuer, client_id=CLI, ui=CancelUser(), cancel=cancel)
+    with pytest.raises(termauth.Cancelled) as e:
+        c.login("device")
+    assert e.value.kind == "interrupted" and e.value.exit_code == 130
+    assert c.status().source == "none"
+
+
+# ---------------------------------------------------------------- machines
+
+
+@pytest.mark.parametrize("client,method", [(BASIC, "basic"), (POST, "post")])
+def test_client_credentials(idp: Idp, config_dir: Path, client: Any, method: str) -> None:
+    c = termauth.Client(
+        app="termauth", issuer=idp.issuer, client_id=client[0], client_secret=client[1],
+        secret_method=method, scope="api:read", interactive=False,
+    )
+    report = c.login("client_credentials")
+    assert report.scope == "api:read"
+    t1 = c.get_token()
+    assert introspect(idp, t1)["active"] is True
+    # forced renewal re-runs the grant (no refresh token in that grant)
+    assert c.refresh()["tokens"]["access_token"] != t1
+    assert c.status().refreshable is True
+
+
+def test_client_credentials_wrong_secret(idp: Idp, config_dir: Path) -> None:
+    c = termauth.Client(app="termauth", issuer=idp.issuer, client_id=BASIC[0], client_secret="wrong", interactive=False)
+    with pytest.raises(termauth.OAuthError) as e:
+        c.login("client_credentials")
+    assert (e.value.code, e.value.status, e.value.hint) == ("invalid_client", 401, "fix_configuration")
+
+
+def test_auto_in_ci_uses_client_credentials(idp: Idp, config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CI", "true")
+    monkeypatch.setenv("MYCLI_CLIENT_SECRET", POST[1])
+    c = termauth.Client(app="mycli", issuer=idp.issuer, client_id=POST[0], secret_method="post", interactive=False)
+    assert c.login().method == "client_credentials"
+    monkeypatch.delenv("MYCLI_CLIENT_SECRET")
+    with pytest.raises(termauth.UsageError) as e:
+        termauth.Client(app="mycli", issuer=idp.issuer, client_id=CLI, interactive=False).login()
+    assert e.value.code == "ci_needs_credentials"
+
+
+def test_auto_headless_uses_device(idp: Idp, config_dir: Path) -> None:
+    c = device_client(idp, config_dir)
+    assert c.choose_method() == "device"
+    assert c.login().method == "device"
+
+
+def test_password(idp: Idp, config_dir: Path) -> None:
+    c = termauth.Client(
+        app="termauth", issuer=idp.issuer, client_id="termauth-password", scope="openid offline_access",
+        enable_password_grant=True, interactive=False,
+    )
+    with pytest.raises(termauth.OAuthError) as e:
+        c.login("password", username="alice", password="wrong")
+    assert e.value.code == "invalid_grant"
+    assert c.login("password", username="alice", password="wonderland").method == "password"
+    assert record(c)["grant"] == "password"
+    off = termauth.Client(app="termauth", issuer=idp.issuer, client_id="termauth-password", interactive=False)
+    with pytest.raises(termauth.UsageError) as d:
+        off.login("password", username="alice", password="wonderland")
+    assert d.value.code == "password_grant_disabled"
+
+
+def test_token_login(idp: Idp, config_dir: Path) -> None:
+    c = termauth.Client(app="termauth", issuer=idp.issuer, client_id=CLI, interactive=False)
+    c.login("token", token=" pat-123 ", header="X-API-Key", prefix="token ")
+    assert c.get_token() == "pat-123"
+    assert c.authorization_header() == ("X-API-Key", "token pat-123")
+    with pytest.raises(termauth.UsageError) as e:
+        c.refresh()
+    assert e.value.code == "not_refreshable"
+    report = c.logout()
+    assert report.removed and not report.revoked and report.note and "API key" in report.note
+    with pytest.raises(termauth.UsageError) as bad:
+        c.login("token", token="has space")
+    assert bad.value.code == "invalid_api_key"
+
+
+# ---------------------------------------------------------------- lifecycle
+
+
+def password_client(idp: Idp, **kw: Any) -> termauth.Client:
+    c = termauth.Client(
+        app="termauth", issuer=idp.issuer, client_id="termauth-password", scope="openid offline_access",
+        enable_password_grant=True, interactive=False, **kw,
+    )
+    c.login("password", username="alice", password="wonderland")
+    return c
+
+
+def test_refresh_rotation(idp: Idp, config_dir: Path) -> None:
+    c = password_client(idp)
+    before = record(c)
+    after = c.refresh()
+    assert after["tokens"]["refresh_token"] != before["tokens"]["refresh_token"]  # rotated
+    assert after["tokens"]["access_token"] != before["tokens"]["access_token"]
+    assert record(c) == after  # persisted
+    assert c.get_token() == after["tokens"]["access_token"]
+    # the old refresh token is dead: the core reports the server's invalid_grant
+    flow = termauth.Flow.from_spec({"flow": "refresh", "server": c.metadata(),
+                                    "client": {"client_id": "termauth-password"}, "credential": before})
+    from termauth._driver import Driver
+    from termauth.transport import UrllibTransport
+
+    with pytest.raises(termauth.OAuthError) as e:
+        Driver(UrllibTransport(), termauth.SilentUI()).run(flow)
+    assert e.value.code == "invalid_grant" and e.value.status == 400
+
+
+def test_get_token_renews_when_due(short_idp: Idp, config_dir: Path) -> None:
+    c = password_client(short_idp)
+    first = record(c)
+    # issued an hour ago, 30 s left: inside the 60 s skew, so get_token renews under the lock
+    aged = dict(first, updated_at=first["updated_at"] - 3_600_000)
+    aged["tokens"] = dict(first["tokens"], expires_at=int(time.time() * 1000) + 30_000)
+    c.store.save(c.issuer, "termauth-password", "default", json.dumps(aged))
+    t = c.get_token()
+    assert t != first["tokens"]["access_token"]
+    assert record(c)["tokens"]["refresh_token"] != first["tokens"]["refresh_token"]
+    assert not list((config_dir / "credentials").glob("*.lock"))  # lock released
+
+
+def test_rotation_race_rereads(short_idp: Idp, config_dir: Path) -> None:
+    """A process that ignored the lock rotated the refresh token first: our refresh gets
+    invalid_grant, re-reads the record, and uses the other process's fresh token."""
+    c = password_client(short_idp, refresh_skew_ms=0)
+    stale = record(c)
+    winner = c.refresh()  # "the other process"
+    c2 = termauth.Client(app="termauth", issuer=short_idp.issuer, client_id="termauth-password",
+                         interactive=False, refresh_skew_ms=0)
+    # our view: the stale record, expired, to be refreshed with the consumed refresh token
+    stale["tokens"]["expires_at"] = 1
+    real_load = c2.store.load
+    calls = {"n": 0}
+
+    class FakeStore:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real_load.__self__, name)
+
+        def load(self, issuer: str, client_id: str, profile: str) -> Any:
+            calls["n"] += 1
+            if calls["n"] <= 2:  # the first read and the re-read under the lock
+                return (json.dumps(stale), "file", "")
+            return real_load(issuer, client_id, profile)
+
+    c2.store = FakeStore()  # type: ignore[assignment]
+    token = c2.get_token()
+    # consuming a used refresh token revokes the grant at this IdP, so the winner's token
+    # may now be inactive; what matters is that we returned the re-read record's token
+    assert token == winner["tokens"]["access_token"] and calls["n"] == 3
+
+
+def test_expired_without_renewal_is_login_required(idp: Idp, config_dir: Path) -> None:
+    c = termauth.Client(app="termauth", issuer=idp.issuer, client_id=CLI, interactive=False)
+    cred = {"schema_version": 1, "updated_at": 0, "kind": "oauth", "issuer": idp.issuer, "client_id": CLI,
+            "grant": "device_code", "tokens": {"access_token": "old", "token_type": "Bearer", "expires_at": 1}}
+    c.store.save(idp.issuer, CLI, "default", json.dumps(cred))
+    with pytest.raises(termauth.StorageError) as e:
+        c.get_token()
+    assert e.value.code == "login_required" and e.value.exit_code == 3
+
+
+def test_refresh_failure_serves_valid_token(idp: Idp, config_dir: Path) -> None:
+    c = termauth.Client(app="termauth", issuer=idp.issuer, client_id=CLI, interactive=False, ui=Recorder())
+    import time
+
+    soon = time.time_ns() // 1_000_000 + 30_000  # within the skew, still valid
+    cred = {"schema_version": 1, "updated_at": 0, "kind": "oauth", "issuer": idp.issuer, "client_id": CLI,
+            "grant": "device_code",
+            "tokens": {"access_token": "still-good", "token_type": "Bearer", "expires_at": soon,
+                       "refresh_token": "unknown-refresh-token"}}
+    c.store.save(idp.issuer, CLI, "default", json.dumps(cred))
+    assert c.get_token() == "still-good"
+    assert "could not renew the token" in c.ui.warnings[0]  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------- logout / revocation
+
+
+def test_logout_revokes(idp: Idp, config_dir: Path) -> None:
+    c = device_client(idp, config_dir)
+    c.login("device")
+    rec = record(c)
+    assert introspect(idp, rec["tokens"]["access_token"])["active"] is True
+    report = c.logout()
+    assert report.removed and report.revoked and report.note is None
+    assert introspect(idp, rec["tokens"]["access_token"]) == {"active": False}
+    assert introspect(idp, rec["tokens"]["refresh_token"]) == {"active": False}
+    assert c.status().source == "none"
+    assert c.logout().removed is False
+
+
+def test_logout_offline_still_deletes(idp: Idp, config_dir: Path) -> None:
+    c = password_client(idp)
+    dead = dict(c.metadata())
+    dead["revocation_endpoint"] = "http://127.0.0.1:9/revoke"  # nothing listens on port 9
+    offline = termauth.Client(app="termauth", issuer=idp.issuer, client_id="termauth-password",
+                              metadata=dead, interactive=False)
+    report = offline.logout()
+    assert report.removed and not report.revoked
+    assert report.note and "not revoked" in report.note
+
+
+# ---------------------------------------------------------------- profiles, env, module-level get_token
+
+
+def test_profiles(idp: Idp, config_dir: Path) -> None:
+    for name in ("work", "home"):
+        termauth.Client(app="termauth", issuer=idp.issuer, client_id=CLI, profile=name,
+                        interactive=False).login("token", token=f"pat-{name}")
+    c = termauth.Client(app="termauth", issuer=idp.issuer, client_id=CLI, interactive=False)
+    assert c.profile == "home"  # the last login made it active
+    assert [(p.name, p.active) for p in c.profiles()] == [("home", True), ("work", False)]
+    c.use_profile("work")
+    assert c.get_token() == "pat-work"
+    assert termauth.get_token("termauth", idp.issuer, CLI) == "pat-work"
+    assert termauth.get_token("termauth", idp.issuer, CLI, profile="home") == "pat-home"
+    with pytest.raises(termauth.UsageError) as e:
+        termauth.Client(app="termauth", issuer=idp.issuer, client_id=CLI, profile="../etc")
+    assert e.value.code == "invalid_profile"
+
+
+def test_env_token_wins(idp: Idp, config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MYCLI_TOKEN", " from-env ")
+    assert termauth.get_token("mycli", idp.issuer, CLI) == "from-env"
+    st = termauth.Client(app="mycli", issuer=idp.issuer, client_id=CLI).status()
+    assert (st.source, st.env_var) == ("env", "MYCLI_TOKEN")
+
+
+def test_module_get_token_renews(short_idp: Idp, config_dir: Path) -> None:
+    c = password_client(short_idp)
+    first = record(c)
+    old = first["tokens"]["access_token"]
+    # expired in the store: the module-level fast path must renew it
+    c.store.save(c.issuer, "termauth-password", "default",
+                 json.dumps(dict(first, tokens=dict(first["tokens"], expires_at=1))))
+    t = termauth.get_token("termauth", short_idp.issuer, "termauth-password")
+    assert t != old and t == record(c)["tokens"]["access_token"]
+
+
+def test_discovery_cache_shared_with_rust_layout(idp: Idp, config_dir: Path) -> None:
+    c = termauth.Client(app="termauth", issuer=idp.issuer, client_id=CLI)
+    m = c.metadata()
+    from termauth import _native
+
+    cached = json.loads((config_dir / "metadata" / f"{_native.server_key(idp.issuer, '')}.json").read_text())
+    assert cached["metadata"]["issuer"] == idp.issuer == m["issuer"]
+    assert isinstance(cached["fetched_at"], int)
