@@ -6,6 +6,7 @@ use crate::encoding::{basic_authorization, form_encode};
 use crate::error::Error;
 use crate::http::short;
 use crate::secret::Secret;
+use crate::uri::{Host, Uri, UriError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -71,7 +72,7 @@ impl ServerMetadata {
         value: &Option<String>,
         name: &str,
         allow_insecure_http: bool,
-    ) -> Result<url::Url, Error> {
+    ) -> Result<Uri, Error> {
         match value {
             Some(url) => check_endpoint(url, name, allow_insecure_http),
             None => Err(Error::usage(
@@ -159,39 +160,41 @@ impl Client {
 }
 
 /// True when `host` is a loopback address or `localhost` (RFC 8252 §8.3, RFC 6761).
-pub fn is_loopback_host(host: &url::Host<&str>) -> bool {
-    match host {
-        url::Host::Ipv4(ip) => ip.is_loopback(),
-        url::Host::Ipv6(ip) => ip.is_loopback(),
-        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost"),
-    }
+pub fn is_loopback_host(host: &Host) -> bool {
+    host.is_loopback()
 }
 
 /// Parses an endpoint URL and requires HTTPS, except on loopback addresses or with the
 /// explicit `allow_insecure_http` opt-out (meant for tests).
 ///
 /// # Errors
-/// `invalid_endpoint` for a URL that does not parse or has a fragment;
-/// `insecure_endpoint` for plain HTTP to a non-loopback host.
-pub fn check_endpoint(value: &str, name: &str, allow_insecure_http: bool) -> Result<url::Url, Error> {
-    let url = url::Url::parse(value).map_err(|_| {
-        Error::usage("invalid_endpoint", format!("`{name}` is not a valid absolute URL: {}", short(value)))
-    })?;
-    if url.fragment().is_some() {
-        return Err(Error::usage("invalid_endpoint", format!("`{name}` must not contain a fragment: {}", short(value))));
-    }
-    let loopback = url.host().is_some_and(|h| is_loopback_host(&h));
-    match url.scheme() {
-        "https" => Ok(url),
-        "http" if loopback || allow_insecure_http => Ok(url),
-        _ => Err(Error::usage(
+/// `invalid_endpoint` for a URL that does not parse (see [`UriError`]: a non-ASCII host
+/// must be written in punycode, user information is refused) or has a fragment;
+/// `insecure_endpoint` for plain HTTP to a non-loopback host, or another scheme.
+pub fn check_endpoint(value: &str, name: &str, allow_insecure_http: bool) -> Result<Uri, Error> {
+    let insecure = || {
+        Error::usage(
             "insecure_endpoint",
             format!(
                 "`{name}` must use https (plain http is allowed only for loopback addresses): {}",
                 short(value)
             ),
-        )),
+        )
+    };
+    let url = Uri::parse(value).map_err(|e| match e {
+        UriError::UnsupportedScheme => insecure(),
+        UriError::NotAbsolute => {
+            Error::usage("invalid_endpoint", format!("`{name}` is not a valid absolute URL: {}", short(value)))
+        }
+        other => Error::usage("invalid_endpoint", format!("`{name}` is unusable ({}): {}", other.describe(), short(value))),
+    })?;
+    if url.fragment().is_some() {
+        return Err(Error::usage("invalid_endpoint", format!("`{name}` must not contain a fragment: {}", short(value))));
     }
+    if url.scheme() == "http" && !url.host().is_loopback() && !allow_insecure_http {
+        return Err(insecure());
+    }
+    Ok(url)
 }
 
 #[cfg(test)]
@@ -208,6 +211,12 @@ mod tests {
         assert!(check_endpoint("http://as.example/token", "t", true).is_ok());
         assert_eq!(check_endpoint("ftp://as.example/", "t", false).unwrap_err().code, "insecure_endpoint");
         assert_eq!(check_endpoint("not a url", "t", false).unwrap_err().code, "invalid_endpoint");
+        assert_eq!(check_endpoint("https://as.example/#f", "t", false).unwrap_err().code, "invalid_endpoint");
+        let e = check_endpoint("https://bücher.example/token", "t", false).unwrap_err();
+        assert_eq!(e.code, "invalid_endpoint");
+        assert!(e.message.contains("punycode"));
+        let e = check_endpoint("https://u:secret@as.example/", "t", false).unwrap_err();
+        assert_eq!(e.code, "invalid_endpoint");
     }
 
     #[test]

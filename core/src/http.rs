@@ -224,7 +224,7 @@ fn looks_like_form(body: &str) -> bool {
 }
 
 fn form_fields(body: &str) -> Map<String, Value> {
-    url::form_urlencoded::parse(body.trim().as_bytes())
+    form_urlencoded::parse(body.trim().as_bytes())
         .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
         .collect()
 }

@@ -31,6 +31,7 @@ pub mod rng;
 pub mod secret;
 pub mod spec;
 pub mod token;
+pub mod uri;
 
 pub use config::{Client, ClientAuth, ServerMetadata};
 pub use credential::{Credential, CredentialData, Grant, Presentation, SCHEMA_VERSION};

@@ -12,6 +12,7 @@ use crate::config::{ServerMetadata, check_endpoint};
 use crate::error::Error;
 use crate::flow::{Action, Exchange, Machine, Outcome};
 use crate::http::{HttpResponse, Method, short};
+use crate::uri::Uri;
 use serde::{Deserialize, Serialize};
 
 /// Which well-known document to fetch.
@@ -50,8 +51,8 @@ pub struct Discovery {
 }
 
 /// The well-known URLs for `issuer`, in the order they are tried.
-pub fn well_known_urls(issuer: &url::Url, document: MetadataDocument) -> Vec<String> {
-    let origin = issuer.origin().ascii_serialization();
+pub fn well_known_urls(issuer: &Uri, document: MetadataDocument) -> Vec<String> {
+    let origin = issuer.origin();
     let path = issuer.path().trim_end_matches('/');
     // OIDC Discovery §4: appended to the issuer.
     let openid = format!("{origin}{path}/.well-known/openid-configuration");
@@ -152,7 +153,7 @@ mod tests {
 
     #[test]
     fn rfc8414_inserts_well_known_before_path() {
-        let u = url::Url::parse("https://as.example/tenant/1").unwrap();
+        let u = Uri::parse("https://as.example/tenant/1").unwrap();
         assert_eq!(
             well_known_urls(&u, MetadataDocument::Auto),
             vec![
@@ -160,7 +161,7 @@ mod tests {
                 "https://as.example/.well-known/oauth-authorization-server/tenant/1"
             ]
         );
-        let u = url::Url::parse("https://as.example").unwrap();
+        let u = Uri::parse("https://as.example").unwrap();
         assert_eq!(well_known_urls(&u, MetadataDocument::Oauth), vec!["https://as.example/.well-known/oauth-authorization-server"]);
     }
 }
