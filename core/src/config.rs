@@ -5,9 +5,10 @@
 use crate::encoding::{basic_authorization, form_encode};
 use crate::error::Error;
 use crate::http::short;
+use crate::json::{Object, ReadError, deserialize_via_value};
 use crate::secret::Secret;
 use crate::uri::{Host, Uri, UriError};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 /// Authorization server metadata (RFC 8414 §2; OpenID Connect Discovery 1.0 §3).
@@ -15,7 +16,7 @@ use serde_json::{Map, Value};
 /// Comes from [`crate::flows::Discovery`] or is written by hand for servers without a
 /// discovery document ("manual endpoint configuration"). Members this crate does not use
 /// are kept in `extra`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ServerMetadata {
     /// The issuer identifier.
     pub issuer: String,
@@ -49,7 +50,24 @@ pub struct ServerMetadata {
     pub extra: Map<String, Value>,
 }
 
+deserialize_via_value!(ServerMetadata => ServerMetadata::read, ClientAuth => ClientAuth::read, Client => Client::read);
+
 impl ServerMetadata {
+    pub(crate) fn read(mut o: Object) -> Result<Self, ReadError> {
+        Ok(ServerMetadata {
+            issuer: o.str("issuer")?,
+            authorization_endpoint: o.opt_str("authorization_endpoint")?,
+            token_endpoint: o.opt_str("token_endpoint")?,
+            device_authorization_endpoint: o.opt_str("device_authorization_endpoint")?,
+            revocation_endpoint: o.opt_str("revocation_endpoint")?,
+            introspection_endpoint: o.opt_str("introspection_endpoint")?,
+            authorization_response_iss_parameter_supported: o.flag("authorization_response_iss_parameter_supported")?,
+            code_challenge_methods_supported: o.opt_strings("code_challenge_methods_supported")?,
+            grant_types_supported: o.opt_strings("grant_types_supported")?,
+            extra: o.rest(),
+        })
+    }
+
     /// Metadata with only an issuer, for manual configuration.
     pub fn new(issuer: impl Into<String>) -> Self {
         ServerMetadata {
@@ -88,7 +106,7 @@ impl ServerMetadata {
 
 /// How the client authenticates at the token, revocation and introspection endpoints
 /// (RFC 6749 §2.3, RFC 8414 `token_endpoint_auth_methods_supported` names).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(tag = "method", rename_all = "snake_case")]
 pub enum ClientAuth {
     /// A public client (a CLI): `client_id` in the body, no secret.
@@ -107,7 +125,7 @@ pub enum ClientAuth {
 }
 
 /// The OAuth client: its identifier and its authentication method.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Client {
     /// The client identifier (RFC 6749 §2.2).
     pub client_id: String,
@@ -116,7 +134,24 @@ pub struct Client {
     pub auth: ClientAuth,
 }
 
+impl ClientAuth {
+    fn read(mut o: Object) -> Result<Self, ReadError> {
+        Ok(match o.tag("method")?.as_str() {
+            "none" => ClientAuth::None,
+            "client_secret_basic" => ClientAuth::ClientSecretBasic { client_secret: o.str("client_secret")?.into() },
+            "client_secret_post" => ClientAuth::ClientSecretPost { client_secret: o.str("client_secret")?.into() },
+            _ => return Err(o.unknown_tag("method", "none, client_secret_basic, client_secret_post")),
+        })
+    }
+}
+
 impl Client {
+    pub(crate) fn read(mut o: Object) -> Result<Self, ReadError> {
+        let client_id = o.str("client_id")?;
+        let auth = o.opt_object("auth")?.map(ClientAuth::read).transpose()?.unwrap_or_default();
+        Ok(Client { client_id, auth })
+    }
+
     /// A public client.
     pub fn public(client_id: impl Into<String>) -> Self {
         Client { client_id: client_id.into(), auth: ClientAuth::None }

@@ -25,6 +25,7 @@ pub mod error;
 pub mod flow;
 pub mod flows;
 pub mod http;
+mod json;
 pub mod lifecycle;
 pub mod pkce;
 pub mod rng;

@@ -28,7 +28,8 @@ use crate::rng::Rng;
 use crate::secret::Secret;
 use crate::token::TokenSet;
 use crate::uri::{Uri, UriError};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use crate::json::{Object, ReadError, deserialize_via_value};
 use std::collections::BTreeMap;
 use subtle::ConstantTimeEq;
 
@@ -53,7 +54,7 @@ fn default_path() -> String {
 }
 
 /// Authorization code + PKCE configuration.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AuthorizationCodeConfig {
     /// The server (needs `authorization_endpoint` and `token_endpoint`).
     pub server: ServerMetadata,
@@ -104,6 +105,30 @@ pub struct AuthorizationCodeConfig {
 
 fn default_timeout() -> u64 {
     DEFAULT_REDIRECT_TIMEOUT_MS
+}
+
+deserialize_via_value!(AuthorizationCodeConfig => AuthorizationCodeConfig::read);
+
+impl AuthorizationCodeConfig {
+    pub(crate) fn read(mut o: Object) -> Result<Self, ReadError> {
+        Ok(AuthorizationCodeConfig {
+            server: ServerMetadata::read(o.object("server")?)?,
+            client: Client::read(o.object("client")?)?,
+            scope: o.opt_str("scope")?,
+            redirect_port: o.opt_uint("redirect_port")?,
+            redirect_host: o.str_or("redirect_host", &default_host())?,
+            redirect_path: o.str_or("redirect_path", &default_path())?,
+            redirect_uri: o.opt_str("redirect_uri")?,
+            nonce: o.opt_bool("nonce")?,
+            resource: o.strings("resource")?,
+            prompt: o.opt_str("prompt")?,
+            login_hint: o.opt_str("login_hint")?,
+            extra_params: o.string_map("extra_params")?,
+            code_challenge_method: o.opt_str("code_challenge_method")?,
+            redirect_timeout_ms: o.uint_or("redirect_timeout_ms", default_timeout())?,
+            allow_insecure_http: o.flag("allow_insecure_http")?,
+        })
+    }
 }
 
 /// A callback that passed every check: the only input the code exchange accepts.

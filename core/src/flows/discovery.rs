@@ -12,6 +12,7 @@ use crate::config::{ServerMetadata, check_endpoint};
 use crate::error::Error;
 use crate::flow::{Action, Exchange, Machine, Outcome};
 use crate::http::{HttpResponse, Method, short};
+use crate::json::{Object, ReadError, deserialize_via_value};
 use crate::uri::Uri;
 use serde::{Deserialize, Serialize};
 
@@ -29,7 +30,7 @@ pub enum MetadataDocument {
 }
 
 /// Discovery configuration.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DiscoveryConfig {
     /// The issuer identifier, e.g. `https://login.example.com` (no query or fragment).
     pub issuer: String,
@@ -39,6 +40,16 @@ pub struct DiscoveryConfig {
     /// Allow plain-http endpoints on non-loopback hosts (tests only).
     #[serde(default)]
     pub allow_insecure_http: bool,
+}
+
+deserialize_via_value!(DiscoveryConfig => DiscoveryConfig::read);
+
+impl DiscoveryConfig {
+    pub(crate) fn read(mut o: Object) -> Result<Self, ReadError> {
+        let issuer = o.str("issuer")?;
+        let document = if o.has("document") { o.variant("document")? } else { MetadataDocument::default() };
+        Ok(DiscoveryConfig { issuer, document, allow_insecure_http: o.flag("allow_insecure_http")? })
+    }
 }
 
 /// The discovery flow.
@@ -80,7 +91,7 @@ impl Discovery {
 
     fn parse(&self, resp: &HttpResponse) -> Result<ServerMetadata, Error> {
         let fields = resp.oauth_fields()?;
-        let metadata: ServerMetadata = serde_json::from_value(serde_json::Value::Object(fields)).map_err(|_| {
+        let metadata = Object::new(serde_json::Value::Object(fields), "metadata").and_then(ServerMetadata::read).map_err(|_| {
             Error::protocol(
                 "invalid_metadata",
                 Some(resp.status),
