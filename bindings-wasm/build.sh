@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the npm package `termauth` in bindings-wasm/npm: wasm (opt-level s) → wasm-bindgen
+# Builds the npm package `termauth` in bindings-wasm/npm: wasm (opt-level z) → wasm-bindgen
 # (experimental-nodejs-module: ESM that Node 20 loads synchronously) → wasm-opt -Os → tsc.
 # Idempotent; installs the wasm-bindgen CLI matching Cargo.lock and the npm dev deps.
 set -euo pipefail

@@ -47,12 +47,11 @@ fn seed_of(seed: &[u8]) -> Result<[u8; 32], Error> {
 }
 
 fn parse_input(text: &str) -> Result<Input, Error> {
-    serde_json::from_str(text).map_err(|e| {
-        Error::usage(
-            "invalid_input",
-            format!("The input is not a valid termauth input (line {} column {}).", e.line(), e.column()),
-        )
-    })
+    let invalid = |why: String| Error::usage("invalid_input", format!("The input is not a valid termauth input ({why})."));
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| invalid(format!("line {} column {}", e.line(), e.column())))?;
+    // The message names the member at fault, never its value.
+    Input::try_from(value).map_err(invalid)
 }
 
 fn parse_credential(text: &str) -> Result<Credential, Error> {
@@ -162,7 +161,7 @@ pub fn parse_token_response(response: &str, requested_scope: Option<String>, now
                 o.remove("type");
                 o.entry("id").or_insert(json!(0));
             }
-            serde_json::from_value(v).ok()
+            HttpResponse::try_from(v).ok()
         })
         .ok_or_else(|| Error::usage("invalid_input", "The response is not a valid http_response input."));
     envelope(resp.and_then(|r| TokenSet::from_response(&r, requested_scope.as_deref(), ms(now_ms))))

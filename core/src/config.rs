@@ -5,8 +5,10 @@
 use crate::encoding::{basic_authorization, form_encode};
 use crate::error::Error;
 use crate::http::short;
+use crate::json::{Object, ReadError, deserialize_via_value};
 use crate::secret::Secret;
-use serde::{Deserialize, Serialize};
+use crate::uri::{Host, Uri, UriError};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 /// Authorization server metadata (RFC 8414 §2; OpenID Connect Discovery 1.0 §3).
@@ -14,7 +16,7 @@ use serde_json::{Map, Value};
 /// Comes from [`crate::flows::Discovery`] or is written by hand for servers without a
 /// discovery document ("manual endpoint configuration"). Members this crate does not use
 /// are kept in `extra`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ServerMetadata {
     /// The issuer identifier.
     pub issuer: String,
@@ -48,7 +50,24 @@ pub struct ServerMetadata {
     pub extra: Map<String, Value>,
 }
 
+deserialize_via_value!(ServerMetadata => ServerMetadata::read, ClientAuth => ClientAuth::read, Client => Client::read);
+
 impl ServerMetadata {
+    pub(crate) fn read(mut o: Object) -> Result<Self, ReadError> {
+        Ok(ServerMetadata {
+            issuer: o.str("issuer")?,
+            authorization_endpoint: o.opt_str("authorization_endpoint")?,
+            token_endpoint: o.opt_str("token_endpoint")?,
+            device_authorization_endpoint: o.opt_str("device_authorization_endpoint")?,
+            revocation_endpoint: o.opt_str("revocation_endpoint")?,
+            introspection_endpoint: o.opt_str("introspection_endpoint")?,
+            authorization_response_iss_parameter_supported: o.flag("authorization_response_iss_parameter_supported")?,
+            code_challenge_methods_supported: o.opt_strings("code_challenge_methods_supported")?,
+            grant_types_supported: o.opt_strings("grant_types_supported")?,
+            extra: o.rest(),
+        })
+    }
+
     /// Metadata with only an issuer, for manual configuration.
     pub fn new(issuer: impl Into<String>) -> Self {
         ServerMetadata {
@@ -71,7 +90,7 @@ impl ServerMetadata {
         value: &Option<String>,
         name: &str,
         allow_insecure_http: bool,
-    ) -> Result<url::Url, Error> {
+    ) -> Result<Uri, Error> {
         match value {
             Some(url) => check_endpoint(url, name, allow_insecure_http),
             None => Err(Error::usage(
@@ -87,7 +106,7 @@ impl ServerMetadata {
 
 /// How the client authenticates at the token, revocation and introspection endpoints
 /// (RFC 6749 §2.3, RFC 8414 `token_endpoint_auth_methods_supported` names).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(tag = "method", rename_all = "snake_case")]
 pub enum ClientAuth {
     /// A public client (a CLI): `client_id` in the body, no secret.
@@ -106,7 +125,7 @@ pub enum ClientAuth {
 }
 
 /// The OAuth client: its identifier and its authentication method.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Client {
     /// The client identifier (RFC 6749 §2.2).
     pub client_id: String,
@@ -115,7 +134,24 @@ pub struct Client {
     pub auth: ClientAuth,
 }
 
+impl ClientAuth {
+    fn read(mut o: Object) -> Result<Self, ReadError> {
+        Ok(match o.tag("method")?.as_str() {
+            "none" => ClientAuth::None,
+            "client_secret_basic" => ClientAuth::ClientSecretBasic { client_secret: o.str("client_secret")?.into() },
+            "client_secret_post" => ClientAuth::ClientSecretPost { client_secret: o.str("client_secret")?.into() },
+            _ => return Err(o.unknown_tag("method", "none, client_secret_basic, client_secret_post")),
+        })
+    }
+}
+
 impl Client {
+    pub(crate) fn read(mut o: Object) -> Result<Self, ReadError> {
+        let client_id = o.str("client_id")?;
+        let auth = o.opt_object("auth")?.map(ClientAuth::read).transpose()?.unwrap_or_default();
+        Ok(Client { client_id, auth })
+    }
+
     /// A public client.
     pub fn public(client_id: impl Into<String>) -> Self {
         Client { client_id: client_id.into(), auth: ClientAuth::None }
@@ -159,39 +195,41 @@ impl Client {
 }
 
 /// True when `host` is a loopback address or `localhost` (RFC 8252 §8.3, RFC 6761).
-pub fn is_loopback_host(host: &url::Host<&str>) -> bool {
-    match host {
-        url::Host::Ipv4(ip) => ip.is_loopback(),
-        url::Host::Ipv6(ip) => ip.is_loopback(),
-        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost"),
-    }
+pub fn is_loopback_host(host: &Host) -> bool {
+    host.is_loopback()
 }
 
 /// Parses an endpoint URL and requires HTTPS, except on loopback addresses or with the
 /// explicit `allow_insecure_http` opt-out (meant for tests).
 ///
 /// # Errors
-/// `invalid_endpoint` for a URL that does not parse or has a fragment;
-/// `insecure_endpoint` for plain HTTP to a non-loopback host.
-pub fn check_endpoint(value: &str, name: &str, allow_insecure_http: bool) -> Result<url::Url, Error> {
-    let url = url::Url::parse(value).map_err(|_| {
-        Error::usage("invalid_endpoint", format!("`{name}` is not a valid absolute URL: {}", short(value)))
-    })?;
-    if url.fragment().is_some() {
-        return Err(Error::usage("invalid_endpoint", format!("`{name}` must not contain a fragment: {}", short(value))));
-    }
-    let loopback = url.host().is_some_and(|h| is_loopback_host(&h));
-    match url.scheme() {
-        "https" => Ok(url),
-        "http" if loopback || allow_insecure_http => Ok(url),
-        _ => Err(Error::usage(
+/// `invalid_endpoint` for a URL that does not parse (see [`UriError`]: a non-ASCII host
+/// must be written in punycode, user information is refused) or has a fragment;
+/// `insecure_endpoint` for plain HTTP to a non-loopback host, or another scheme.
+pub fn check_endpoint(value: &str, name: &str, allow_insecure_http: bool) -> Result<Uri, Error> {
+    let insecure = || {
+        Error::usage(
             "insecure_endpoint",
             format!(
                 "`{name}` must use https (plain http is allowed only for loopback addresses): {}",
                 short(value)
             ),
-        )),
+        )
+    };
+    let url = Uri::parse(value).map_err(|e| match e {
+        UriError::UnsupportedScheme => insecure(),
+        UriError::NotAbsolute => {
+            Error::usage("invalid_endpoint", format!("`{name}` is not a valid absolute URL: {}", short(value)))
+        }
+        other => Error::usage("invalid_endpoint", format!("`{name}` is unusable ({}): {}", other.describe(), short(value))),
+    })?;
+    if url.fragment().is_some() {
+        return Err(Error::usage("invalid_endpoint", format!("`{name}` must not contain a fragment: {}", short(value))));
     }
+    if url.scheme() == "http" && !url.host().is_loopback() && !allow_insecure_http {
+        return Err(insecure());
+    }
+    Ok(url)
 }
 
 #[cfg(test)]
@@ -208,6 +246,12 @@ mod tests {
         assert!(check_endpoint("http://as.example/token", "t", true).is_ok());
         assert_eq!(check_endpoint("ftp://as.example/", "t", false).unwrap_err().code, "insecure_endpoint");
         assert_eq!(check_endpoint("not a url", "t", false).unwrap_err().code, "invalid_endpoint");
+        assert_eq!(check_endpoint("https://as.example/#f", "t", false).unwrap_err().code, "invalid_endpoint");
+        let e = check_endpoint("https://bücher.example/token", "t", false).unwrap_err();
+        assert_eq!(e.code, "invalid_endpoint");
+        assert!(e.message.contains("punycode"));
+        let e = check_endpoint("https://u:secret@as.example/", "t", false).unwrap_err();
+        assert_eq!(e.code, "invalid_endpoint");
     }
 
     #[test]

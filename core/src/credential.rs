@@ -14,6 +14,7 @@
 //! Records contain secrets: stores must protect them (keyring, or 0600 files).
 
 use crate::error::Error;
+use crate::json::{Object, ReadError, deserialize_via_value};
 use crate::secret::Secret;
 use crate::token::TokenSet;
 use serde::{Deserialize, Serialize};
@@ -51,7 +52,7 @@ impl Grant {
 }
 
 /// How an API key or personal access token is sent.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(tag = "scheme", rename_all = "snake_case")]
 pub enum Presentation {
     /// `Authorization: Bearer <key>` (RFC 6750 §2.1).
@@ -69,10 +70,10 @@ pub enum Presentation {
 }
 
 /// What a record holds.
-// A handful of records live at a time; boxing the large variant would only complicate
-// every match on it.
+// A record is held once per login: the size of the OAuth variant does not matter, and
+// boxing its token set would change the public shape users match on.
 #[allow(clippy::large_enum_variant)]
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum CredentialData {
     /// An OAuth token set.
@@ -103,7 +104,7 @@ pub enum CredentialData {
 }
 
 /// A stored credential: a versioned record (see the module docs).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Credential {
     /// The record format version ([`SCHEMA_VERSION`]).
     pub schema_version: u32,
@@ -114,7 +115,50 @@ pub struct Credential {
     pub data: CredentialData,
 }
 
+deserialize_via_value!(
+    Presentation => Presentation::read,
+    CredentialData => CredentialData::read,
+    Credential => Credential::read,
+);
+
+impl Presentation {
+    pub(crate) fn read(mut o: Object) -> Result<Self, ReadError> {
+        Ok(match o.tag("scheme")?.as_str() {
+            "bearer" => Presentation::Bearer,
+            "header" => Presentation::Header { name: o.str("name")?, prefix: o.str_or("prefix", "")? },
+            _ => return Err(o.unknown_tag("scheme", "bearer, header")),
+        })
+    }
+
+    /// The optional `presentation` member of `o` (bearer when absent).
+    pub(crate) fn read_member(o: &mut Object) -> Result<Self, ReadError> {
+        Ok(o.opt_object("presentation")?.map(Presentation::read).transpose()?.unwrap_or_default())
+    }
+}
+
+impl CredentialData {
+    fn read(mut o: Object) -> Result<Self, ReadError> {
+        Ok(match o.tag("kind")?.as_str() {
+            "oauth" => CredentialData::OAuth {
+                issuer: o.str("issuer")?,
+                client_id: o.str("client_id")?,
+                grant: o.variant("grant")?,
+                tokens: TokenSet::read(o.object("tokens")?)?,
+                granted_scope: o.opt_str("granted_scope")?,
+            },
+            "api_key" => CredentialData::ApiKey { key: o.str("key")?.into(), presentation: Presentation::read_member(&mut o)? },
+            _ => return Err(o.unknown_tag("kind", "oauth, api_key")),
+        })
+    }
+}
+
 impl Credential {
+    pub(crate) fn read(mut o: Object) -> Result<Self, ReadError> {
+        let schema_version = o.uint("schema_version")?;
+        let updated_at = o.uint("updated_at")?;
+        Ok(Credential { schema_version, updated_at, data: CredentialData::read(o)? })
+    }
+
     /// A new record of the current version.
     pub fn new(data: CredentialData, now_ms: u64) -> Self {
         Credential { schema_version: SCHEMA_VERSION, updated_at: now_ms, data }
@@ -163,15 +207,8 @@ impl Credential {
             return Err(corrupt("schema_version 0".to_string()));
         }
         // Version 1 is current; later versions add their upgrade steps here.
-        serde_json::from_value::<Credential>(value).map_err(|e| {
-            // serde's message can quote a value, which may be a secret: keep only its
-            // classification and the member it concerns, if any.
-            let msg = e.to_string();
-            match msg.strip_prefix("missing field `").and_then(|m| m.split('`').next()) {
-                Some(f) => corrupt(format!("missing `{f}`")),
-                None => corrupt("a member is missing or has the wrong type".to_string()),
-            }
-        })
+        // The reader's messages name the member at fault, never its value (a secret).
+        Object::new(value, "The record").and_then(Credential::read).map_err(corrupt)
     }
 
     /// The header that presents this credential: `(name, value)`.

@@ -16,7 +16,7 @@ pub(crate) fn base64url_decode(text: &str) -> Option<Vec<u8>> {
 
 /// Encodes name/value pairs as an `application/x-www-form-urlencoded` body.
 pub fn form_encode<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    let mut s = form_urlencoded::Serializer::new(String::new());
     for (k, v) in pairs {
         s.append_pair(k, v);
     }
@@ -30,8 +30,8 @@ pub fn form_encode<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> S
 /// base64-encoded. Many libraries skip this step, which breaks secrets containing
 /// `:`, `+`, `/` or `%`.
 pub fn basic_authorization(client_id: &str, client_secret: &str) -> String {
-    let id: String = url::form_urlencoded::byte_serialize(client_id.as_bytes()).collect();
-    let secret: String = url::form_urlencoded::byte_serialize(client_secret.as_bytes()).collect();
+    let id: String = form_urlencoded::byte_serialize(client_id.as_bytes()).collect();
+    let secret: String = form_urlencoded::byte_serialize(client_secret.as_bytes()).collect();
     format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
 }
 

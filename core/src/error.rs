@@ -15,6 +15,7 @@
 //! Errors never contain a secret: response excerpts are only taken from bodies that are
 //! not JSON (an HTML error page), and JSON problems are reported by field name.
 
+use crate::json::{Object, ReadError, deserialize_via_value};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -52,7 +53,7 @@ pub enum Hint {
 }
 
 /// The error type of every termauth-core operation (see the module docs).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Error {
     /// The family.
     pub kind: ErrorKind,
@@ -101,7 +102,23 @@ pub(crate) fn sanitize(text: &str, max: usize) -> String {
     out.trim().to_string()
 }
 
+deserialize_via_value!(Error => Error::read);
+
 impl Error {
+    fn read(mut o: Object) -> Result<Self, ReadError> {
+        Ok(Error {
+            kind: o.variant("kind")?,
+            code: o.str("code")?,
+            message: o.str("message")?,
+            hint: o.variant("hint")?,
+            status: o.opt_uint("status")?,
+            error: o.opt_str("error")?,
+            error_description: o.opt_str("error_description")?,
+            error_uri: o.opt_str("error_uri")?,
+            excerpt: o.opt_str("excerpt")?,
+        })
+    }
+
     fn new(kind: ErrorKind, code: &str, message: String, hint: Hint) -> Self {
         Error {
             kind,

@@ -18,6 +18,7 @@ use crate::config::ServerMetadata;
 use crate::credential::Credential;
 use crate::error::Error;
 use crate::http::{HttpRequest, HttpResponse, Method};
+use crate::json::{Object, ReadError, deserialize_via_value};
 use crate::token::TokenSet;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -160,7 +161,7 @@ impl TransportErrorKind {
 }
 
 /// What the driver tells the flow.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Input {
     /// The response to a [`Action::SendRequest`].
@@ -185,6 +186,22 @@ pub enum Input {
     /// before the cancel, their queued `Persist` still comes out (they were issued; dropping
     /// them would only force another login).
     Cancel,
+}
+
+deserialize_via_value!(Input => Input::read);
+
+impl Input {
+    fn read(mut o: Object) -> Result<Self, ReadError> {
+        Ok(match o.tag("type")?.as_str() {
+            "http_response" => Input::HttpResponse(HttpResponse::read(o)?),
+            "transport_error" => {
+                Input::TransportError { id: o.uint("id")?, kind: o.variant("kind")?, message: o.opt_str("message")? }
+            }
+            "redirect" => Input::Redirect { url: o.str("url")? },
+            "cancel" => Input::Cancel,
+            _ => return Err(o.unknown_tag("type", "http_response, transport_error, redirect, cancel")),
+        })
+    }
 }
 
 /// A sans-IO flow: every login method, refresh, revocation and introspection implement it.

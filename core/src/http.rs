@@ -6,6 +6,7 @@
 //! anyway (GitHub without that header) are tolerated.
 
 use crate::error::{Error, sanitize};
+use crate::json::{Object, ReadError, deserialize_via_value};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt;
@@ -80,7 +81,7 @@ impl fmt::Debug for HttpRequest {
 /// (lossily) and may stop reading past [`MAX_RESPONSE_BYTES`] + 1 bytes.
 ///
 /// `Debug` redacts the body: it can carry tokens.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct HttpResponse {
     /// The id of the request this answers.
     pub id: u64,
@@ -105,7 +106,18 @@ impl fmt::Debug for HttpResponse {
     }
 }
 
+deserialize_via_value!(HttpResponse => HttpResponse::read);
+
 impl HttpResponse {
+    pub(crate) fn read(mut o: Object) -> Result<Self, ReadError> {
+        Ok(HttpResponse {
+            id: o.uint("id")?,
+            status: o.uint("status")?,
+            headers: o.pairs("headers")?,
+            body: o.str_or("body", "")?,
+        })
+    }
+
     /// The first header with this name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -224,7 +236,7 @@ fn looks_like_form(body: &str) -> bool {
 }
 
 fn form_fields(body: &str) -> Map<String, Value> {
-    url::form_urlencoded::parse(body.trim().as_bytes())
+    form_urlencoded::parse(body.trim().as_bytes())
         .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
         .collect()
 }

@@ -25,12 +25,14 @@ pub mod error;
 pub mod flow;
 pub mod flows;
 pub mod http;
+mod json;
 pub mod lifecycle;
 pub mod pkce;
 pub mod rng;
 pub mod secret;
 pub mod spec;
 pub mod token;
+pub mod uri;
 
 pub use config::{Client, ClientAuth, ServerMetadata};
 pub use credential::{Credential, CredentialData, Grant, Presentation, SCHEMA_VERSION};

@@ -5,11 +5,12 @@
 use crate::error::Error;
 use crate::flow::{Action, Flow, Input};
 use crate::flows::*;
+use crate::json::{Object, ReadError, deserialize_via_value};
 use crate::rng::Rng;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// The configuration of any flow, tagged by `flow`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "flow", rename_all = "snake_case")]
 pub enum FlowSpec {
     /// Metadata discovery (RFC 8414 / OIDC Discovery).
@@ -32,18 +33,37 @@ pub enum FlowSpec {
     ApiKey(ApiKeyConfig),
 }
 
+deserialize_via_value!(FlowSpec => FlowSpec::read);
+
 impl FlowSpec {
+    fn read(mut o: Object) -> Result<Self, ReadError> {
+        Ok(match o.tag("flow")?.as_str() {
+            "discovery" => FlowSpec::Discovery(DiscoveryConfig::read(o)?),
+            "device" => FlowSpec::Device(DeviceConfig::read(o)?),
+            "authorization_code" => FlowSpec::AuthorizationCode(AuthorizationCodeConfig::read(o)?),
+            "client_credentials" => FlowSpec::ClientCredentials(ClientCredentialsConfig::read(o)?),
+            "password" => FlowSpec::Password(PasswordConfig::read(o)?),
+            "refresh" => FlowSpec::Refresh(RefreshConfig::read(o)?),
+            "revocation" => FlowSpec::Revocation(RevocationConfig::read(o)?),
+            "introspection" => FlowSpec::Introspection(IntrospectionConfig::read(o)?),
+            "api_key" => FlowSpec::ApiKey(ApiKeyConfig::read(o)?),
+            _ => return Err(o.unknown_tag(
+                "flow",
+                "discovery, device, authorization_code, client_credentials, password, refresh, revocation, introspection, api_key",
+            )),
+        })
+    }
+
     /// Parses a spec from JSON.
     ///
     /// # Errors
-    /// `invalid_flow_config`, naming the position of the problem (never a value).
+    /// `invalid_flow_config`: the position of a JSON syntax error, or the member at fault
+    /// (never a value: it can be a secret).
     pub fn from_json(text: &str) -> Result<FlowSpec, Error> {
-        serde_json::from_str(text).map_err(|e| {
-            Error::usage(
-                "invalid_flow_config",
-                format!("The flow configuration is not valid (line {} column {}): {}", e.line(), e.column(), describe(&e)),
-            )
-        })
+        let invalid = |why: String| Error::usage("invalid_flow_config", format!("The flow configuration is not valid: {why}."));
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| invalid(format!("not JSON at line {} column {}", e.line(), e.column())))?;
+        Object::new(value, "it").and_then(FlowSpec::read).map_err(invalid)
     }
 
     /// Starts the flow. `rng` supplies `state`, the PKCE verifier and the nonce (only the
@@ -63,21 +83,6 @@ impl FlowSpec {
             FlowSpec::Introspection(c) => AnyFlow::TokenEndpointCall(TokenEndpointCall::introspection(c)?),
             FlowSpec::ApiKey(c) => AnyFlow::ApiKey(ApiKey::new(c)?),
         })
-    }
-}
-
-/// serde's description of a config error, without quoting values (they can be secrets).
-fn describe(e: &serde_json::Error) -> String {
-    let msg = e.to_string();
-    let msg = msg.split(" at line ").next().unwrap_or_default();
-    if msg.starts_with("invalid type") || msg.starts_with("invalid value") {
-        // "invalid type: string \"…\", expected u16": keep only what was expected.
-        match msg.split("expected ").nth(1) {
-            Some(expected) => format!("a member has the wrong type (expected {expected})"),
-            None => "a member has the wrong type".to_string(),
-        }
-    } else {
-        msg.to_string()
     }
 }
 
@@ -119,5 +124,27 @@ impl Flow for AnyFlow {
             AnyFlow::TokenEndpointCall(f) => f.handle(input, now_ms),
             AnyFlow::ApiKey(f) => f.handle(input, now_ms),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_errors_name_the_member_not_the_value() {
+        let e = FlowSpec::from_json(r#"{"flow":"client_credentials","server":{"issuer":"https://as"},
+            "client":{"client_id":"c","auth":{"method":"client_secret_post","client_secret":12345}}}"#)
+        .unwrap_err();
+        assert_eq!(e.code, "invalid_flow_config");
+        assert!(e.message.contains("`client.auth.client_secret` must be a string"), "{}", e.message);
+        assert!(!e.message.contains("12345"));
+        let e = FlowSpec::from_json(r#"{"flow":"device","client":{"client_id":"c"}}"#).unwrap_err();
+        assert!(e.message.contains("`server` is missing"), "{}", e.message);
+        let e = FlowSpec::from_json(r#"{"flow":"sekrit"}"#).unwrap_err();
+        assert!(!e.message.contains("sekrit"));
+        assert!(FlowSpec::from_json("{").unwrap_err().message.contains("line 1"));
+        let spec: FlowSpec = serde_json::from_str(r#"{"flow":"api_key","key":"k"}"#).unwrap();
+        assert_eq!(FlowSpec::from_json(&serde_json::to_string(&spec).unwrap()).unwrap(), spec);
     }
 }

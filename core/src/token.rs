@@ -2,14 +2,15 @@
 //! (RFC 6749 §5.1).
 
 use crate::error::Error;
+use crate::json::{Object, ReadError, deserialize_via_value};
 use crate::http::{HttpResponse, opt_seconds, opt_str, req_str};
 use crate::secret::Secret;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
 use std::fmt;
 
 /// Tokens from a token response, with the expiry made absolute.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize)]
 pub struct TokenSet {
     /// The access token.
     pub access_token: Secret,
@@ -51,7 +52,21 @@ impl fmt::Debug for TokenSet {
 /// The members [`TokenSet`] names; everything else goes to `extra`.
 const KNOWN: [&str; 6] = ["access_token", "token_type", "expires_in", "refresh_token", "scope", "id_token"];
 
+deserialize_via_value!(TokenSet => TokenSet::read);
+
 impl TokenSet {
+    pub(crate) fn read(mut o: Object) -> Result<Self, ReadError> {
+        Ok(TokenSet {
+            access_token: o.str("access_token")?.into(),
+            token_type: o.str("token_type")?,
+            expires_at: o.opt_uint("expires_at")?,
+            refresh_token: o.opt_str("refresh_token")?.map(Secret::from),
+            scope: o.opt_str("scope")?,
+            id_token: o.opt_str("id_token")?.map(Secret::from),
+            extra: o.map("extra")?,
+        })
+    }
+
     /// Parses a token endpoint response (status, headers and body).
     ///
     /// `requested_scope` is what the client asked for; it becomes the granted scope when

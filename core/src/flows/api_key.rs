@@ -10,16 +10,25 @@ use crate::error::Error;
 use crate::flow::{Action, Exchange, Machine, Outcome};
 use crate::http::HttpResponse;
 use crate::secret::Secret;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use crate::json::{Object, ReadError, deserialize_via_value};
 
 /// API key configuration.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ApiKeyConfig {
     /// The key (read from stdin or an environment variable by the driver; never a flag).
     pub key: Secret,
     /// How it is sent.
     #[serde(default)]
     pub presentation: Presentation,
+}
+
+deserialize_via_value!(ApiKeyConfig => ApiKeyConfig::read);
+
+impl ApiKeyConfig {
+    pub(crate) fn read(mut o: Object) -> Result<Self, ReadError> {
+        Ok(ApiKeyConfig { key: o.str("key")?.into(), presentation: Presentation::read_member(&mut o)? })
+    }
 }
 
 /// The API key flow.

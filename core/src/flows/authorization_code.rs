@@ -16,7 +16,7 @@
 //! Only then is the code exchanged. The ID token, when one comes back, is checked against
 //! OIDC Core §3.1.3.7: `iss`, `aud`, `exp` and `nonce`.
 
-use crate::config::{Client, ServerMetadata, check_endpoint, is_loopback_host};
+use crate::config::{Client, ServerMetadata};
 use crate::credential::Grant;
 use crate::encoding::base64url_decode;
 use crate::error::{Error, Hint};
@@ -27,7 +27,9 @@ use crate::pkce;
 use crate::rng::Rng;
 use crate::secret::Secret;
 use crate::token::TokenSet;
-use serde::{Deserialize, Serialize};
+use crate::uri::{Uri, UriError};
+use serde::Serialize;
+use crate::json::{Object, ReadError, deserialize_via_value};
 use std::collections::BTreeMap;
 use subtle::ConstantTimeEq;
 
@@ -52,7 +54,7 @@ fn default_path() -> String {
 }
 
 /// Authorization code + PKCE configuration.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AuthorizationCodeConfig {
     /// The server (needs `authorization_endpoint` and `token_endpoint`).
     pub server: ServerMetadata,
@@ -105,6 +107,30 @@ fn default_timeout() -> u64 {
     DEFAULT_REDIRECT_TIMEOUT_MS
 }
 
+deserialize_via_value!(AuthorizationCodeConfig => AuthorizationCodeConfig::read);
+
+impl AuthorizationCodeConfig {
+    pub(crate) fn read(mut o: Object) -> Result<Self, ReadError> {
+        Ok(AuthorizationCodeConfig {
+            server: ServerMetadata::read(o.object("server")?)?,
+            client: Client::read(o.object("client")?)?,
+            scope: o.opt_str("scope")?,
+            redirect_port: o.opt_uint("redirect_port")?,
+            redirect_host: o.str_or("redirect_host", &default_host())?,
+            redirect_path: o.str_or("redirect_path", &default_path())?,
+            redirect_uri: o.opt_str("redirect_uri")?,
+            nonce: o.opt_bool("nonce")?,
+            resource: o.strings("resource")?,
+            prompt: o.opt_str("prompt")?,
+            login_hint: o.opt_str("login_hint")?,
+            extra_params: o.string_map("extra_params")?,
+            code_challenge_method: o.opt_str("code_challenge_method")?,
+            redirect_timeout_ms: o.uint_or("redirect_timeout_ms", default_timeout())?,
+            allow_insecure_http: o.flag("allow_insecure_http")?,
+        })
+    }
+}
+
 /// A callback that passed every check: the only input the code exchange accepts.
 struct ValidatedCallback {
     code: Secret,
@@ -123,9 +149,11 @@ pub struct AuthorizationCodeFlow {
     ex: Exchange,
     state: State,
     config: AuthorizationCodeConfig,
-    authorization_endpoint: url::Url,
+    authorization_endpoint: Uri,
     token_endpoint: String,
-    redirect_uri: url::Url,
+    /// The redirect URI, and its normalised text (sent and compared byte for byte).
+    redirect_uri: Uri,
+    redirect_uri_text: String,
     oauth_state: Secret,
     code_verifier: Secret,
     nonce: Option<Secret>,
@@ -162,6 +190,7 @@ impl AuthorizationCodeFlow {
         let authorization_endpoint = s.required_endpoint(&s.authorization_endpoint, "authorization_endpoint", config.allow_insecure_http)?;
         let token_endpoint = s.required_endpoint(&s.token_endpoint, "token_endpoint", config.allow_insecure_http)?.to_string();
         let redirect_uri = redirect_uri(&config)?;
+        let redirect_uri_text = redirect_uri.to_string();
         // RFC 6749 §10.10 / RFC 7636 §7.1: state and verifier of 256 bits (≥ 128 required).
         let oauth_state = Secret::new(rng.token(32));
         let code_verifier = Secret::new(pkce::new_verifier(&mut rng));
@@ -176,6 +205,7 @@ impl AuthorizationCodeFlow {
             authorization_endpoint,
             token_endpoint,
             redirect_uri,
+            redirect_uri_text,
             oauth_state,
             code_verifier,
             nonce,
@@ -184,41 +214,42 @@ impl AuthorizationCodeFlow {
 
     /// The redirect URI this flow uses.
     pub fn redirect_uri(&self) -> &str {
-        self.redirect_uri.as_str()
+        &self.redirect_uri_text
     }
 
     /// The authorization request URL (RFC 6749 §4.1.1). Query parameters already in the
     /// endpoint URL are kept (§3.1).
     fn authorization_url(&self) -> String {
         let c = &self.config;
-        let mut url = self.authorization_endpoint.clone();
-        {
-            let mut q = url.query_pairs_mut();
-            q.append_pair("response_type", "code");
-            q.append_pair("client_id", &c.client.client_id);
-            q.append_pair("redirect_uri", self.redirect_uri.as_str());
-            if let Some(scope) = c.scope.as_deref().filter(|s| !s.is_empty()) {
-                q.append_pair("scope", scope);
-            }
-            q.append_pair("state", self.oauth_state.expose());
-            q.append_pair("code_challenge", &pkce::s256_challenge(self.code_verifier.expose()));
-            q.append_pair("code_challenge_method", "S256");
-            if let Some(n) = &self.nonce {
-                q.append_pair("nonce", n.expose());
-            }
-            if let Some(p) = &c.prompt {
-                q.append_pair("prompt", p);
-            }
-            if let Some(h) = &c.login_hint {
-                q.append_pair("login_hint", h);
-            }
-            for r in &c.resource {
-                q.append_pair("resource", r);
-            }
-            for (k, v) in &c.extra_params {
-                q.append_pair(k, v);
-            }
+        let challenge = pkce::s256_challenge(self.code_verifier.expose());
+        let mut params: Vec<(&str, &str)> = vec![
+            ("response_type", "code"),
+            ("client_id", &c.client.client_id),
+            ("redirect_uri", &self.redirect_uri_text),
+        ];
+        if let Some(scope) = c.scope.as_deref().filter(|s| !s.is_empty()) {
+            params.push(("scope", scope));
         }
+        params.push(("state", self.oauth_state.expose()));
+        params.push(("code_challenge", &challenge));
+        params.push(("code_challenge_method", "S256"));
+        if let Some(n) = &self.nonce {
+            params.push(("nonce", n.expose()));
+        }
+        if let Some(p) = &c.prompt {
+            params.push(("prompt", p));
+        }
+        if let Some(h) = &c.login_hint {
+            params.push(("login_hint", h));
+        }
+        for r in &c.resource {
+            params.push(("resource", r));
+        }
+        for (k, v) in &c.extra_params {
+            params.push((k, v));
+        }
+        let mut url = self.authorization_endpoint.clone();
+        url.append_query_pairs(params);
         url.to_string()
     }
 
@@ -226,7 +257,7 @@ impl AuthorizationCodeFlow {
     /// fails with `e`; `Err(e)` means the input is refused and the flow keeps waiting.
     fn validate(&self, raw: &str) -> Result<Result<ValidatedCallback, Error>, Error> {
         let raw = raw.trim();
-        let url = if raw.starts_with('/') { self.redirect_uri.join(raw) } else { url::Url::parse(raw) }.map_err(|_| {
+        let url = if raw.starts_with('/') { self.redirect_uri.join_target(raw) } else { Uri::parse(raw) }.map_err(|_| {
             Error::usage("redirect_url_invalid", "That is not a URL. Paste the whole address from the browser's address bar after the login.")
         })?;
         // (1) path
@@ -236,7 +267,7 @@ impl AuthorizationCodeFlow {
                 format!("The redirect went to `{}`, not to `{}`; paste the address the login page sent the browser to.", short(url.path()), self.redirect_uri.path()),
             ));
         }
-        let params: Vec<(String, String)> = url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        let params = url.query_pairs();
         let get = |name: &str| -> Option<&str> { params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()) };
         // (2) state, compared in constant time
         let state_ok = get("state").is_some_and(|s| bool::from(s.as_bytes().ct_eq(self.oauth_state.expose().as_bytes())));
@@ -343,15 +374,20 @@ fn redirect_timeout() -> Error {
 }
 
 /// The redirect URI from the configuration (RFC 8252 §7.3 loopback, or an explicit one).
-fn redirect_uri(config: &AuthorizationCodeConfig) -> Result<url::Url, Error> {
+fn redirect_uri(config: &AuthorizationCodeConfig) -> Result<Uri, Error> {
     let bad = |why: &str| Error::usage("invalid_redirect_uri", format!("The redirect URI is unusable: {why}."));
+    let use_loopback_or_https = "use http on a loopback address (127.0.0.1, [::1]) or https";
+    let unusable = |e: UriError| match e {
+        UriError::UnsupportedScheme => bad(use_loopback_or_https),
+        other => bad(other.describe()),
+    };
     let url = match (&config.redirect_uri, config.redirect_port) {
-        (Some(uri), _) => url::Url::parse(uri).map_err(|_| bad("not an absolute URL"))?,
+        (Some(uri), _) => Uri::parse(uri).map_err(unusable)?,
         (None, Some(port)) => {
             if !config.redirect_path.starts_with('/') {
                 return Err(bad("the path must start with `/`"));
             }
-            url::Url::parse(&format!("http://{}:{port}{}", config.redirect_host, config.redirect_path)).map_err(|_| bad("bad host or path"))?
+            Uri::parse(&format!("http://{}:{port}{}", config.redirect_host, config.redirect_path)).map_err(|_| bad("bad host or path"))?
         }
         (None, None) => {
             return Err(Error::usage(
@@ -363,11 +399,10 @@ fn redirect_uri(config: &AuthorizationCodeConfig) -> Result<url::Url, Error> {
     if url.fragment().is_some() || url.query().is_some() {
         return Err(bad("it must not have a query or fragment"));
     }
-    let loopback = url.host().is_some_and(|h| is_loopback_host(&h));
     match url.scheme() {
-        "http" if loopback => Ok(url),
-        "https" => check_endpoint(url.as_str(), "redirect_uri", false),
-        _ => Err(bad("use http on a loopback address (127.0.0.1, [::1]) or https")),
+        "http" if url.host().is_loopback() => Ok(url),
+        "https" => Ok(url),
+        _ => Err(bad(use_loopback_or_https)),
     }
 }
 
@@ -380,7 +415,7 @@ impl Machine for AuthorizationCodeFlow {
         match &mut self.state {
             State::Start => {
                 let url = self.authorization_url();
-                self.ex.emit(Action::OpenBrowser { url, redirect_uri: self.redirect_uri.to_string() });
+                self.ex.emit(Action::OpenBrowser { url, redirect_uri: self.redirect_uri_text.clone() });
                 self.state = State::Awaiting { until_ms: now_ms.saturating_add(self.config.redirect_timeout_ms) };
                 None
             }
@@ -389,7 +424,7 @@ impl Machine for AuthorizationCodeFlow {
                     self.ex.fail(redirect_timeout());
                     return None;
                 }
-                Some(Action::AwaitRedirect { redirect_uri: self.redirect_uri.to_string(), until_ms: *until_ms })
+                Some(Action::AwaitRedirect { redirect_uri: self.redirect_uri_text.clone(), until_ms: *until_ms })
             }
             State::Exchanging { code, sent } => {
                 if *sent {
@@ -400,7 +435,7 @@ impl Machine for AuthorizationCodeFlow {
                 let mut params = vec![
                     ("grant_type", Grant::AuthorizationCode.grant_type()),
                     ("code", code.expose()),
-                    ("redirect_uri", self.redirect_uri.as_str()),
+                    ("redirect_uri", &self.redirect_uri_text),
                     ("code_verifier", self.code_verifier.expose()),
                 ];
                 for r in &self.config.resource {

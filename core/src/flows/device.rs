@@ -19,7 +19,8 @@ use crate::flows::token_grant::{persist_and_finish, scope_and_resources};
 use crate::http::{HttpResponse, Method, opt_seconds, opt_str, req_str};
 use crate::secret::Secret;
 use crate::token::TokenSet;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use crate::json::{Object, ReadError, deserialize_via_value};
 
 /// RFC 8628 §3.2: "If no value is provided, clients MUST use 5 as the default."
 pub const DEFAULT_INTERVAL_MS: u64 = 5_000;
@@ -33,7 +34,7 @@ pub const BACKOFF_CAP_MS: u64 = 60_000;
 pub const MIN_INTERVAL_MS: u64 = 1_000;
 
 /// Device flow configuration.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DeviceConfig {
     /// The server (needs `device_authorization_endpoint` and `token_endpoint`).
     pub server: ServerMetadata,
@@ -51,6 +52,21 @@ pub struct DeviceConfig {
     /// Allow plain-http endpoints on non-loopback hosts (tests only).
     #[serde(default)]
     pub allow_insecure_http: bool,
+}
+
+deserialize_via_value!(DeviceConfig => DeviceConfig::read);
+
+impl DeviceConfig {
+    pub(crate) fn read(mut o: Object) -> Result<Self, ReadError> {
+        Ok(DeviceConfig {
+            server: ServerMetadata::read(o.object("server")?)?,
+            client: Client::read(o.object("client")?)?,
+            scope: o.opt_str("scope")?,
+            resource: o.strings("resource")?,
+            clock_drift_margin_ms: o.uint_or("clock_drift_margin_ms", 0)?,
+            allow_insecure_http: o.flag("allow_insecure_http")?,
+        })
+    }
 }
 
 #[derive(Debug, Clone)]

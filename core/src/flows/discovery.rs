@@ -12,6 +12,8 @@ use crate::config::{ServerMetadata, check_endpoint};
 use crate::error::Error;
 use crate::flow::{Action, Exchange, Machine, Outcome};
 use crate::http::{HttpResponse, Method, short};
+use crate::json::{Object, ReadError, deserialize_via_value};
+use crate::uri::Uri;
 use serde::{Deserialize, Serialize};
 
 /// Which well-known document to fetch.
@@ -28,7 +30,7 @@ pub enum MetadataDocument {
 }
 
 /// Discovery configuration.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DiscoveryConfig {
     /// The issuer identifier, e.g. `https://login.example.com` (no query or fragment).
     pub issuer: String,
@@ -38,6 +40,16 @@ pub struct DiscoveryConfig {
     /// Allow plain-http endpoints on non-loopback hosts (tests only).
     #[serde(default)]
     pub allow_insecure_http: bool,
+}
+
+deserialize_via_value!(DiscoveryConfig => DiscoveryConfig::read);
+
+impl DiscoveryConfig {
+    pub(crate) fn read(mut o: Object) -> Result<Self, ReadError> {
+        let issuer = o.str("issuer")?;
+        let document = if o.has("document") { o.variant("document")? } else { MetadataDocument::default() };
+        Ok(DiscoveryConfig { issuer, document, allow_insecure_http: o.flag("allow_insecure_http")? })
+    }
 }
 
 /// The discovery flow.
@@ -50,8 +62,8 @@ pub struct Discovery {
 }
 
 /// The well-known URLs for `issuer`, in the order they are tried.
-pub fn well_known_urls(issuer: &url::Url, document: MetadataDocument) -> Vec<String> {
-    let origin = issuer.origin().ascii_serialization();
+pub fn well_known_urls(issuer: &Uri, document: MetadataDocument) -> Vec<String> {
+    let origin = issuer.origin();
     let path = issuer.path().trim_end_matches('/');
     // OIDC Discovery §4: appended to the issuer.
     let openid = format!("{origin}{path}/.well-known/openid-configuration");
@@ -79,7 +91,7 @@ impl Discovery {
 
     fn parse(&self, resp: &HttpResponse) -> Result<ServerMetadata, Error> {
         let fields = resp.oauth_fields()?;
-        let metadata: ServerMetadata = serde_json::from_value(serde_json::Value::Object(fields)).map_err(|_| {
+        let metadata = Object::new(serde_json::Value::Object(fields), "metadata").and_then(ServerMetadata::read).map_err(|_| {
             Error::protocol(
                 "invalid_metadata",
                 Some(resp.status),
@@ -152,7 +164,7 @@ mod tests {
 
     #[test]
     fn rfc8414_inserts_well_known_before_path() {
-        let u = url::Url::parse("https://as.example/tenant/1").unwrap();
+        let u = Uri::parse("https://as.example/tenant/1").unwrap();
         assert_eq!(
             well_known_urls(&u, MetadataDocument::Auto),
             vec![
@@ -160,7 +172,7 @@ mod tests {
                 "https://as.example/.well-known/oauth-authorization-server/tenant/1"
             ]
         );
-        let u = url::Url::parse("https://as.example").unwrap();
+        let u = Uri::parse("https://as.example").unwrap();
         assert_eq!(well_known_urls(&u, MetadataDocument::Oauth), vec!["https://as.example/.well-known/oauth-authorization-server"]);
     }
 }

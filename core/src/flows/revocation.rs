@@ -14,12 +14,13 @@ use crate::error::Error;
 use crate::flow::{Action, Exchange, Introspection, Machine, Outcome};
 use crate::http::{HttpResponse, Method};
 use crate::secret::Secret;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use crate::json::{Object, ReadError, deserialize_via_value};
 use serde_json::Value;
 
 /// A token to revoke or introspect, with its optional `token_type_hint`
 /// (`refresh_token` or `access_token`, RFC 7009 §2.1).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TokenToSend {
     /// The token.
     pub token: Secret,
@@ -29,7 +30,7 @@ pub struct TokenToSend {
 }
 
 /// Revocation configuration.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RevocationConfig {
     /// The server (needs `revocation_endpoint`).
     pub server: ServerMetadata,
@@ -43,7 +44,7 @@ pub struct RevocationConfig {
 }
 
 /// Introspection configuration.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct IntrospectionConfig {
     /// The server (needs `introspection_endpoint`).
     pub server: ServerMetadata,
@@ -54,6 +55,40 @@ pub struct IntrospectionConfig {
     /// Allow plain-http endpoints on non-loopback hosts (tests only).
     #[serde(default)]
     pub allow_insecure_http: bool,
+}
+
+deserialize_via_value!(
+    TokenToSend => TokenToSend::read,
+    RevocationConfig => RevocationConfig::read,
+    IntrospectionConfig => IntrospectionConfig::read,
+);
+
+impl TokenToSend {
+    fn read(mut o: Object) -> Result<Self, ReadError> {
+        Ok(TokenToSend { token: o.str("token")?.into(), token_type_hint: o.opt_str("token_type_hint")? })
+    }
+}
+
+impl RevocationConfig {
+    pub(crate) fn read(mut o: Object) -> Result<Self, ReadError> {
+        Ok(RevocationConfig {
+            server: ServerMetadata::read(o.object("server")?)?,
+            client: Client::read(o.object("client")?)?,
+            tokens: o.objects("tokens")?.into_iter().map(TokenToSend::read).collect::<Result<_, _>>()?,
+            allow_insecure_http: o.flag("allow_insecure_http")?,
+        })
+    }
+}
+
+impl IntrospectionConfig {
+    pub(crate) fn read(mut o: Object) -> Result<Self, ReadError> {
+        Ok(IntrospectionConfig {
+            server: ServerMetadata::read(o.object("server")?)?,
+            client: Client::read(o.object("client")?)?,
+            token: TokenToSend::read(o.object("token")?)?,
+            allow_insecure_http: o.flag("allow_insecure_http")?,
+        })
+    }
 }
 
 /// One form POST per token to an endpoint (revocation), or a single one (introspection).

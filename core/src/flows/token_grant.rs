@@ -13,10 +13,11 @@ use crate::flow::{Action, Exchange, Machine, Outcome};
 use crate::http::{HttpResponse, Method};
 use crate::secret::Secret;
 use crate::token::TokenSet;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use crate::json::{Object, ReadError, deserialize_via_value};
 
 /// Client credentials grant (RFC 6749 §4.4): for CI and machines, with a confidential client.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ClientCredentialsConfig {
     /// The server (needs `token_endpoint`).
     pub server: ServerMetadata,
@@ -35,7 +36,7 @@ pub struct ClientCredentialsConfig {
 
 /// Resource owner password credentials grant (RFC 6749 §4.3). Legacy: the user's password
 /// passes through the CLI. Refused unless `enable_password_grant` is true.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PasswordConfig {
     /// The server (needs `token_endpoint`).
     pub server: ServerMetadata,
@@ -57,7 +58,7 @@ pub struct PasswordConfig {
 }
 
 /// Refresh grant (RFC 6749 §6) for a stored OAuth credential.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RefreshConfig {
     /// The server (needs `token_endpoint`).
     pub server: ServerMetadata,
@@ -74,6 +75,51 @@ pub struct RefreshConfig {
     /// Allow plain-http endpoints on non-loopback hosts (tests only).
     #[serde(default)]
     pub allow_insecure_http: bool,
+}
+
+deserialize_via_value!(
+    ClientCredentialsConfig => ClientCredentialsConfig::read,
+    PasswordConfig => PasswordConfig::read,
+    RefreshConfig => RefreshConfig::read,
+);
+
+impl ClientCredentialsConfig {
+    pub(crate) fn read(mut o: Object) -> Result<Self, ReadError> {
+        Ok(ClientCredentialsConfig {
+            server: ServerMetadata::read(o.object("server")?)?,
+            client: Client::read(o.object("client")?)?,
+            scope: o.opt_str("scope")?,
+            resource: o.strings("resource")?,
+            allow_insecure_http: o.flag("allow_insecure_http")?,
+        })
+    }
+}
+
+impl PasswordConfig {
+    pub(crate) fn read(mut o: Object) -> Result<Self, ReadError> {
+        Ok(PasswordConfig {
+            server: ServerMetadata::read(o.object("server")?)?,
+            client: Client::read(o.object("client")?)?,
+            username: o.str("username")?,
+            password: o.str("password")?.into(),
+            scope: o.opt_str("scope")?,
+            enable_password_grant: o.flag("enable_password_grant")?,
+            allow_insecure_http: o.flag("allow_insecure_http")?,
+        })
+    }
+}
+
+impl RefreshConfig {
+    pub(crate) fn read(mut o: Object) -> Result<Self, ReadError> {
+        Ok(RefreshConfig {
+            server: ServerMetadata::read(o.object("server")?)?,
+            client: Client::read(o.object("client")?)?,
+            credential: Credential::read(o.object("credential")?)?,
+            scope: o.opt_str("scope")?,
+            resource: o.strings("resource")?,
+            allow_insecure_http: o.flag("allow_insecure_http")?,
+        })
+    }
 }
 
 /// A one-request token grant (see the module docs).
