@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""mycli: a small CLI that logs in with termauth, as a user of the package would write it.
+
+    python examples/python/mycli.py --issuer https://login.example.com --client-id mycli login --device
+    python examples/python/mycli.py --issuer ... --client-id mycli token      # prints a fresh token
+    python examples/python/mycli.py --issuer ... --client-id mycli status
+    python examples/python/mycli.py --issuer ... --client-id mycli logout
+
+The client secret for ``--client-credentials`` comes from MYCLI_CLIENT_SECRET, never argv.
+Exit codes follow the error's hint: 3 log in again, 4 retry later, 5 fix configuration,
+6 other, 130 cancelled, 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import asdict
+
+import termauth
+
+
+def main(argv: "list[str] | None" = None) -> int:
+    p = argparse.ArgumentParser(prog="mycli", description="A demo CLI over termauth.")
+    p.add_argument("--issuer", default=os.environ.get("MYCLI_ISSUER"), required="MYCLI_ISSUER" not in os.environ)
+    p.add_argument("--client-id", default=os.environ.get("MYCLI_CLIENT_ID", "mycli"))
+    p.add_argument("--scope", default="openid offline_access")
+    p.add_argument("--profile")
+    sub = p.add_subparsers(dest="command", required=True)
+    login = sub.add_parser("login", help="log in and store the credential")
+    m = login.add_mutually_exclusive_group()
+    for flag in ("device", "browser", "paste", "client-credentials"):
+        m.add_argument(f"--{flag}", dest="method", action="store_const", const=flag.replace("-", "_"))
+    m.add_argument("--with-token", dest="method", action="store_const", const="token",
+                   help="store an API key read from stdin")
+    sub.add_parser("token", help="print a valid access token")
+    sub.add_parser("status", help="where the token comes from, and its state")
+    sub.add_parser("logout", help="revoke, then forget")
+    sub.add_parser("profiles", help="list the stored profiles")
+    args = p.parse_args(argv)
+
+    auth = termauth.Client(app="mycli", issuer=args.issuer, client_id=args.client_id, scope=args.scope,
+                           profile=args.profile)
+    try:
+        if args.command == "login":
+            method = args.method or "auto"
+            token = sys.stdin.readline().strip() if method == "token" else None
+            report = auth.login(method, token=token)
+            print(f"Logged in ({report.method}) as profile {report.profile}; {report.store_reason}.", file=sys.stderr)
+        elif args.command == "token":
+            print(auth.get_token())
+        elif args.command == "status":
+            print(json.dumps(auth.status().to_dict(), indent=2))
+        elif args.command == "logout":
+            r = auth.logout()
+            print("Logged out." if r.removed else "Nothing to log out of.", r.note or "", file=sys.stderr)
+        elif args.command == "profiles":
+            for prof in auth.profiles():
+                print(("* " if prof.active else "  ") + prof.name)
+        return 0
+    except termauth.Error as e:
+        print(f"mycli: {e.message}", file=sys.stderr)
+        return e.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
