@@ -115,8 +115,7 @@ impl Uri {
             "http" => false,
             _ => return Err(UriError::UnsupportedScheme),
         };
-        // For http(s) a backslash is a slash (WHATWG URL, "special" schemes).
-        let rest = rest.replace('\\', "/");
+        let rest = backslashes_as_slashes(rest);
         let rest = rest.strip_prefix("//").ok_or(UriError::NotAbsolute)?;
 
         let (rest, fragment) = match rest.split_once('#') {
@@ -214,8 +213,7 @@ impl Uri {
     /// # Errors
     /// See [`UriError`]; `NotAbsolute` when `target` does not start with `/`.
     pub fn join_target(&self, target: &str) -> Result<Uri, UriError> {
-        let target = target.trim_matches(|c: char| c <= ' ');
-        let target = target.replace('\\', "/");
+        let target = backslashes_as_slashes(target.trim_matches(|c: char| c <= ' '));
         if target.starts_with("//") {
             Uri::parse(&format!("{}:{target}", self.scheme()))
         } else if target.starts_with('/') {
@@ -224,6 +222,14 @@ impl Uri {
             Err(UriError::NotAbsolute)
         }
     }
+}
+
+/// For http(s) a backslash before the query or fragment is a slash (WHATWG URL, "special"
+/// schemes: authority and path states). In the query and fragment it is just a character.
+fn backslashes_as_slashes(text: &str) -> String {
+    let end = text.find(['?', '#']).unwrap_or(text.len());
+    let (head, tail) = text.split_at(end);
+    format!("{}{tail}", head.replace('\\', "/"))
 }
 
 impl fmt::Display for Uri {
@@ -376,6 +382,8 @@ mod tests {
         assert_eq!(norm("https://as.example/a/.."), "https://as.example/");
         assert_eq!(norm("https://as.example/a/%2E%2e/b"), "https://as.example/b");
         assert_eq!(norm("https://as.example\\a\\b"), "https://as.example/a/b");
+        // Only before the query: there a backslash is data (found by fuzzing).
+        assert_eq!(norm("https://as.example\\a?x=\\y#\\z"), "https://as.example/a?x=\\y#\\z");
         assert_eq!(norm("https://as.example/a b/é"), "https://as.example/a%20b/%C3%A9");
         assert_eq!(norm("https://as.example/a%2Fb"), "https://as.example/a%2Fb");
         assert_eq!(norm("https://as.example/p?a=1?b=2&c=d e#frag x"), "https://as.example/p?a=1?b=2&c=d%20e#frag%20x");

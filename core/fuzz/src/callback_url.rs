@@ -78,7 +78,7 @@ pub fn run(data: &[u8]) {
     assert!(!iss_required || get("iss").is_some(), "a redirect without the required iss was accepted");
     let code = get("code").expect("a redirect without a code was accepted");
     let form: Vec<(String, String)> = url::form_urlencoded::parse(req.body.as_bytes()).into_owned().collect();
-    assert!(form.iter().any(|(k, v)| k == "code" && v == code), "the exchange sends another code");
+    assert!(form.iter().any(|(k, v)| k == "code" && v == code), "the exchange sends another code: {form:?} vs {code:?} from {raw:?}");
     assert!(form.iter().any(|(k, v)| k == "redirect_uri" && *v == redirect_uri));
     // The exchange.
     let claims = fill(secs.get(3).map_or("", String::as_str), d.now);
