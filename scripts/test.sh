@@ -28,5 +28,10 @@ for binding in bindings-wasm bindings-python bindings-ffi; do
   fi
 done
 
+if [ -f bindings-wasm/keyring-test.sh ]; then
+  echo "== keyring shared by Rust and Node (@napi-rs/keyring) on a real Secret Service"
+  bash bindings-wasm/keyring-test.sh
+fi
+
 echo "== tests/idp: the authorization server fixture's own self-test"
 node --test tests/idp/selftest.mjs
