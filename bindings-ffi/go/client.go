@@ -95,6 +95,33 @@ type Config struct {
 	Stderr io.Writer
 }
 
+// String redacts ClientSecret, so printing a Config (or a Client) with %v shows no secret.
+func (cfg Config) String() string {
+	redacted := cfg
+	if redacted.ClientSecret != "" {
+		redacted.ClientSecret = "***"
+	}
+	type plain Config // no String method: avoids recursion
+	return fmt.Sprintf("%+v", plain(redacted))
+}
+
+// GoString is String for %#v.
+func (cfg Config) GoString() string { return cfg.String() }
+
+// String describes the client without its configuration's secrets.
+func (c *Client) String() string {
+	return fmt.Sprintf("termauth.Client(app=%s issuer=%s client_id=%s)", c.cfg.App, c.cfg.Issuer, c.cfg.ClientID)
+}
+
+// GoString is String for %#v.
+func (c *Client) GoString() string { return c.String() }
+
+// String names the method; a password or token is never printed.
+func (m Method) String() string { return m.name }
+
+// GoString is String for %#v.
+func (m Method) GoString() string { return "termauth.Method(" + m.name + ")" }
+
 // Method is a login method: Device, Browser, Paste, ClientCredentials, Password(…), Token(…).
 type Method struct {
 	name         string
@@ -347,15 +374,35 @@ func (c *Client) serverMetadata(ctx context.Context) (json.RawMessage, error) {
 	return out.Metadata, nil
 }
 
+// writeFileAtomic writes like the Rust store: a temporary file with a random name created
+// exclusively (never following an existing file or symlink), fsynced, then renamed.
 func writeFileAtomic(path string, b []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	tmp := fmt.Sprintf("%s.%d.tmp", path, os.Getpid())
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
+	tmp := f.Name()
+	err = f.Chmod(0o600)
+	if err == nil {
+		_, err = f.Write(b)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+	}
+	return err
 }
 
 // Login logs in with m and stores the credential under the current profile (which becomes

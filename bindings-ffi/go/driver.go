@@ -212,7 +212,17 @@ func (c *Client) listen() (*redirectSource, error) {
 	if host == "" {
 		host = "127.0.0.1"
 	}
-	l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(c.cfg.RedirectPort)))
+	// RFC 8252 §8.3: a loopback IP literal only (as the native listener): "localhost" means
+	// 127.0.0.1; names that DNS resolves, and 0.0.0.0, are refused.
+	bindHost := host
+	if bindHost == "localhost" {
+		bindHost = "127.0.0.1"
+	}
+	if ip := net.ParseIP(strings.Trim(bindHost, "[]")); ip == nil || !ip.IsLoopback() {
+		return nil, &Error{Kind: "usage", Code: "listener_bind", Hint: HintFixConfiguration,
+			Message: fmt.Sprintf("The redirect listener only binds loopback addresses (127.0.0.1, [::1]), not %q.", host)}
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(strings.Trim(bindHost, "[]"), strconv.Itoa(c.cfg.RedirectPort)))
 	if err != nil {
 		return nil, &Error{Kind: "usage", Code: "listener_failed", Hint: HintFixConfiguration,
 			Message: fmt.Sprintf("Could not listen on %s:%d for the login redirect: %v.", host, c.cfg.RedirectPort, err)}

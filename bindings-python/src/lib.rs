@@ -48,13 +48,10 @@ fn guard<T>(py: Python<'_>, f: impl FnOnce() -> Result<T, Error>) -> PyResult<T>
     }
 }
 
-fn panic_error(payload: Box<dyn std::any::Any + Send>) -> Error {
-    let what = payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".into());
-    Error::usage("internal_panic", format!("termauth hit an internal error ({what}). Please report it; nothing was changed."))
+/// The panic's payload is dropped, not quoted: a panic message can contain the string it was
+/// working on, which may be a secret.
+fn panic_error(_payload: Box<dyn std::any::Any + Send>) -> Error {
+    Error::usage("internal_panic", "termauth hit an internal error. Please report it; nothing was changed.")
         .with_hint(Hint::Fatal)
 }
 

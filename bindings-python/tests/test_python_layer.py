@@ -465,3 +465,10 @@ def test_example_cli(idp: Idp, config_dir: Path) -> None:
     assert json.loads(run("status").stdout)["kind"] == "api_key"
     assert run("profiles").stdout.split() == ["*", "default"]
     assert run("logout").returncode == 0
+
+
+def test_redirect_repr_hides_code_and_state() -> None:
+    from termauth.flow import Redirect
+
+    r = repr(Redirect("http://127.0.0.1:8400/callback?code=SECRETCODE&state=SECRETSTATE"))
+    assert "SECRETCODE" not in r and "SECRETSTATE" not in r and "/callback?***" in r

@@ -161,7 +161,7 @@ impl TransportErrorKind {
 }
 
 /// What the driver tells the flow.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Input {
     /// The response to a [`Action::SendRequest`].
@@ -201,6 +201,29 @@ impl Input {
             "cancel" => Input::Cancel,
             _ => return Err(o.unknown_tag("type", "http_response, transport_error, redirect, cancel")),
         })
+    }
+}
+
+/// `Debug` hides a redirect's query (it holds the authorization code and `state`).
+impl std::fmt::Debug for Input {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Input::HttpResponse(r) => f.debug_tuple("HttpResponse").field(r).finish(),
+            Input::TransportError { id, kind, message } => f
+                .debug_struct("TransportError")
+                .field("id", id)
+                .field("kind", kind)
+                .field("message", message)
+                .finish(),
+            Input::Redirect { url } => {
+                let shown = match url.split_once('?') {
+                    Some((before, _)) => format!("{before}?***"),
+                    None => url.clone(),
+                };
+                f.debug_struct("Redirect").field("url", &shown).finish()
+            }
+            Input::Cancel => f.write_str("Cancel"),
+        }
     }
 }
 

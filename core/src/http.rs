@@ -157,7 +157,9 @@ impl HttpResponse {
         if media == "application/x-www-form-urlencoded" {
             return Ok(form_fields(&self.body));
         }
-        match serde_json::from_str::<Value>(&self.body) {
+        // A byte-order mark is tolerated (RFC 8259 §8.1 lets parsers ignore it).
+        let body = self.body.strip_prefix('\u{feff}').unwrap_or(&self.body);
+        match serde_json::from_str::<Value>(body) {
             Ok(Value::Object(map)) => Ok(map),
             Ok(_) => Err(Error::protocol(
                 "response_not_object",
@@ -167,20 +169,20 @@ impl HttpResponse {
                     self.status
                 ),
             )),
-            Err(_) if looks_like_form(&self.body) && !media.contains("html") && !media.contains("json") => {
-                Ok(form_fields(&self.body))
+            Err(_) if looks_like_form(body) && !media.contains("html") && !media.contains("json") => {
+                Ok(form_fields(body))
             }
             Err(_) => {
-                let what = if media.is_empty() { "no content type".to_string() } else { media };
-                Err(Error::protocol(
+                let error = Error::protocol(
                     "response_not_json",
                     Some(self.status),
                     format!(
-                        "The server answered HTTP {} with a body that is not JSON ({what}); is the endpoint URL right, or is a proxy in the way?",
-                        self.status
+                        "The server answered HTTP {} with a body that is not JSON ({}); is the endpoint URL right, or is a proxy in the way?",
+                        self.status,
+                        if media.is_empty() { "no content type" } else { &media }
                     ),
-                )
-                .with_excerpt(&self.body))
+                );
+                Err(if excerpt_is_safe(body, &media) { error.with_excerpt(body) } else { error })
             }
         }
     }
@@ -228,6 +230,17 @@ pub(crate) fn oauth_error(resp: &HttpResponse, fields: &Map<String, Value>) -> O
     let description = fields.get("error_description").and_then(Value::as_str);
     let uri = fields.get("error_uri").and_then(Value::as_str);
     Some(Error::oauth(error, description, uri, Some(resp.status)))
+}
+
+/// Whether a body that failed to parse may be quoted in an error: only an HTML or plain-text
+/// page (a proxy's 502, a login wall) that mentions no token, secret or password. A broken
+/// token response (JSON with junk around it, a form body with a space) is never quoted.
+fn excerpt_is_safe(body: &str, media: &str) -> bool {
+    let start = body.trim_start();
+    let lower = body.to_ascii_lowercase();
+    (media.contains("html") || media.starts_with("text/") || start.starts_with('<'))
+        && !start.starts_with(['{', '['])
+        && !["token", "secret", "password", "code="].iter().any(|w| lower.contains(w))
 }
 
 fn looks_like_form(body: &str) -> bool {
@@ -352,6 +365,25 @@ mod tests {
         assert_eq!(e.code, "response_not_json");
         assert_eq!(e.status, Some(502));
         assert!(e.excerpt.unwrap().contains("Bad Gateway"));
+    }
+
+    #[test]
+    fn broken_token_responses_are_never_quoted() {
+        // Found in review: each of these used to come back with the tokens in `excerpt`.
+        let bodies = [
+            ("application/json", "{\"access_token\":\"gho_SECRET\",\"token_type\":\"bearer\"}<br>Warning: x"),
+            ("text/plain", "access_token=gho_SECRET&scope=repo gist"),
+            ("text/html", "<p>refresh_token: ghr_SECRET</p>"),
+        ];
+        for (ct, body) in bodies {
+            let e = resp(200, ct, body).oauth_fields().unwrap_err();
+            assert_eq!(e.code, "response_not_json");
+            assert_eq!(e.excerpt, None, "{body}");
+            assert!(!format!("{e:?}").contains("SECRET"));
+        }
+        // A BOM before JSON is tolerated.
+        let ok = resp(200, "application/json", "\u{feff}{\"a\":1}").fields().unwrap();
+        assert_eq!(ok["a"], 1);
     }
 
     #[test]

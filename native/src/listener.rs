@@ -2,10 +2,13 @@
 //! answers `GET` on the exact callback path, ignores everything else (404), serves one
 //! small page that HTML-escapes what it shows, and stops after one callback.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 use termauth_core::{Error, Hint};
+
+/// How long one connection may take to send its request line and headers.
+pub const REQUEST_READ_MS: u64 = 5_000;
 
 /// A bound loopback listener.
 #[derive(Debug)]
@@ -15,13 +18,22 @@ pub struct LoopbackListener {
     port: u16,
 }
 
-/// What arrived on the listener.
-#[derive(Debug)]
+/// What arrived on the listener. `Debug` hides the request target: its query holds the
+/// authorization code and `state`.
 pub enum Arrival {
     /// A GET on the callback path: its request target (`/callback?code=…`).
     Callback(String, TcpStream),
     /// Nothing before the deadline, or cancelled.
     Nothing,
+}
+
+impl std::fmt::Debug for Arrival {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Arrival::Callback(target, _) => write!(f, "Callback({}?***)", target.split('?').next().unwrap_or("")),
+            Arrival::Nothing => f.write_str("Nothing"),
+        }
+    }
 }
 
 /// Escapes text for HTML element content and attribute values.
@@ -96,17 +108,26 @@ impl LoopbackListener {
 }
 
 /// Reads one request; answers and returns `None` unless it is `GET <path>[?query]`.
+/// The whole request must arrive within [`REQUEST_READ_MS`] and 16 KiB, so a client that
+/// trickles bytes cannot hold the single-threaded listener past its deadline.
 fn read_request(stream: &TcpStream, path: &str) -> Option<String> {
     let _ = stream.set_nonblocking(false);
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let mut reader = BufReader::new(stream.take_limit());
-    let mut line = String::new();
-    reader.read_line(&mut line).ok()?;
-    // Drain the headers (bounded by take_limit) so the browser gets a clean answer.
-    let mut header = String::new();
-    while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
-        header.clear();
+    let deadline = std::time::Instant::now() + Duration::from_millis(REQUEST_READ_MS);
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    let mut reader = stream;
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+            return None;
+        }
+        match std::io::Read::read(&mut reader, &mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
     }
+    let text = String::from_utf8_lossy(&head);
+    let line = text.lines().next().unwrap_or("");
     let mut parts = line.split_whitespace();
     let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     let target_path = target.split('?').next().unwrap_or("");
@@ -116,16 +137,6 @@ fn read_request(stream: &TcpStream, path: &str) -> Option<String> {
     let status = if method == "GET" { "404 Not Found" } else { "405 Method Not Allowed" };
     respond(stream, status, "Not found", "This address only receives the login redirect.");
     None
-}
-
-trait TakeLimit {
-    fn take_limit(&self) -> std::io::Take<&TcpStream>;
-}
-
-impl TakeLimit for TcpStream {
-    fn take_limit(&self) -> std::io::Take<&TcpStream> {
-        std::io::Read::take(self, 16 * 1024)
-    }
 }
 
 /// Writes a small HTML page (everything shown is escaped) and closes.

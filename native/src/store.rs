@@ -167,13 +167,15 @@ fn ensure_private_dir(dir: &Path) -> Result<(), Error> {
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let dir = path.parent().unwrap_or(Path::new("."));
     ensure_private_dir(dir)?;
+    // A random name created exclusively: an existing file or symlink of that name is never
+    // followed or reused, and two writers never share a temporary file.
     let tmp = dir.join(format!(
         ".{}.{}.tmp",
         path.file_name().and_then(|n| n.to_str()).unwrap_or("record"),
-        std::process::id()
+        new_nonce()
     ));
     let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;

@@ -255,6 +255,11 @@ class Redirect:
 
     url: str
 
+    def __repr__(self) -> str:
+        # The query holds the authorization code and ``state``: never shown.
+        before, sep, _ = self.url.partition("?")
+        return f"Redirect(url={before + ('?***' if sep else '')!r})"
+
     def to_dict(self) -> Dict[str, Any]:
         return {"type": "redirect", "url": self.url}
 

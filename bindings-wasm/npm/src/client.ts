@@ -130,7 +130,8 @@ const DEFAULT_REDIRECT_TIMEOUT_MS = 300_000;
 
 /** The termauth client: `login`, `getToken`, `logout`, `status`, profiles. */
 export class Client {
-  readonly options: Readonly<ClientOptions>;
+  /** The options, without `clientSecret` (kept privately, so printing a Client shows no secret). */
+  readonly options: Readonly<Omit<ClientOptions, 'clientSecret'>>;
   readonly store: Store;
   #metadata: ServerMetadata | undefined;
   #secret: string | undefined;
@@ -143,7 +144,8 @@ export class Client {
       throw usage('invalid_options', 'Client needs `issuer` and `clientId` strings.');
     }
     if (options.profile !== undefined) checkProfile(options.profile);
-    this.options = { ...options };
+    const { clientSecret: _secret, ...rest } = options;
+    this.options = rest;
     this.#metadata = options.metadata;
     this.#secret =
       options.clientSecret ??

@@ -99,8 +99,12 @@ export class LoopbackListener {
       if (w) {
         this.#waiting = undefined;
         w.resolve(arrival);
-      } else {
+      } else if (this.#queued.length === 0) {
+        // One callback may wait for the next wait(); more are refused at once, so a flood
+        // of requests cannot pile up open sockets.
         this.#queued.push(arrival);
+      } else {
+        respond(res, 409, 'Busy', 'A login redirect is already being processed.');
       }
       return;
     }

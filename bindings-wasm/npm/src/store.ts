@@ -131,9 +131,11 @@ function ensurePrivateDir(dir: string): void {
 export function writeAtomic(path: string, text: string): void {
   const dir = dirname(path);
   ensurePrivateDir(dir);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
+  // A random name created exclusively ('wx'): an existing file or symlink of that name is
+  // never followed or reused, and two writers never share a temporary file.
+  const tmp = join(dir, `.${basename(path)}.${randomBytesHex(12)}.tmp`);
   try {
-    const fd = fs.openSync(tmp, 'w', 0o600);
+    const fd = fs.openSync(tmp, 'wx', 0o600);
     try {
       fs.writeSync(fd, text);
       fs.fsyncSync(fd);
