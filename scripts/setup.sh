@@ -14,11 +14,19 @@ if [ ! -d tests/idp/node_modules/oidc-provider ]; then
   npm ci --prefix tests/idp --no-audit --no-fund --silent
 fi
 
-# A Secret Service for the keyring test (gnome-keyring under dbus-run-session). Optional:
-# without root or apt the keyring test is skipped and says so.
-if ! command -v gnome-keyring-daemon >/dev/null || ! command -v dbus-run-session >/dev/null; then
+# Debian packages: a Secret Service for the keyring tests (gnome-keyring under
+# dbus-run-session), and valgrind and pkg-config for the C ABI tests. Usually present; when
+# one is missing and we are root, install them. Without them the keyring tests are skipped
+# and say so; the C tests need valgrind and pkg-config.
+missing=""
+for tool in gnome-keyring-daemon dbus-run-session valgrind pkg-config; do
+  command -v "$tool" >/dev/null || missing="$missing $tool"
+done
+if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    (apt-get update -qq && apt-get install -y -qq --no-install-recommends gnome-keyring dbus dbus-x11 >/dev/null) \
-      || echo "setup: could not install gnome-keyring; the keyring test will be skipped" >&2
+    (apt-get update -qq && apt-get install -y -qq --no-install-recommends gnome-keyring dbus dbus-x11 valgrind pkg-config >/dev/null) \
+      || echo "setup: could not install:$missing" >&2
+  else
+    echo "setup: missing:$missing (install them with apt-get as root)" >&2
   fi
 fi
