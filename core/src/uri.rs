@@ -16,7 +16,8 @@
 //! * user information (`user:pass@`) is refused: credentials never go in an endpoint URL.
 
 use std::fmt;
-use std::net::{Ipv4Addr, Ipv6Addr};
+// IP address *values* (parsing and printing literals) from `core::net`: no sockets here.
+use core::net::{Ipv4Addr, Ipv6Addr};
 
 /// Why a string is not a usable URL.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
