@@ -342,18 +342,33 @@ func decide(credentialJSON string, nowMs int64, skewMs int64) (decision, error) 
 	return d, err
 }
 
-// decideForced: the renewal for an explicit refresh (the core's lifecycle::decide_forced).
-func decideForced(credentialJSON string, nowMs int64) (decision, error) {
+// decideLocked: the decision after taking the lock and re-reading the record (the core's
+// lifecycle::decide_locked): "use" means use current — another process renewed it.
+func decideLocked(before, current string, nowMs, skewMs int64, force bool) (decision, error) {
 	var out *C.char
 	var e *C.termauth_error
-	cp, cl := cstr(credentialJSON)
-	if err := fail(C.termauth_lifecycle_decide_forced(cp, cl, C.uint64_t(nowMs), &out, &e), e); err != nil {
+	bp, bl := cstr(before)
+	cp, cl := cstr(current)
+	if err := fail(C.termauth_lifecycle_decide_locked(bp, bl, cp, cl, C.uint64_t(nowMs), C.uint64_t(skewMs), C.bool(force), &out, &e), e); err != nil {
 		return decision{}, err
 	}
 	s, _ := owned(out)
 	var d decision
 	err := json.Unmarshal([]byte(s), &d)
 	return d, err
+}
+
+// renewedElsewhere: current is an unexpired renewal of before made by another process (the
+// core's lifecycle::renewed_elsewhere).
+func renewedElsewhere(before, current string, nowMs int64) (bool, error) {
+	var out C.bool
+	var e *C.termauth_error
+	bp, bl := cstr(before)
+	cp, cl := cstr(current)
+	if err := fail(C.termauth_lifecycle_renewed_elsewhere(bp, bl, cp, cl, C.uint64_t(nowMs), &out, &e), e); err != nil {
+		return false, err
+	}
+	return bool(out), nil
 }
 
 func afterRenewalFailure(credentialJSON string, renewalErr *Error, nowMs int64) (decision, error) {

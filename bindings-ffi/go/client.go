@@ -253,20 +253,6 @@ func envName(app, suffix string) string {
 	return r.Replace(strings.ToUpper(app)) + "_" + suffix
 }
 
-// expired reports whether an OAuth record's access token has expired at nowMs (records
-// without an expiry, and API keys, never do).
-func expired(record string, nowMs int64) bool {
-	var r struct {
-		Tokens *struct {
-			ExpiresAt *int64 `json:"expires_at"`
-		} `json:"tokens"`
-	}
-	if json.Unmarshal([]byte(record), &r) != nil || r.Tokens == nil || r.Tokens.ExpiresAt == nil {
-		return false
-	}
-	return nowMs >= *r.Tokens.ExpiresAt
-}
-
 // nowMs is the client's wall clock (Unix ms); tests move it.
 func (c *Client) nowMs() int64 {
 	if c.clock != nil {
@@ -622,8 +608,7 @@ func (c *Client) freshCredential(ctx context.Context, force bool) (string, error
 		return "", err
 	}
 	defer lock.release()
-	// Re-read after locking: another process may have renewed it while we waited. A record
-	// that changed meanwhile and has not expired is that renewal: use it.
+	// Re-read after locking: another process may have renewed it while we waited.
 	before := text
 	text, _, err = c.store.load(key)
 	if err != nil {
@@ -632,16 +617,8 @@ func (c *Client) freshCredential(ctx context.Context, force bool) (string, error
 	if text == "" {
 		return "", c.notLoggedIn()
 	}
-	if !force && text != before && !expired(text, c.nowMs()) {
-		return text, nil
-	}
-	if d, err = decide(text, c.nowMs(), c.skewMs()); err != nil {
+	if d, err = decideLocked(before, text, c.nowMs(), c.skewMs(), force); err != nil {
 		return "", err
-	}
-	if d.Decision == "use" && force {
-		if d, err = decideForced(text, c.nowMs()); err != nil {
-			return "", err
-		}
 	}
 	persist := func(cred string) error { _, err := c.store.save(key, cred); return err }
 	switch d.Decision {
@@ -685,10 +662,8 @@ func (c *Client) freshCredential(ctx context.Context, force bool) (string, error
 	// refresh token first; the record then holds the new one. Re-read once.
 	if te.Kind == "oauth" && te.Code == "invalid_grant" {
 		if again, _, lerr := c.store.load(key); lerr == nil && again != "" {
-			if eq, _ := jsonEqual([]byte(again), []byte(text)); !eq {
-				if d2, derr := decide(again, c.nowMs(), c.skewMs()); derr == nil && d2.Decision == "use" {
-					return again, nil
-				}
+			if renewed, _ := renewedElsewhere(text, again, c.nowMs()); renewed {
+				return again, nil
 			}
 		}
 	}

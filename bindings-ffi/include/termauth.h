@@ -516,6 +516,31 @@ termauth_status termauth_lifecycle_decide_forced(const uint8_t *credential_json,
                                                  char **out,
                                                  struct termauth_error **err);
 
+// The decision after taking the credential's lock and re-reading it: `before_json` was
+// read before locking, `current_json` after. `*out` is `{"decision":"use"}` (use
+// `current_json`: another process renewed it meanwhile) or the decision of
+// `termauth_lifecycle_decide` — of `termauth_lifecycle_decide_forced` when `force` is
+// non-zero. Errors as those two.
+termauth_status termauth_lifecycle_decide_locked(const uint8_t *before_json,
+                                                 size_t before_len,
+                                                 const uint8_t *current_json,
+                                                 size_t current_len,
+                                                 uint64_t now_ms,
+                                                 uint64_t refresh_skew_ms,
+                                                 bool force,
+                                                 char **out,
+                                                 struct termauth_error **err);
+
+// `*out` is true when `current_json` is a renewal of `before_json` made by another process
+// that has not expired at `now_ms` (after an `invalid_grant`, use it instead of failing).
+termauth_status termauth_lifecycle_renewed_elsewhere(const uint8_t *before_json,
+                                                     size_t before_len,
+                                                     const uint8_t *current_json,
+                                                     size_t current_len,
+                                                     uint64_t now_ms,
+                                                     bool *out,
+                                                     struct termauth_error **err);
+
 // After a renewal failed with `error_json` (an error as JSON): `*out` is a decision
 // (`use`: keep serving the current token; `relogin`), or the call fails with that error
 // when it is transient and the token has expired.

@@ -45,7 +45,7 @@ use termauth::driver::CancelFlag;
 use termauth::store::{CredentialKey, Store, StorePreference};
 use termauth::ui::{Silent, Terminal};
 use termauth::{Client, Config, LoginMethod, SecretMethod};
-use termauth_core::lifecycle::{Policy, after_renewal_failure, decide, decide_forced};
+use termauth_core::lifecycle::{Policy, after_renewal_failure, decide, decide_forced, decide_locked, renewed_elsewhere};
 use termauth_core::{
     Action, AnyFlow, Credential, Error, ErrorKind, Flow, FlowSpec, Hint, HttpResponse, Input,
     Outcome, Presentation, Rng, Secret, ServerMetadata, TransportErrorKind,
@@ -1395,6 +1395,55 @@ pub unsafe extern "C" fn termauth_lifecycle_decide_forced(
         }?)?;
         let d = owned(&json_string(&decide_forced(&c, now_ms)?)?)?;
         unsafe { *out = d };
+        Ok(())
+    })
+}
+
+/// The decision after taking the credential's lock and re-reading it: `before_json` was
+/// read before locking, `current_json` after. `*out` is `{"decision":"use"}` (use
+/// `current_json`: another process renewed it meanwhile) or the decision of
+/// `termauth_lifecycle_decide` — of `termauth_lifecycle_decide_forced` when `force` is
+/// non-zero. Errors as those two.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn termauth_lifecycle_decide_locked(
+    before_json: *const u8,
+    before_len: usize,
+    current_json: *const u8,
+    current_len: usize,
+    now_ms: u64,
+    refresh_skew_ms: u64,
+    force: bool,
+    out: *mut *mut c_char,
+    err: *mut *mut termauth_error,
+) -> termauth_status {
+    boundary(err, || {
+        check_out(out, "out")?;
+        let before = Credential::from_json(unsafe { str_in(before_json, before_len, "before_json") }?)?;
+        let current = Credential::from_json(unsafe { str_in(current_json, current_len, "current_json") }?)?;
+        let policy = if refresh_skew_ms == 0 { Policy::default() } else { Policy { refresh_skew_ms } };
+        let d = owned(&json_string(&decide_locked(&before, &current, now_ms, &policy, force)?)?)?;
+        unsafe { *out = d };
+        Ok(())
+    })
+}
+
+/// `*out` is true when `current_json` is a renewal of `before_json` made by another process
+/// that has not expired at `now_ms` (after an `invalid_grant`, use it instead of failing).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn termauth_lifecycle_renewed_elsewhere(
+    before_json: *const u8,
+    before_len: usize,
+    current_json: *const u8,
+    current_len: usize,
+    now_ms: u64,
+    out: *mut bool,
+    err: *mut *mut termauth_error,
+) -> termauth_status {
+    boundary(err, || {
+        check_out(out, "out")?;
+        let before = Credential::from_json(unsafe { str_in(before_json, before_len, "before_json") }?)?;
+        let current = Credential::from_json(unsafe { str_in(current_json, current_len, "current_json") }?)?;
+        unsafe { *out = renewed_elsewhere(&before, &current, now_ms) };
         Ok(())
     })
 }

@@ -498,6 +498,15 @@ static void test_sans_io_device(void) {
             strstr(decision, "\"refresh\""),
         "decide: refresh after expiry");
   termauth_string_free(decision);
+  decision = NULL;
+  CHECK(loaded && termauth_lifecycle_decide_locked(S(loaded), S(loaded), now_ms(), 0, true, &decision, &err) ==
+                      TERMAUTH_STATUS_OK && strstr(decision, "\"refresh\""),
+        "decide_locked: a forced renewal of an unchanged record refreshes");
+  termauth_string_free(decision);
+  bool renewed = true;
+  CHECK(loaded && termauth_lifecycle_renewed_elsewhere(S(loaded), S(loaded), now_ms(), &renewed, &err) ==
+                      TERMAUTH_STATUS_OK && !renewed,
+        "renewed_elsewhere: an unchanged record was not renewed elsewhere");
 
   /* refresh with rotation */
   snprintf(spec, sizeof spec,

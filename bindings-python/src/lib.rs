@@ -323,6 +323,33 @@ fn decide(py: Python<'_>, credential_json: &str, now_ms: u64, refresh_skew_ms: u
     })
 }
 
+/// The decision after taking the credential's lock and re-reading it (`before` read before
+/// locking, `current` after): `use` (of `current`) when another process renewed it
+/// meanwhile, else as `decide` (with `force`, the forced renewal). Same tuple as `decide`.
+#[pyfunction]
+#[pyo3(signature = (before_json, current_json, now_ms, refresh_skew_ms = 60_000, force = false))]
+fn decide_locked(
+    py: Python<'_>,
+    before_json: &str,
+    current_json: &str,
+    now_ms: u64,
+    refresh_skew_ms: u64,
+    force: bool,
+) -> PyResult<(String, bool, Option<String>)> {
+    guard(py, || {
+        let (before, current) = (credential(before_json)?, credential(current_json)?);
+        let decision = lifecycle::decide_locked(&before, &current, now_ms, &Policy { refresh_skew_ms }, force)?;
+        Ok(decision_tuple(decision))
+    })
+}
+
+/// True when `current` is a renewal of `before` made by another process that has not
+/// expired at `now_ms` (use it instead of failing).
+#[pyfunction]
+fn renewed_elsewhere(py: Python<'_>, before_json: &str, current_json: &str, now_ms: u64) -> PyResult<bool> {
+    guard(py, || Ok(lifecycle::renewed_elsewhere(&credential(before_json)?, &credential(current_json)?, now_ms)))
+}
+
 fn decision_tuple(d: Decision) -> (String, bool, Option<String>) {
     match d {
         Decision::Use => ("use".into(), true, None),
@@ -453,6 +480,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyLock>()?;
     m.add_function(wrap_pyfunction!(decide, m)?)?;
     m.add_function(wrap_pyfunction!(after_renewal_failure, m)?)?;
+    m.add_function(wrap_pyfunction!(decide_locked, m)?)?;
+    m.add_function(wrap_pyfunction!(renewed_elsewhere, m)?)?;
     m.add_function(wrap_pyfunction!(validate_credential, m)?)?;
     m.add_function(wrap_pyfunction!(credential_secret, m)?)?;
     m.add_function(wrap_pyfunction!(authorization_header, m)?)?;

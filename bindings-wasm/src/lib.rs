@@ -11,7 +11,7 @@
 
 use serde::Serialize;
 use serde_json::{Value, json};
-use termauth_core::lifecycle::{Policy, after_renewal_failure, decide, decide_forced};
+use termauth_core::lifecycle::{Policy, after_renewal_failure, decide, decide_locked, renewed_elsewhere};
 use termauth_core::{AnyFlow, Credential, Error, Flow, FlowSpec, HttpResponse, Input, Rng, TokenSet};
 use wasm_bindgen::prelude::*;
 
@@ -100,18 +100,34 @@ pub fn parse_credential_js(text: &str) -> String {
 /// `lifecycle::decide`: `{"ok":{"decision":"use"|"refresh"|"reacquire"|"relogin",…}}`.
 #[wasm_bindgen(js_name = decide)]
 pub fn decide_js(credential: &str, now_ms: f64, refresh_skew_ms: f64) -> String {
-    let policy = if refresh_skew_ms.is_finite() && refresh_skew_ms >= 0.0 {
-        Policy { refresh_skew_ms: refresh_skew_ms as u64 }
-    } else {
-        Policy::default()
-    };
+    let policy = policy(refresh_skew_ms);
     envelope(parse_credential(credential).map(|c| decide(&c, ms(now_ms), &policy)))
 }
 
-/// `lifecycle::decide_forced` (a forced renewal): `{"ok":<decision>}` or `{"error":…}`.
-#[wasm_bindgen(js_name = decideForced)]
-pub fn decide_forced_js(credential: &str, now_ms: f64) -> String {
-    envelope(parse_credential(credential).and_then(|c| decide_forced(&c, ms(now_ms))))
+/// The lifecycle policy from JS (a missing or bad skew is the default).
+fn policy(refresh_skew_ms: f64) -> Policy {
+    if refresh_skew_ms.is_finite() && refresh_skew_ms >= 0.0 {
+        Policy { refresh_skew_ms: refresh_skew_ms as u64 }
+    } else {
+        Policy::default()
+    }
+}
+
+/// `lifecycle::decide_locked` (after taking the lock and re-reading): `{"ok":<decision>}`
+/// or `{"error":…}`.
+#[wasm_bindgen(js_name = decideLocked)]
+pub fn decide_locked_js(before: &str, current: &str, now_ms: f64, refresh_skew_ms: f64, force: bool) -> String {
+    let policy = policy(refresh_skew_ms);
+    envelope(
+        parse_credential(before)
+            .and_then(|b| parse_credential(current).and_then(|c| decide_locked(&b, &c, ms(now_ms), &policy, force))),
+    )
+}
+
+/// `lifecycle::renewed_elsewhere`: `{"ok":true|false}` or `{"error":…}`.
+#[wasm_bindgen(js_name = renewedElsewhere)]
+pub fn renewed_elsewhere_js(before: &str, current: &str, now_ms: f64) -> String {
+    envelope(parse_credential(before).and_then(|b| parse_credential(current).map(|c| renewed_elsewhere(&b, &c, ms(now_ms)))))
 }
 
 /// `lifecycle::after_renewal_failure`: `{"ok":<decision>}` or `{"error":<the error back>}`.

@@ -93,6 +93,35 @@ pub fn decide(credential: &Credential, now_ms: u64, policy: &Policy) -> Decision
     }
 }
 
+/// True when `current` is not the record `before` and has not expired at `now_ms`: another
+/// process renewed the credential meanwhile (while this one waited for the lock, or rotated
+/// the refresh token under this one's feet — RFC 6749 §10.4), so `current` is to be used.
+pub fn renewed_elsewhere(before: &Credential, current: &Credential, now_ms: u64) -> bool {
+    let current_valid = match &current.data {
+        CredentialData::OAuth { tokens, .. } => !tokens.is_expired(now_ms),
+        CredentialData::ApiKey { .. } => true,
+    };
+    current != before && current_valid
+}
+
+/// The decision after taking the credential's lock and re-reading it (see ARCHITECTURE.md,
+/// "Cross-process refresh"): `before` was read before locking, `current` after.
+/// [`Decision::Use`] (of `current`) when it was [renewed elsewhere](renewed_elsewhere)
+/// — even if its whole lifetime is inside the refresh skew —, else [`decide`], or
+/// [`decide_forced`] for a forced renewal of a usable record.
+///
+/// # Errors
+/// Those of [`decide_forced`].
+pub fn decide_locked(before: &Credential, current: &Credential, now_ms: u64, policy: &Policy, force: bool) -> Result<Decision, Error> {
+    if !force && renewed_elsewhere(before, current, now_ms) {
+        return Ok(Decision::Use);
+    }
+    match decide(current, now_ms, policy) {
+        Decision::Use if force => decide_forced(current, now_ms),
+        d => Ok(d),
+    }
+}
+
 /// What a forced renewal (`termauth refresh`, `Client::refresh`) should do, whatever the
 /// expiry: [`Decision::Refresh`] with a refresh token, [`Decision::Reacquire`] for client
 /// credentials.
@@ -184,6 +213,20 @@ mod tests {
         let p = Policy::default();
         assert_eq!(decide(&short, 1_000, &p), Decision::Use);
         assert_eq!(decide(&short, 1_500, &p), Decision::Refresh { still_valid: true });
+    }
+
+    #[test]
+    fn after_the_lock() {
+        let p = Policy::default();
+        let due = oauth("device_code", Some(100_000), true); // stored at 0, due from 50 s
+        let mut renewed = oauth("device_code", Some(160_000), true);
+        renewed.updated_at = 157_000; // 3 s left of a 3 s lifetime: inside the skew
+        assert_eq!(decide_locked(&due, &due, 60_000, &p, false).unwrap(), Decision::Refresh { still_valid: true });
+        assert_eq!(decide_locked(&due, &renewed, 158_000, &p, false).unwrap(), Decision::Use);
+        assert!(renewed_elsewhere(&due, &renewed, 158_000));
+        assert!(!renewed_elsewhere(&due, &renewed, 160_000), "expired meanwhile");
+        assert!(!renewed_elsewhere(&due, &due, 60_000), "unchanged");
+        assert_eq!(decide_locked(&due, &due, 1_000, &p, true).unwrap(), Decision::Refresh { still_valid: true });
     }
 
     #[test]

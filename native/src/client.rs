@@ -23,7 +23,7 @@ use termauth_core::flows::{
     RefreshConfig, RevocationConfig, TokenToSend,
 };
 use termauth_core::flows::api_key::ApiKeyConfig;
-use termauth_core::lifecycle::{Decision, Policy, after_renewal_failure, decide, decide_forced};
+use termauth_core::lifecycle::{Decision, Policy, after_renewal_failure, decide, decide_locked, renewed_elsewhere};
 use termauth_core::{
     AnyFlow, Client as OAuthClient, ClientAuth, Credential, CredentialData, Error, FlowSpec, Grant, Hint, Outcome,
     Presentation, Rng, Secret, ServerMetadata,
@@ -588,18 +588,9 @@ impl Client {
         }
         let before = credential;
         let _guard = self.store.lock(&key)?;
-        // Re-read after locking: another process may have renewed it while we waited. A
-        // record that changed meanwhile and has not expired is that renewal: use it, even
-        // if its whole lifetime is inside the refresh skew.
+        // Re-read after locking: another process may have renewed it while we waited.
         let (credential, _) = self.store.load(&key)?.ok_or_else(|| not_logged_in(&self.config.app))?;
-        if !force && credential != before && credential.tokens().is_some_and(|t| !t.is_expired(now_ms())) {
-            return Ok(credential);
-        }
-        let decision = match decide(&credential, now_ms(), &policy) {
-            Decision::Use if force => decide_forced(&credential, now_ms())?,
-            d => d,
-        };
-        let result = match decision {
+        let result = match decide_locked(&before, &credential, now_ms(), &policy, force)? {
             Decision::Use => return Ok(credential),
             Decision::Relogin { reason } => return Err(relogin(&reason)),
             Decision::Refresh { .. } => self.run_refresh(&key, &credential),
@@ -612,7 +603,7 @@ impl Client {
                 // the refresh token first, the record now holds the new one. Re-read once.
                 if error.is_oauth("invalid_grant") {
                     if let Some((again, _)) = self.store.load(&key)? {
-                        if again != credential && decide(&again, now_ms(), &policy) == Decision::Use {
+                        if renewed_elsewhere(&credential, &again, now_ms()) {
                             return Ok(again);
                         }
                     }

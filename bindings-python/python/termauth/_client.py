@@ -473,16 +473,11 @@ class Client:
             raise storage("login_required", reason or "Log in again.", "reauthenticate")
         before = credential
         with self.store.lock(*key):
-            # Re-read after locking: another process may have renewed it while we waited. A
-            # record that changed meanwhile and has not expired is that renewal: use it.
+            # Re-read after locking: another process may have renewed it while we waited.
             credential = self._load(key)
             if credential is None:
                 raise self._not_logged_in()
-            if not force and json.loads(credential) != json.loads(before):
-                expires_at = json.loads(credential).get("tokens", {}).get("expires_at")
-                if expires_at is None or _now_ms() < expires_at:
-                    return credential
-            decision, _, reason = _native.decide(credential, _now_ms(), self.refresh_skew_ms, force)
+            decision, _, reason = _native.decide_locked(before, credential, _now_ms(), self.refresh_skew_ms, force)
             if decision == "use":
                 return credential
             if decision == "relogin":
@@ -505,11 +500,7 @@ class Client:
                 # the refresh token first, the record now holds the new one. Re-read once.
                 if error.kind == "oauth" and error.code == "invalid_grant":
                     again = self._load(key)
-                    if (
-                        again is not None
-                        and json.loads(again) != json.loads(credential)
-                        and _native.decide(again, _now_ms(), self.refresh_skew_ms)[0] == "use"
-                    ):
+                    if again is not None and _native.renewed_elsewhere(credential, again, _now_ms()):
                         return again
                 after, _, why = _native.after_renewal_failure(credential, error.to_json(), _now_ms())
                 if after == "use":

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { hasDisplay, isCi, isSsh } from './environment.js';
 import { storage, usage, TermauthError } from './errors.js';
-import { afterRenewalFailure, decide, decideForced, Flow, randomSeed } from './flow.js';
+import { afterRenewalFailure, decide, decideLocked, Flow, randomSeed, renewedElsewhere } from './flow.js';
 import { run, type RedirectSource } from './driver.js';
 import {
   checkProfile,
@@ -450,21 +450,11 @@ export class Client {
     if (d0.decision === 'relogin') throw relogin(d0.reason);
     const guard = await this.store.lock(key);
     try {
-      // Re-read after locking: another process may have renewed it while we waited. A
-      // record that changed meanwhile and has not expired is that renewal: use it.
+      // Re-read after locking: another process may have renewed it while we waited.
       const again = this.store.load(key);
       if (!again) throw notLoggedIn(this.options.app);
       const credential = again.credential;
-      if (
-        !force &&
-        JSON.stringify(credential) !== JSON.stringify(first.credential) &&
-        credential.kind === 'oauth' &&
-        (credential.tokens.expires_at === undefined || Date.now() < credential.tokens.expires_at)
-      ) {
-        return credential;
-      }
-      let decision = decide(credential, Date.now(), this.#skew());
-      if (decision.decision === 'use' && force) decision = decideForced(credential, Date.now());
+      const decision = decideLocked(first.credential, credential, Date.now(), this.#skew(), force);
       if (decision.decision === 'use') return credential;
       if (decision.decision === 'relogin') throw relogin(decision.reason);
       try {
@@ -479,7 +469,7 @@ export class Client {
         // the refresh token first; the record then holds the new one. Re-read once.
         if (e.kind === 'oauth' && e.code === 'invalid_grant') {
           const latest = this.store.load(key);
-          if (latest && JSON.stringify(latest.credential) !== JSON.stringify(credential) && decide(latest.credential, Date.now(), this.#skew()).decision === 'use') {
+          if (latest && renewedElsewhere(credential, latest.credential, Date.now())) {
             return latest.credential;
           }
         }

@@ -100,9 +100,18 @@ export function decide(credential: Credential | string, nowMs: number, refreshSk
   return unwrap<Decision>(wasm.decide(text, nowMs, refreshSkewMs));
 }
 
-/** A forced renewal's decision (`refresh` or `reacquire`); throws for records that cannot be renewed. */
-export function decideForced(credential: Credential, nowMs: number): Decision {
-  return unwrap<Decision>(wasm.decideForced(JSON.stringify(credential), nowMs));
+/**
+ * The decision after taking the lock and re-reading the record (`before` read before
+ * locking, `current` after): `use` when another process renewed it meanwhile, else the
+ * ordinary (or, with `force`, the forced) decision — from the core.
+ */
+export function decideLocked(before: Credential, current: Credential, nowMs: number, refreshSkewMs: number, force: boolean): Decision {
+  return unwrap<Decision>(wasm.decideLocked(JSON.stringify(before), JSON.stringify(current), nowMs, refreshSkewMs, force));
+}
+
+/** Whether `current` is a renewal of `before` made elsewhere that has not expired (from the core). */
+export function renewedElsewhere(before: Credential, current: Credential, nowMs: number): boolean {
+  return unwrap<boolean>(wasm.renewedElsewhere(JSON.stringify(before), JSON.stringify(current), nowMs));
 }
 
 /** After a failed renewal: serve the current token (`use`), `relogin`, or throws the error back. */
