@@ -32,7 +32,16 @@ if cargo tree --locked -p termauth-wasm --target wasm32-unknown-unknown -e norma
 fi
 
 # Build the wasm crate alone (never together with crates that enable core's os-rng).
-cargo build --locked -p termauth-wasm --target wasm32-unknown-unknown --profile wasm-release
+# Panic locations name dependency sources by their path on this machine
+# ($CARGO_HOME/registry/src/<index>/serde_json-…/src/de.rs): the remap drops the machine's
+# part, so the published module neither shows the builder's home directory nor changes with it.
+# (`--config` rustflags are added to .cargo/config.toml's, not put in their place.)
+registry="${CARGO_HOME:-$HOME/.cargo}/registry/src"
+remap=()
+for index in "$registry"/*/; do
+  [ -d "$index" ] && remap+=(--config "target.wasm32-unknown-unknown.rustflags=['--remap-path-prefix=${index}=']")
+done
+cargo build --locked -p termauth-wasm --target wasm32-unknown-unknown --profile wasm-release "${remap[@]}"
 raw="$root/target/wasm32-unknown-unknown/wasm-release/termauth_wasm.wasm"
 
 rm -rf "$pkg/wasm" "$pkg/dist"
@@ -45,7 +54,8 @@ mv "$pkg/wasm/termauth_wasm_bg.wasm.opt" "$pkg/wasm/termauth_wasm_bg.wasm"
 size=$(wc -c < "$pkg/wasm/termauth_wasm_bg.wasm")
 gz=$(gzip -9 -c "$pkg/wasm/termauth_wasm_bg.wasm" | wc -c)
 echo "termauth_wasm_bg.wasm: $size bytes raw, $gz bytes gzip -9"
-if [ "$size" -gt 256000 ]; then
-  # Reported, not fatal: the size is dominated by termauth-core's serde code (see the issue note).
-  echo "warning: the .wasm is over the 250 KB budget" >&2
+if [ "$size" -gt 250000 ]; then
+  # Reported, not fatal (a size target is a benchmark figure, not a test): bench/node prints it
+  # against the budget too. ARCHITECTURE.md ("The WebAssembly module's size") says what it costs.
+  echo "warning: the .wasm is over the 250 KB budget (250,000 bytes)" >&2
 fi

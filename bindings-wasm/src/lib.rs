@@ -10,7 +10,7 @@
 //! TypeScript façade turns the latter into a `TermauthError` subclass.
 
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value};
 use termauth_core::lifecycle::{Policy, after_renewal_failure, decide, decide_locked, renewed_elsewhere};
 use termauth_core::{AnyFlow, Credential, Error, Flow, FlowSpec, HttpResponse, Input, Rng, TokenSet};
 use wasm_bindgen::prelude::*;
@@ -20,18 +20,38 @@ fn ms(now_ms: f64) -> u64 {
     now_ms as u64
 }
 
-fn to_json<T: Serialize>(value: &T) -> String {
-    serde_json::to_string(value).unwrap_or_else(|_| {
-        r#"{"error":{"kind":"usage","code":"internal_error","message":"termauth could not serialize a value; please report this as a bug.","hint":"fatal"}}"#.to_string()
-    })
+/// The error reported if a value cannot be written as JSON (it cannot happen with the
+/// core's types: every map key is a string). Written out so this path allocates nothing
+/// that could fail again.
+const INTERNAL_ERROR: &str = r#"{"kind":"usage","code":"internal_error","message":"termauth could not serialize a value; please report this as a bug.","hint":"fatal"}"#;
+
+/// An error's JSON (the `ErrorData` shape of the TypeScript façade).
+fn error_json(error: &Error) -> String {
+    serde_json::to_string(error).unwrap_or_else(|_| INTERNAL_ERROR.to_string())
 }
 
+// The envelopes are written around the value's own JSON text rather than built with
+// `json!`: `json!` serializes each type a second time, into a `Value`, and that second
+// serializer per type cost 7 KB of the module (`json!` also unwraps, which links the
+// panic formatting of serde_json's error). No `json!` in this crate.
 fn ok<T: Serialize>(value: T) -> String {
-    to_json(&json!({ "ok": value }))
+    match serde_json::to_string(&value) {
+        Ok(json) => format!(r#"{{"ok":{json}}}"#),
+        Err(_) => format!(r#"{{"error":{INTERNAL_ERROR}}}"#),
+    }
 }
 
 fn err(error: &Error) -> String {
-    to_json(&json!({ "error": error }))
+    format!(r#"{{"error":{}}}"#, error_json(error))
+}
+
+/// A JSON object of string members.
+fn string_object<const N: usize>(members: [(&str, String); N]) -> Value {
+    let mut object = Map::new();
+    for (name, value) in members {
+        object.insert(name.to_string(), Value::String(value));
+    }
+    Value::Object(object)
 }
 
 fn envelope<T: Serialize>(result: Result<T, Error>) -> String {
@@ -68,7 +88,8 @@ pub struct WasmFlow {
 impl WasmFlow {
     /// `poll(now_ms)`: the next action as JSON.
     pub fn poll(&mut self, now_ms: f64) -> String {
-        to_json(&self.flow.poll(ms(now_ms)))
+        serde_json::to_string(&self.flow.poll(ms(now_ms)))
+            .unwrap_or_else(|_| format!(r#"{{"type":"failed","error":{INTERNAL_ERROR}}}"#))
     }
 
     /// `handle(input_json, now_ms)`: `""` when accepted, else the error as JSON (the flow
@@ -77,7 +98,7 @@ impl WasmFlow {
         let result = parse_input(input).and_then(|i| self.flow.handle(i, ms(now_ms)));
         match result {
             Ok(()) => String::new(),
-            Err(e) => to_json(&e),
+            Err(e) => error_json(&e),
         }
     }
 }
@@ -87,7 +108,7 @@ impl WasmFlow {
 #[wasm_bindgen(js_name = startFlow)]
 pub fn start_flow(spec: &str, seed: &[u8]) -> Result<WasmFlow, String> {
     let started = seed_of(seed).and_then(|s| FlowSpec::from_json(spec)?.start(Rng::from_seed(s)));
-    started.map(|flow| WasmFlow { flow }).map_err(|e| to_json(&e))
+    started.map(|flow| WasmFlow { flow }).map_err(|e| error_json(&e))
 }
 
 /// Validates and normalises a stored credential record: `{"ok":<record>}` or
@@ -133,8 +154,10 @@ pub fn renewed_elsewhere_js(before: &str, current: &str, now_ms: f64) -> String 
 /// `lifecycle::after_renewal_failure`: `{"ok":<decision>}` or `{"error":<the error back>}`.
 #[wasm_bindgen(js_name = afterRenewalFailure)]
 pub fn after_renewal_failure_js(credential: &str, error: &str, now_ms: f64) -> String {
-    let error: Result<Error, Error> = serde_json::from_str(error)
-        .map_err(|_| Error::usage("invalid_input", "The error given to afterRenewalFailure is not a termauth error."));
+    let error: Result<Error, Error> = serde_json::from_str::<Value>(error)
+        .ok()
+        .and_then(|v| Error::try_from(v).ok())
+        .ok_or_else(|| Error::usage("invalid_input", "The error given to afterRenewalFailure is not a termauth error."));
     envelope(
         parse_credential(credential)
             .and_then(|c| error.and_then(|e| after_renewal_failure(&c, &e, ms(now_ms)))),
@@ -146,7 +169,7 @@ pub fn after_renewal_failure_js(credential: &str, error: &str, now_ms: f64) -> S
 pub fn authorization_header_js(credential: &str) -> String {
     envelope(parse_credential(credential).map(|c| {
         let (name, value) = c.authorization_header();
-        json!({"name": name, "value": value.expose()})
+        string_object([("name", name), ("value", value.expose().to_string())])
     }))
 }
 
@@ -156,7 +179,11 @@ pub fn pkce_pair(seed: &[u8]) -> String {
     envelope(seed_of(seed).map(|s| {
         let verifier = termauth_core::pkce::new_verifier(&mut Rng::from_seed(s));
         let challenge = termauth_core::pkce::s256_challenge(&verifier);
-        json!({"code_verifier": verifier, "code_challenge": challenge, "code_challenge_method": "S256"})
+        string_object([
+            ("code_verifier", verifier),
+            ("code_challenge", challenge),
+            ("code_challenge_method", "S256".to_string()),
+        ])
     }))
 }
 
@@ -175,7 +202,7 @@ pub fn parse_token_response(response: &str, requested_scope: Option<String>, now
         .and_then(|mut v| {
             if let Some(o) = v.as_object_mut() {
                 o.remove("type");
-                o.entry("id").or_insert(json!(0));
+                o.entry("id").or_insert(Value::from(0));
             }
             HttpResponse::try_from(v).ok()
         })

@@ -183,7 +183,12 @@ impl Object {
     pub(crate) fn string_map(&mut self, name: &str) -> Result<BTreeMap<String, String>, ReadError> {
         let Some(mut object) = self.opt_object(name)? else { return Ok(BTreeMap::new()) };
         let names: Vec<String> = object.map.keys().cloned().collect();
-        names.into_iter().map(|k| Ok((k.clone(), object.str(&k)?))).collect()
+        let mut map = BTreeMap::new();
+        for name in names {
+            let value = object.str(&name)?;
+            map.insert(name, value);
+        }
+        Ok(map)
     }
 
     /// An object member, empty when absent.

@@ -104,7 +104,8 @@ impl TokenSet {
             .or_else(|| requested_scope.map(str::to_string))
             .filter(|s| !s.is_empty());
         let id_token = opt_str(&fields, "id_token", status)?.filter(|s| !s.is_empty()).map(Secret::from);
-        let extra = fields.into_iter().filter(|(k, _)| !KNOWN.contains(&k.as_str())).collect();
+        let mut extra = fields;
+        extra.retain(|k, _| !KNOWN.contains(&k.as_str()));
         Ok(TokenSet {
             access_token: Secret::from(access_token),
             token_type: token_type.to_string(),
