@@ -122,7 +122,20 @@ fn transport_error(id: u64, e: &ureq::Error) -> Input {
         ureq::Error::HostNotFound => TransportErrorKind::Dns,
         ureq::Error::ConnectionFailed => TransportErrorKind::Connect,
         ureq::Error::Tls(_) | ureq::Error::Rustls(_) => TransportErrorKind::Tls,
-        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => TransportErrorKind::Connect,
+        ureq::Error::Io(io)
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionRefused
+                    | std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::HostUnreachable
+                    | std::io::ErrorKind::NetworkUnreachable
+            ) =>
+        {
+            TransportErrorKind::Connect
+        }
+        // ureq resolves names with std's `to_socket_addrs`, whose getaddrinfo failure has no
+        // ErrorKind of its own: only its text says it was the name lookup.
+        ureq::Error::Io(io) if io.to_string().starts_with("failed to lookup address information") => TransportErrorKind::Dns,
         _ => TransportErrorKind::Other,
     };
     Input::TransportError { id, kind, message: Some(e.to_string()) }

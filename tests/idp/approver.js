@@ -58,8 +58,13 @@ class CookieJar {
 }
 
 class Browser {
-  constructor() {
+  /**
+   * `reach` maps an origin to the one to connect to: with `--issuer-host` the issuer names
+   * a host only the proxy tests' proxy resolves, while the IdP listens on 127.0.0.1.
+   */
+  constructor(reach = {}) {
     this.jar = new CookieJar();
+    this.reach = reach;
   }
 
   async request(url, { method = 'GET', form } = {}) {
@@ -71,7 +76,9 @@ class Browser {
       headers['content-type'] = 'application/x-www-form-urlencoded';
       body = new URLSearchParams(form).toString();
     }
-    const res = await fetch(url, { method, headers, body, redirect: 'manual' });
+    const { origin } = new URL(url);
+    const target = this.reach[origin] ? this.reach[origin] + url.slice(origin.length) : url;
+    const res = await fetch(target, { method, headers, body, redirect: 'manual' });
     this.jar.store(res, url);
     const text = await res.text();
     const location = res.headers.get('location');
@@ -182,7 +189,7 @@ function checkAction(action) {
  * @returns {Promise<{redirect: string, query: object, callback_status?: number, callback_body?: string}>}
  */
 export async function authorize({
-  url, action = 'approve', login = 'alice', followRedirect = false,
+  url, action = 'approve', login = 'alice', followRedirect = false, reach = {},
 }) {
   checkAction(action);
   if (typeof url !== 'string' || !url) throw new ApproverError('"url" (full authorization URL) is required');
@@ -193,7 +200,7 @@ export async function authorize({
     throw new ApproverError('"url" is not an absolute URL');
   }
   const providerOrigin = target.origin;
-  const browser = new Browser();
+  const browser = new Browser(reach);
   const state = {};
   let page = await browser.request(target.href);
 
@@ -246,11 +253,11 @@ function isProviderPath(pathname) {
  * confirm the device, log in, approve or deny consent.
  */
 export async function device({
-  issuer, userCode, action = 'approve', login = 'alice',
+  issuer, userCode, action = 'approve', login = 'alice', reach = {},
 }) {
   checkAction(action);
   if (typeof userCode !== 'string' || !userCode) throw new ApproverError('"user_code" is required');
-  const browser = new Browser();
+  const browser = new Browser(reach);
   const state = {};
   const verificationUri = `${issuer}/device`;
 

@@ -30,6 +30,9 @@ const { values: args } = parseArgs({
     'device-code-ttl': { type: 'string' },
     'device-interval': { type: 'string' },
     'slow-down': { type: 'boolean' },
+    // The host name in the issuer (default 127.0.0.1; it still listens on 127.0.0.1 only):
+    // proxy tests give a name only their proxy resolves, since loopback is never proxied.
+    'issuer-host': { type: 'string', default: process.env.IDP_ISSUER_HOST || '127.0.0.1' },
   },
 });
 
@@ -63,8 +66,14 @@ await new Promise((resolve, reject) => {
   server.listen(PORT, '127.0.0.1', resolve);
 });
 const { port } = server.address();
-const issuer = `http://127.0.0.1:${port}`;
+if (!/^[a-z0-9.-]+$/i.test(args['issuer-host'])) {
+  console.error(`invalid value for IDP_ISSUER_HOST: ${args['issuer-host']} (a host name expected)`);
+  process.exit(2);
+}
+const issuer = `http://${args['issuer-host']}:${port}`;
 const API_RESOURCE = `${issuer}/api`;
+// Where the approver connects for the issuer's origin (they differ with --issuer-host).
+const reach = { [new URL(issuer).origin]: `http://127.0.0.1:${port}` };
 const API_SCOPES = 'api:read api:write';
 
 // ---------------------------------------------------------------- accounts
@@ -317,7 +326,7 @@ async function controlEndpoints(ctx) {
     switch (route) {
       case 'device': {
         const result = await approver.device({
-          issuer, userCode: body.user_code, action: body.action ?? 'approve', login: body.login ?? 'alice',
+          issuer, userCode: body.user_code, action: body.action ?? 'approve', login: body.login ?? 'alice', reach,
         });
         return json(ctx, 200, result);
       }
@@ -327,6 +336,7 @@ async function controlEndpoints(ctx) {
           action: body.action ?? 'approve',
           login: body.login ?? 'alice',
           followRedirect: body.follow_redirect === true,
+          reach,
         });
         return json(ctx, 200, { ok: true, ...result });
       }

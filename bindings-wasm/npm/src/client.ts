@@ -18,7 +18,7 @@ import {
   type StoreChoice,
   type StorePreference,
 } from './store.js';
-import type { FetchLike } from './transport.js';
+import { environmentFetch, type FetchLike } from './transport.js';
 import { Silent, Terminal, type Ui } from './ui.js';
 import type { Action, Credential, Decision, FlowSpec, Grant, OAuthClient, Outcome, Presentation, ServerMetadata, TokenToSend } from './types.js';
 
@@ -57,7 +57,11 @@ export interface ClientOptions {
   refreshSkewMs?: number;
   /** Show prompts on stderr (default true); false for silent library use. */
   interactive?: boolean;
-  /** The transport: global fetch by default (inject one for proxies, custom CAs, tests). */
+  /**
+   * The transport. By default global `fetch`, through the proxy the environment names
+   * (`HTTPS_PROXY`, `NO_PROXY`, …; see `proxyFor`) with the optional package undici.
+   * Inject one for custom CAs, other proxy setups, tests.
+   */
   fetch?: FetchLike;
   /** Replace the terminal UI. */
   ui?: Ui;
@@ -151,7 +155,7 @@ export class Client {
       options.clientSecret ??
       ([envName(options.app, 'CLIENT_SECRET'), 'TERMAUTH_CLIENT_SECRET'].map((v) => process.env[v]).find((s) => !!s) || undefined);
     this.store = options.configDir ? new Store(options.configDir, options.store ?? 'auto') : Store.forApp(options.app, options.store ?? 'auto');
-    this.#fetch = options.fetch ?? ((url, init) => globalThis.fetch(url, init));
+    this.#fetch = options.fetch ?? environmentFetch();
     this.#ui = options.ui;
   }
 

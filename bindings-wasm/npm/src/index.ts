@@ -35,7 +35,7 @@ export { Store, serverKey, configDir, lock, LockGuard, STALE_LOCK_MS, LOCK_WAIT_
 export type { StoreChoice, StorePreference, CredentialKey } from './store.js';
 export { run } from './driver.js';
 export type { RedirectSource, RunOptions } from './driver.js';
-export { send, MAX_RESPONSE_BYTES } from './transport.js';
+export { send, proxyFor, environmentFetch, MAX_RESPONSE_BYTES } from './transport.js';
 export type { FetchLike } from './transport.js';
 export { Terminal, Silent, qrLines } from './ui.js';
 export type { Ui } from './ui.js';

@@ -19,9 +19,11 @@ export async function startIdp(args = []) {
     rl.once('line', resolve);
     child.once('exit', (code) => reject(new Error(`IdP exited with ${code}`)));
   });
-  const { issuer } = JSON.parse(line);
+  const { issuer, port } = JSON.parse(line);
   return {
     issuer,
+    /** The IdP on 127.0.0.1 (the issuer may name another host: `--issuer-host`). */
+    local: `http://127.0.0.1:${port}`,
     stop: () =>
       new Promise((resolve) => {
         child.once('exit', resolve);
