@@ -22,8 +22,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::Mutex;
 use termauth::store::{self, CredentialKey, LockGuard, StorePreference};
+use termauth_core::auto;
 use termauth_core::lifecycle::{self, Decision, Policy};
-use termauth_core::{AnyFlow, Credential, Error, Flow as _, FlowSpec, Hint, Input, Rng};
+use termauth_core::{AnyFlow, Credential, Error, Flow as _, FlowSpec, Hint, Input, Rng, ServerMetadata};
 
 /// Turns a core error into the matching `termauth.Error` subclass.
 fn raise(py: Python<'_>, e: &Error) -> PyErr {
@@ -434,6 +435,38 @@ fn has_display() -> bool {
     termauth::environment::has_display()
 }
 
+/// The first step of choosing `auto`'s login method (`termauth_core::auto::in_ci`), where this
+/// process runs: `"client_credentials"` in CI with a client secret, `None` outside CI, or
+/// raises `ci_needs_credentials` naming the two variables.
+#[pyfunction]
+fn auto_method_in_ci(py: Python<'_>, has_client_secret: bool, token_variable: &str, secret_variable: &str) -> PyResult<Option<String>> {
+    guard(py, || {
+        let here = termauth::environment::surroundings();
+        auto::in_ci(&here, has_client_secret, token_variable, secret_variable)
+            .transpose()
+            .map(|m| m.map(|m| m.as_str().to_string()))
+    })
+}
+
+/// The second step (`termauth_core::auto::interactive`) with the server metadata as JSON:
+/// `"browser"`, `"device"` or `"paste"`, or raises `no_interactive_method`.
+#[pyfunction]
+fn auto_method_interactive(py: Python<'_>, metadata_json: &str) -> PyResult<String> {
+    guard(py, || {
+        let metadata = serde_json::from_str::<serde_json::Value>(metadata_json)
+            .ok()
+            .and_then(|v| ServerMetadata::try_from(v).ok())
+            .ok_or_else(|| Error::usage("invalid_input", "The metadata is not server metadata."))?;
+        Ok(auto::interactive(&termauth::environment::surroundings(), &metadata)?.as_str().to_string())
+    })
+}
+
+/// True when a browser opened here is in front of the user (a display, not over SSH).
+#[pyfunction]
+fn is_desktop() -> bool {
+    termauth::environment::surroundings().desktop()
+}
+
 /// `data` as a QR code drawn with Unicode half blocks, one string per row (`None` if too long).
 #[pyfunction]
 fn qr_lines(data: &str) -> Option<Vec<String>> {
@@ -489,7 +522,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(check_profile, m)?)?;
     m.add_function(wrap_pyfunction!(config_dir, m)?)?;
     m.add_function(wrap_pyfunction!(write_atomic, m)?)?;
+    m.add_function(wrap_pyfunction!(auto_method_in_ci, m)?)?;
+    m.add_function(wrap_pyfunction!(auto_method_interactive, m)?)?;
     m.add_function(wrap_pyfunction!(is_ci, m)?)?;
+    m.add_function(wrap_pyfunction!(is_desktop, m)?)?;
     m.add_function(wrap_pyfunction!(is_ssh, m)?)?;
     m.add_function(wrap_pyfunction!(has_display, m)?)?;
     m.add_function(wrap_pyfunction!(qr_lines, m)?)?;

@@ -12,7 +12,8 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 use termauth_core::lifecycle::{Policy, after_renewal_failure, decide, decide_locked, renewed_elsewhere};
-use termauth_core::{AnyFlow, Credential, Error, Flow, FlowSpec, HttpResponse, Input, Rng, TokenSet};
+use termauth_core::auto;
+use termauth_core::{AnyFlow, Credential, Error, Flow, FlowSpec, HttpResponse, Input, Rng, ServerMetadata, TokenSet};
 use wasm_bindgen::prelude::*;
 
 fn ms(now_ms: f64) -> u64 {
@@ -162,6 +163,29 @@ pub fn after_renewal_failure_js(credential: &str, error: &str, now_ms: f64) -> S
         parse_credential(credential)
             .and_then(|c| error.and_then(|e| after_renewal_failure(&c, &e, ms(now_ms)))),
     )
+}
+
+/// `auto::in_ci` (the first step of choosing `auto`'s login method): `{"ok":"client_credentials"}`,
+/// `{"ok":null}` outside CI, or `{"error":…}` (`ci_needs_credentials`).
+#[wasm_bindgen(js_name = autoMethodInCi)]
+pub fn auto_method_in_ci(ci: bool, has_client_secret: bool, token_variable: &str, secret_variable: &str) -> String {
+    let here = auto::Surroundings { ci, ..Default::default() };
+    match auto::in_ci(&here, has_client_secret, token_variable, secret_variable) {
+        None => ok(()),
+        Some(decided) => envelope(decided),
+    }
+}
+
+/// `auto::interactive` (the second step, with the server metadata JSON):
+/// `{"ok":"browser"|"device"|"paste"}` or `{"error":…}` (`no_interactive_method`).
+#[wasm_bindgen(js_name = autoMethodInteractive)]
+pub fn auto_method_interactive(ssh: bool, display: bool, metadata: &str) -> String {
+    let metadata: Result<ServerMetadata, Error> = serde_json::from_str::<Value>(metadata)
+        .ok()
+        .and_then(|v| ServerMetadata::try_from(v).ok())
+        .ok_or_else(|| Error::usage("invalid_input", "The metadata given to autoMethodInteractive is not server metadata."));
+    let here = auto::Surroundings { ci: false, ssh, display };
+    envelope(metadata.and_then(|m| auto::interactive(&here, &m)))
 }
 
 /// The header presenting a credential: `{"ok":{"name":…,"value":…}}`.

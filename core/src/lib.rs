@@ -11,13 +11,15 @@
 //!   [`flows::Discovery`] (RFC 8414 / OIDC), [`flows::ApiKey`].
 //! * One driver contract: [`Flow::poll`] → [`Action`], [`Flow::handle`] ← [`Input`].
 //! * [`FlowSpec`] builds any flow from one JSON shape; [`Credential`] is the stored record;
-//!   [`lifecycle::decide`] says use / refresh / re-login.
+//!   [`lifecycle::decide`] says use / refresh / re-login; [`auto`] picks the login method
+//!   `auto` means from where the CLI runs.
 //! * Errors ([`Error`]) come in families with a stable code and a [`Hint`].
 //!
 //! See `ARCHITECTURE.md` at the repository root for the transitions of each flow and
 //! `tests/vectors/README.md` for the JSON conversation format every binding replays.
 #![forbid(unsafe_code)]
 
+pub mod auto;
 pub mod config;
 pub mod credential;
 pub mod encoding;

@@ -11,7 +11,7 @@
 //! ```
 
 use crate::driver::{CancelFlag, Driver, RedirectSource, RunOptions};
-use crate::environment::{has_display, is_ci, is_ssh};
+use crate::environment::is_ssh;
 use crate::listener::LoopbackListener;
 use crate::store::{CredentialKey, Store, StoreChoice, StorePreference, check_profile, now_ms, write_atomic};
 use crate::transport::Transport;
@@ -23,6 +23,7 @@ use termauth_core::flows::{
     RefreshConfig, RevocationConfig, TokenToSend,
 };
 use termauth_core::flows::api_key::ApiKeyConfig;
+use termauth_core::auto::{self, AutoMethod};
 use termauth_core::lifecycle::{Decision, Policy, after_renewal_failure, decide, decide_locked, renewed_elsewhere};
 use termauth_core::{
     AnyFlow, Client as OAuthClient, ClientAuth, Credential, CredentialData, Error, FlowSpec, Grant, Hint, Outcome,
@@ -394,30 +395,19 @@ impl Client {
 
     /// Chooses a method for [`LoginMethod::Auto`] (see there).
     pub fn choose_method(&mut self) -> Result<LoginMethod, Error> {
-        if is_ci() {
-            if self.config.client_secret.is_some() {
-                return Ok(LoginMethod::ClientCredentials);
-            }
-            return Err(Error::usage(
-                "ci_needs_credentials",
-                format!(
-                    "This looks like CI, where nobody can approve a login. Set {} to a token, or {} (or TERMAUTH_CLIENT_SECRET) for client credentials.",
-                    env_name(&self.config.app, "TOKEN"),
-                    env_name(&self.config.app, "CLIENT_SECRET")
-                ),
-            ));
-        }
-        let metadata = self.metadata()?;
-        let desktop = has_display() && !is_ssh();
-        let method = match (desktop, metadata.device_authorization_endpoint.is_some(), metadata.authorization_endpoint.is_some()) {
-            (true, _, true) => LoginMethod::Browser,
-            (_, true, _) => LoginMethod::Device,
-            (false, false, true) => LoginMethod::Paste,
-            (true, false, false) | (false, false, false) => {
-                return Err(Error::usage("no_interactive_method", "The server offers neither the device flow nor the authorization code flow."));
-            }
+        let here = crate::environment::surroundings();
+        let token_variable = env_name(&self.config.app, "TOKEN");
+        let secret_variable = env_name(&self.config.app, "CLIENT_SECRET");
+        let method = match auto::in_ci(&here, self.config.client_secret.is_some(), &token_variable, &secret_variable) {
+            Some(decided) => decided?,
+            None => auto::interactive(&here, &self.metadata()?)?,
         };
-        Ok(method)
+        Ok(match method {
+            AutoMethod::ClientCredentials => LoginMethod::ClientCredentials,
+            AutoMethod::Browser => LoginMethod::Browser,
+            AutoMethod::Device => LoginMethod::Device,
+            AutoMethod::Paste => LoginMethod::Paste,
+        })
     }
 
     /// Logs in with `method` and stores the credential under the current profile.
@@ -444,7 +434,11 @@ impl Client {
                 let server = self.metadata()?;
                 if server.device_authorization_endpoint.is_none() {
                     self.ui.info("The server has no device authorization endpoint; using the browser login instead.");
-                    let m = if has_display() && !is_ssh() { LoginMethod::Browser } else { LoginMethod::Paste };
+                    // What `auto` picks for a server without one: the browser, or paste away from a desktop.
+                    let m = match auto::interactive(&crate::environment::surroundings(), &server)? {
+                        AutoMethod::Paste => LoginMethod::Paste,
+                        _ => LoginMethod::Browser,
+                    };
                     return self.login(m);
                 }
                 let spec = FlowSpec::Device(DeviceConfig {
@@ -456,7 +450,7 @@ impl Client {
                     allow_insecure_http: self.config.allow_insecure_http,
                 });
                 let mut flow = spec.start(Self::rng()?)?;
-                let options = RunOptions { open_browser_for_device: has_display() && !is_ssh(), no_browser: false };
+                let options = RunOptions { open_browser_for_device: crate::environment::surroundings().desktop(), no_browser: false };
                 let (o, c) = self.drive(&mut flow, RedirectSource::None, PersistTo::TakeLock(&key), options)?;
                 ("device", o, c)
             }

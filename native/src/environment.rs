@@ -9,6 +9,11 @@ pub fn is_ci() -> bool {
         .any(|v| std::env::var(v).is_ok_and(|x| !x.is_empty() && x != "false" && x != "0"))
 }
 
+/// Where this process runs, for [`termauth_core::auto`] (the choice of `login auto`).
+pub fn surroundings() -> termauth_core::auto::Surroundings {
+    termauth_core::auto::Surroundings { ci: is_ci(), ssh: is_ssh(), display: has_display() }
+}
+
 /// True in an SSH session.
 pub fn is_ssh() -> bool {
     ["SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY"].iter().any(|v| std::env::var_os(v).is_some())

@@ -491,3 +491,27 @@ fn cli_api_key_is_stored_printed_and_forgotten() {
             .contains("still valid at the server")
     );
 }
+
+// ------------------------------------------------------------------ login without a method
+
+#[test]
+fn cli_auto_in_ci_uses_client_credentials_or_names_the_variables() {
+    let idp = Idp::shared();
+    let dir = tempfile::tempdir().unwrap();
+    // CI and a secret: the client credentials grant, no prompt.
+    let mut c = cli(dir.path());
+    c.env("CI", "true").env("TERMAUTH_CLIENT_SECRET", BASIC_SECRET).args([
+        "login", "--issuer", &idp.issuer, "--client-id", BASIC_ID, "--scope", "api:read", "--json",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&run(c, None, Duration::from_secs(20)).ok()).unwrap();
+    assert_eq!(report["method"], "client_credentials", "{report}");
+    // CI without one: refused before any request (exit 5, a configuration problem), naming
+    // what to set.
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = cli(dir.path());
+    c.env("CI", "1").args(["login", "--issuer", "http://127.0.0.1:9/unreachable", "--client-id", BASIC_ID]);
+    let r = run(c, None, Duration::from_secs(20));
+    assert_eq!(r.code, 5, "{r:?}");
+    assert!(r.stderr.contains("Set TERMAUTH_TOKEN to a token, or TERMAUTH_CLIENT_SECRET for client credentials."), "{}", r.stderr);
+    assert!(r.stderr.contains("[ci_needs_credentials]"), "{}", r.stderr);
+}

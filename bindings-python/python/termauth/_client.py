@@ -272,29 +272,15 @@ class Client:
     # ------------------------------------------------------------------ login
 
     def choose_method(self) -> str:
-        """The method ``login("auto")`` uses: CI → ``client_credentials`` (needs a secret);
-        SSH or no display → ``device``; desktop → ``browser``; no device endpoint → ``paste``."""
-        if _native.is_ci():
-            if self._client_secret is not None:
-                return "client_credentials"
-            raise usage(
-                "ci_needs_credentials",
-                f"This looks like CI, where nobody can approve a login. Set {_env_name(self.app, 'TOKEN')} to a token, "
-                f"or {_env_name(self.app, 'CLIENT_SECRET')} (or TERMAUTH_CLIENT_SECRET) for client credentials.",
-            )
-        m = self.metadata()
-        desktop = _native.has_display() and not _native.is_ssh()
-        device = bool(m.get("device_authorization_endpoint"))
-        authorize = bool(m.get("authorization_endpoint"))
-        if desktop and authorize:
-            return "browser"
-        if device:
-            return "device"
-        if not desktop and authorize:
-            return "paste"
-        raise usage(
-            "no_interactive_method", "The server offers neither the device flow nor the authorization code flow."
+        """The method ``login("auto")`` uses (termauth-core's rule, the same in every language):
+        CI → ``client_credentials`` (needs a secret); desktop → ``browser``; SSH or no display →
+        ``device``; no device endpoint → ``paste``."""
+        in_ci = _native.auto_method_in_ci(
+            self._client_secret is not None, _env_name(self.app, "TOKEN"), _env_name(self.app, "CLIENT_SECRET")
         )
+        if in_ci is not None:
+            return in_ci
+        return _native.auto_method_interactive(json.dumps(self.metadata()))
 
     def login(
         self,
@@ -331,8 +317,8 @@ class Client:
             server = self.metadata()
             if not server.get("device_authorization_endpoint"):
                 self.ui.info("The server has no device authorization endpoint; using the browser login instead.")
-                desktop = _native.has_display() and not _native.is_ssh()
-                return self.login("browser" if desktop else "paste")
+                # What ``auto`` picks for a server without one: the browser, or paste away from a desktop.
+                return self.login("paste" if _native.auto_method_interactive(json.dumps(server)) == "paste" else "browser")
             spec: Dict[str, Any] = {
                 "flow": "device",
                 "server": server,
@@ -341,8 +327,7 @@ class Client:
                 "resource": self.resource,
                 "allow_insecure_http": self.allow_insecure_http,
             }
-            desktop = _native.has_display() and not _native.is_ssh()
-            outcome, choice = self._run(_drop_none(spec), key, open_browser_for_device=desktop)
+            outcome, choice = self._run(_drop_none(spec), key, open_browser_for_device=_native.is_desktop())
         elif method in ("browser", "paste"):
             from ._listener import LoopbackListener
 

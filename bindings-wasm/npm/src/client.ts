@@ -3,9 +3,9 @@
 // lifecycle.decide, after_renewal_failure), this file only does IO around it.
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { hasDisplay, isCi, isSsh } from './environment.js';
+import { desktop, isSsh, surroundings } from './environment.js';
 import { storage, usage, TermauthError } from './errors.js';
-import { afterRenewalFailure, decide, decideLocked, Flow, randomSeed, renewedElsewhere } from './flow.js';
+import { afterRenewalFailure, autoMethodInCi, autoMethodInteractive, decide, decideLocked, Flow, randomSeed, renewedElsewhere } from './flow.js';
 import { run, type RedirectSource } from './driver.js';
 import {
   checkProfile,
@@ -254,21 +254,12 @@ export class Client {
     return outcome.metadata;
   }
 
-  /** Chooses a method for `auto`: CI → client credentials; desktop → browser; else device; paste without a device endpoint. */
+  /** Chooses a method for `auto` (the core's rule): CI → client credentials; desktop → browser; else device; paste without a device endpoint. */
   async chooseMethod(): Promise<Exclude<LoginMethod, 'auto'>> {
-    if (isCi()) {
-      if (this.#secret !== undefined) return 'clientCredentials';
-      throw usage(
-        'ci_needs_credentials',
-        `This looks like CI, where nobody can approve a login. Set ${envName(this.options.app, 'TOKEN')} to a token, or ${envName(this.options.app, 'CLIENT_SECRET')} (or TERMAUTH_CLIENT_SECRET) for client credentials.`,
-      );
-    }
-    const m = await this.metadata();
-    const desktop = hasDisplay() && !isSsh();
-    if (desktop && m.authorization_endpoint) return 'browser';
-    if (m.device_authorization_endpoint) return 'device';
-    if (!desktop && m.authorization_endpoint) return 'paste';
-    throw usage('no_interactive_method', 'The server offers neither the device flow nor the authorization code flow.');
+    const here = surroundings();
+    const variables = [envName(this.options.app, 'TOKEN'), envName(this.options.app, 'CLIENT_SECRET')] as const;
+    if (autoMethodInCi(here, this.#secret !== undefined, ...variables) !== null) return 'clientCredentials';
+    return autoMethodInteractive(here, await this.metadata());
   }
 
   /** Logs in with `method` and stores the credential under the current profile. */
@@ -307,7 +298,8 @@ export class Client {
         const server = await this.metadata();
         if (!server.device_authorization_endpoint) {
           this.#uiImpl.info('The server has no device authorization endpoint; using the browser login instead.');
-          return this.#login({ ...options, method: hasDisplay() && !isSsh() ? 'browser' : 'paste' });
+          // What `auto` picks for a server without one: the browser, or paste away from a desktop.
+          return this.#login({ ...options, method: autoMethodInteractive(surroundings(), server) === 'paste' ? 'paste' : 'browser' });
         }
         const spec: FlowSpec = {
           flow: 'device',
@@ -318,7 +310,7 @@ export class Client {
         };
         if (this.options.scope !== undefined) spec.scope = this.options.scope;
         if (this.options.resource?.length) spec.resource = this.options.resource;
-        result = await this.#drive(spec, key, { kind: 'none' }, { signal, onPrompt, openBrowserForDevice: hasDisplay() && !isSsh() });
+        result = await this.#drive(spec, key, { kind: 'none' }, { signal, onPrompt, openBrowserForDevice: desktop(surroundings()) });
         name = 'device';
         break;
       }

@@ -1,6 +1,7 @@
 // What kind of place the CLI runs in (CI, SSH, a desktop) and opening a browser: the same
 // rules as native/src/environment.rs.
 import { createRequire } from 'node:module';
+import type { Surroundings } from './flow.js';
 
 // Loaded only when a browser is opened: importing termauth stays cheap.
 const lazy = createRequire(import.meta.url);
@@ -60,4 +61,14 @@ export function openBrowser(url: string): boolean {
   if (process.platform === 'darwin') return trySpawn('open', [url]);
   if (process.platform === 'win32') return trySpawn('rundll32', ['url.dll,FileProtocolHandler', url]);
   return trySpawn('xdg-open', [url]);
+}
+
+/** Where this process runs, for the choice of `auto`'s login method (`autoMethodInCi`). */
+export function surroundings(): Surroundings {
+  return { ci: isCi(), ssh: isSsh(), display: hasDisplay() };
+}
+
+/** A browser opened here is in front of the user (termauth_core::auto::Surroundings::desktop). */
+export function desktop(here: Surroundings): boolean {
+  return here.display && !here.ssh;
 }

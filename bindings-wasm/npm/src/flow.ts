@@ -2,7 +2,7 @@
 // `poll(nowMs)` says what to do, `handle(input, nowMs)` feeds back what happened.
 import * as wasm from './wasm.js';
 import { errorFrom, TermauthError, usage } from './errors.js';
-import type { Action, Credential, Decision, ErrorData, FlowSpec, HttpResponseInput, Input, TokenSet } from './types.js';
+import type { Action, Credential, Decision, ErrorData, FlowSpec, HttpResponseInput, Input, ServerMetadata, TokenSet } from './types.js';
 
 type Envelope<T> = { ok: T; error?: undefined } | { ok?: undefined; error: ErrorData };
 
@@ -117,6 +117,34 @@ export function renewedElsewhere(before: Credential, current: Credential, nowMs:
 /** After a failed renewal: serve the current token (`use`), `relogin`, or throws the error back. */
 export function afterRenewalFailure(credential: Credential, error: TermauthError, nowMs: number): Decision {
   return unwrap<Decision>(wasm.afterRenewalFailure(JSON.stringify(credential), JSON.stringify(error.toJSON()), nowMs));
+}
+
+/** Where the CLI runs, as the driver observed it (see `isCi`, `isSsh`, `hasDisplay`). */
+export interface Surroundings {
+  ci: boolean;
+  ssh: boolean;
+  display: boolean;
+}
+
+/** A login method `auto` can pick (the core's names). */
+export type AutoMethod = 'client_credentials' | 'browser' | 'device' | 'paste';
+
+/**
+ * The first step of choosing `auto`'s login method, before any request (from the core): in
+ * CI `client_credentials` when a client secret is configured, else throws UsageError
+ * `ci_needs_credentials` naming the two variables; `null` outside CI.
+ */
+export function autoMethodInCi(here: Surroundings, hasClientSecret: boolean, tokenVariable: string, secretVariable: string): 'client_credentials' | null {
+  return unwrap<'client_credentials' | null>(wasm.autoMethodInCi(here.ci, hasClientSecret, tokenVariable, secretVariable));
+}
+
+/**
+ * The second step, with the server metadata (from the core): the browser on a desktop when
+ * the server has an authorization endpoint, else the device flow when it has one, else
+ * paste; throws UsageError `no_interactive_method` when it offers neither.
+ */
+export function autoMethodInteractive(here: Surroundings, metadata: ServerMetadata): Exclude<AutoMethod, 'client_credentials'> {
+  return unwrap<Exclude<AutoMethod, 'client_credentials'>>(wasm.autoMethodInteractive(here.ssh, here.display, JSON.stringify(metadata)));
 }
 
 /** The header that presents a credential: `[name, value]`, e.g. `['Authorization', 'Bearer …']`. */

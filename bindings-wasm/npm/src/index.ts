@@ -23,12 +23,15 @@ export {
   parseCredential,
   decide,
   afterRenewalFailure,
+  autoMethodInCi,
+  autoMethodInteractive,
   authorizationHeader,
   pkcePair,
   pkceChallenge,
   parseTokenResponse,
   coreVersion,
 } from './flow.js';
+export type { AutoMethod, Surroundings } from './flow.js';
 export { Client } from './client.js';
 export type { ClientOptions, LoginMethod, LoginOptions, LoginReport, LogoutReport, Status, ProfileInfo } from './client.js';
 export { Store, serverKey, configDir, lock, LockGuard, STALE_LOCK_MS, LOCK_WAIT_MS } from './store.js';
@@ -39,4 +42,4 @@ export { send, proxyFor, environmentFetch, MAX_RESPONSE_BYTES } from './transpor
 export type { FetchLike } from './transport.js';
 export { Terminal, Silent, qrLines } from './ui.js';
 export type { Ui } from './ui.js';
-export { openBrowser, isCi, isSsh, hasDisplay } from './environment.js';
+export { openBrowser, isCi, isSsh, hasDisplay, surroundings } from './environment.js';
