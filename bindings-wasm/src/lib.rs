@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use termauth_core::lifecycle::{Policy, after_renewal_failure, decide, decide_locked, renewed_elsewhere};
 use termauth_core::auto;
+use termauth_core::proxy::{ProxyEnv, proxy_for};
 use termauth_core::{AnyFlow, Credential, Error, Flow, FlowSpec, HttpResponse, Input, Rng, ServerMetadata, TokenSet};
 use wasm_bindgen::prelude::*;
 
@@ -33,7 +34,7 @@ fn error_json(error: &Error) -> String {
 
 // The envelopes are written around the value's own JSON text rather than built with
 // `json!`: `json!` serializes each type a second time, into a `Value`, and that second
-// serializer per type cost 7 KB of the module (`json!` also unwraps, which links the
+// serializer per type cost 11 KB of the module (`json!` also unwraps, which links the
 // panic formatting of serde_json's error). No `json!` in this crate.
 fn ok<T: Serialize>(value: T) -> String {
     match serde_json::to_string(&value) {
@@ -186,6 +187,19 @@ pub fn auto_method_interactive(ssh: bool, display: bool, metadata: &str) -> Stri
         .ok_or_else(|| Error::usage("invalid_input", "The metadata given to autoMethodInteractive is not server metadata."));
     let here = auto::Surroundings { ci: false, ssh, display };
     envelope(metadata.and_then(|m| auto::interactive(&here, &m)))
+}
+
+/// `proxy::proxy_for` for a request to `url`, with the environment as a JSON object of
+/// strings (the proxy variables; others are ignored): `{"ok":{"url":…,"variable":…}}`,
+/// `{"ok":null}` to connect directly, or `{"error":…}` (`unsupported_proxy`).
+#[wasm_bindgen(js_name = proxyFor)]
+pub fn proxy_for_js(url: &str, env_json: &str) -> String {
+    let env: Map<String, Value> = match serde_json::from_str::<Value>(env_json) {
+        Ok(Value::Object(map)) => map,
+        _ => return err(&Error::usage("invalid_input", "The environment given to proxyFor is not a JSON object.")),
+    };
+    let env = ProxyEnv::from_lookup(|name| env.get(name).and_then(Value::as_str).map(str::to_string));
+    envelope(proxy_for(url, &env))
 }
 
 /// The header presenting a credential: `{"ok":{"name":…,"value":…}}`.

@@ -30,6 +30,7 @@ pub mod http;
 mod json;
 pub mod lifecycle;
 pub mod pkce;
+pub mod proxy;
 pub mod rng;
 pub mod secret;
 pub mod spec;

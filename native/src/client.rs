@@ -433,12 +433,13 @@ impl Client {
             LoginMethod::Device => {
                 let server = self.metadata()?;
                 if server.device_authorization_endpoint.is_none() {
-                    self.ui.info("The server has no device authorization endpoint; using the browser login instead.");
-                    // What `auto` picks for a server without one: the browser, or paste away from a desktop.
+                    // What `auto` picks for a server without one: the browser, or paste away
+                    // from a desktop (or no_interactive_method, before saying anything).
                     let m = match auto::interactive(&crate::environment::surroundings(), &server)? {
                         AutoMethod::Paste => LoginMethod::Paste,
                         _ => LoginMethod::Browser,
                     };
+                    self.ui.info("The server has no device authorization endpoint; using the browser login instead.");
                     return self.login(m);
                 }
                 let spec = FlowSpec::Device(DeviceConfig {

@@ -3,21 +3,27 @@
 //! redirects (an OAuth endpoint that redirects a POST is misconfigured, and following it
 //! could send secrets elsewhere), and a cap on the response size.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 use termauth_core::http::MAX_RESPONSE_BYTES;
+use termauth_core::proxy::{ProxyEnv, proxy_for};
 use termauth_core::{HttpRequest, HttpResponse, Input, Method, TransportErrorKind};
 
 /// Sends the requests of a flow.
 #[derive(Clone)]
 pub struct Transport {
     direct: ureq::Agent,
-    proxied: Option<ureq::Agent>,
-    no_proxy: Vec<String>,
+    timeout: Duration,
+    /// The proxy variables, read once; [`termauth_core::proxy::proxy_for`] decides per URL.
+    proxy_env: ProxyEnv,
+    /// The agent for the proxy, built on first use (or why it cannot be).
+    proxied: OnceLock<Result<ureq::Agent, String>>,
 }
 
 impl std::fmt::Debug for Transport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Transport").field("proxied", &self.proxied.is_some()).finish()
+        // The proxy URL may carry a password: only which variable set it.
+        f.debug_struct("Transport").field("proxy", &self.proxy_env.proxy.as_ref().map(|(name, _)| name)).finish()
     }
 }
 
@@ -35,10 +41,6 @@ fn agent(proxy: Option<ureq::Proxy>, timeout: Duration) -> ureq::Agent {
         .into()
 }
 
-fn env_any(names: &[&str]) -> Option<String> {
-    names.iter().find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()))
-}
-
 impl Default for Transport {
     fn default() -> Self {
         Transport::new(Duration::from_secs(30))
@@ -46,37 +48,46 @@ impl Default for Transport {
 }
 
 impl Transport {
-    /// A transport with this overall per-request timeout, configured from the environment.
+    /// A transport with this overall per-request timeout, configured from the environment
+    /// (`HTTPS_PROXY`, `ALL_PROXY`, `HTTP_PROXY`, `NO_PROXY`: see [`termauth_core::proxy`]).
     pub fn new(timeout: Duration) -> Self {
-        let proxy = env_any(&["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "HTTP_PROXY", "http_proxy"])
-            .and_then(|p| ureq::Proxy::new(&p).ok());
-        let no_proxy = env_any(&["NO_PROXY", "no_proxy"])
-            .map(|v| v.split(',').map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty()).collect())
-            .unwrap_or_default();
-        Transport { direct: agent(None, timeout), proxied: proxy.map(|p| agent(Some(p), timeout)), no_proxy }
+        Transport {
+            direct: agent(None, timeout),
+            timeout,
+            proxy_env: ProxyEnv::from_lookup(|name| std::env::var(name).ok()),
+            proxied: OnceLock::new(),
+        }
     }
 
-    /// True when `host` bypasses the proxy: loopback always, and `NO_PROXY` entries
-    /// (`*`, exact names, `.suffix` or `suffix` domain matches).
-    fn bypass(&self, host: &str) -> bool {
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
-        if host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()) {
-            return true;
+    /// The agent for `req`'s URL: direct, through the proxy, or why neither.
+    fn agent_for(&self, url: &str) -> Result<&ureq::Agent, String> {
+        match proxy_for(url, &self.proxy_env) {
+            Ok(None) => Ok(&self.direct),
+            Ok(Some(proxy)) => self
+                .proxied
+                .get_or_init(|| {
+                    // The core's `socks5` means the proxy resolves names: ureq calls that
+                    // `socks5h` (its `socks5` resolves locally, like curl).
+                    let url = match proxy.url.strip_prefix("socks5://") {
+                        Some(rest) => format!("socks5h://{rest}"),
+                        None => proxy.url,
+                    };
+                    // ureq's error would not say more than this, and the URL may hold a password.
+                    ureq::Proxy::new(&url)
+                        .map(|p| agent(Some(p), self.timeout))
+                        .map_err(|_| format!("{} is not a valid proxy URL; fix it, or list this host in NO_PROXY", proxy.variable))
+                })
+                .as_ref()
+                .map_err(Clone::clone),
+            Err(e) => Err(e.message),
         }
-        self.no_proxy.iter().any(|entry| {
-            let entry = entry.split(':').next().unwrap_or(entry);
-            entry == "*" || host == entry.trim_start_matches('.') || host.ends_with(&format!(".{}", entry.trim_start_matches('.')))
-        })
     }
 
     /// Sends `req` and returns the input to feed back to the flow.
     pub fn send(&self, req: &HttpRequest) -> Input {
-        let host = req.url.split("://").nth(1).and_then(|r| r.split(['/', '?']).next()).unwrap_or("");
-        let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
-        let host = if host.starts_with('[') { host.split(']').next().unwrap_or(host) } else { host.split(':').next().unwrap_or(host) };
-        let agent = match &self.proxied {
-            Some(p) if !self.bypass(host) => p,
-            _ => &self.direct,
+        let agent = match self.agent_for(&req.url) {
+            Ok(agent) => agent,
+            Err(message) => return Input::TransportError { id: req.id, kind: TransportErrorKind::Other, message: Some(message) },
         };
         let result = match req.method {
             Method::Get => {
@@ -126,7 +137,6 @@ fn transport_error(id: u64, e: &ureq::Error) -> Input {
             if matches!(
                 io.kind(),
                 std::io::ErrorKind::ConnectionRefused
-                    | std::io::ErrorKind::ConnectionReset
                     | std::io::ErrorKind::HostUnreachable
                     | std::io::ErrorKind::NetworkUnreachable
             ) =>

@@ -19,6 +19,7 @@ const BASIC_SECRET: &str = "s3cr3t:with/special+chars";
 struct Proxy {
     child: Child,
     url: String,
+    socks: String,
 }
 
 impl Proxy {
@@ -34,10 +35,10 @@ impl Proxy {
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("proxy ready line");
         let ready: Value = serde_json::from_str(line.trim()).expect("proxy ready JSON");
-        Proxy { child, url: ready["proxy"].as_str().unwrap().to_string() }
+        Proxy { child, url: ready["proxy"].as_str().unwrap().to_string(), socks: ready["socks"].as_str().unwrap().to_string() }
     }
 
-    /// The targets it carried so far (`host:port` for CONNECT, the URL otherwise).
+    /// The targets it carried so far (`host:port` for CONNECT and SOCKS5, the URL otherwise).
     fn carried(&self) -> Vec<String> {
         let (status, log) = get(&format!("{}/__proxy/log", self.url));
         assert_eq!(status, 200);
@@ -77,11 +78,12 @@ fn proxies_from_the_environment() {
     assert!(idp.issuer.starts_with(&format!("http://{HOST}:")), "{}", idp.issuer);
     let proxy = Proxy::start();
 
-    // HTTPS_PROXY applies to every URL (the rule the npm package's proxyFor copies).
-    for variable in ["HTTPS_PROXY", "http_proxy"] {
+    // Any proxy variable applies to every URL (termauth_core::proxy, shared with the npm
+    // package); an HTTP proxy and a SOCKS5 one.
+    for (variable, url) in [("HTTPS_PROXY", &proxy.url), ("http_proxy", &proxy.url), ("ALL_PROXY", &proxy.socks)] {
         let dir = tempfile::tempdir().unwrap();
         let before = proxy.carried().len();
-        login(dir.path(), &idp.issuer, &[(variable, &proxy.url)]).ok();
+        login(dir.path(), &idp.issuer, &[(variable, url)]).ok();
         let carried = proxy.carried()[before..].to_vec();
         assert!(!carried.is_empty() && carried.iter().all(|t| t.contains(HOST)), "{variable}: {carried:?}");
         let mut t = cli(dir.path());
@@ -96,4 +98,11 @@ fn proxies_from_the_environment() {
     assert_ne!(r.code, 0, "{r:?}");
     assert!(r.stderr.contains("(DNS lookup failed"), "{}", r.stderr);
     assert_eq!(proxy.carried().len(), before, "nothing went through the proxy");
+
+    // A proxy scheme termauth cannot use: refused, naming the variable, not its password.
+    let dir = tempfile::tempdir().unwrap();
+    let r = login(dir.path(), &idp.issuer, &[("ALL_PROXY", "ftp://user:hunter2@127.0.0.1:21")]);
+    assert_ne!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("ALL_PROXY names a proxy with the scheme `ftp`"), "{}", r.stderr);
+    assert!(!r.stderr.contains("hunter2"), "{}", r.stderr);
 }

@@ -1,20 +1,23 @@
-// A real HTTP forward proxy for the proxy tests of every language: CONNECT tunnels and
-// absolute-form requests (`GET http://host:port/path`), listening on 127.0.0.1 only.
+// A real forward proxy for the proxy tests of every language, listening on 127.0.0.1 only:
+// HTTP (CONNECT tunnels and absolute-form requests, `GET http://host:port/path`) and
+// SOCKS5 (RFC 1928: no authentication, CONNECT, IPv4 / domain / IPv6 addresses).
 //
-//   node proxy.js [--port N] [--map host=127.0.0.1 ...]
+//   node proxy.js [--port N] [--socks-port N] [--map host=127.0.0.1 ...]
 //
-// Prints one JSON line when ready: {"proxy":"http://127.0.0.1:PORT"}. `--map` resolves a
+// Prints one JSON line when ready:
+// {"proxy":"http://127.0.0.1:PORT","socks":"socks5://127.0.0.1:PORT"}. `--map` resolves a
 // host name the machine does not know (the IdP's `--issuer-host`) to an address; any
 // other host is refused with 502, so nothing leaves the machine. `GET /__proxy/log`
-// (origin-form, i.e. asked of the proxy itself) answers the requests it carried so far:
-// [{"method":"CONNECT","target":"idp.test:1234"}, {"method":"POST","target":"http://…"}].
+// (origin-form, i.e. asked of the HTTP proxy itself) answers the requests both carried so
+// far: [{"method":"CONNECT","target":"idp.test:1234"}, {"method":"SOCKS5","target":"…"}, …].
 import { createServer, request } from 'node:http';
-import { connect } from 'node:net';
+import { connect, createServer as createTcpServer } from 'node:net';
 import { parseArgs } from 'node:util';
 
 const { values: args } = parseArgs({
   options: {
     port: { type: 'string', default: '0' },
+    'socks-port': { type: 'string', default: '0' },
     map: { type: 'string', multiple: true, default: [] },
   },
 });
@@ -87,14 +90,73 @@ server.on('connect', (req, socket, head) => {
   socket.on('error', () => upstream.destroy());
 });
 
+// SOCKS5 (RFC 1928): greeting → method 0 (no authentication); CONNECT request → reply,
+// then the connection is a tunnel.
+const socks = createTcpServer((client) => {
+  let buf = Buffer.alloc(0);
+  let stage = 'greeting';
+  const fail = (code) => {
+    client.end(Buffer.from([5, code, 0, 1, 0, 0, 0, 0, 0, 0]));
+  };
+  const onData = (chunk) => {
+    buf = Buffer.concat([buf, chunk]);
+    if (stage === 'greeting') {
+      if (buf.length < 2 || buf.length < 2 + buf[1]) return;
+      const methods = buf.subarray(2, 2 + buf[1]);
+      buf = buf.subarray(2 + buf[1]);
+      if (!methods.includes(0)) {
+        client.end(Buffer.from([5, 0xff]));
+        return;
+      }
+      client.write(Buffer.from([5, 0]));
+      stage = 'request';
+    }
+    if (stage !== 'request' || buf.length < 5) return;
+    const atyp = buf[3];
+    const addrLen = atyp === 1 ? 4 : atyp === 4 ? 16 : atyp === 3 ? 1 + buf[4] : -1;
+    if (addrLen < 0) return fail(8); // address type not supported
+    if (buf.length < 4 + addrLen + 2) return;
+    const addr = buf.subarray(4, 4 + addrLen);
+    const host = atyp === 1 ? [...addr].join('.') : atyp === 3 ? addr.subarray(1).toString('latin1')
+      : addr.toString('hex').match(/.{4}/g).join(':');
+    const port = buf.readUInt16BE(4 + addrLen);
+    const rest = buf.subarray(4 + addrLen + 2);
+    client.off('data', onData);
+    stage = 'tunnel';
+    log.push({ method: 'SOCKS5', target: `${host}:${port}` });
+    const address = buf[1] === 1 ? resolve(host) : undefined;
+    if (!address) return fail(buf[1] === 1 ? 4 : 7); // host unreachable / command not supported
+    let connected = false;
+    const upstream = connect(port, address, () => {
+      connected = true;
+      client.write(Buffer.from([5, 0, 0, 1, 0, 0, 0, 0, 0, 0]));
+      if (rest.length) upstream.write(rest);
+      upstream.pipe(client);
+      client.pipe(upstream);
+    });
+    upstream.on('error', () => (connected ? client.destroy() : fail(5))); // 5: connection refused
+    client.on('error', () => upstream.destroy());
+  };
+  client.on('data', onData);
+  client.on('error', () => {});
+});
+
 await new Promise((ok, fail) => {
   server.once('error', fail);
   server.listen(Number(args.port), '127.0.0.1', ok);
 });
-process.stdout.write(`${JSON.stringify({ proxy: `http://127.0.0.1:${server.address().port}` })}\n`);
+await new Promise((ok, fail) => {
+  socks.once('error', fail);
+  socks.listen(Number(args['socks-port']), '127.0.0.1', ok);
+});
+process.stdout.write(`${JSON.stringify({
+  proxy: `http://127.0.0.1:${server.address().port}`,
+  socks: `socks5://127.0.0.1:${socks.address().port}`,
+})}\n`);
 for (const signal of ['SIGTERM', 'SIGINT']) {
   process.on(signal, () => {
     server.closeAllConnections?.();
+    socks.close();
     server.close(() => process.exit(0));
   });
 }

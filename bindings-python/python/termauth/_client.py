@@ -315,10 +315,13 @@ class Client:
             outcome, choice = self._run({"flow": "api_key", "key": token, "presentation": presentation}, key)
         elif method == "device":
             server = self.metadata()
-            if not server.get("device_authorization_endpoint"):
+            # Absent, as the core sees it (an empty string is present, and refused by the flow).
+            if server.get("device_authorization_endpoint") is None:
+                # What ``auto`` picks for a server without one: the browser, or paste away from a
+                # desktop (or no_interactive_method, before saying anything).
+                instead = "paste" if _native.auto_method_interactive(json.dumps(server)) == "paste" else "browser"
                 self.ui.info("The server has no device authorization endpoint; using the browser login instead.")
-                # What ``auto`` picks for a server without one: the browser, or paste away from a desktop.
-                return self.login("paste" if _native.auto_method_interactive(json.dumps(server)) == "paste" else "browser")
+                return self.login(instead)
             spec: Dict[str, Any] = {
                 "flow": "device",
                 "server": server,

@@ -155,7 +155,7 @@ export class Client {
       options.clientSecret ??
       ([envName(options.app, 'CLIENT_SECRET'), 'TERMAUTH_CLIENT_SECRET'].map((v) => process.env[v]).find((s) => !!s) || undefined);
     this.store = options.configDir ? new Store(options.configDir, options.store ?? 'auto') : Store.forApp(options.app, options.store ?? 'auto');
-    this.#fetch = options.fetch ?? environmentFetch();
+    this.#fetch = options.fetch ?? environmentFetch({ warn: (message) => this.#uiImpl.warn(message) });
     this.#ui = options.ui;
   }
 
@@ -296,10 +296,13 @@ export class Client {
       }
       case 'device': {
         const server = await this.metadata();
-        if (!server.device_authorization_endpoint) {
+        // Absent, as the core sees it (an empty string is present, and refused by the flow).
+        if (server.device_authorization_endpoint === undefined || server.device_authorization_endpoint === null) {
+          // What `auto` picks for a server without one: the browser, or paste away from a
+          // desktop (or no_interactive_method, before saying anything).
+          const method = autoMethodInteractive(surroundings(), server) === 'paste' ? 'paste' : 'browser';
           this.#uiImpl.info('The server has no device authorization endpoint; using the browser login instead.');
-          // What `auto` picks for a server without one: the browser, or paste away from a desktop.
-          return this.#login({ ...options, method: autoMethodInteractive(surroundings(), server) === 'paste' ? 'paste' : 'browser' });
+          return this.#login({ ...options, method });
         }
         const spec: FlowSpec = {
           flow: 'device',

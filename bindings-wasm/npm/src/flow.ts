@@ -6,7 +6,8 @@ import type { Action, Credential, Decision, ErrorData, FlowSpec, HttpResponseInp
 
 type Envelope<T> = { ok: T; error?: undefined } | { ok?: undefined; error: ErrorData };
 
-function unwrap<T>(text: string): T {
+/** The `ok` value of a core envelope, or throws its error as a TermauthError subclass. */
+export function unwrap<T>(text: string): T {
   const env = JSON.parse(text) as Envelope<T>;
   if (env.error) throw errorFrom(env.error);
   return env.ok as T;

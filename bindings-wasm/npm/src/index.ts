@@ -39,7 +39,7 @@ export type { StoreChoice, StorePreference, CredentialKey } from './store.js';
 export { run } from './driver.js';
 export type { RedirectSource, RunOptions } from './driver.js';
 export { send, proxyFor, environmentFetch, MAX_RESPONSE_BYTES } from './transport.js';
-export type { FetchLike } from './transport.js';
+export type { EnvironmentFetchOptions, FetchLike, UndiciLike } from './transport.js';
 export { Terminal, Silent, qrLines } from './ui.js';
 export type { Ui } from './ui.js';
 export { openBrowser, isCi, isSsh, hasDisplay, surroundings } from './environment.js';

@@ -3,7 +3,9 @@
 // a timeout, and a cap on the response size. It makes no protocol decision: it turns a
 // send_request action into an http_response or transport_error input.
 import { createRequire } from 'node:module';
+import { unwrap } from './flow.js';
 import type { Header, Input, SendRequest, TransportErrorKind } from './types.js';
+import * as wasm from './wasm.js';
 
 /** The response limit of the core (`termauth_core::http::MAX_RESPONSE_BYTES`). */
 export const MAX_RESPONSE_BYTES = 256 * 1024;
@@ -11,23 +13,15 @@ export const MAX_RESPONSE_BYTES = 256 * 1024;
 /** A fetch-compatible function (global fetch, undici's with a proxy agent, a test double). */
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 
-const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'ALL_PROXY', 'all_proxy', 'HTTP_PROXY', 'http_proxy'];
-
-function envAny(env: NodeJS.ProcessEnv, names: string[]): { name: string; value: string } | undefined {
-  for (const name of names) {
-    const value = env[name];
-    if (value !== undefined && value.trim() !== '') return { name, value: value.trim() };
-  }
-  return undefined;
-}
-
 /**
- * The proxy for a request to `url`, by the Rust driver's rules (`native/src/transport.rs`),
- * so a CLI behaves the same whichever language it is written in: the first of
- * `HTTPS_PROXY`, `https_proxy`, `ALL_PROXY`, `all_proxy`, `HTTP_PROXY`, `http_proxy` that is
- * set, for every URL; none for loopback hosts (`localhost`, `127.0.0.0/8`, `[::1]`) and for
- * hosts `NO_PROXY` / `no_proxy` names (`*`, a host, or a domain with or without its leading
- * dot; a `:port` in an entry is ignored). A proxy without a scheme is `http://`.
+ * The proxy for a request to `url`, by termauth-core's rule (`termauth_core::proxy`, the
+ * same as the Rust CLI's): the first of `HTTPS_PROXY`, `https_proxy`, `ALL_PROXY`,
+ * `all_proxy`, `HTTP_PROXY`, `http_proxy` that is set, for every URL; none for loopback hosts
+ * (`localhost`, `*.localhost`, `127.0.0.0/8`, `[::1]`) and for hosts `NO_PROXY` / `no_proxy`
+ * names (`*`, a host or address, a domain with or without a leading `.` or `*.`). A proxy
+ * without a scheme is `http://`; `socks5h://` is returned as `socks5://` (the proxy
+ * resolves names). Throws UsageError `unsupported_proxy` for other schemes. The URL may
+ * hold a password: do not print it.
  *
  * ```ts
  * proxyFor('https://login.example.com/token', { HTTPS_PROXY: 'proxy.corp:3128', NO_PROXY: '.internal' });
@@ -35,22 +29,9 @@ function envAny(env: NodeJS.ProcessEnv, names: string[]): { name: string; value:
  * ```
  */
 export function proxyFor(url: string, env: NodeJS.ProcessEnv = process.env): { url: string; variable: string } | undefined {
-  const proxy = envAny(env, PROXY_VARIABLES);
-  if (!proxy) return undefined;
-  let host: string;
-  try {
-    host = new URL(url).hostname.toLowerCase().replace(/^\[|\]$/g, '');
-  } catch {
-    return undefined;
-  }
-  if (host === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '::1') return undefined;
-  const noProxy = envAny(env, ['NO_PROXY', 'no_proxy']);
-  const entries = (noProxy?.value ?? '').split(',').map((e) => e.trim().toLowerCase()).filter((e) => e !== '');
-  for (const entry of entries) {
-    const domain = (entry.split(':')[0] ?? '').replace(/^\.+/, '');
-    if (entry === '*' || host === domain || host.endsWith(`.${domain}`)) return undefined;
-  }
-  return { url: proxy.value.includes('://') ? proxy.value : `http://${proxy.value}`, variable: proxy.name };
+  // Only the proxy variables cross into the core (their names all end in "proxy").
+  const vars = Object.fromEntries(Object.entries(env).filter(([name, value]) => /proxy$/i.test(name) && value !== undefined));
+  return unwrap<{ url: string; variable: string } | null>(wasm.proxyFor(url, JSON.stringify(vars))) ?? undefined;
 }
 
 /** What the transport uses of undici. */
@@ -70,26 +51,40 @@ function loadUndici(): UndiciLike | string {
   }
 }
 
+/** Options of {@link environmentFetch}. */
+export interface EnvironmentFetchOptions {
+  /** The environment to read the proxy variables from (default `process.env`). */
+  env?: NodeJS.ProcessEnv;
+  /** Told once when a proxy is configured but undici is missing (the Client's `ui.warn`). */
+  warn?: (message: string) => void;
+  /** Loads undici (tests). */
+  load?: () => UndiciLike | string;
+}
+
 /**
- * The default transport: global `fetch`, or — when {@link proxyFor} gives a proxy —
- * undici's `fetch` through a `ProxyAgent` (Node's built-in fetch ignores `HTTPS_PROXY`).
- * Without undici the request goes direct, and if it fails the error says that the proxy
- * was not used and how to fix it. `load` is for tests.
+ * The default transport: global `fetch`, or — when {@link proxyFor} gives a proxy (HTTP,
+ * HTTPS or SOCKS5) — undici's `fetch` through a `ProxyAgent` (Node's built-in fetch ignores
+ * the proxy variables). Without undici the request goes direct: `warn` says so once, and a
+ * failure says so too. An unusable proxy setting fails the request, naming the variable.
  */
-export function environmentFetch(env: NodeJS.ProcessEnv = process.env, load: () => UndiciLike | string = loadUndici): FetchLike {
+export function environmentFetch(options: EnvironmentFetchOptions = {}): FetchLike {
+  const { env = process.env, warn, load = loadUndici } = options;
   const agents = new Map<string, NonNullable<RequestInit['dispatcher']>>();
   let undici: UndiciLike | string | undefined;
+  let warned = false;
   return async (url, init) => {
     const proxy = proxyFor(url, env);
     if (!proxy) return globalThis.fetch(url, init);
     undici ??= load();
     if (typeof undici === 'string') {
-      const why = undici;
+      const note = `${proxy.variable} is set but ${undici}, so the proxy was not used (npm install undici)`;
+      if (!warned) warn?.(`${note}; requests go direct`);
+      warned = true;
       return globalThis.fetch(url, init).catch((e: unknown) => {
         const err = e as { name?: string; code?: string; cause?: { code?: string } };
         throw Object.assign(
           // The note first: the core keeps the first 200 characters of a transport message.
-          new Error(`${proxy.variable} is set but ${why}, so the proxy was not used (npm install undici): ${describe(e)}`),
+          new Error(`${note}: ${describe(e)}`),
           // errorKind still classifies it (by name and code).
           { name: err?.name ?? 'Error', code: err?.cause?.code ?? err?.code },
         );
@@ -97,7 +92,12 @@ export function environmentFetch(env: NodeJS.ProcessEnv = process.env, load: () 
     }
     let agent = agents.get(proxy.url);
     if (agent === undefined) {
-      agent = new undici.ProxyAgent(proxy.url);
+      try {
+        agent = new undici.ProxyAgent(proxy.url);
+      } catch {
+        // Not undici's message: it could quote the URL, which may hold a password.
+        throw new Error(`${proxy.variable} is not a valid proxy URL; fix it, or list this host in NO_PROXY`);
+      }
       agents.set(proxy.url, agent);
     }
     return undici.fetch(url, { ...init, dispatcher: agent });
@@ -109,7 +109,8 @@ function errorKind(e: unknown): TransportErrorKind {
   if (err?.name === 'TimeoutError' || err?.name === 'AbortError') return 'timeout';
   const code = err?.cause?.code ?? err?.code ?? '';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'dns';
-  if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return 'connect';
+  // Not ECONNRESET: a reset may come after the request was sent (the Rust transport agrees).
+  if (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return 'connect';
   if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT' || code === 'UND_ERR_HEADERS_TIMEOUT') return 'timeout';
   if (/CERT|SSL|TLS|SELF_SIGNED/i.test(code)) return 'tls';
   return 'other';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
-import { Client, TransportError, proxyFor, environmentFetch } from '../dist/index.js';
+import { Client, TransportError, UsageError, proxyFor, environmentFetch } from '../dist/index.js';
 import { approveDevice, recordingUi, root, startIdp, tempDir } from './helpers.mjs';
 
 process.env.TERMAUTH_NO_KEYRING = '1';
@@ -26,7 +26,8 @@ before(async () => {
     createInterface({ input: child.stdout }).once('line', resolve);
     child.once('exit', (code) => reject(new Error(`proxy exited with ${code}`)));
   });
-  proxy = { url: JSON.parse(line).proxy, stop: () => new Promise((r) => (child.once('exit', r), child.kill('SIGTERM'))) };
+  const ready = JSON.parse(line);
+  proxy = { url: ready.proxy, socks: ready.socks, stop: () => new Promise((r) => (child.once('exit', r), child.kill('SIGTERM'))) };
 });
 after(async () => {
   await Promise.all([idp?.stop(), proxy?.stop()]);
@@ -51,26 +52,22 @@ const cli = (extra = {}) =>
     ...extra,
   });
 
-test('proxyFor: the Rust driver rules — variable order, loopback never, NO_PROXY names and domains', () => {
-  const env = { HTTP_PROXY: 'http://h:1', HTTPS_PROXY: 'proxy.corp:3128', NO_PROXY: ' .internal, exact.example:8443 ,' };
+test('proxyFor: the rule of termauth_core::proxy — order, loopback never, NO_PROXY, schemes', () => {
+  const env = { HTTP_PROXY: 'http://h:1', HTTPS_PROXY: 'proxy.corp:3128', NO_PROXY: ' .internal, exact.example:8443 [2001:db8::5]:443', PATH: '/bin' };
   assert.deepEqual(proxyFor('https://login.example.com/token', env), { url: 'http://proxy.corp:3128', variable: 'HTTPS_PROXY' });
-  assert.deepEqual(proxyFor('http://login.example.com/token', { all_proxy: 'socks5://s:1', http_proxy: 'http://h:1' }), {
-    url: 'socks5://s:1',
-    variable: 'all_proxy',
-  });
-  for (const url of ['http://127.0.0.1:9/x', 'http://127.8.9.10/', 'http://localhost:1/', 'http://[::1]:5/', 'http://LOCALHOST/']) {
+  assert.deepEqual(proxyFor('http://x.example/', { all_proxy: 'socks5h://s:1', http_proxy: 'http://h:1' }), { url: 'socks5://s:1', variable: 'all_proxy' });
+  for (const url of ['http://127.0.0.1:9/x', 'http://localhost:1/', 'http://app.localhost:8080/', 'http://[::1]:5/', 'https://a.b.internal/x', 'https://sub.exact.example/', 'https://[2001:db8::5]/']) {
     assert.equal(proxyFor(url, env), undefined, url);
   }
-  for (const url of ['https://internal/', 'https://a.b.internal/x', 'https://exact.example/', 'https://sub.exact.example/']) {
-    assert.equal(proxyFor(url, env), undefined, url);
-  }
-  for (const url of ['https://notinternal/', 'https://example.internal.evil/', 'https://exact.example.org/']) {
+  for (const url of ['https://notinternal/', 'https://exact.example.org/', 'https://example.com./']) {
     assert.notEqual(proxyFor(url, env), undefined, url);
   }
-  assert.deepEqual(proxyFor('https://x.example/', { ...env, no_proxy: '*' }), proxyFor('https://x.example/', env), 'NO_PROXY wins over no_proxy');
-  assert.equal(proxyFor('https://x.example/', { HTTPS_PROXY: 'p:1', NO_PROXY: '*' }), undefined);
+  assert.equal(proxyFor('https://x.example/', { HTTPS_PROXY: 'p:1', NO_PROXY: '*:443' }), undefined);
   assert.equal(proxyFor('https://x.example/', { HTTPS_PROXY: '   ' }), undefined, 'a blank variable is unset');
-  assert.equal(proxyFor('https://x.example/', {}), undefined);
+  assert.throws(
+    () => proxyFor('https://x.example/', { ALL_PROXY: 'ftp://u:hunter2@p:21' }),
+    (e) => e instanceof UsageError && e.code === 'unsupported_proxy' && /ALL_PROXY/.test(e.message) && !/hunter2/.test(e.message),
+  );
 });
 
 // The IdP's host resolves only inside the proxy, so a login that succeeds went through it;
@@ -98,6 +95,25 @@ test('device login through http_proxy (approved on 127.0.0.1, polled through the
   assert.ok(targets.length >= 1 && targets.every((t) => t.includes(`${HOST}:`)), JSON.stringify(targets));
 });
 
+test('client credentials through a SOCKS5 proxy (ALL_PROXY)', async () => {
+  process.env.ALL_PROXY = proxy.socks;
+  const before = (await carried()).length;
+  const c = cli();
+  assert.equal((await c.login({ method: 'clientCredentials' })).scope, 'api:read');
+  const targets = (await carried()).slice(before);
+  assert.ok(targets.length >= 1 && targets.every((t) => t.startsWith(`${HOST}:`)), JSON.stringify(targets));
+});
+
+test('an unusable proxy setting fails the login, naming the variable and not its password', async () => {
+  process.env.HTTPS_PROXY = 'ftp://user:hunter2@127.0.0.1:21';
+  await assert.rejects(cli().login({ method: 'clientCredentials' }), (e) => {
+    assert.ok(e instanceof TransportError, String(e));
+    assert.match(e.message, /HTTPS_PROXY names a proxy with the scheme `ftp`/);
+    assert.doesNotMatch(e.message, /hunter2/);
+    return true;
+  });
+});
+
 test('NO_PROXY naming the host: the request goes direct, and the unknown name fails as a DNS error', async () => {
   process.env.HTTPS_PROXY = proxy.url;
   process.env.NO_PROXY = `.termauth.test`;
@@ -108,14 +124,17 @@ test('NO_PROXY naming the host: the request goes direct, and the unknown name fa
 
 test('without undici the request goes direct, and its failure says the proxy was not used and what to do', async () => {
   const env = { HTTPS_PROXY: proxy.url };
-  const withoutUndici = environmentFetch(env, () => 'the optional package undici is not installed');
+  const warnings = [];
+  const withoutUndici = environmentFetch({ env, load: () => 'the optional package undici is not installed', warn: (m) => warnings.push(m) });
   const c = cli({ fetch: withoutUndici });
   await assert.rejects(c.login({ method: 'clientCredentials' }), (e) => {
     assert.ok(e instanceof TransportError, String(e));
     assert.match(e.message, /\(DNS lookup failed: HTTPS_PROXY is set but the optional package undici is not installed, so the proxy was not used \(npm install undici\): fetch failed: getaddrinfo ENOTFOUND idp\.termauth\.test\)/);
     return true;
   });
+  assert.deepEqual(warnings, ['HTTPS_PROXY is set but the optional package undici is not installed, so the proxy was not used (npm install undici); requests go direct']);
   // Loopback is direct anyway, and works.
   const local = await withoutUndici(`${idp.local}/.well-known/openid-configuration`, { method: 'GET' });
   assert.equal(local.status, 200);
+  assert.equal(warnings.length, 1, 'said once');
 });
