@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, readdirSync, readFileSync, existsSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { root, startIdp, tempDir } from './helpers.mjs';
 
@@ -77,4 +77,24 @@ test('require() works (Node >= 20.19, exports default/require condition)', async
   const r = await run(['require-example.cjs'], {});
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout.trim(), 'function');
+});
+
+test('undici comes with the package; without it a proxied request goes direct, with a warning and a failure that say so', async () => {
+  const undici = join(app.dir, 'node_modules', 'undici');
+  assert.ok(existsSync(undici), 'the optional dependency is installed by default');
+  rmSync(undici, { recursive: true, force: true }); // as `npm install --omit=optional` leaves it
+  const script = join(app.dir, 'no-undici.mjs');
+  writeFileSync(
+    script,
+    `import { environmentFetch } from 'termauth';
+const warnings = [];
+const f = environmentFetch({ warn: (m) => warnings.push(m) });
+try { await f('https://idp.termauth.test/token', { method: 'GET' }); } catch (e) { console.log(JSON.stringify({ warnings, message: e.message })); }
+`,
+  );
+  const r = await run([script], { HTTPS_PROXY: 'http://127.0.0.1:9', NO_PROXY: '' });
+  assert.equal(r.code, 0, r.stderr);
+  const { warnings, message } = JSON.parse(r.stdout);
+  assert.deepEqual(warnings, ['HTTPS_PROXY is set but the optional package undici is not installed, so the proxy was not used (npm install undici); requests go direct']);
+  assert.match(message, /^HTTPS_PROXY is set but the optional package undici is not installed, so the proxy was not used \(npm install undici\): fetch failed/);
 });
