@@ -1,7 +1,7 @@
 // The high-level API: log in, get a fresh token, log out, report status. The same behaviour
 // as native/src/client.rs; every OAuth decision comes from the wasm core (flows,
 // lifecycle.decide, after_renewal_failure), this file only does IO around it.
-import * as fs from 'node:fs';
+import { fs } from './builtins.js';
 import { join } from 'node:path';
 import { desktop, isSsh, surroundings } from './environment.js';
 import { storage, usage, TermauthError } from './errors.js';

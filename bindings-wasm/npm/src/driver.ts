@@ -1,14 +1,11 @@
 // The driver loop: runs any flow to completion with real IO. It is the one loop of the
 // contract (poll, do what the action says, feed the result back, until done or failed) and
 // contains no protocol decision: the same as native/src/driver.rs.
-import { createRequire } from 'node:module';
+import { load } from './builtins.js';
 import type { Interface } from 'node:readline';
 import { errorFrom, makeError, usage } from './errors.js';
 import { openBrowser } from './environment.js';
 import type { Arrival, LoopbackListener } from './listener.js';
-
-// node:readline is loaded only for paste mode: importing termauth stays cheap.
-const lazy = createRequire(import.meta.url);
 import { send, type FetchLike } from './transport.js';
 import type { Action, Credential, Outcome } from './types.js';
 import type { Flow } from './flow.js';
@@ -55,7 +52,8 @@ class LineReader {
   #lines: (string | null)[] = [];
   #waiter: ((l: string | null) => void) | undefined;
   constructor(input: NodeJS.ReadableStream) {
-    const { createInterface } = lazy('node:readline') as typeof import('node:readline');
+    // node:readline is loaded only for paste mode: importing termauth stays cheap.
+    const { createInterface } = load('node:readline') as typeof import('node:readline');
     this.#rl = createInterface({ input, terminal: false });
     this.#rl.on('line', (l) => this.#push(l));
     this.#rl.on('close', () => this.#push(null));

@@ -1,10 +1,7 @@
 // What kind of place the CLI runs in (CI, SSH, a desktop) and opening a browser: the same
 // rules as native/src/environment.rs.
-import { createRequire } from 'node:module';
+import { load } from './builtins.js';
 import type { Surroundings } from './flow.js';
-
-// Loaded only when a browser is opened: importing termauth stays cheap.
-const lazy = createRequire(import.meta.url);
 
 const env = (name: string): string | undefined => process.env[name];
 
@@ -32,7 +29,8 @@ export function hasDisplay(): boolean {
 
 function trySpawn(program: string, args: string[]): boolean {
   try {
-    const { spawn } = lazy('node:child_process') as typeof import('node:child_process');
+    // Loaded only when a browser is opened: importing termauth stays cheap.
+    const { spawn } = load('node:child_process') as typeof import('node:child_process');
     const child = spawn(program, args, { stdio: 'ignore', detached: true });
     child.on('error', () => {});
     child.unref();

@@ -2,7 +2,7 @@
 // library the Rust driver uses: service `termauth:<app>`, account `<profile>@<key>`).
 // Without it, or with TERMAUTH_NO_KEYRING set, every call reports why it is unusable and
 // the file store is used, with the same warnings as the Rust driver.
-import { createRequire } from 'node:module';
+import { load } from './builtins.js';
 
 interface EntryLike {
   setPassword(secret: string): void;
@@ -14,10 +14,10 @@ type EntryCtor = new (service: string, account: string) => EntryLike;
 
 let loaded: { Entry?: EntryCtor; why?: string } | undefined;
 
-function load(): { Entry?: EntryCtor; why?: string } {
+function keyringModule(): { Entry?: EntryCtor; why?: string } {
   if (loaded) return loaded;
   try {
-    const mod = createRequire(import.meta.url)('@napi-rs/keyring') as { Entry: EntryCtor };
+    const mod = load('@napi-rs/keyring') as { Entry: EntryCtor };
     loaded = { Entry: mod.Entry };
   } catch (e) {
     const code = (e as { code?: string }).code;
@@ -46,7 +46,7 @@ function isNoEntry(e: unknown): boolean {
 /** Opens an entry, or returns the reason the keyring is unusable. */
 function entry(service: string, account: string): EntryLike | string {
   if (process.env.TERMAUTH_NO_KEYRING !== undefined) return 'TERMAUTH_NO_KEYRING is set';
-  const { Entry, why } = load();
+  const { Entry, why } = keyringModule();
   if (!Entry) return why!;
   try {
     return new Entry(service, account);

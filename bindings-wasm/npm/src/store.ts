@@ -14,7 +14,7 @@
 //     profiles.json               {"schema_version":1,"active":{"<key>":"<profile>"}}
 //
 // <key> = first 16 hex digits of SHA-256(issuer "\n" client_id).
-import * as fs from 'node:fs';
+import { fs } from './builtins.js';
 import { join, dirname, basename } from 'node:path';
 import { storage, usage, TermauthError } from './errors.js';
 import { parseCredential } from './flow.js';

@@ -2,7 +2,7 @@
 // that redirects a POST is misconfigured, and following it could send secrets elsewhere),
 // a timeout, and a cap on the response size. It makes no protocol decision: it turns a
 // send_request action into an http_response or transport_error input.
-import { createRequire } from 'node:module';
+import { load } from './builtins.js';
 import { unwrap } from './flow.js';
 import type { Header, Input, SendRequest, TransportErrorKind } from './types.js';
 import * as wasm from './wasm.js';
@@ -43,7 +43,7 @@ export interface UndiciLike {
 /** undici (an optional dependency): Node's built-in fetch ignores proxy variables. */
 function loadUndici(): UndiciLike | string {
   try {
-    return createRequire(import.meta.url)('undici') as UndiciLike;
+    return load('undici') as UndiciLike;
   } catch (e) {
     return (e as { code?: string }).code === 'MODULE_NOT_FOUND'
       ? 'the optional package undici is not installed'

@@ -1,7 +1,7 @@
 // What the person at the terminal sees, the same as native/src/ui.rs. Everything goes to
 // stderr, so `$(mycli token)` captures only the token. Rich (QR code, spinner) on a
 // terminal; plain lines otherwise.
-import { createRequire } from 'node:module';
+import { load } from './builtins.js';
 import type { ShowUserCode } from './types.js';
 
 /** The terminal front end (replaceable: pass `ui` to the Client). */
@@ -28,7 +28,7 @@ export function qrLines(data: string): string[] | null {
   let qr: QrModel;
   try {
     // Loaded only when a QR code is shown, so importing termauth stays cheap.
-    const qrcode = createRequire(import.meta.url)('qrcode-generator') as (type: number, level: string) => QrModel;
+    const qrcode = load('qrcode-generator') as (type: number, level: string) => QrModel;
     qr = qrcode(0, 'M');
     qr.addData(data);
     qr.make();
