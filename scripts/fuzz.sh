@@ -15,14 +15,15 @@
 # core/fuzz/dicts/oauth.dict. Committed crash reproducers in core/fuzz/regressions/<target>
 # are replayed first and reported separately. Crashes go to core/fuzz/artifacts/<target>/.
 # Exits non-zero when a target crashed or a regression still fails.
-# Not part of the normal test command: run it by hand; its figures go into the release note.
+# Fuzzing is not part of the normal test command (run it by hand; its figures go into the
+# release note); `replay` is (scripts/test.sh).
 set -euo pipefail
 
 CARGO_FUZZ_VERSION=0.13.2
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CORE="$ROOT/core"
 FUZZ="$CORE/fuzz"
-ALL_TARGETS="token_response device_response discovery error_body callback_url credential_record flow_inputs"
+ALL_TARGETS="token_response device_response discovery error_body callback_url credential_record flow_inputs proxy"
 TARGETS="${FUZZ_TARGETS:-$ALL_TARGETS}"
 SANITIZER="${FUZZ_SANITIZER:-none}"
 

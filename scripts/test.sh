@@ -14,6 +14,9 @@ cargo build --locked --workspace
 cargo clippy --locked --workspace --all-targets -- -D warnings
 cargo test --locked --workspace
 
+echo "== core/fuzz: replay the fuzz seeds and every regression input (stable, no fuzzing)"
+bash scripts/fuzz.sh replay
+
 if [ -x native/tests/run-keyring-test.sh ]; then
   echo "== keyring: a real Secret Service (gnome-keyring) under dbus-run-session"
   bash native/tests/run-keyring-test.sh

@@ -173,6 +173,14 @@ def seeds():
         "extra_members": j(dict(oauth, unknown=True, tokens=dict(tokens, extra={"x": 1}, id_token="h.e30.s"))),
     }
     s["flow_inputs"] = flow_inputs()
+    s["proxy"] = {
+        "https_proxy": sections("https://as.example.com/token", "proxy.corp:3128", ".internal"),
+        "loopback": sections("http://127.0.0.1:8080/token", "http://p:1", ""),
+        "localhost_subdomain": sections("http://app.localhost:8080/token", "http://p:1", ""),
+        "no_proxy_ipv6": sections("https://[2001:db8::5]:443/", "socks5h://u:pw@p:1080", "[2001:db8::5]:443, ::1"),
+        "unsupported": sections("https://as.example.com/", "ftp://user:hunter22@p:21", "x"),
+        "star": sections("https://as.example.com/", "http://p:1", "*"),
+    }
     return s
 
 

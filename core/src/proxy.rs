@@ -90,12 +90,15 @@ pub fn proxy_for(url: &str, env: &ProxyEnv) -> Result<Option<Proxy>, Error> {
         _ => "",
     };
     if canonical.is_empty() {
+        // Quote the scheme only when it is one (RFC 3986 §3.1): whatever precedes `://` in a
+        // malformed value may be a password (found by fuzzing).
+        let is_scheme = scheme.len() <= 16
+            && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+        let what = if is_scheme { format!("a proxy with the scheme `{scheme}`") } else { "something that is not a proxy URL".to_string() };
         return Err(Error::usage(
             "unsupported_proxy",
-            format!(
-                "{variable} names a proxy with the scheme `{}`; termauth can use http, https and socks5 proxies. Fix {variable}, or list this host in NO_PROXY.",
-                crate::http::short(&scheme)
-            ),
+            format!("{variable} names {what}; termauth can use http, https and socks5 proxies. Fix {variable}, or list this host in NO_PROXY."),
         ));
     }
     Ok(Some(Proxy { url: format!("{canonical}://{rest}"), variable }))
@@ -194,6 +197,8 @@ mod tests {
         let e = proxy_for("https://as.example/", &env(&[("ALL_PROXY", "ftp://user:hunter2@p:21")])).unwrap_err();
         assert_eq!(e.code, "unsupported_proxy");
         assert!(e.message.contains("ALL_PROXY") && e.message.contains("`ftp`") && !e.message.contains("hunter2"), "{}", e.message);
+        let e = proxy_for("https://as.example/", &env(&[("ALL_PROXY", "soc5/hk:/su:pw@p:://x")])).unwrap_err();
+        assert!(e.message.contains("ALL_PROXY names something that is not a proxy URL") && !e.message.contains("pw@"), "{}", e.message);
         // Not consulted for hosts that go direct.
         assert_eq!(proxy_for("http://127.0.0.1/", &env(&[("ALL_PROXY", "ftp://p:21")])).unwrap(), None);
     }

@@ -285,10 +285,15 @@ fn parse_name(name: &str) -> Result<Host, UriError> {
     if name.is_empty() || name.contains(forbidden) {
         return Err(UriError::InvalidAuthority);
     }
-    // A name whose last label is numeric is an IPv4 address or nothing (WHATWG URL,
-    // "ends in a number"); only the dotted-decimal form is accepted here.
+    // A name whose last label is numeric — decimal, or `0x` and hex digits — is an IPv4
+    // address or nothing (WHATWG URL, "ends in a number"); only the dotted-decimal form is
+    // accepted here. (`as.0xa` was a domain here and an invalid URL for the `url` crate and
+    // Node: found by fuzzing.)
     let last = name.trim_end_matches('.').rsplit('.').next().unwrap_or_default();
-    if !last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()) {
+    let hex = last.strip_prefix("0x").or_else(|| last.strip_prefix("0X"));
+    let numeric = (!last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()))
+        || hex.is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
+    if numeric {
         return name.parse().map(Host::Ipv4).map_err(|_| UriError::InvalidAuthority);
     }
     Ok(Host::Domain(name.to_ascii_lowercase()))
@@ -413,6 +418,11 @@ mod tests {
     #[test]
     fn refusals() {
         let err = |s: &str| Uri::parse(s).unwrap_err();
+        for ends_in_a_number in ["http://as.0xa/", "http://a.0X/", "http://foo.127.0.0.1/", "http://x.0x1F./"] {
+            assert_eq!(err(ends_in_a_number), UriError::InvalidAuthority, "{ends_in_a_number}");
+            assert!(url::Url::parse(ends_in_a_number).is_err(), "the url crate refuses {ends_in_a_number} too");
+        }
+        assert!(Uri::parse("http://0xa.example/").is_ok() && url::Url::parse("http://0xa.example/").is_ok());
         assert_eq!(err("not a url"), UriError::NotAbsolute);
         assert_eq!(err("/callback"), UriError::NotAbsolute);
         assert_eq!(err("https:as.example"), UriError::NotAbsolute);

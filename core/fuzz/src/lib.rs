@@ -24,6 +24,7 @@ pub mod device_response;
 pub mod discovery;
 pub mod error_body;
 pub mod flow_inputs;
+pub mod proxy;
 pub mod token_response;
 
 /// The virtual "now" most harnesses start from.
@@ -451,5 +452,9 @@ mod replay {
     #[test]
     fn flow_inputs() {
         replay("flow_inputs", super::flow_inputs::run);
+    }
+    #[test]
+    fn proxy() {
+        replay("proxy", super::proxy::run);
     }
 }
