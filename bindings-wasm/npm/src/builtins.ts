@@ -3,19 +3,18 @@
 // every lazy getter of the module: for node:fs that loads the streams and fs/promises.
 // Measured with bench/node's cold start (import + cached getToken, 84 interleaved runs
 // each): 2 ms faster (about 2 %). bindings-wasm/build.sh does the same for the
-// wasm-bindgen glue's read of the .wasm.
+// wasm-bindgen glue's read of the .wasm. Load nothing else here at import time: a
+// built-in that `getToken` does not need (node:http loads the streams and net) costs
+// more than it saves.
 import { createRequire } from 'node:module';
 
 /**
- * CommonJS `require`, relative to this package: for the built-ins below and for what is
+ * CommonJS `require`, relative to this package: for node:fs below and for what is
  * loaded on first use (node:readline, node:child_process, the optional packages undici and
  * @napi-rs/keyring, qrcode-generator), so importing termauth stays cheap.
  */
 export const load = createRequire(import.meta.url);
 
-/** node:fs. */
+/** node:fs (every command reads the store). node:http and node:net are imported by the
+ * loopback listener, which is itself imported only when a browser login starts. */
 export const fs = load('node:fs') as typeof import('node:fs');
-/** node:http (the loopback listener). */
-export const http = load('node:http') as typeof import('node:http');
-/** node:net (the loopback listener's address checks). */
-export const net = load('node:net') as typeof import('node:net');

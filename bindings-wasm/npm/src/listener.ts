@@ -2,8 +2,8 @@
 // native/src/listener.rs: binds a loopback address only, answers GET on the exact callback
 // path, 404/405 to everything else, one small page that HTML-escapes what it shows, and
 // stops after one callback.
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { http, net } from './builtins.js';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
 import { usage } from './errors.js';
 
 /** Escapes text for HTML element content and attribute values. */
@@ -28,8 +28,8 @@ export function respond(res: ServerResponse, status: number, title: string, mess
 }
 
 function isLoopback(ip: string): boolean {
-  if (net.isIP(ip) === 4) return ip.startsWith('127.');
-  if (net.isIP(ip) === 6) return ip === '::1' || ip === '0:0:0:0:0:0:0:1';
+  if (isIP(ip) === 4) return ip.startsWith('127.');
+  if (isIP(ip) === 6) return ip === '::1' || ip === '0:0:0:0:0:0:0:1';
   return false;
 }
 
@@ -64,9 +64,9 @@ export class LoopbackListener {
   static async bind(host: string, port: number): Promise<LoopbackListener> {
     const bare = host.replace(/^\[/, '').replace(/\]$/, '');
     const ip = bare === 'localhost' ? '127.0.0.1' : bare;
-    if (net.isIP(ip) === 0) throw usage('listener_bind', `\`${bare}\` is not a loopback IP address.`);
+    if (isIP(ip) === 0) throw usage('listener_bind', `\`${bare}\` is not a loopback IP address.`);
     if (!isLoopback(ip)) throw usage('listener_bind', 'The redirect listener only binds loopback addresses (RFC 8252 §8.3).');
-    const server = http.createServer();
+    const server = createServer();
     server.maxHeadersCount = 100;
     server.headersTimeout = 5_000;
     server.requestTimeout = 5_000;
