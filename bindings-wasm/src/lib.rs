@@ -173,7 +173,7 @@ pub fn auto_method_in_ci(ci: bool, has_client_secret: bool, token_variable: &str
     let here = auto::Surroundings { ci, ..Default::default() };
     match auto::in_ci(&here, has_client_secret, token_variable, secret_variable) {
         None => ok(()),
-        Some(decided) => envelope(decided),
+        Some(decided) => envelope(decided.map(auto::AutoMethod::as_str)),
     }
 }
 
@@ -186,7 +186,7 @@ pub fn auto_method_interactive(ssh: bool, display: bool, metadata: &str) -> Stri
         .and_then(|v| ServerMetadata::try_from(v).ok())
         .ok_or_else(|| Error::usage("invalid_input", "The metadata given to autoMethodInteractive is not server metadata."));
     let here = auto::Surroundings { ci: false, ssh, display };
-    envelope(metadata.and_then(|m| auto::interactive(&here, &m)))
+    envelope(metadata.and_then(|m| auto::interactive(&here, &m)).map(auto::AutoMethod::as_str))
 }
 
 /// `proxy::proxy_for` for a request to `url`, with the environment as a JSON object of

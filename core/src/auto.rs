@@ -21,7 +21,6 @@
 
 use crate::config::ServerMetadata;
 use crate::error::Error;
-use serde::Serialize;
 
 /// Where the CLI runs, as its driver observed it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -41,9 +40,8 @@ impl Surroundings {
     }
 }
 
-/// A method `auto` can pick.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+/// A method `auto` can pick. Bindings name it with [`AutoMethod::as_str`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AutoMethod {
     /// The client credentials grant (CI with a client secret).
     ClientCredentials,
@@ -56,7 +54,7 @@ pub enum AutoMethod {
 }
 
 impl AutoMethod {
-    /// The snake_case name (as serialized).
+    /// The name every binding uses (`"client_credentials"`, `"browser"`, …).
     pub fn as_str(self) -> &'static str {
         match self {
             AutoMethod::ClientCredentials => "client_credentials",
