@@ -218,6 +218,14 @@ impl Object {
         .ok_or_else(|| self.wrong(name, "an array of [name, value] string pairs", &value))
     }
 
+    /// Refuses members nobody took: a misspelt option is an error, not silently ignored.
+    pub(crate) fn no_more(self) -> Result<(), ReadError> {
+        match self.map.keys().next() {
+            None => Ok(()),
+            Some(name) => Err(format!("{} is not a known member", self.path(name))),
+        }
+    }
+
     /// The members not taken yet.
     pub(crate) fn rest(self) -> Map<String, Value> {
         self.map

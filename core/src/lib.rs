@@ -23,6 +23,7 @@ pub mod auto;
 pub mod config;
 pub mod credential;
 pub mod encoding;
+pub mod environment;
 pub mod error;
 pub mod flow;
 pub mod flows;
@@ -33,7 +34,10 @@ pub mod pkce;
 pub mod proxy;
 pub mod rng;
 pub mod secret;
+pub mod session;
 pub mod spec;
+pub mod store;
+pub mod texts;
 pub mod token;
 pub mod uri;
 

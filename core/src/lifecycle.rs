@@ -49,6 +49,18 @@ pub enum Decision {
     },
 }
 
+impl Decision {
+    /// The decision's name: `use`, `refresh`, `reacquire` or `relogin`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Decision::Use => "use",
+            Decision::Refresh { .. } => "refresh",
+            Decision::Reacquire { .. } => "reacquire",
+            Decision::Relogin { .. } => "relogin",
+        }
+    }
+}
+
 /// Decides what to do with `credential` at `now_ms`.
 ///
 /// ```
