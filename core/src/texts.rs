@@ -103,10 +103,17 @@ pub const PAGE_FAILED_TITLE: &str = "Login failed";
 /// The page the loopback listener answers the browser with (everything escaped).
 pub fn loopback_page(title: &str, message: &str) -> String {
     format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{t}</title></head><body style=\"font-family:sans-serif;margin:3em\"><h1>{t}</h1><p>{m}</p></body></html>",
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{t}</title>\
+         <style>body{{font-family:system-ui,sans-serif;margin:4em auto;max-width:36em;line-height:1.5}}</style>\
+         </head><body><h1>{t}</h1><p>{m}</p></body></html>",
         t = html_escape(title),
         m = html_escape(message)
     )
+}
+
+/// The page for any other request the loopback listener receives (404 / 405).
+pub fn loopback_not_found_page() -> String {
+    loopback_page("Not found", "This address only receives the login redirect.")
 }
 
 /// `message` followed by "You can close this window." (a failed login's page).
@@ -168,6 +175,46 @@ pub fn listener_host(host: &str) -> String {
         "The redirect host `{}` is not a loopback address: use 127.0.0.1, [::1] or localhost (RFC 8252 §7.3).",
         sanitize(host, 100)
     )
+}
+
+/// The lines of `status` for a person (a CLI prints them; `--json` prints the status).
+pub fn status_lines(status: &crate::session::Status, now_ms: u64) -> Vec<String> {
+    let mut lines = vec![
+        format!("issuer:    {}", status.issuer),
+        format!("client:    {}", status.client_id),
+        format!("profile:   {}", status.profile),
+    ];
+    match status.source.as_str() {
+        "env" => lines.push(format!("source:    environment variable {} (it wins over stored credentials)", status.env_var)),
+        "store" => {
+            if let Some(store) = &status.store {
+                let kind = match store.store {
+                    crate::store::StoreKind::Keyring => "keyring",
+                    crate::store::StoreKind::File => "file",
+                };
+                lines.push(format!("source:    stored credential ({kind} — {})", store.reason));
+            }
+            let via = status.grant.map(|g| format!(" via {}", g.grant_type())).unwrap_or_default();
+            lines.push(format!("kind:      {}{via}", status.kind.as_deref().unwrap_or("?")));
+            if let Some(scope) = &status.scope {
+                lines.push(format!("scope:     {scope}"));
+            }
+            let expires = status.expires_at.map(|t| relative_time(t, now_ms)).unwrap_or_else(|| "unknown (not given by the server)".into());
+            lines.push(format!("expires:   {expires}"));
+            lines.push(format!("renewable: {}", if status.refreshable { "yes" } else { "no" }));
+            lines.push(format!("next:      {}", status.decision.as_deref().unwrap_or("?")));
+        }
+        _ => lines.push("source:    none — not logged in (log in first)".to_string()),
+    }
+    if let Some(e) = &status.error {
+        lines.push(format!("problem:   {}", e.message));
+    }
+    lines
+}
+
+/// `status` when only `<APP>_TOKEN` is set and nothing is configured.
+pub fn status_env_only(variable: &str) -> String {
+    format!("source:    environment variable {variable} (it wins over stored credentials)")
 }
 
 /// Not logged in.

@@ -1,46 +1,40 @@
-//! What kind of place the CLI runs in: CI, SSH, a desktop; and opening a browser.
+//! The process's surroundings, observed for the session (which decides with them), and
+//! opening a browser.
 
 use std::process::{Command, Stdio};
+use termauth_core::environment::{Environment, Platform};
 
-/// True under a CI system (the common markers).
-pub fn is_ci() -> bool {
-    ["CI", "GITHUB_ACTIONS", "GITLAB_CI", "BUILDKITE", "JENKINS_URL", "TF_BUILD", "CIRCLECI", "TRAVIS", "TEAMCITY_VERSION", "BITBUCKET_BUILD_NUMBER"]
-        .iter()
-        .any(|v| std::env::var(v).is_ok_and(|x| !x.is_empty() && x != "false" && x != "0"))
-}
-
-/// Where this process runs, for [`termauth_core::auto`] (the choice of `login auto`).
-pub fn surroundings() -> termauth_core::auto::Surroundings {
-    termauth_core::auto::Surroundings { ci: is_ci(), ssh: is_ssh(), display: has_display() }
-}
-
-/// True in an SSH session.
-pub fn is_ssh() -> bool {
-    ["SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY"].iter().any(|v| std::env::var_os(v).is_some())
-}
-
-/// True when a graphical browser can plausibly be opened here.
-pub fn has_display() -> bool {
-    if std::env::var_os("BROWSER").is_some_and(|b| !b.is_empty()) {
-        return true;
+/// This build's platform.
+pub fn platform() -> Platform {
+    if cfg!(windows) {
+        Platform::Windows
+    } else if cfg!(target_os = "macos") {
+        Platform::Macos
+    } else {
+        Platform::Linux
     }
-    if cfg!(any(target_os = "macos", windows)) {
-        return !is_ssh();
-    }
-    ["DISPLAY", "WAYLAND_DISPLAY"].iter().any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
+}
+
+/// This machine's host name (named in lock files).
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|s| s.trim().to_string())
+        .or_else(|_| std::env::var("COMPUTERNAME"))
+        .unwrap_or_default()
+}
+
+/// The environment snapshot a session of `app` reads: the platform, this host and
+/// process, and the variables [`Environment::variable_names`] lists.
+pub fn snapshot(app: &str) -> Environment {
+    Environment::from_lookup(platform(), hostname(), std::process::id(), app, |name| std::env::var(name).ok())
 }
 
 /// Tries to open `url` in a browser: `$BROWSER` (a `:`-separated list; `%s` is replaced by
 /// the URL), else the platform opener. Never fails: returns whether something started.
 pub fn open_browser(url: &str) -> bool {
     let spawn = |program: &str, args: &[&str]| -> bool {
-        Command::new(program)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .is_ok()
+        Command::new(program).args(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().is_ok()
     };
     if let Ok(browsers) = std::env::var("BROWSER") {
         for entry in browsers.split(':').filter(|s| !s.trim().is_empty()) {
@@ -57,9 +51,6 @@ pub fn open_browser(url: &str) -> bool {
                 return true;
             }
         }
-        return false;
-    }
-    if !has_display() {
         return false;
     }
     if cfg!(target_os = "macos") {

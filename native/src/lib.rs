@@ -8,7 +8,7 @@
 //! rotation under a cross-process lock, and are revoked at logout.
 //!
 //! The protocol is [`termauth_core`] (sans-IO); this crate is its driver: transport
-//! ([`transport`]), loopback listener ([`listener`]), stores ([`store`]), terminal
+//! ([`transport`]), loopback listener ([`listener`]), storage primitives ([`storage`]), terminal
 //! ([`ui`]), and the [`Client`] API. The `termauth` binary is a CLI over [`Client`].
 //!
 //! ```no_run
@@ -25,10 +25,11 @@ pub mod client;
 pub mod driver;
 pub mod environment;
 pub mod listener;
+pub mod storage;
 pub mod store;
 pub mod transport;
 pub mod ui;
 
-pub use client::{Client, Config, LoginMethod, LoginReport, LogoutReport, ProfileInfo, SecretMethod, Status};
-pub use store::{StoreChoice, StorePreference};
+pub use client::{Client, Config, LoginMethod, LoginReport, LogoutReport, ProfileInfo, SecretMethod, Status, TokenReport};
+pub use termauth_core::store::{StoreChoice, StoreKind, StorePreference};
 pub use termauth_core::{self as core, Error, ErrorKind, Hint, Presentation, Secret};

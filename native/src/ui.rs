@@ -1,21 +1,22 @@
-//! What the person at the terminal sees. Everything goes to stderr, so
-//! `$(termauth token)` captures only the token.
+//! What the person at the terminal sees: the session's prompts and notices, rendered.
+//! Everything goes to stderr, so `$(termauth token)` captures only the token. The words
+//! are the session's (`termauth_core::texts`); this only draws them.
 
 use std::io::{IsTerminal, Write};
 use termauth_core::UserCodePrompt;
+use termauth_core::session::{NoticeLevel, Progress};
+use termauth_core::texts::{Prompt, minutes_seconds};
 
 /// The terminal front end: rich (QR code, spinner) on a terminal, plain lines otherwise.
 pub trait Ui {
-    /// Show the device code and where to enter it.
-    fn show_user_code(&mut self, prompt: &UserCodePrompt, browser_opened: bool);
-    /// Tell the user a browser is (or should be) opened at `url`.
-    fn show_browser(&mut self, url: &str, opened: bool, paste: bool);
-    /// Called while waiting (at most every 100 ms): `until_ms` is the deadline.
-    fn tick(&mut self, now_ms: u64, until_ms: u64);
-    /// A line of information.
-    fn info(&mut self, line: &str);
-    /// A warning.
-    fn warn(&mut self, line: &str);
+    /// The device code and where to enter it (`text` is what to print).
+    fn show_user_code(&mut self, prompt: &UserCodePrompt, text: &Prompt);
+    /// The authorization URL of a browser login.
+    fn show_authorization_url(&mut self, url: &str, text: &Prompt);
+    /// Called while waiting (at most every 100 ms).
+    fn progress(&mut self, now_ms: u64, progress: &Progress);
+    /// A notice.
+    fn notice(&mut self, level: NoticeLevel, text: &str);
     /// Waiting is over.
     fn clear(&mut self);
 }
@@ -40,6 +41,25 @@ impl Terminal {
     /// Plain line output.
     pub fn plain() -> Self {
         Terminal { rich: false, frame: 0, spinning: false }
+    }
+
+    fn print(&mut self, text: &Prompt) {
+        self.clear();
+        let mut e = std::io::stderr().lock();
+        for line in &text.lines {
+            let _ = writeln!(e, "{line}");
+        }
+        if let (true, Some(qr)) = (self.rich, &text.qr) {
+            if let Some(lines) = qr_lines(&qr.data) {
+                let _ = writeln!(e, "{}", qr.caption);
+                for l in lines {
+                    let _ = writeln!(e, "  {l}");
+                }
+            }
+        }
+        for line in &text.after {
+            let _ = writeln!(e, "{line}");
+        }
     }
 }
 
@@ -71,66 +91,32 @@ pub fn qr_lines(data: &str) -> Option<Vec<String>> {
     Some(lines)
 }
 
-fn mmss(ms: u64) -> String {
-    let s = ms / 1000;
-    format!("{}:{:02}", s / 60, s % 60)
-}
-
 impl Ui for Terminal {
-    fn show_user_code(&mut self, p: &UserCodePrompt, browser_opened: bool) {
-        let mut e = std::io::stderr().lock();
-        let _ = writeln!(e, "To log in, open {} and enter the code: {}", p.verification_uri, p.user_code);
-        if let Some(complete) = &p.verification_uri_complete {
-            let _ = writeln!(e, "Or open this link, which includes the code: {complete}");
-            if self.rich {
-                if let Some(lines) = qr_lines(complete) {
-                    let _ = writeln!(e, "Or scan this QR code with your phone:");
-                    for l in lines {
-                        let _ = writeln!(e, "  {l}");
-                    }
-                }
-            }
-        }
-        if browser_opened {
-            let _ = writeln!(e, "(A browser window was opened for you.)");
-        }
+    fn show_user_code(&mut self, _: &UserCodePrompt, text: &Prompt) {
+        self.print(text);
     }
 
-    fn show_browser(&mut self, url: &str, opened: bool, paste: bool) {
-        let mut e = std::io::stderr().lock();
-        if opened {
-            let _ = writeln!(e, "Opening your browser to log in. If it did not open, visit:\n  {url}");
-        } else {
-            let _ = writeln!(e, "Open this URL in a browser to log in:\n  {url}");
-        }
-        if paste {
-            let _ = writeln!(e, "After approving, the browser goes to an address that may fail to load; copy that whole address and paste it here, then press Enter:");
-        }
+    fn show_authorization_url(&mut self, _: &str, text: &Prompt) {
+        self.print(text);
     }
 
-    fn tick(&mut self, now_ms: u64, until_ms: u64) {
+    fn progress(&mut self, now_ms: u64, progress: &Progress) {
         if !self.rich {
             return;
         }
         const FRAMES: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
         self.frame = (self.frame + 1) % FRAMES.len();
         self.spinning = true;
-        let _ = write!(
-            std::io::stderr(),
-            "\r{} Waiting for approval… {} left (Ctrl-C to cancel) ",
-            FRAMES[self.frame],
-            mmss(until_ms.saturating_sub(now_ms))
-        );
+        let line = progress.text.replace("{left}", &minutes_seconds(progress.until_ms.saturating_sub(now_ms)));
+        let _ = write!(std::io::stderr(), "\r{} {line} ", FRAMES[self.frame]);
     }
 
-    fn info(&mut self, line: &str) {
+    fn notice(&mut self, level: NoticeLevel, text: &str) {
         self.clear();
-        let _ = writeln!(std::io::stderr(), "{line}");
-    }
-
-    fn warn(&mut self, line: &str) {
-        self.clear();
-        let _ = writeln!(std::io::stderr(), "warning: {line}");
+        let _ = match level {
+            NoticeLevel::Info => writeln!(std::io::stderr(), "{text}"),
+            NoticeLevel::Warning => writeln!(std::io::stderr(), "warning: {text}"),
+        };
     }
 
     fn clear(&mut self) {
@@ -146,10 +132,9 @@ impl Ui for Terminal {
 pub struct Silent;
 
 impl Ui for Silent {
-    fn show_user_code(&mut self, _: &UserCodePrompt, _: bool) {}
-    fn show_browser(&mut self, _: &str, _: bool, _: bool) {}
-    fn tick(&mut self, _: u64, _: u64) {}
-    fn info(&mut self, _: &str) {}
-    fn warn(&mut self, _: &str) {}
+    fn show_user_code(&mut self, _: &UserCodePrompt, _: &Prompt) {}
+    fn show_authorization_url(&mut self, _: &str, _: &Prompt) {}
+    fn progress(&mut self, _: u64, _: &Progress) {}
+    fn notice(&mut self, _: NoticeLevel, _: &str) {}
     fn clear(&mut self) {}
 }

@@ -393,7 +393,8 @@ impl Io {
     /// Asks the driver to start the loopback listener; the port it bound.
     pub(crate) async fn listen(&self, host: &str, port: u16) -> Result<u16, IoFailure> {
         let host = host.to_string();
-        match self.request(Expect::Listening, |id| Action::Listen { id, host, port }).await {
+        let not_found_html = crate::texts::loopback_not_found_page();
+        match self.request(Expect::Listening, |id| Action::Listen { id, host, port, not_found_html }).await {
             Input::Listening { port, .. } => Ok(port),
             other => Err(other.io_failure()),
         }

@@ -477,6 +477,9 @@ pub enum Action {
         host: String,
         /// The port.
         port: u16,
+        /// The page to answer any request other than `GET` on the redirect path with
+        /// (status 404, or 405 for other methods).
+        not_found_html: String,
     },
     /// Wait for the browser's redirect (from the listener, or a pasted line) until
     /// `until_ms`; `handle` a `redirect` (or `input_closed` when pasted input ends), and
@@ -793,6 +796,19 @@ impl Input {
         match self {
             Input::IoError { message, .. } => message,
             other => format!("unexpected answer {}", other.type_name()),
+        }
+    }
+}
+
+/// The answers a flow's driver gives (an HTTP response or a transport error) are the
+/// session's too.
+impl From<crate::flow::Input> for Input {
+    fn from(input: crate::flow::Input) -> Input {
+        match input {
+            crate::flow::Input::HttpResponse(r) => Input::HttpResponse(r),
+            crate::flow::Input::TransportError { id, kind, message } => Input::TransportError { id, kind, message },
+            crate::flow::Input::Redirect { url } => Input::Redirect { url },
+            crate::flow::Input::Cancel => Input::Cancel,
         }
     }
 }

@@ -415,7 +415,9 @@ async fn run_flow(ctx: &mut Ctx, spec: FlowSpec, mode: Mode) -> Result<(FlowOutc
             }
             FlowAction::OpenBrowser { url, redirect_uri } => {
                 let paste = mode == Mode::Paste;
-                let opened = !paste && ctx.config.launch_browser && ctx.io.launch_browser(&url).await;
+                // Only where a browser can be opened at all (a display, or `BROWSER`).
+                let can_open = !paste && ctx.config.launch_browser && ctx.env.surroundings().display;
+                let opened = can_open && ctx.io.launch_browser(&url).await;
                 let text = texts::authorization_url(&url, opened, paste);
                 ctx.io.emit(Action::ShowAuthorizationUrl { url, redirect_uri, text });
             }

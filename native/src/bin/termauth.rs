@@ -3,7 +3,10 @@
 
 use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
-use termauth::store::{StorePreference, config_dir, write_atomic};
+use termauth::driver::now_ms;
+use termauth::store::{StorePreference, app_config_dir, write_atomic};
+use termauth_core::environment::env_name;
+use termauth_core::texts;
 use termauth::{Client, Config, Error, ErrorKind, Hint, LoginMethod, Presentation, Secret, SecretMethod};
 
 const HELP: &str = "termauth — log in to an OAuth 2.0 / OpenID Connect server from the terminal
@@ -166,7 +169,7 @@ fn parse(argv: Vec<String>) -> Result<Args, Error> {
 
 /// Login defaults remembered in `<config dir>/config.json` (no secrets).
 fn remembered(app: &str) -> serde_json::Value {
-    config_dir(app)
+    app_config_dir(app)
         .ok()
         .and_then(|d| std::fs::read_to_string(d.join("config.json")).ok())
         .and_then(|t| serde_json::from_str(&t).ok())
@@ -231,12 +234,9 @@ fn configured(a: &Args) -> Result<Config, Error> {
     })
 }
 
-fn fmt_time(ms: u64) -> String {
-    let left = ms as i64 - termauth::store::now_ms() as i64;
-    let (sign, abs) = if left < 0 { ("expired ", -left) } else { ("in ", left) };
-    let s = abs / 1000;
-    let human = if s >= 3600 { format!("{}h{:02}m", s / 3600, (s % 3600) / 60) } else { format!("{}m{:02}s", s / 60, s % 60) };
-    if left < 0 { format!("{sign}{human} ago") } else { format!("{sign}{human}") }
+/// `<APP>_TOKEN`, when set: it wins, and needs no configuration at all.
+fn env_token(app: &str) -> Option<String> {
+    std::env::var(env_name(app, "TOKEN")).ok().map(|t| t.trim().to_string()).filter(|t| !t.is_empty())
 }
 
 fn run(a: Args) -> Result<(), Error> {
@@ -275,21 +275,20 @@ fn run(a: Args) -> Result<(), Error> {
             };
             let mut client = Client::new(config)?;
             let report = client.login(method)?;
-            if let Ok(dir) = config_dir(&a.app) {
+            if let Ok(dir) = app_config_dir(&a.app) {
                 let _ = write_atomic(&dir.join("config.json"), serde_json::to_string_pretty(&remember).unwrap_or_default().as_bytes());
             }
             if a.json {
                 println!("{}", serde_json::to_string(&report).unwrap_or_default());
             } else {
-                let expiry = report.expires_at.map(|t| format!(", token expires {}", fmt_time(t))).unwrap_or_default();
-                eprintln!("Logged in (method: {}, profile: {}, {}{expiry}).", report.method, report.profile, report.store.reason);
+                eprintln!("{}", report.text);
             }
             Ok(())
         }
         "token" => {
             // `<APP>_TOKEN` wins, and needs no configuration at all.
-            if let Some(token) = termauth::client::env_token(&a.app) {
-                println!("{}", token.expose());
+            if let Some(token) = env_token(&a.app) {
+                println!("{token}");
                 return Ok(());
             }
             let mut client = Client::new(configured(&a)?)?;
@@ -299,49 +298,30 @@ fn run(a: Args) -> Result<(), Error> {
         }
         "refresh" => {
             let mut client = Client::new(configured(&a)?)?;
-            let credential = client.refresh()?;
-            let expiry = credential.tokens().and_then(|t| t.expires_at).map(fmt_time).unwrap_or_else(|| "unknown".into());
-            eprintln!("Token renewed; it expires {expiry}.");
+            let report = client.refresh()?;
+            eprintln!("{}", report.text.unwrap_or_default());
             Ok(())
         }
         "status" => {
-            if termauth::client::env_token(&a.app).is_some() && config_from(&a).is_err() {
-                let var = termauth::client::env_token_var(&a.app);
+            if env_token(&a.app).is_some() && config_from(&a).is_err() {
+                let var = env_name(&a.app, "TOKEN");
                 if a.json {
                     println!("{}", serde_json::json!({"source": "env", "env_var": var}));
                 } else {
-                    println!("source:    environment variable {var} (it wins over stored credentials)");
+                    println!("{}", texts::status_env_only(&var));
                 }
                 return Ok(());
             }
             let mut client = Client::new(configured(&a)?)?;
-            let s = client.status();
+            let s = client.status()?;
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
             } else {
-                println!("issuer:    {}", s.issuer);
-                println!("client:    {}", s.client_id);
-                println!("profile:   {}", s.profile);
-                match s.source {
-                    "env" => println!("source:    environment variable {} (it wins over stored credentials)", s.env_var),
-                    "store" => {
-                        let store = s.store.as_ref().map(|c| format!("{} — {}", c.store, c.reason)).unwrap_or_default();
-                        println!("source:    stored credential ({store})");
-                        println!("kind:      {}{}", s.kind.unwrap_or("?"), s.grant.map(|g| format!(" via {}", g.grant_type())).unwrap_or_default());
-                        if let Some(scope) = &s.scope {
-                            println!("scope:     {scope}");
-                        }
-                        println!("expires:   {}", s.expires_at.map(fmt_time).unwrap_or_else(|| "unknown (not given by the server)".into()));
-                        println!("renewable: {}", if s.refreshable { "yes" } else { "no" });
-                        println!("next:      {}", s.decision.unwrap_or("?"));
-                    }
-                    _ => println!("source:    none — not logged in (run `termauth login`)"),
-                }
-                if let Some(e) = &s.error {
-                    println!("problem:   {}", e.message);
+                for line in texts::status_lines(&s, now_ms()) {
+                    println!("{line}");
                 }
             }
-            match (&s.error, s.source) {
+            match (&s.error, s.source.as_str()) {
                 (Some(e), _) => Err(e.clone()),
                 (None, "none") => Err(Error::storage("not_logged_in", "Not logged in.", Hint::Reauthenticate)),
                 _ => Ok(()),
@@ -353,16 +333,12 @@ fn run(a: Args) -> Result<(), Error> {
             if a.json {
                 println!("{}", serde_json::to_string(&r).unwrap_or_default());
             } else {
-                match (r.removed, r.revoked) {
-                    (false, _) => eprintln!("Nothing to log out of: no stored credential for this profile."),
-                    (true, true) => eprintln!("Logged out: the tokens were revoked at the server and deleted here."),
-                    (true, false) => eprintln!("Logged out here. {}", r.note.clone().unwrap_or_default()),
-                }
+                eprintln!("{}", r.text);
             }
             Ok(())
         }
         "profiles" => {
-            let client = Client::new(config_from(&a)?)?;
+            let mut client = Client::new(config_from(&a)?)?;
             if a.rest.first().map(String::as_str) == Some("use") {
                 let name = a.rest.get(1).ok_or_else(|| usage("`profiles use` needs a profile name".into()))?;
                 client.use_profile(name)?;

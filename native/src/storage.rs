@@ -1,0 +1,289 @@
+//! The storage primitives a session asks for (`read_file`, `write_file`, `remove_file`,
+//! `list_dir`, `create_exclusive`, `process_alive`, `keyring_get` / `keyring_set` /
+//! `keyring_delete`), done with the OS: files and the OS keyring. This is IO only — what
+//! to read, write or lock, and what it means, is the session's (`termauth_core::store`).
+//! The Python package and the C ABI (hence Go) run the same primitives through this module.
+//!
+//! ```no_run
+//! use termauth::storage;
+//! use termauth_core::session::{Action, Input};
+//! let answer = storage::execute(&Action::ReadFile { id: 1, path: "/tmp/absent".into() });
+//! assert!(matches!(answer, Some(Input::FileContents { contents: None, .. })));
+//! ```
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{ErrorKind as IoKind, Read, Write};
+use std::path::Path;
+use std::time::UNIX_EPOCH;
+use termauth_core::Secret;
+use termauth_core::session::{Action, Input};
+
+/// Files the session reads are small (records, pointers, locks, profiles, metadata); a
+/// larger one is refused rather than read into memory.
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
+/// Performs `action` if it is a storage primitive and returns the session's answer;
+/// `None` for any other action.
+pub fn execute(action: &Action) -> Option<Input> {
+    let (id, result) = match action {
+        Action::ReadFile { id, path } => (*id, read_file(Path::new(path)).map(|(contents, modified_ms)| {
+            Input::FileContents { id: *id, contents: contents.map(Secret::new), modified_ms }
+        })),
+        Action::WriteFile { id, path, contents } => {
+            (*id, write_atomic(Path::new(path), contents.expose().as_bytes()).map(|()| Input::Completed { id: *id }))
+        }
+        Action::RemoveFile { id, path } => (*id, remove_file(Path::new(path)).map(|existed| Input::Removed { id: *id, existed })),
+        Action::ListDir { id, path } => (*id, list_dir(Path::new(path)).map(|names| Input::DirListing { id: *id, names })),
+        Action::CreateExclusive { id, path, contents } => {
+            (*id, create_exclusive(Path::new(path), contents.as_bytes()).map(|created| Input::Created { id: *id, created }))
+        }
+        Action::ProcessAlive { id, pid } => (*id, Ok(Input::ProcessStatus { id: *id, alive: process_alive(*pid) })),
+        Action::KeyringGet { id, service, account } => {
+            (*id, keyring_backend::get(service, account).map(|value| Input::KeyringValue { id: *id, value: value.map(Secret::new) }))
+        }
+        Action::KeyringSet { id, service, account, value } => {
+            (*id, keyring_backend::set(service, account, value.expose()).map(|()| Input::Completed { id: *id }))
+        }
+        Action::KeyringDelete { id, service, account } => {
+            (*id, keyring_backend::delete(service, account).map(|()| Input::Completed { id: *id }))
+        }
+        _ => return None,
+    };
+    Some(result.unwrap_or_else(|message| Input::IoError { id, message }))
+}
+
+fn text(e: &std::io::Error) -> String {
+    e.to_string()
+}
+
+/// The file's text and modification time (Unix ms); `None` when it does not exist.
+fn read_file(path: &Path) -> Result<(Option<String>, Option<u64>), String> {
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == IoKind::NotFound => return Ok((None, None)),
+        Err(e) => return Err(text(&e)),
+    };
+    let metadata = file.metadata().map_err(|e| text(&e))?;
+    if metadata.len() > MAX_FILE_BYTES {
+        return Err(format!("it is larger than {MAX_FILE_BYTES} bytes"));
+    }
+    let modified_ms =
+        metadata.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_millis() as u64);
+    let mut bytes = Vec::new();
+    Read::by_ref(&mut file).take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| text(&e))?;
+    let contents = String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_string())?;
+    Ok((Some(contents), modified_ms))
+}
+
+/// Creates `dir` (and parents) with mode 0700 on Unix, and tightens it if it is group- or
+/// world-accessible.
+fn ensure_private_dir(dir: &Path) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        if !dir.exists() {
+            fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| text(&e))?;
+        }
+        let mode = fs::metadata(dir).map_err(|e| text(&e))?.permissions().mode();
+        if mode & 0o077 != 0 {
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|e| text(&e))?;
+        }
+    }
+    #[cfg(not(unix))]
+    fs::create_dir_all(dir).map_err(|e| text(&e))?;
+    Ok(())
+}
+
+fn new_exclusive(path: &Path) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+/// A random suffix for temporary files (the OS's randomness; never shared by two writers).
+fn random_suffix() -> String {
+    termauth_core::Rng::from_os().map(|mut r| r.token(12)).unwrap_or_else(|_| {
+        let nanos = std::time::SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        format!("{}-{nanos}", std::process::id())
+    })
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same directory created
+/// exclusively with mode 0600 (an existing file or symlink of that name is never followed),
+/// fsync, rename over `path`, fsync the directory.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    ensure_private_dir(dir)?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("record");
+    let tmp = dir.join(format!(".{name}.{}.tmp", random_suffix()));
+    let result = (|| {
+        let mut f = new_exclusive(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&tmp, path)?;
+        #[cfg(unix)]
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok::<(), std::io::Error>(())
+    })();
+    if let Err(e) = result {
+        let _ = fs::remove_file(&tmp);
+        return Err(text(&e));
+    }
+    Ok(())
+}
+
+fn remove_file(path: &Path) -> Result<bool, String> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == IoKind::NotFound => Ok(false),
+        Err(e) => Err(text(&e)),
+    }
+}
+
+fn list_dir(path: &Path) -> Result<Vec<String>, String> {
+    let entries = match fs::read_dir(path) {
+        Ok(e) => e,
+        Err(e) if e.kind() == IoKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(text(&e)),
+    };
+    Ok(entries.flatten().filter_map(|e| e.file_name().to_str().map(str::to_string)).collect())
+}
+
+/// `O_CREAT|O_EXCL` with mode 0600, then the contents, fsynced; `false` when it exists.
+fn create_exclusive(path: &Path, contents: &[u8]) -> Result<bool, String> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        ensure_private_dir(dir)?;
+    }
+    match new_exclusive(path) {
+        Ok(mut f) => {
+            // A holder that dies between creating and writing leaves an empty lock, which
+            // the session judges stale after BREAK_STALE_MS.
+            f.write_all(contents).and_then(|()| f.sync_all()).map_err(|e| text(&e))?;
+            Ok(true)
+        }
+        Err(e) if e.kind() == IoKind::AlreadyExists => Ok(false),
+        Err(e) => Err(text(&e)),
+    }
+}
+
+/// Whether process `pid` lives: known on Linux (`/proc`), unknown elsewhere.
+fn process_alive(pid: u32) -> Option<bool> {
+    cfg!(target_os = "linux").then(|| Path::new(&format!("/proc/{pid}")).exists())
+}
+
+/// The OS keyring (keyring-rs: Secret Service, Keychain, Credential Manager). `Err` carries
+/// why it cannot be used, as the platform says it.
+#[cfg(feature = "keyring")]
+mod keyring_backend {
+    fn entry(service: &str, account: &str) -> Result<keyring::Entry, String> {
+        keyring::Entry::new(service, account).map_err(describe)
+    }
+
+    fn describe(e: keyring::Error) -> String {
+        let text = match (&e, keyring::Entry::store_status()) {
+            // The platform store failed to start: its own error says why (e.g. no D-Bus
+            // session bus, no Secret Service).
+            (keyring::Error::NoDefaultStore, Err(init)) => format!("the OS keyring could not be opened: {init}"),
+            _ => e.to_string(),
+        };
+        if text.contains("org.freedesktop.secrets") || text.contains("ServiceUnknown") || text.contains("DBus") || text.contains("D-Bus") {
+            format!("no Secret Service is running on the session bus ({text})")
+        } else {
+            text
+        }
+    }
+
+    pub fn get(service: &str, account: &str) -> Result<Option<String>, String> {
+        match entry(service, account)?.get_password() {
+            Ok(s) => Ok(Some(s)),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(describe(e)),
+        }
+    }
+
+    pub fn set(service: &str, account: &str, secret: &str) -> Result<(), String> {
+        entry(service, account)?.set_password(secret).map_err(describe)
+    }
+
+    pub fn delete(service: &str, account: &str) -> Result<(), String> {
+        match entry(service, account)?.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(describe(e)),
+        }
+    }
+}
+
+#[cfg(not(feature = "keyring"))]
+mod keyring_backend {
+    const NONE: &str = "this build of termauth has no keyring support";
+    pub fn get(_: &str, _: &str) -> Result<Option<String>, String> {
+        Err(NONE.into())
+    }
+    pub fn set(_: &str, _: &str, _: &str) -> Result<(), String> {
+        Err(NONE.into())
+    }
+    pub fn delete(_: &str, _: &str) -> Result<(), String> {
+        Err(NONE.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_and_locks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b/record.json");
+        let p = path.to_string_lossy().to_string();
+        assert!(matches!(execute(&Action::ReadFile { id: 1, path: p.clone() }), Some(Input::FileContents { contents: None, .. })));
+        assert!(matches!(
+            execute(&Action::WriteFile { id: 2, path: p.clone(), contents: Secret::new("{}") }),
+            Some(Input::Completed { id: 2 })
+        ));
+        let Some(Input::FileContents { contents: Some(c), modified_ms: Some(_), .. }) = execute(&Action::ReadFile { id: 3, path: p.clone() })
+        else {
+            panic!("read back")
+        };
+        assert_eq!(c.expose(), "{}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(fs::metadata(path.parent().unwrap()).unwrap().permissions().mode() & 0o777, 0o700);
+        }
+        let lock = dir.path().join("a/b/x.lock").to_string_lossy().to_string();
+        let create = |id| execute(&Action::CreateExclusive { id, path: lock.clone(), contents: "l".into() });
+        assert!(matches!(create(4), Some(Input::Created { created: true, .. })));
+        assert!(matches!(create(5), Some(Input::Created { created: false, .. })));
+        let Some(Input::DirListing { mut names, .. }) = execute(&Action::ListDir { id: 6, path: dir.path().join("a/b").to_string_lossy().into() }) else {
+            panic!("list")
+        };
+        names.sort();
+        assert_eq!(names, vec!["record.json", "x.lock"]);
+        assert!(matches!(execute(&Action::RemoveFile { id: 7, path: lock.clone() }), Some(Input::Removed { existed: true, .. })));
+        assert!(matches!(execute(&Action::RemoveFile { id: 8, path: lock }), Some(Input::Removed { existed: false, .. })));
+        assert!(matches!(
+            execute(&Action::ProcessAlive { id: 9, pid: std::process::id() }),
+            Some(Input::ProcessStatus { alive: Some(true), .. })
+        ));
+        assert!(execute(&Action::AwaitResponse { id: 1 }).is_none());
+    }
+
+    #[test]
+    fn a_huge_file_is_refused_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.json");
+        fs::write(&path, vec![b' '; MAX_FILE_BYTES as usize + 1]).unwrap();
+        let answer = execute(&Action::ReadFile { id: 1, path: path.to_string_lossy().into() });
+        assert!(matches!(answer, Some(Input::IoError { message, .. }) if message.contains("larger than")));
+    }
+}
