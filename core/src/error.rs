@@ -224,6 +224,27 @@ impl Error {
         self
     }
 
+    /// The exit code a CLI ends with for this error: 130 when the user cancelled, else by
+    /// hint — 3 log in again, 4 try again later, 5 fix the configuration, 6 anything else.
+    /// (2, a usage error on the command line, is the CLI's own.)
+    ///
+    /// ```
+    /// use termauth_core::Error;
+    /// assert_eq!(Error::cancelled().exit_code(), 130);
+    /// assert_eq!(Error::oauth("invalid_grant", None, None, Some(400)).exit_code(), 3);
+    /// ```
+    pub fn exit_code(&self) -> u8 {
+        if self.kind == ErrorKind::Interrupted && self.code == "cancelled" {
+            return 130;
+        }
+        match self.hint {
+            Hint::Reauthenticate => 3,
+            Hint::RetryLater => 4,
+            Hint::FixConfiguration => 5,
+            Hint::Fatal => 6,
+        }
+    }
+
     /// True for an OAuth error with this `error` code.
     pub fn is_oauth(&self, code: &str) -> bool {
         self.kind == ErrorKind::OAuth && self.code == code

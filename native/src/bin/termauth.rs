@@ -362,18 +362,7 @@ fn run(a: Args) -> Result<(), Error> {
 }
 
 fn exit_code(e: &Error) -> u8 {
-    if e.code == "cli_usage" {
-        return 2;
-    }
-    if e.kind == ErrorKind::Interrupted && e.code == "cancelled" {
-        return 130;
-    }
-    match e.hint {
-        Hint::Reauthenticate => 3,
-        Hint::RetryLater => 4,
-        Hint::FixConfiguration => 5,
-        Hint::Fatal => 6,
-    }
+    if e.code == "cli_usage" { 2 } else { e.exit_code() }
 }
 
 fn main() -> ExitCode {
