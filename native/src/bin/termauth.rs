@@ -7,7 +7,7 @@ use termauth::driver::now_ms;
 use termauth::store::{StorePreference, app_config_dir, write_atomic};
 use termauth_core::environment::env_name;
 use termauth_core::texts;
-use termauth::{Client, Config, Error, ErrorKind, Hint, LoginMethod, Presentation, Secret, SecretMethod};
+use termauth::{Client, Config, Error, Hint, LoginMethod, Presentation, Secret, SecretMethod};
 
 const HELP: &str = "termauth — log in to an OAuth 2.0 / OpenID Connect server from the terminal
 
