@@ -130,6 +130,9 @@ pub struct SessionConfig {
     pub refresh_skew_ms: u64,
     /// How long a browser login waits for the redirect.
     pub redirect_timeout_ms: u64,
+    /// How long to wait for another process's credential lock before giving up
+    /// (`store_locked`). The default outlives an abandoned lock (see `crate::store`).
+    pub lock_wait_ms: u64,
     /// Whether the session may ask the driver to open a browser (`false`: only print URLs).
     pub launch_browser: bool,
 }
@@ -173,6 +176,7 @@ impl SessionConfig {
             enable_password_grant: false,
             refresh_skew_ms: Policy::default().refresh_skew_ms,
             redirect_timeout_ms: DEFAULT_REDIRECT_TIMEOUT_MS,
+            lock_wait_ms: crate::store::LOCK_WAIT_MS,
             launch_browser: true,
         }
     }
@@ -196,6 +200,7 @@ impl SessionConfig {
             enable_password_grant: o.flag("enable_password_grant")?,
             refresh_skew_ms: o.uint_or("refresh_skew_ms", d.refresh_skew_ms)?,
             redirect_timeout_ms: o.uint_or("redirect_timeout_ms", d.redirect_timeout_ms)?,
+            lock_wait_ms: o.uint_or("lock_wait_ms", d.lock_wait_ms)?,
             launch_browser: o.opt_bool("launch_browser")?.unwrap_or(true),
             ..d
         };

@@ -24,7 +24,7 @@ use crate::rng::Rng;
 use crate::secret::Secret;
 use crate::spec::FlowSpec;
 use crate::store::{
-    self, CredentialKey, KEYRING_MAX_BYTES, KEYRING_PROBE_ACCOUNT, LOCK_RETRY_MS, LOCK_WAIT_MS, LockInfo, LockJudgement,
+    self, CredentialKey, KEYRING_MAX_BYTES, KEYRING_PROBE_ACCOUNT, LOCK_RETRY_MS, LockInfo, LockJudgement,
     StoreChoice, StoreKind, StorePaths, StorePreference,
 };
 use crate::texts;
@@ -241,7 +241,7 @@ struct Held {
 
 /// Takes the lock file at `path` (ARCHITECTURE.md, "The lock"): create it exclusively; if
 /// it exists, judge it; break a stale one under `<lock>.break`; otherwise wait and retry,
-/// up to [`LOCK_WAIT_MS`]. `cancellable`: whether a cancel ends the wait (not while tokens
+/// up to `lock_wait_ms` ([`crate::store::LOCK_WAIT_MS`] by default). `cancellable`: whether a cancel ends the wait (not while tokens
 /// that were just issued wait to be stored).
 async fn acquire(ctx: &mut Ctx, path: &str, cancellable: bool) -> Result<Held, Error> {
     let nonce = ctx.rng.token(12);
@@ -269,7 +269,7 @@ async fn acquire(ctx: &mut Ctx, path: &str, cancellable: bool) -> Result<Held, E
         if cancellable && ctx.io.cancelled() {
             return Err(Error::cancelled());
         }
-        if ctx.now().saturating_sub(started) >= LOCK_WAIT_MS {
+        if ctx.now().saturating_sub(started) >= ctx.config.lock_wait_ms {
             return Err(Error::storage("store_locked", texts::store_locked(path), Hint::RetryLater));
         }
         let at = ctx.now() + delay;
