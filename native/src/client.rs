@@ -24,7 +24,7 @@ use termauth_core::session::{Action, Command, Input, Outcome, RedirectSource, Se
 pub use termauth_core::session::{
     LoginMethod, LoginReport, LogoutReport, ProfileInfo, SecretMethod, SessionConfig as Config, Status, TokenReport,
 };
-use termauth_core::{Error, Rng, Secret};
+use termauth_core::{Error, Rng, Secret, ServerMetadata};
 
 /// The termauth client (see the module docs).
 pub struct Client {
@@ -156,6 +156,24 @@ impl Client {
         self.run(Command::UseProfile { profile: profile.to_string() }).map(|_| ())
     }
 
+    /// The server metadata: configured, cached (a day) or discovered (and cached).
+    pub fn metadata(&mut self) -> Result<ServerMetadata, Error> {
+        match self.run(Command::Discover)? {
+            Outcome::Metadata { metadata } => Ok(metadata),
+            other => Err(internal(format!("discover ended with {other:?}"))),
+        }
+    }
+
+    /// Takes the credential's lock — the one renewals and logins take — until the guard is
+    /// dropped, for a program that must not race termauth on this credential. Waits up to
+    /// `lock_wait_ms`.
+    pub fn lock(&mut self) -> Result<CredentialLock, Error> {
+        match self.run(Command::Lock)? {
+            Outcome::Locked { nonce, .. } => Ok(CredentialLock { config: self.config.clone(), nonce }),
+            other => Err(internal(format!("lock ended with {other:?}"))),
+        }
+    }
+
     /// Runs one session to its end, executing its actions.
     fn run(&mut self, command: Command) -> Result<Outcome, Error> {
         let spec = SessionSpec::new(command, self.config.clone(), snapshot(&self.config.app));
@@ -239,6 +257,28 @@ impl Client {
                 }
                 other @ Action::AwaitResponse { .. } => return Err(internal(format!("unanswered {other:?}"))),
                 other => return Err(internal(format!("unexpected {other:?}"))),
+            }
+        }
+    }
+}
+
+/// The credential's lock, held until dropped (see [`Client::lock`]).
+#[derive(Debug)]
+pub struct CredentialLock {
+    config: Config,
+    nonce: String,
+}
+
+impl Drop for CredentialLock {
+    /// Releases the lock if it is still this holder's: only storage actions are needed.
+    fn drop(&mut self) {
+        let spec = SessionSpec::new(Command::Unlock { nonce: self.nonce.clone() }, self.config.clone(), snapshot(&self.config.app));
+        let Ok(mut session) = Rng::from_os().and_then(|rng| Session::start(spec, rng, now_ms())) else { return };
+        loop {
+            let action = session.poll(now_ms());
+            let Some(answer) = crate::storage::execute(&action) else { return };
+            if session.handle(answer, now_ms()).is_err() {
+                return;
             }
         }
     }

@@ -129,7 +129,7 @@ fn lib_client_credentials(client_id: &str, secret: &str, method: SecretMethod) {
     );
     cfg.client_secret = Some(Secret::new(secret));
     cfg.secret_method = method;
-    let mut client = Client::new(cfg).unwrap();
+    let mut client = common::silent_client(cfg);
     let report = client
         .login(LoginMethod::ClientCredentials)
         .expect("client credentials");
@@ -139,9 +139,9 @@ fn lib_client_credentials(client_id: &str, secret: &str, method: SecretMethod) {
     assert_eq!(idp.introspect(&t1)["client_id"], client_id);
     // Renewal of a client-credentials token runs the grant again.
     let c2 = client.refresh().expect("reacquire");
-    assert_ne!(c2.secret().expose(), t1);
-    assert_eq!(idp.introspect(c2.secret().expose())["active"], true);
-    assert!(client.status().refreshable);
+    assert_ne!(c2.token.expose(), t1);
+    assert_eq!(idp.introspect(c2.token.expose())["active"], true);
+    assert!(client.status().unwrap().refreshable);
 }
 
 #[test]
@@ -161,7 +161,7 @@ fn password_client(scope: Option<&str>, enable: bool) -> (tempfile::TempDir, Cli
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = config(&idp.issuer, dir.path(), PASSWORD_ID, scope);
     cfg.enable_password_grant = enable;
-    let client = Client::new(cfg).unwrap();
+    let client = common::silent_client(cfg);
     (dir, client)
 }
 
@@ -180,7 +180,7 @@ fn password_grant_without_offline_access_has_no_refresh_token() {
     let record = read_record(dir.path(), &Idp::shared().issuer, PASSWORD_ID);
     assert_eq!(record["grant"], "password");
     assert!(record["tokens"]["refresh_token"].is_null(), "{record}");
-    let status = client.status();
+    let status = client.status().unwrap();
     assert!(!status.refreshable);
     let err = client.refresh().unwrap_err();
     assert_eq!(
@@ -202,7 +202,7 @@ fn password_grant_with_offline_access_refreshes() {
     assert_ne!(r2["tokens"]["refresh_token"], r1["tokens"]["refresh_token"]);
     assert_eq!(r2["grant"], "password");
     assert_eq!(
-        c2.secret().expose(),
+        c2.token.expose(),
         r2["tokens"]["access_token"].as_str().unwrap()
     );
 }
@@ -269,7 +269,7 @@ fn discovery_finds_the_endpoints_from_the_issuer_alone() {
     let idp = Idp::shared();
     let dir = tempfile::tempdir().unwrap();
     let mut client =
-        Client::new(config(&idp.issuer, dir.path(), common::CLI_CLIENT, None)).unwrap();
+        common::silent_client(config(&idp.issuer, dir.path(), common::CLI_CLIENT, None));
     let m = client.metadata().expect("discovery");
     let i = &idp.issuer;
     assert_eq!(m.issuer, *i);
@@ -306,7 +306,7 @@ fn discovery_with_a_trailing_slash_issuer_is_issuer_mismatch() {
     let idp = Idp::shared();
     let dir = tempfile::tempdir().unwrap();
     let wrong = format!("{}/", idp.issuer);
-    let mut client = Client::new(config(&wrong, dir.path(), common::CLI_CLIENT, None)).unwrap();
+    let mut client = common::silent_client(config(&wrong, dir.path(), common::CLI_CLIENT, None));
     let err = client.metadata().unwrap_err();
     assert_eq!(err.code, "issuer_mismatch", "{err:?}");
     assert_eq!(err.hint, Hint::FixConfiguration);
@@ -514,4 +514,52 @@ fn cli_auto_in_ci_uses_client_credentials_or_names_the_variables() {
     assert_eq!(r.code, 5, "{r:?}");
     assert!(r.stderr.contains("Set TERMAUTH_TOKEN to a token, or TERMAUTH_CLIENT_SECRET for client credentials."), "{}", r.stderr);
     assert!(r.stderr.contains("[ci_needs_credentials]"), "{}", r.stderr);
+}
+
+// ------------------------------------------------------------------ drift fixed in the session
+
+/// `termauth refresh` whose renewal the server refuses used to print "could not renew …
+/// using the current one", then "Token renewed", and exit 0, keeping the dead refresh
+/// token. An explicit refresh now fails (login required) and forgets that refresh token;
+/// `token` still serves the access token while it is valid.
+#[test]
+fn cli_refresh_refused_by_the_server_fails_and_drops_the_refresh_token() {
+    let idp = Idp::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = cli(dir.path());
+    c.env("TERMAUTH_PASSWORD", "wonderland").args([
+        "login", "--password", "--username", "alice", "--issuer", &idp.issuer, "--client-id", PASSWORD_ID, "--scope",
+        "openid offline_access",
+    ]);
+    run(c, None, Duration::from_secs(20)).ok();
+    let record = read_record(dir.path(), &idp.issuer, PASSWORD_ID);
+    let (access, refresh) = (record["tokens"]["access_token"].clone(), record["tokens"]["refresh_token"].clone());
+    // The server forgets the grant (RFC 7009 revocation of the refresh token).
+    let revocation = idp.metadata().revocation_endpoint.expect("revocation endpoint");
+    let (status, v) = post_form(&revocation, &[("token", refresh.as_str().unwrap()), ("client_id", PASSWORD_ID)], None);
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(idp.raw_refresh(PASSWORD_ID, refresh.as_str().unwrap()).1["error"], "invalid_grant");
+
+    let mut r = cli(dir.path());
+    r.arg("refresh");
+    let r = run(r, None, Duration::from_secs(20));
+    assert_eq!(r.code, 3, "login required: {r:?}");
+    assert!(r.stderr.contains("[login_required]") && r.stderr.contains("termauth login"), "{}", r.stderr);
+    assert!(!r.stderr.contains("Token renewed") && !r.stderr.contains("using the current one"), "{}", r.stderr);
+    let after = read_record(dir.path(), &idp.issuer, PASSWORD_ID);
+    assert!(after["tokens"].get("refresh_token").is_none(), "the dead refresh token is dropped: {after}");
+    assert_eq!(after["tokens"]["access_token"], access, "the access token is kept");
+    let mut t = cli(dir.path());
+    t.arg("token");
+    assert_eq!(run(t, None, Duration::from_secs(10)).ok(), access.as_str().unwrap(), "still served while valid");
+}
+
+/// The app name is upper-cased with Unicode's rules in every language: `straße` reads
+/// `STRASSE_TOKEN` (Rust used to read `STRAßE_TOKEN`).
+#[test]
+fn app_names_are_upper_cased_with_unicode_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = cli(dir.path());
+    t.env("TERMAUTH_APP", "straße").env("STRASSE_TOKEN", "from-env").arg("token");
+    assert_eq!(run(t, None, Duration::from_secs(10)).ok(), "from-env");
 }

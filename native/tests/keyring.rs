@@ -12,7 +12,7 @@ use common::*;
 use std::path::Path;
 use std::time::Duration;
 use termauth::store::{StorePreference, server_key};
-use termauth::{Client, LoginMethod, Secret};
+use termauth::{LoginMethod, Secret};
 
 const PASSWORD_ID: &str = "termauth-password";
 const NO_BUS: &str = "unix:path=/nonexistent/termauth-test-bus";
@@ -98,14 +98,14 @@ fn keyring_login_stores_the_secret_in_the_keyring_only() {
     cfg.app = app.clone();
     cfg.store = StorePreference::Keyring; // fail rather than fall back
     cfg.enable_password_grant = true;
-    let mut client = Client::new(cfg.clone()).unwrap();
+    let mut client = common::silent_client(cfg.clone());
     let report = client
         .login(LoginMethod::Password {
             username: "alice".into(),
             password: Secret::new("wonderland"),
         })
         .expect("login into the keyring");
-    assert_eq!(report.store.store, "keyring", "{:?}", report.store);
+    assert_eq!(report.store.store, termauth::StoreKind::Keyring, "{:?}", report.store);
 
     let stem = format!("default@{}", server_key(&idp.issuer, PASSWORD_ID));
     let creds = dir.path().join("credentials");
@@ -144,9 +144,9 @@ fn keyring_login_stores_the_secret_in_the_keyring_only() {
 
     // Read back, by this client and by a new one; status says keyring.
     assert_eq!(client.get_token().unwrap().expose(), access);
-    let mut again = Client::new(cfg.clone()).unwrap();
+    let mut again = common::silent_client(cfg.clone());
     assert_eq!(again.get_token().unwrap().expose(), access);
-    assert_eq!(again.status().store.map(|s| s.store), Some("keyring"));
+    assert_eq!(again.status().unwrap().store.map(|s| s.store), Some(termauth::StoreKind::Keyring));
     assert_eq!(idp.introspect(&access)["active"], true);
     // A refresh stays in the keyring.
     let renewed = again.refresh().expect("refresh");
@@ -155,7 +155,7 @@ fn keyring_login_stores_the_secret_in_the_keyring_only() {
         serde_json::from_str(&entry.get_password().unwrap()).unwrap();
     assert_eq!(
         in_keyring["tokens"]["access_token"],
-        renewed.secret().expose()
+        renewed.token.expose()
     );
 
     // Logout removes the entry and the pointer.

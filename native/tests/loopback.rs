@@ -53,7 +53,7 @@ fn browser_approve_logs_in() {
         v["callback_body"]
             .as_str()
             .unwrap()
-            .contains("Login complete"),
+            .contains("Login approved"),
         "{v}"
     );
     assert_eq!(report.method, "browser");

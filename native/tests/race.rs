@@ -13,7 +13,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use termauth::LoginMethod;
-use termauth::store::{now_ms, server_key};
+use termauth::driver::now_ms;
+use termauth::store::server_key;
 
 const N: usize = 8;
 const SCOPE: &str = "openid offline_access";

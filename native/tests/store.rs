@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use termauth::core::Credential;
-use termauth::store::{Store, StorePreference, now_ms, server_key};
+use termauth::driver::now_ms;
+use termauth::store::server_key;
 use termauth::{Client, Hint, LoginMethod, Secret};
 
 const PASSWORD_ID: &str = "termauth-password";
@@ -25,7 +26,7 @@ fn password_login_lib(dir: &Path) -> Client {
         Some("openid offline_access"),
     );
     cfg.enable_password_grant = true;
-    let mut client = Client::new(cfg).unwrap();
+    let mut client = common::silent_client(cfg);
     client
         .login(LoginMethod::Password {
             username: "alice".into(),
@@ -174,7 +175,7 @@ fn corrupt_record_is_reported_and_left_alone() {
     std::fs::write(&record, garbage).unwrap();
     let mtime = std::fs::metadata(&record).unwrap().modified().unwrap();
 
-    let mut client = Client::new(config(issuer, dir, PASSWORD_ID, None)).unwrap();
+    let mut client = common::silent_client(config(issuer, dir, PASSWORD_ID, None));
     let err = client.get_token().unwrap_err();
     assert_eq!(
         (err.code.as_str(), err.hint),
@@ -186,7 +187,7 @@ fn corrupt_record_is_reported_and_left_alone() {
         "no record content in the message"
     );
     assert_eq!(
-        client.status().error.map(|e| e.code),
+        client.status().unwrap().error.map(|e| e.code),
         Some("credential_corrupt".into())
     );
     assert_eq!(client.refresh().unwrap_err().code, "credential_corrupt");
@@ -214,11 +215,11 @@ fn newer_record_version_is_refused_and_left_alone() {
     std::fs::write(&record, &bytes).unwrap();
     let mtime = std::fs::metadata(&record).unwrap().modified().unwrap();
 
-    let mut client = Client::new(config(issuer, dir, PASSWORD_ID, None)).unwrap();
+    let mut client = common::silent_client(config(issuer, dir, PASSWORD_ID, None));
     let err = client.get_token().unwrap_err();
     assert_eq!(err.code, "credential_newer_version", "{err:?}");
     assert_eq!(
-        client.status().error.map(|e| e.code),
+        client.status().unwrap().error.map(|e| e.code),
         Some("credential_newer_version".into())
     );
     assert_eq!(
@@ -285,8 +286,9 @@ fn live_lock_holder_makes_token_wait() {
         .to_string();
     expire_record(dir, issuer, PASSWORD_ID);
     // This process takes the credential's real lock, as another termauth would.
-    let store = Store::at(dir.to_path_buf(), StorePreference::File);
-    let guard = store.lock(&key("termauth", issuer, PASSWORD_ID)).unwrap();
+    let mut cfg = config(issuer, dir, PASSWORD_ID, None);
+    cfg.app = "termauth".into();
+    let guard = common::silent_client(cfg).lock().unwrap();
     assert!(lock_path(dir).exists());
     let started = Instant::now();
     let mut c = cli(dir);
@@ -316,15 +318,21 @@ fn live_lock_holder_makes_token_wait() {
     assert!(!lock_path(dir).exists());
 }
 
+/// A client whose credential lock is `<dir>/credentials/default@<key>.lock`, taking it
+/// without waiting.
+fn lock_taker(dir: &Path) -> (Client, PathBuf) {
+    let mut cfg = config("https://as.example", dir, "locker", None);
+    cfg.lock_wait_ms = 0;
+    let path = dir.join("credentials").join(format!("default@{}.lock", server_key("https://as.example", "locker")));
+    (common::silent_client(cfg), path)
+}
+
 #[test]
 fn stale_lock_is_broken_by_exactly_one_of_many_takers() {
     // Many takers find the same abandoned lock at the same moment; each tries once (no
     // wait). Exactly one may get it: the others must find the fresh lock of the winner.
     let tmp = tempfile::tempdir().unwrap();
-    let path = tmp
-        .path()
-        .join("credentials")
-        .join("default@0000000000000000.lock");
+    let (_, path) = lock_taker(tmp.path());
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let threads = 8;
     let (mut rounds_with_two, mut worst) = (0, 0);
@@ -332,7 +340,7 @@ fn stale_lock_is_broken_by_exactly_one_of_many_takers() {
     for _round in 0..ROUNDS {
         std::fs::write(
             &path,
-            json!({"pid": 999_999_999u32, "host": "elsewhere", "created_at": now_ms() - 120_000})
+            json!({"pid": 999_999_999u32, "host": "elsewhere", "created_at": now_ms() - 121_000})
                 .to_string(),
         )
         .unwrap();
@@ -342,8 +350,9 @@ fn stale_lock_is_broken_by_exactly_one_of_many_takers() {
         std::thread::scope(|s| {
             for _ in 0..threads {
                 s.spawn(|| {
+                    let (mut taker, _) = lock_taker(tmp.path());
                     start.wait();
-                    let guard = termauth::store::lock(&path, 0);
+                    let guard = taker.lock();
                     if guard.is_ok() {
                         winners.fetch_add(1, Ordering::SeqCst);
                     }
@@ -368,25 +377,24 @@ fn stale_lock_is_broken_by_exactly_one_of_many_takers() {
 #[test]
 fn releasing_a_broken_lock_does_not_remove_the_new_holders_lock() {
     let tmp = tempfile::tempdir().unwrap();
-    let path = tmp
-        .path()
-        .join("credentials")
-        .join("default@0000000000000000.lock");
-    let first = termauth::store::lock(&path, 0).expect("first taker");
+    let (mut taker, path) = lock_taker(tmp.path());
+    let first = taker.lock().expect("first taker");
     // The first holder is slow: its lock now looks abandoned.
     let mut info: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     info["created_at"] = json!(now_ms() - termauth::store::STALE_LOCK_MS - 1_000);
     std::fs::write(&path, info.to_string()).unwrap();
-    let second = termauth::store::lock(&path, 0).expect("second taker breaks the stale lock");
+    let second = taker.lock().expect("second taker breaks the stale lock");
     drop(first); // the slow one finishes
     assert!(
         path.exists(),
         "the second holder's lock file must survive the first one's release"
     );
-    assert!(
-        termauth::store::lock(&path, 0).is_err(),
+    assert_eq!(
+        taker.lock().unwrap_err().code,
+        "store_locked",
         "a third taker must not get the lock while the second holds it"
     );
     drop(second);
+    assert!(!path.exists(), "the holder's release removes it");
 }

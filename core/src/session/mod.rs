@@ -282,6 +282,17 @@ pub enum Command {
         /// The profile.
         profile: String,
     },
+    /// The server metadata: configured, cached (a day) or discovered (and cached).
+    Discover,
+    /// Take the credential's lock (the one renewals and logins take), for a host that must
+    /// not race termauth on this credential; release it with [`Command::Unlock`].
+    Lock,
+    /// Release the credential's lock taken by [`Command::Lock`] (only if it still holds
+    /// `nonce`: a lock broken as stale and taken by another process is left alone).
+    Unlock {
+        /// The nonce [`Outcome::Locked`] returned.
+        nonce: String,
+    },
 }
 
 impl Command {
@@ -311,7 +322,12 @@ impl Command {
             "status" => Command::Status,
             "profiles" => Command::Profiles,
             "use_profile" => Command::UseProfile { profile: o.str("profile")? },
-            _ => return Err(o.unknown_tag("op", "login, get_token, refresh, logout, status, profiles, use_profile")),
+            "discover" => Command::Discover,
+            "lock" => Command::Lock,
+            "unlock" => Command::Unlock { nonce: o.str("nonce")? },
+            _ => {
+                return Err(o.unknown_tag("op", "login, get_token, refresh, logout, status, profiles, use_profile, discover, lock, unlock"));
+            }
         };
         o.no_more()?;
         Ok(command)
@@ -346,6 +362,12 @@ impl Serialize for Command {
             Command::UseProfile { profile } => {
                 m.serialize_entry("op", "use_profile")?;
                 m.serialize_entry("profile", profile)?;
+            }
+            Command::Discover => m.serialize_entry("op", "discover")?,
+            Command::Lock => m.serialize_entry("op", "lock")?,
+            Command::Unlock { nonce } => {
+                m.serialize_entry("op", "unlock")?;
+                m.serialize_entry("nonce", nonce)?;
             }
         }
         m.end()
@@ -949,6 +971,23 @@ pub enum Outcome {
     ProfileUsed {
         /// The profile now active.
         profile: String,
+    },
+    /// `discover`.
+    Metadata {
+        /// The server metadata.
+        metadata: ServerMetadata,
+    },
+    /// `lock`: the lock is held until `unlock` with this nonce.
+    Locked {
+        /// The lock file.
+        path: String,
+        /// What identifies this holder.
+        nonce: String,
+    },
+    /// `unlock`.
+    Unlocked {
+        /// Whether the lock file still held the nonce and was removed.
+        released: bool,
     },
 }
 

@@ -42,7 +42,23 @@ pub(super) async fn run(io: Io, spec: SessionSpec, rng: Rng) -> Result<Outcome, 
         Command::Status => status(&mut ctx).await,
         Command::Profiles => profiles(&mut ctx).await.map(|profiles| Outcome::Profiles { profiles }),
         Command::UseProfile { profile } => use_profile(&mut ctx, profile).await,
+        Command::Discover => metadata(&mut ctx).await.map(|metadata| Outcome::Metadata { metadata }),
+        Command::Lock => {
+            let path = lock_file(&mut ctx).await?;
+            let held = acquire(&mut ctx, &path, true).await?;
+            Ok(Outcome::Locked { path: held.path, nonce: held.nonce })
+        }
+        Command::Unlock { nonce } => {
+            let path = lock_file(&mut ctx).await?;
+            Ok(Outcome::Unlocked { released: release(&mut ctx, Held { path, nonce }).await })
+        }
     }
+}
+
+/// The credential's lock file.
+async fn lock_file(ctx: &mut Ctx) -> Result<String, Error> {
+    let key = ctx.key().await?;
+    Ok(ctx.paths()?.credential_file(&key, "lock"))
 }
 
 /// What one operation works with.
@@ -311,13 +327,14 @@ async fn break_stale(ctx: &mut Ctx, path: &str, seen: &str) -> Result<(), Error>
     }
 }
 
-/// Releases a lock, only if it still holds this session's nonce.
-async fn release(ctx: &mut Ctx, held: Held) {
+/// Releases a lock, only if it still holds this session's nonce; whether it did.
+async fn release(ctx: &mut Ctx, held: Held) -> bool {
     if let Ok(Some((contents, _))) = ctx.io.read_file(&held.path).await {
         if LockInfo::parse(contents.expose()).is_some_and(|info| info.nonce == held.nonce) {
-            let _ = ctx.io.remove_file(&held.path).await;
+            return ctx.io.remove_file(&held.path).await.unwrap_or(false);
         }
     }
+    false
 }
 
 async fn active_profile(ctx: &mut Ctx) -> Result<Option<String>, Error> {

@@ -16,10 +16,12 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+use termauth::core::session::{NoticeLevel, Progress};
+use termauth::core::texts::Prompt;
 use termauth::core::{ServerMetadata, UserCodePrompt};
-use termauth::driver::CancelFlag;
-use termauth::store::{CredentialKey, StorePreference, now_ms, server_key};
-use termauth::ui::Ui;
+use termauth::driver::{CancelFlag, now_ms};
+use termauth::store::{CredentialKey, StorePreference, server_key};
+use termauth::ui::{Silent, Ui};
 use termauth::{Client, Config};
 
 /// The public client of the fixture.
@@ -638,19 +640,20 @@ pub fn config(issuer: &str, dir: &Path, client_id: &str, scope: Option<&str>) ->
     let mut c = Config::new(APP, issuer, client_id);
     c.scope = scope.map(str::to_string);
     c.store = StorePreference::File;
-    c.config_dir = Some(dir.to_path_buf());
-    c.interactive = false;
+    c.config_dir = Some(dir.to_string_lossy().into_owned());
     c
+}
+
+/// A library client that prints nothing.
+pub fn silent_client(config: Config) -> Client {
+    let mut client = Client::new(config).expect("client");
+    client.set_ui(Box::new(Silent));
+    client
 }
 
 /// The key of the default profile (for the CLI: app `termauth`).
 pub fn key(app: &str, issuer: &str, client_id: &str) -> CredentialKey {
-    CredentialKey {
-        app: app.into(),
-        issuer: issuer.into(),
-        client_id: client_id.into(),
-        profile: "default".into(),
-    }
+    CredentialKey::new(app, issuer, client_id, "default")
 }
 
 /// The file-store record of the default profile.
@@ -761,7 +764,7 @@ impl Approver {
 }
 
 impl Ui for Approver {
-    fn show_user_code(&mut self, prompt: &UserCodePrompt, _browser_opened: bool) {
+    fn show_user_code(&mut self, prompt: &UserCodePrompt, _text: &Prompt) {
         {
             let mut e = self.events.lock().unwrap();
             e.user_code = Some(prompt.user_code.clone());
@@ -791,7 +794,7 @@ impl Ui for Approver {
             }));
     }
 
-    fn show_browser(&mut self, url: &str, _opened: bool, _paste: bool) {
+    fn show_authorization_url(&mut self, url: &str, _text: &Prompt) {
         {
             let mut e = self.events.lock().unwrap();
             e.browser_url = Some(url.to_string());
@@ -848,9 +851,8 @@ impl Ui for Approver {
             }));
     }
 
-    fn tick(&mut self, _: u64, _: u64) {}
-    fn info(&mut self, _: &str) {}
-    fn warn(&mut self, _: &str) {}
+    fn progress(&mut self, _: u64, _: &Progress) {}
+    fn notice(&mut self, _: NoticeLevel, _: &str) {}
     fn clear(&mut self) {}
 }
 
