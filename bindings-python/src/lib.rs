@@ -2,29 +2,30 @@
 //!
 //! It is deliberately thin and speaks JSON (the shapes of `tests/vectors/README.md`):
 //!
-//! * [`Flow`]: any termauth-core flow (`FlowSpec` JSON in, `Action` JSON out, `Input` JSON in).
-//!   The pure-Python layer (`termauth.flow`) turns that JSON into dataclasses: one
-//!   translation point.
-//! * [`Store`] / [`Lock`]: THE credential store of the Rust crate `termauth` (keyring first,
-//!   file fallback, the `O_EXCL` lock file), so Python and the Rust CLI share records,
-//!   directory and lock protocol.
-//! * The lifecycle decision (`decide`, `after_renewal_failure`), credential helpers, the
-//!   environment probes, the QR renderer and the listener's HTML escaping, all reused from
-//!   Rust so that Python behaves exactly like the Rust driver.
+//! * [`PySession`] (`Session`): the core's session (`termauth_core::session`): login,
+//!   get-token with its lock, refresh, logout, status, profiles. `poll_json` / `handle_json`
+//!   are the bare machine (the session vectors replay them); `advance_json` also performs
+//!   the storage primitives (files, lock files, the OS keyring) with the Rust crate's
+//!   `termauth::storage::execute`, so Python never touches credential files, locks or the
+//!   keyring itself: storage IO is written once, in Rust, for every language that links it.
+//! * [`start`]: a session of this process (its environment snapshot, OS randomness),
+//!   advanced in the same call: the cached `get_token` is one call.
+//! * [`PyFlow`] (`Flow`): any termauth-core flow, for apps that drive a protocol by hand.
+//! * Helpers the pure-Python layer renders with: `qr_lines`, `exit_code`,
+//!   `environment_json`, `pkce_pair`.
 //!
 //! Errors are raised as `termauth.Error` subclasses (built by `termauth._errors.from_json`
 //! from the core's error JSON). No Rust panic crosses into Python: every entry point runs
-//! under `catch_unwind` and a panic becomes `termauth.UsageError` with code `internal_panic`.
+//! under `catch_unwind`; a panic becomes `termauth.UsageError` with code `internal_panic`,
+//! and the object it happened in refuses further use.
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::PathBuf;
 use std::sync::Mutex;
-use termauth::store::{self, CredentialKey, LockGuard, StorePreference};
-use termauth_core::auto;
-use termauth_core::lifecycle::{self, Decision, Policy};
-use termauth_core::{AnyFlow, Credential, Error, Flow as _, FlowSpec, Hint, Input, Rng, ServerMetadata};
+use std::time::Instant;
+use termauth_core::session::{Input as SessionInput, Session, SessionSpec};
+use termauth_core::{AnyFlow, Error, Flow as _, FlowSpec, Hint, Input, Rng};
 
 /// Turns a core error into the matching `termauth.Error` subclass.
 fn raise(py: Python<'_>, e: &Error) -> PyErr {
@@ -56,6 +57,11 @@ fn panic_error(_payload: Box<dyn std::any::Any + Send>) -> Error {
         .with_hint(Hint::Fatal)
 }
 
+fn poisoned_error(what: &str) -> Error {
+    Error::usage("internal_panic", format!("This {what} hit an internal error earlier and cannot be used; start a new one."))
+        .with_hint(Hint::Fatal)
+}
+
 /// A JSON text from a `str` (as is) or any JSON-serialisable object (via `json.dumps`).
 fn json_text(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<String> {
     if let Ok(s) = value.cast::<PyString>() {
@@ -65,11 +71,285 @@ fn json_text(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<String> {
     dumped.extract::<String>()
 }
 
-fn parse_input(text: &str) -> Result<Input, Error> {
-    serde_json::from_str::<Input>(text).map_err(|e| {
-        Error::usage("invalid_input", format!("The input is not a valid termauth input (line {} column {}).", e.line(), e.column()))
+fn invalid_input(e: &serde_json::Error) -> Error {
+    Error::usage("invalid_input", format!("The input is not a valid termauth input (line {} column {}).", e.line(), e.column()))
+}
+
+/// The RNG: from a 32-byte seed (tests and vectors), else from the OS.
+fn rng(seed: Option<Vec<u8>>) -> Result<Rng, Error> {
+    match seed {
+        Some(bytes) => {
+            let array: [u8; 32] = bytes
+                .as_slice()
+                .try_into()
+                .map_err(|_| Error::usage("invalid_seed", format!("A seed is 32 bytes, not {}.", bytes.len())))?;
+            Ok(Rng::from_seed(array))
+        }
+        None => Rng::from_os(),
+    }
+}
+
+fn is_panic(py: Python<'_>, e: &PyErr) -> bool {
+    e.value(py).getattr("code").and_then(|c| c.extract::<String>()).is_ok_and(|c| c == "internal_panic")
+}
+
+// ---- the session ---------------------------------------------------------------------------
+
+struct SessionState {
+    session: Session,
+    poisoned: bool,
+}
+
+/// One command (`termauth_core::session::Session`), driven with JSON.
+#[pyclass(module = "termauth._native", name = "Session")]
+struct PySession {
+    // pyo3 classes are shared between threads; the session itself is only `Send`.
+    state: Mutex<SessionState>,
+}
+
+impl PySession {
+    /// The session, unless another thread is using it (a session is one command, driven by
+    /// one thread; waiting here while holding the GIL could deadlock with `advance_json`,
+    /// which releases it).
+    fn lock(&self, py: Python<'_>) -> PyResult<std::sync::MutexGuard<'_, SessionState>> {
+        match self.state.try_lock() {
+            Ok(guard) => Ok(guard),
+            Err(std::sync::TryLockError::Poisoned(p)) => Ok(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => Err(raise(
+                py,
+                &Error::usage("session_busy", "This session is being driven by another thread; drive a session from one thread."),
+            )),
+        }
+    }
+
+    /// Runs `f` on the session; a panic poisons it (every later call refuses).
+    fn with<T>(&self, py: Python<'_>, f: impl FnOnce(&mut Session) -> Result<T, Error>) -> PyResult<T> {
+        let mut state = self.lock(py)?;
+        if state.poisoned {
+            return Err(raise(py, &poisoned_error("session")));
+        }
+        let result = guard(py, || f(&mut state.session));
+        if let Err(e) = &result {
+            if is_panic(py, e) {
+                state.poisoned = true;
+            }
+        }
+        result
+    }
+
+    /// Polls until an action that is not a storage primitive, performing those with
+    /// `termauth::storage::execute` and handing their answers back. Time runs on from
+    /// `now_ms` by the monotonic clock (a keyring call can take a while).
+    fn advance(session: &mut Session, now_ms: u64) -> Result<String, Error> {
+        let started = Instant::now();
+        let now = || now_ms.saturating_add(started.elapsed().as_millis() as u64);
+        loop {
+            let action = session.poll(now());
+            match termauth::storage::execute(&action) {
+                Some(answer) => session.handle(answer, now())?,
+                None => return Ok(serde_json::to_string(&action).unwrap_or_default()),
+            }
+        }
+    }
+
+    /// `advance` with the GIL released (storage IO and the keyring can block).
+    fn advance_detached(&self, py: Python<'_>, now_ms: u64) -> PyResult<String> {
+        let mut state = self.lock(py)?;
+        if state.poisoned {
+            return Err(raise(py, &poisoned_error("session")));
+        }
+        let session = &mut state.session;
+        let result = py.detach(|| catch_unwind(AssertUnwindSafe(|| PySession::advance(session, now_ms))));
+        match result {
+            Ok(Ok(json)) => Ok(json),
+            Ok(Err(e)) => Err(raise(py, &e)),
+            Err(payload) => {
+                state.poisoned = true;
+                Err(raise(py, &panic_error(payload)))
+            }
+        }
+    }
+}
+
+#[pymethods]
+impl PySession {
+    /// Starts a session from a `SessionSpec` (JSON text: `{"command", "config",
+    /// "environment"}`). `seed` (32 bytes) fixes its RNG (tests and vectors); `None` seeds
+    /// it from the OS. Raises `termauth.UsageError` for a refused spec.
+    #[new]
+    #[pyo3(signature = (spec_json, seed, now_ms))]
+    fn new(py: Python<'_>, spec_json: &str, seed: Option<&Bound<'_, PyBytes>>, now_ms: u64) -> PyResult<PySession> {
+        let seed: Option<Vec<u8>> = seed.map(|b| b.as_bytes().to_vec());
+        guard(py, move || {
+            let rng = rng(seed)?;
+            let session = Session::start(SessionSpec::from_json(spec_json)?, rng, now_ms)?;
+            Ok(PySession { state: Mutex::new(SessionState { session, poisoned: false }) })
+        })
+    }
+
+    /// The next action at `now_ms` (Unix milliseconds), as JSON.
+    fn poll_json(&self, py: Python<'_>, now_ms: u64) -> PyResult<String> {
+        self.with(py, |s| Ok(serde_json::to_string(&s.poll(now_ms)).unwrap_or_default()))
+    }
+
+    /// Feeds an input (JSON text) at `now_ms`. A refused input raises `termauth.UsageError`
+    /// and leaves the session unchanged.
+    fn handle_json(&self, py: Python<'_>, input_json: &str, now_ms: u64) -> PyResult<()> {
+        self.with(py, |s| {
+            let input = serde_json::from_str::<SessionInput>(input_json).map_err(|e| invalid_input(&e))?;
+            s.handle(input, now_ms)
+        })
+    }
+
+    /// Polls, performing storage actions natively, until an action that is not storage;
+    /// returns its JSON. The GIL is released meanwhile.
+    fn advance_json(&self, py: Python<'_>, now_ms: u64) -> PyResult<String> {
+        self.advance_detached(py, now_ms)
+    }
+
+    /// Whether the session has finished (`done` or `failed`).
+    #[getter]
+    fn finished(&self) -> bool {
+        self.state.try_lock().map(|s| s.session.is_finished()).unwrap_or(false)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<termauth._native.Session finished={}>", self.finished())
+    }
+}
+
+/// How deep a configuration may nest (server metadata is two levels; this only stops a
+/// self-referencing dict).
+const MAX_DEPTH: usize = 32;
+
+/// A Python value (a JSON text, or `None`/`bool`/`int`/`float`/`str`/`list`/`tuple`/`dict`
+/// with `str` keys) as a JSON value, without the `json` module (the cached path imports
+/// nothing). Errors name the type, never the value (it can be a secret).
+fn json_value(value: &Bound<'_, PyAny>, depth: usize) -> Result<serde_json::Value, Error> {
+    use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyTuple};
+    use serde_json::Value;
+    let refuse = |why: String| Error::usage("invalid_session_spec", format!("The session specification is not valid: {why}."));
+    if depth > MAX_DEPTH {
+        return Err(refuse(format!("it nests deeper than {MAX_DEPTH} levels")));
+    }
+    if value.is_none() {
+        return Ok(Value::Null);
+    }
+    if let Ok(b) = value.cast::<PyBool>() {
+        return Ok(Value::Bool(b.is_true()));
+    }
+    if value.cast::<PyInt>().is_ok() {
+        if let Ok(n) = value.extract::<u64>() {
+            return Ok(Value::from(n));
+        }
+        return value.extract::<i64>().map(Value::from).map_err(|_| refuse("an integer is out of range".into()));
+    }
+    if let Ok(f) = value.cast::<PyFloat>() {
+        return serde_json::Number::from_f64(f.value()).map(Value::Number).ok_or_else(|| refuse("a number is not finite".into()));
+    }
+    if let Ok(s) = value.cast::<PyString>() {
+        return s.extract::<String>().map(Value::String).map_err(|_| refuse("a string is not valid Unicode".into()));
+    }
+    if let Ok(list) = value.cast::<PyList>() {
+        return list.iter().map(|item| json_value(&item, depth + 1)).collect::<Result<Vec<_>, _>>().map(Value::Array);
+    }
+    if let Ok(tuple) = value.cast::<PyTuple>() {
+        return tuple.iter().map(|item| json_value(&item, depth + 1)).collect::<Result<Vec<_>, _>>().map(Value::Array);
+    }
+    if let Ok(dict) = value.cast::<PyDict>() {
+        let mut map = serde_json::Map::new();
+        for (k, v) in dict.iter() {
+            let key = k.cast::<PyString>().ok().and_then(|k| k.extract::<String>().ok());
+            let Some(key) = key else { return Err(refuse("a dict key is not a string".into())) };
+            map.insert(key, json_value(&v, depth + 1)?);
+        }
+        return Ok(Value::Object(map));
+    }
+    let type_name = value.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into());
+    Err(refuse(format!("a value of type {type_name} is not JSON")))
+}
+
+/// `value` as JSON: a `str` is parsed as JSON text, anything else converted.
+fn json_of(value: &Bound<'_, PyAny>, what: &str) -> Result<serde_json::Value, Error> {
+    if let Ok(s) = value.cast::<PyString>() {
+        let text = s.extract::<String>().map_err(|_| Error::usage("invalid_session_spec", "The session specification is not valid Unicode."))?;
+        return serde_json::from_str(&text).map_err(|e| {
+            Error::usage(
+                "invalid_session_spec",
+                format!("The session specification is not valid: {what} is not JSON at line {} column {}.", e.line(), e.column()),
+            )
+        });
+    }
+    json_value(value, 0)
+}
+
+/// Starts the session of this process: `command` and `config` (the `SessionSpec` members,
+/// as JSON texts or Python values), the environment snapshot of `config.app`, OS randomness.
+fn start_local(command: &Bound<'_, PyAny>, config: &Bound<'_, PyAny>, now_ms: u64) -> Result<PySession, Error> {
+    let command = json_of(command, "the command")?;
+    let config = json_of(config, "the configuration")?;
+    let app = config.get("app").and_then(serde_json::Value::as_str).unwrap_or_default();
+    let environment = serde_json::to_value(termauth::environment::snapshot(app)).unwrap_or_default();
+    let spec = serde_json::json!({ "command": command, "config": config, "environment": environment });
+    let session = Session::start(SessionSpec::from_json(&spec.to_string())?, Rng::from_os()?, now_ms)?;
+    Ok(PySession { state: Mutex::new(SessionState { session, poisoned: false }) })
+}
+
+/// Starts a session for this process — `command` and `config` as JSON texts or Python
+/// values, the environment snapshot of `config["app"]` (`termauth::environment::snapshot`),
+/// OS randomness — and advances it (as `Session.advance_json`): returns the session and its
+/// first action that is not storage.
+#[pyfunction]
+fn start(py: Python<'_>, command: &Bound<'_, PyAny>, config: &Bound<'_, PyAny>, now_ms: u64) -> PyResult<(PySession, String)> {
+    let session = guard(py, || start_local(command, config, now_ms))?;
+    let action = session.advance_detached(py, now_ms)?;
+    Ok((session, action))
+}
+
+/// The documented cached path in one call: starts the `get_token` session of this process
+/// for `config` and advances it. Returns the token when the session finished with one
+/// without anything but storage (a valid cached token, or `<APP>_TOKEN`); otherwise the
+/// session and its pending action, for the executor to carry on with (a renewal, a failure).
+#[pyfunction]
+fn get_token(py: Python<'_>, config: &Bound<'_, PyAny>, now_ms: u64) -> PyResult<Py<PyAny>> {
+    let command = PyString::new(py, r#"{"op":"get_token"}"#);
+    let session = guard(py, || start_local(command.as_any(), config, now_ms))?;
+    let action = session.advance_detached(py, now_ms)?;
+    let token = {
+        let mut state = session.lock(py)?;
+        match state.session.poll(now_ms) {
+            termauth_core::session::Action::Done { result: termauth_core::session::Outcome::Token(report) } => {
+                Some(report.token.expose().to_string())
+            }
+            _ => None,
+        }
+    };
+    match token {
+        Some(token) => Ok(PyString::new(py, &token).into_any().unbind()),
+        None => Ok((Py::new(py, session)?, action).into_pyobject(py)?.into_any().unbind()),
+    }
+}
+
+/// The environment snapshot a session of `app` reads in this process (platform, host, pid
+/// and the variables `Environment::variable_names` lists), as JSON. It holds values such as
+/// `<APP>_TOKEN`: treat it as secret.
+#[pyfunction]
+fn environment_json(app: &str) -> String {
+    catch_unwind(|| serde_json::to_string(&termauth::environment::snapshot(app)).unwrap_or_default()).unwrap_or_default()
+}
+
+/// The exit code a CLI uses for this error (the core's `Error::exit_code`): 3 log in
+/// again, 4 retry later, 5 fix the configuration, 6 other, 130 cancelled.
+#[pyfunction]
+fn exit_code(py: Python<'_>, error_json: &str) -> PyResult<u8> {
+    guard(py, || {
+        let error: Error = serde_json::from_str(error_json)
+            .map_err(|_| Error::usage("invalid_error", "The error is not a termauth error record."))?;
+        Ok(error.exit_code())
     })
 }
+
+// ---- flows -----------------------------------------------------------------------------------
 
 /// One termauth-core flow (any kind), driven with JSON.
 #[pyclass(module = "termauth._native", name = "Flow")]
@@ -81,10 +361,17 @@ struct PyFlow {
 impl PyFlow {
     fn check(&self) -> Result<(), Error> {
         if self.poisoned {
-            return Err(Error::usage("internal_panic", "This flow hit an internal error earlier and cannot be used; start a new one.")
-                .with_hint(Hint::Fatal));
+            return Err(poisoned_error("flow"));
         }
         Ok(())
+    }
+
+    fn poison_on_panic<T>(&mut self, py: Python<'_>, result: &PyResult<T>) {
+        if let Err(e) = result {
+            if is_panic(py, e) {
+                self.poisoned = true;
+            }
+        }
     }
 }
 
@@ -98,17 +385,7 @@ impl PyFlow {
         let text = json_text(py, spec)?;
         let seed: Option<Vec<u8>> = seed.map(|b| b.as_bytes().to_vec());
         guard(py, move || {
-            let rng = match seed {
-                Some(bytes) => {
-                    let array: [u8; 32] = bytes
-                        .as_slice()
-                        .try_into()
-                        .map_err(|_| Error::usage("invalid_seed", format!("A seed is 32 bytes, not {}.", bytes.len())))?;
-                    Rng::from_seed(array)
-                }
-                None => Rng::from_os()?,
-            };
-            let flow = FlowSpec::from_json(&text)?.start(rng)?;
+            let flow = FlowSpec::from_json(&text)?.start(rng(seed)?)?;
             Ok(PyFlow { flow, poisoned: false })
         })
     }
@@ -119,7 +396,7 @@ impl PyFlow {
             self.check()?;
             Ok(serde_json::to_string(&self.flow.poll(now_ms)).unwrap_or_default())
         });
-        self.poison_on_panic(&result);
+        self.poison_on_panic(py, &result);
         result
     }
 
@@ -129,354 +406,20 @@ impl PyFlow {
         let text = json_text(py, input)?;
         let result = guard(py, || {
             self.check()?;
-            let input = parse_input(&text)?;
+            let input = serde_json::from_str::<Input>(&text).map_err(|e| invalid_input(&e))?;
             self.flow.handle(input, now_ms)
         });
-        self.poison_on_panic(&result);
+        self.poison_on_panic(py, &result);
         result
     }
 }
 
-impl PyFlow {
-    fn poison_on_panic<T>(&mut self, result: &PyResult<T>) {
-        if let Err(e) = result {
-            Python::attach(|py| {
-                if e.value(py).getattr("code").and_then(|c| c.extract::<String>()).is_ok_and(|c| c == "internal_panic") {
-                    self.poisoned = true;
-                }
-            });
-        }
-    }
-}
-
-/// A held credential lock (released by `release()`, `with`, or when collected).
-#[pyclass(module = "termauth._native", name = "Lock")]
-struct PyLock {
-    guard: Mutex<Option<LockGuard>>,
-}
-
-#[pymethods]
-impl PyLock {
-    /// Releases the lock (idempotent).
-    fn release(&self) {
-        if let Ok(mut g) = self.guard.lock() {
-            g.take();
-        }
-    }
-
-    /// Whether the lock is still held by this object.
-    #[getter]
-    fn held(&self) -> bool {
-        self.guard.lock().map(|g| g.is_some()).unwrap_or(false)
-    }
-
-    fn __enter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
-        slf
-    }
-
-    #[pyo3(signature = (*_args))]
-    fn __exit__(&self, _args: &Bound<'_, pyo3::types::PyTuple>) -> bool {
-        self.release();
-        false
-    }
-}
-
-fn preference(name: &str) -> Result<StorePreference, Error> {
-    match name {
-        "auto" => Ok(StorePreference::Auto),
-        "keyring" => Ok(StorePreference::Keyring),
-        "file" => Ok(StorePreference::File),
-        other => Err(Error::usage("invalid_store", format!("The store is `auto`, `keyring` or `file`, not `{other}`."))),
-    }
-}
-
-/// The credential store of one app (the Rust `termauth::store::Store`).
-#[pyclass(module = "termauth._native", name = "Store", frozen)]
-struct PyStore {
-    app: String,
-    preference: String,
-    store: store::Store,
-}
-
-impl PyStore {
-    fn key(&self, issuer: &str, client_id: &str, profile: &str) -> Result<CredentialKey, Error> {
-        store::check_profile(profile)?;
-        Ok(CredentialKey { app: self.app.clone(), issuer: issuer.into(), client_id: client_id.into(), profile: profile.into() })
-    }
-}
-
-#[pymethods]
-impl PyStore {
-    /// The store for `app`: in `config_dir` if given, else the platform's config directory
-    /// (`<APP>_CONFIG_DIR` overrides). `preference` is `auto`, `keyring` or `file`.
-    #[new]
-    #[pyo3(signature = (app, preference = "auto", config_dir = None))]
-    fn new(py: Python<'_>, app: &str, preference: &str, config_dir: Option<PathBuf>) -> PyResult<PyStore> {
-        guard(py, || {
-            let pref = self::preference(preference)?;
-            let store = match config_dir {
-                Some(dir) => store::Store::at(dir, pref),
-                None => store::Store::new(app, pref)?,
-            };
-            Ok(PyStore { app: app.into(), preference: preference.into(), store })
-        })
-    }
-
-    /// The application name.
-    #[getter]
-    fn app(&self) -> String {
-        self.app.clone()
-    }
-
-    /// `auto`, `keyring` or `file`.
-    #[getter]
-    fn preference(&self) -> String {
-        self.preference.clone()
-    }
-
-    /// The config directory.
-    #[getter]
-    fn dir(&self) -> PathBuf {
-        self.store.dir().to_path_buf()
-    }
-
-    /// Reads a credential: `(credential_json, store, reason)`, or `None` when there is none.
-    fn load(&self, py: Python<'_>, issuer: &str, client_id: &str, profile: &str) -> PyResult<Option<(String, String, String)>> {
-        let key = guard(py, || self.key(issuer, client_id, profile))?;
-        let store = self.store.clone();
-        let result = py.detach(move || catch_unwind(AssertUnwindSafe(|| store.load(&key))));
-        let loaded = match result {
-            Ok(r) => r,
-            Err(p) => Err(panic_error(p)),
-        };
-        match loaded {
-            Ok(Some((c, choice))) => Ok(Some((c.to_json(), choice.store.to_string(), choice.reason))),
-            Ok(None) => Ok(None),
-            Err(e) => Err(raise(py, &e)),
-        }
-    }
-
-    /// Writes a credential (validated first): `(store, reason)`.
-    fn save(&self, py: Python<'_>, issuer: &str, client_id: &str, profile: &str, credential_json: &str) -> PyResult<(String, String)> {
-        guard(py, || {
-            let key = self.key(issuer, client_id, profile)?;
-            let credential = Credential::from_json(credential_json)?;
-            let choice = self.store.save(&key, &credential)?;
-            Ok((choice.store.to_string(), choice.reason))
-        })
-    }
-
-    /// Deletes a credential from both stores; whether anything was there.
-    fn delete(&self, py: Python<'_>, issuer: &str, client_id: &str, profile: &str) -> PyResult<bool> {
-        guard(py, || self.store.delete(&self.key(issuer, client_id, profile)?))
-    }
-
-    /// Takes the credential's lock, waiting up to 60 s (the GIL is released meanwhile).
-    fn lock(&self, py: Python<'_>, issuer: &str, client_id: &str, profile: &str) -> PyResult<PyLock> {
-        let key = guard(py, || self.key(issuer, client_id, profile))?;
-        let store = self.store.clone();
-        let result = py.detach(move || catch_unwind(AssertUnwindSafe(|| store.lock(&key))));
-        match result {
-            Ok(Ok(g)) => Ok(PyLock { guard: Mutex::new(Some(g)) }),
-            Ok(Err(e)) => Err(raise(py, &e)),
-            Err(p) => Err(raise(py, &panic_error(p))),
-        }
-    }
-
-    /// The stored profiles for (issuer, client_id), sorted.
-    fn profiles(&self, py: Python<'_>, issuer: &str, client_id: &str) -> PyResult<Vec<String>> {
-        guard(py, || self.store.profiles(issuer, client_id))
-    }
-
-    /// The active profile for (issuer, client_id), if one was chosen.
-    fn active_profile(&self, py: Python<'_>, issuer: &str, client_id: &str) -> PyResult<Option<String>> {
-        guard(py, || self.store.active_profile(issuer, client_id))
-    }
-
-    /// Makes `profile` the active one for (issuer, client_id).
-    fn set_active_profile(&self, py: Python<'_>, issuer: &str, client_id: &str, profile: &str) -> PyResult<()> {
-        guard(py, || self.store.set_active_profile(issuer, client_id, profile))
-    }
-
-    fn __repr__(&self) -> String {
-        format!("Store(app={:?}, preference={:?}, dir={:?})", self.app, self.preference, self.store.dir())
-    }
-}
-
-fn credential(text: &str) -> Result<Credential, Error> {
-    Credential::from_json(text)
-}
-
-/// The lifecycle decision for a stored credential at `now_ms`:
-/// `(decision, still_valid, reason)` with decision `use`, `refresh`, `reacquire` or `relogin`.
-/// With `force`, a usable credential is renewed anyway (refresh, or reacquire for client
-/// credentials); a credential that cannot be renewed raises (`no_refresh_token`, `not_refreshable`).
-#[pyfunction]
-#[pyo3(signature = (credential_json, now_ms, refresh_skew_ms = 60_000, force = false))]
-fn decide(py: Python<'_>, credential_json: &str, now_ms: u64, refresh_skew_ms: u64, force: bool) -> PyResult<(String, bool, Option<String>)> {
-    guard(py, || {
-        let c = credential(credential_json)?;
-        let decision = match lifecycle::decide(&c, now_ms, &Policy { refresh_skew_ms }) {
-            Decision::Use if force => lifecycle::decide_forced(&c, now_ms)?,
-            d => d,
-        };
-        Ok(decision_tuple(decision))
-    })
-}
-
-/// The decision after taking the credential's lock and re-reading it (`before` read before
-/// locking, `current` after): `use` (of `current`) when another process renewed it
-/// meanwhile, else as `decide` (with `force`, the forced renewal). Same tuple as `decide`.
-#[pyfunction]
-#[pyo3(signature = (before_json, current_json, now_ms, refresh_skew_ms = 60_000, force = false))]
-fn decide_locked(
-    py: Python<'_>,
-    before_json: &str,
-    current_json: &str,
-    now_ms: u64,
-    refresh_skew_ms: u64,
-    force: bool,
-) -> PyResult<(String, bool, Option<String>)> {
-    guard(py, || {
-        let (before, current) = (credential(before_json)?, credential(current_json)?);
-        let decision = lifecycle::decide_locked(&before, &current, now_ms, &Policy { refresh_skew_ms }, force)?;
-        Ok(decision_tuple(decision))
-    })
-}
-
-/// True when `current` is a renewal of `before` made by another process that has not
-/// expired at `now_ms` (use it instead of failing).
-#[pyfunction]
-fn renewed_elsewhere(py: Python<'_>, before_json: &str, current_json: &str, now_ms: u64) -> PyResult<bool> {
-    guard(py, || Ok(lifecycle::renewed_elsewhere(&credential(before_json)?, &credential(current_json)?, now_ms)))
-}
-
-fn decision_tuple(d: Decision) -> (String, bool, Option<String>) {
-    match d {
-        Decision::Use => ("use".into(), true, None),
-        Decision::Refresh { still_valid } => ("refresh".into(), still_valid, None),
-        Decision::Reacquire { still_valid } => ("reacquire".into(), still_valid, None),
-        Decision::Relogin { reason } => ("relogin".into(), false, Some(reason)),
-    }
-}
-
-/// After a renewal failed with `error_json`: `(decision, still_valid, reason)` (`use` or
-/// `relogin`), or raises the error back when it is transient and the token has expired.
-#[pyfunction]
-fn after_renewal_failure(py: Python<'_>, credential_json: &str, error_json: &str, now_ms: u64) -> PyResult<(String, bool, Option<String>)> {
-    guard(py, || {
-        let c = credential(credential_json)?;
-        let error: Error = serde_json::from_str(error_json)
-            .map_err(|_| Error::usage("invalid_error", "The error is not a termauth error record."))?;
-        Ok(decision_tuple(lifecycle::after_renewal_failure(&c, &error, now_ms)?))
-    })
-}
-
-/// Parses and checks a stored record (schema version first); returns it re-serialised.
-#[pyfunction]
-fn validate_credential(py: Python<'_>, credential_json: &str) -> PyResult<String> {
-    guard(py, || Ok(credential(credential_json)?.to_json()))
-}
-
-/// The access token (or API key) of a credential.
-#[pyfunction]
-fn credential_secret(py: Python<'_>, credential_json: &str) -> PyResult<String> {
-    guard(py, || Ok(credential(credential_json)?.secret().expose().to_string()))
-}
-
-/// The header that presents a credential: `(name, value)`.
-#[pyfunction]
-fn authorization_header(py: Python<'_>, credential_json: &str) -> PyResult<(String, String)> {
-    guard(py, || {
-        let (name, value) = credential(credential_json)?.authorization_header();
-        Ok((name, value.expose().to_string()))
-    })
-}
-
-/// The first 16 hex digits of SHA-256(issuer "\n" client_id).
-#[pyfunction]
-fn server_key(issuer: &str, client_id: &str) -> String {
-    store::server_key(issuer, client_id)
-}
-
-/// Raises `UsageError(invalid_profile)` unless `profile` is a valid profile name.
-#[pyfunction]
-fn check_profile(py: Python<'_>, profile: &str) -> PyResult<()> {
-    guard(py, || store::check_profile(profile))
-}
-
-/// The platform config directory for `app` (`<APP>_CONFIG_DIR` overrides).
-#[pyfunction]
-fn config_dir(py: Python<'_>, app: &str) -> PyResult<PathBuf> {
-    guard(py, || store::config_dir(app))
-}
-
-/// Writes `data` to `path` atomically (temp 0600 + fsync + rename), creating a 0700 directory.
-#[pyfunction]
-fn write_atomic(py: Python<'_>, path: PathBuf, data: &[u8]) -> PyResult<()> {
-    guard(py, || store::write_atomic(&path, data))
-}
-
-/// True under a CI system.
-#[pyfunction]
-fn is_ci() -> bool {
-    termauth::environment::is_ci()
-}
-
-/// True in an SSH session.
-#[pyfunction]
-fn is_ssh() -> bool {
-    termauth::environment::is_ssh()
-}
-
-/// True when a graphical browser can plausibly be opened here.
-#[pyfunction]
-fn has_display() -> bool {
-    termauth::environment::has_display()
-}
-
-/// The first step of choosing `auto`'s login method (`termauth_core::auto::in_ci`), where this
-/// process runs: `"client_credentials"` in CI with a client secret, `None` outside CI, or
-/// raises `ci_needs_credentials` naming the two variables.
-#[pyfunction]
-fn auto_method_in_ci(py: Python<'_>, has_client_secret: bool, token_variable: &str, secret_variable: &str) -> PyResult<Option<String>> {
-    guard(py, || {
-        let here = termauth::environment::surroundings();
-        auto::in_ci(&here, has_client_secret, token_variable, secret_variable)
-            .transpose()
-            .map(|m| m.map(|m| m.as_str().to_string()))
-    })
-}
-
-/// The second step (`termauth_core::auto::interactive`) with the server metadata as JSON:
-/// `"browser"`, `"device"` or `"paste"`, or raises `no_interactive_method`.
-#[pyfunction]
-fn auto_method_interactive(py: Python<'_>, metadata_json: &str) -> PyResult<String> {
-    guard(py, || {
-        let metadata = serde_json::from_str::<serde_json::Value>(metadata_json)
-            .ok()
-            .and_then(|v| ServerMetadata::try_from(v).ok())
-            .ok_or_else(|| Error::usage("invalid_input", "The metadata is not server metadata."))?;
-        Ok(auto::interactive(&termauth::environment::surroundings(), &metadata)?.as_str().to_string())
-    })
-}
-
-/// True when a browser opened here is in front of the user (a display, not over SSH).
-#[pyfunction]
-fn is_desktop() -> bool {
-    termauth::environment::surroundings().desktop()
-}
+// ---- rendering and small helpers -------------------------------------------------------------
 
 /// `data` as a QR code drawn with Unicode half blocks, one string per row (`None` if too long).
 #[pyfunction]
 fn qr_lines(data: &str) -> Option<Vec<String>> {
     catch_unwind(|| termauth::ui::qr_lines(data)).ok().flatten()
-}
-
-/// Escapes text for HTML (the listener's page).
-#[pyfunction]
-fn html_escape(text: &str) -> String {
-    termauth::listener::html_escape(text)
 }
 
 /// A fresh PKCE pair `(code_verifier, code_challenge)` (RFC 7636, S256), from the core.
@@ -486,12 +429,7 @@ fn html_escape(text: &str) -> String {
 fn pkce_pair(py: Python<'_>, seed: Option<&Bound<'_, PyBytes>>) -> PyResult<(String, String)> {
     let seed: Option<Vec<u8>> = seed.map(|b| b.as_bytes().to_vec());
     guard(py, move || {
-        let mut rng = match seed {
-            Some(bytes) => Rng::from_seed(
-                bytes.as_slice().try_into().map_err(|_| Error::usage("invalid_seed", format!("A seed is 32 bytes, not {}.", bytes.len())))?,
-            ),
-            None => Rng::from_os()?,
-        };
+        let mut rng = rng(seed)?;
         let verifier = termauth_core::pkce::new_verifier(&mut rng);
         let challenge = termauth_core::pkce::s256_challenge(&verifier);
         Ok((verifier, challenge))
@@ -508,28 +446,13 @@ fn _test_panic(py: Python<'_>) -> PyResult<()> {
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<PySession>()?;
     m.add_class::<PyFlow>()?;
-    m.add_class::<PyStore>()?;
-    m.add_class::<PyLock>()?;
-    m.add_function(wrap_pyfunction!(decide, m)?)?;
-    m.add_function(wrap_pyfunction!(after_renewal_failure, m)?)?;
-    m.add_function(wrap_pyfunction!(decide_locked, m)?)?;
-    m.add_function(wrap_pyfunction!(renewed_elsewhere, m)?)?;
-    m.add_function(wrap_pyfunction!(validate_credential, m)?)?;
-    m.add_function(wrap_pyfunction!(credential_secret, m)?)?;
-    m.add_function(wrap_pyfunction!(authorization_header, m)?)?;
-    m.add_function(wrap_pyfunction!(server_key, m)?)?;
-    m.add_function(wrap_pyfunction!(check_profile, m)?)?;
-    m.add_function(wrap_pyfunction!(config_dir, m)?)?;
-    m.add_function(wrap_pyfunction!(write_atomic, m)?)?;
-    m.add_function(wrap_pyfunction!(auto_method_in_ci, m)?)?;
-    m.add_function(wrap_pyfunction!(auto_method_interactive, m)?)?;
-    m.add_function(wrap_pyfunction!(is_ci, m)?)?;
-    m.add_function(wrap_pyfunction!(is_desktop, m)?)?;
-    m.add_function(wrap_pyfunction!(is_ssh, m)?)?;
-    m.add_function(wrap_pyfunction!(has_display, m)?)?;
+    m.add_function(wrap_pyfunction!(start, m)?)?;
+    m.add_function(wrap_pyfunction!(get_token, m)?)?;
+    m.add_function(wrap_pyfunction!(environment_json, m)?)?;
+    m.add_function(wrap_pyfunction!(exit_code, m)?)?;
     m.add_function(wrap_pyfunction!(qr_lines, m)?)?;
-    m.add_function(wrap_pyfunction!(html_escape, m)?)?;
     m.add_function(wrap_pyfunction!(pkce_pair, m)?)?;
     m.add_function(wrap_pyfunction!(_test_panic, m)?)?;
     Ok(())

@@ -4,8 +4,10 @@ Every OAuth login method a CLI needs (device flow, browser with a loopback redir
 PKCE, pasted redirect, client credentials, password on request, API keys), with the token
 lifecycle done right: stored in the OS keyring or a 0600 file (the same records and lock as
 the Rust ``termauth`` CLI), refreshed with rotation under a cross-process lock, revoked at
-logout. The protocol is termauth-core (Rust, through the native module); this package is
-its driver::
+logout. All of it — the flows and the session above them (which method, when to renew,
+the lock, every sentence shown) — is termauth-core, in Rust, through the native module,
+which also does the storage IO; this package executes the session's actions (HTTP, the
+loopback listener, the browser, the terminal)::
 
     import termauth
     auth = termauth.Client(app="mycli", issuer=issuer, client_id=client_id,
@@ -47,32 +49,37 @@ __all__ = [
     "StorageError",
     "Client",
     "Flow",
-    "Store",
+    "Session",
     "LoginReport",
     "LogoutReport",
+    "TokenReport",
     "Status",
     "ProfileInfo",
+    "UI",
     "TerminalUI",
     "SilentUI",
     "get_token",
+    "exit_code",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ._client import Client, LoginReport, LogoutReport, ProfileInfo, Status
-    from ._native import Store
-    from ._ui import SilentUI, TerminalUI
+    from ._client import Client
+    from ._ui import UI, SilentUI, TerminalUI
     from .flow import Flow
+    from .session import LoginReport, LogoutReport, ProfileInfo, Session, Status, TokenReport
 
 _LAZY = {
     "Client": "._client",
-    "LoginReport": "._client",
-    "LogoutReport": "._client",
-    "Status": "._client",
-    "ProfileInfo": "._client",
+    "LoginReport": ".session",
+    "LogoutReport": ".session",
+    "TokenReport": ".session",
+    "Status": ".session",
+    "ProfileInfo": ".session",
+    "Session": ".session",
+    "UI": "._ui",
     "TerminalUI": "._ui",
     "SilentUI": "._ui",
     "Flow": ".flow",
-    "Store": "._native",
 }
 
 
@@ -99,26 +106,21 @@ def get_token(
     **options: Any,
 ) -> str:
     """A valid access token for (app, issuer, client_id): ``<APP>_TOKEN`` when set, else the
-    stored credential, renewed under its lock when due.
+    stored credential, renewed under its lock when due. ``options`` are
+    :class:`Client`'s keyword arguments.
 
-    The cached path (a fresh token on disk or in the keyring) makes no network request and
-    loads nothing but the native module. Raises :class:`StorageError` (``not_logged_in``,
+    A cached token (valid, on disk or in the keyring) is one native call: no network, and
+    nothing loaded but the native module. Raises :class:`StorageError` (``not_logged_in``,
     ``login_required``; hint ``reauthenticate``) when a login is needed.
     """
-    from ._fast import fast_token
+    from ._fast import get_token as fast
 
-    token = fast_token(app, issuer, client_id, profile, config_dir, options.get("store", "auto"))
-    if token is not None:
-        return token
-    from ._client import Client
+    options.update(profile=profile, scope=scope, client_secret=client_secret, config_dir=config_dir)
+    return fast(app, issuer, client_id, options)
 
-    return Client(
-        app=app,
-        issuer=issuer,
-        client_id=client_id,
-        profile=profile,
-        scope=scope,
-        client_secret=client_secret,
-        config_dir=config_dir,
-        **options,
-    ).get_token()
+
+def exit_code(error: Error) -> int:
+    """The exit code a CLI uses for ``error``: termauth-core's ``Error::exit_code``, the same
+    in every language (3 log in again, 4 retry later, 5 fix the configuration, 6 other, 130
+    cancelled). Also ``error.exit_code``."""
+    return error.exit_code

@@ -28,10 +28,6 @@ __all__ = [
 
 _OPTIONAL = ("status", "error", "error_description", "error_uri", "excerpt")
 
-# The CLI exit code for each hint (the same as the Rust CLI).
-EXIT_CODES = {"reauthenticate": 3, "retry_later": 4, "fix_configuration": 5, "fatal": 6}
-
-
 class Error(Exception):
     """The base of every termauth error.
 
@@ -67,13 +63,12 @@ class Error(Exception):
 
     @property
     def exit_code(self) -> int:
-        """The exit code a CLI should use (3 re-login, 4 retry later, 5 fix configuration,
-        6 other, 130 cancelled, 2 usage)."""
-        if self.code == "cancelled":
-            return 130
-        if self.kind == "usage" and self.hint == "fatal":
-            return 2
-        return EXIT_CODES.get(self.hint, 6)
+        """The exit code a CLI uses for this error: termauth-core's ``Error::exit_code``, the
+        same in every language (3 log in again, 4 retry later, 5 fix the configuration, 6
+        other, 130 cancelled)."""
+        from . import _native
+
+        return _native.exit_code(self.to_json())
 
     def to_dict(self) -> Dict[str, Any]:
         """The error as the core's JSON record (optional members omitted when absent)."""
@@ -185,7 +180,3 @@ def from_json(text: str) -> Error:
 
 def usage(code: str, message: str, hint: str = "fatal") -> UsageError:
     return UsageError(message, code=code, hint=hint)
-
-
-def storage(code: str, message: str, hint: str) -> StorageError:
-    return StorageError(message, code=code, hint=hint)

@@ -1,52 +1,52 @@
-"""The cached path of ``termauth.get_token``: imports nothing but the native module, so a
-CLI that runs ``get_token()`` before every command pays almost nothing."""
+"""The cached path of ``termauth.get_token``: one native call (the core's session, with the
+Rust storage code) and nothing imported but the native module. Which profile, which file,
+whether the token is still good: all the session's. ``None`` of it is decided here."""
 
 from __future__ import annotations
 
 import os
 import time
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds at start-up; annotations are strings here
-    from typing import Optional
+    from typing import Any, Dict, Mapping
 
 from . import _native
 
+# The members of the core's SessionConfig a Client takes as keyword arguments (same names).
+CONFIG_KEYS = (
+    "scope", "client_secret", "secret_method", "profile", "store", "config_dir", "metadata", "redirect_host",
+    "redirect_port", "redirect_path", "redirect_uri", "resource", "allow_insecure_http", "enable_password_grant",
+    "refresh_skew_ms", "redirect_timeout_ms", "launch_browser",
+)
+
 
 def now_ms() -> int:
+    """Wall-clock Unix milliseconds (expiry is persisted, so not monotonic)."""
     return time.time_ns() // 1_000_000
 
 
-def env_name(app: str, suffix: str) -> str:
-    return app.upper().replace("-", "_").replace(".", "_").replace(" ", "_") + "_" + suffix
+def session_config(app: str, issuer: str, client_id: str, options: Mapping[str, Any]) -> Dict[str, Any]:
+    """The core's ``SessionConfig`` (as a dict) for these :class:`termauth.Client` arguments;
+    ``None`` means the core's default."""
+    config: Dict[str, Any] = {"app": app, "issuer": issuer, "client_id": client_id}
+    for key in CONFIG_KEYS:
+        value = options.get(key)
+        if value is not None:
+            config[key] = value
+    if "config_dir" in config:
+        config["config_dir"] = os.fspath(config["config_dir"])
+    if "resource" in config:
+        config["resource"] = list(config["resource"])
+    return config
 
 
-def env_token(app: str) -> Optional[str]:
-    t = os.environ.get(env_name(app, "TOKEN"), "").strip()
-    return t or None
+def get_token(app: str, issuer: str, client_id: str, options: Dict[str, Any]) -> str:
+    """``termauth.get_token``: the session's answer in one native call when only storage is
+    needed; otherwise the same session carried on by a :class:`termauth.Client`."""
+    got = _native.get_token(session_config(app, issuer, client_id, options), now_ms())
+    if isinstance(got, str):
+        return got
+    from ._client import Client
 
-
-def fast_token(
-    app: str,
-    issuer: str,
-    client_id: str,
-    profile: Optional[str] = None,
-    config_dir: Optional[str] = None,
-    store: str = "auto",
-) -> Optional[str]:
-    """``<APP>_TOKEN``, or a stored credential whose lifecycle decision is ``use``.
-    ``None`` means "take the slow path" (renew under the lock, or raise the right error)."""
-    t = env_token(app)
-    if t is not None:
-        return t
-    try:
-        s = _native.Store(app, store, config_dir)
-        if profile is None:
-            profile = s.active_profile(issuer, client_id) or "default"
-        loaded = s.load(issuer, client_id, profile)
-        if loaded is None:
-            return None
-        if _native.decide(loaded[0], now_ms())[0] == "use":
-            return _native.credential_secret(loaded[0])
-    except Exception:  # noqa: BLE001 - termauth.Error: the slow path reports it properly
-        return None
-    return None
+    return Client(app, issuer, client_id, **options)._token(got)

@@ -1,38 +1,45 @@
-"""The loopback redirect listener (RFC 8252 §7.3, §8.3), with the Rust listener's rules:
-binds a loopback address only (never 0.0.0.0), answers ``GET`` on the exact callback path,
-404 for other paths (405 for other methods), serves one small page whose every shown text
-is HTML-escaped (by the same Rust function), and takes one callback only.
+"""The loopback redirect listener (RFC 8252 §7.3, §8.3), by the rules every termauth
+listener follows: it binds a loopback address only (never 0.0.0.0), serves connections
+concurrently, gives each request 5 s and 16 KiB (a client that trickles bytes or sends
+nothing is dropped, and holds up no one), hands a ``GET`` on the exact callback path to
+the session and holds that connection until the session's ``answer_browser`` page, and
+answers every other request with the session's ``not_found_html`` (404, or 405 for
+another method). The pages are the session's, escaped there.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import select
+import selectors
 import socket
 import time
-from typing import Callable, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
-from . import _native
-from ._errors import usage
+__all__ = ["LoopbackListener", "respond", "url_path"]
 
-__all__ = ["LoopbackListener", "respond"]
+MAX_REQUEST = 16 * 1024
+REQUEST_SECONDS = 5.0
+MAX_CONNECTIONS = 64
+_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}
 
-_MAX_REQUEST = 16 * 1024
+
+def url_path(uri: str) -> str:
+    """The path of a redirect URI (``http://127.0.0.1:8400/callback`` → ``/callback``)."""
+    rest = uri.split("://", 1)[1] if "://" in uri else uri
+    i = rest.find("/")
+    return "/" if i < 0 else rest[i:].split("?", 1)[0].split("#", 1)[0]
 
 
-def respond(conn: socket.socket, status: str, title: str, message: str) -> None:
-    """Writes a small HTML page (everything shown is escaped) and closes."""
-    t, m = _native.html_escape(title), _native.html_escape(message)
-    body = (
-        f'<!doctype html><html><head><meta charset="utf-8"><title>{t}</title>'
-        "<style>body{font-family:system-ui,sans-serif;margin:4em auto;max-width:36em;line-height:1.5}</style>"
-        f"</head><body><h1>{t}</h1><p>{m}</p></body></html>"
-    ).encode("utf-8")
+def respond(conn: socket.socket, status: int, html: str) -> None:
+    """Writes ``html`` as a page with this status, then closes the connection."""
+    body = html.encode("utf-8")
     head = (
-        f"HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {len(body)}\r\n"
-        "Cache-Control: no-store\r\nReferrer-Policy: no-referrer\r\nConnection: close\r\n\r\n"
+        f"HTTP/1.1 {status} {_REASONS.get(status, '')}\r\nContent-Type: text/html; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\nCache-Control: no-store\r\nReferrer-Policy: no-referrer\r\n"
+        "Connection: close\r\n\r\n"
     ).encode("ascii")
     try:
+        conn.settimeout(2)
         conn.sendall(head + body)
     except OSError:
         pass
@@ -43,43 +50,50 @@ def respond(conn: socket.socket, status: str, title: str, message: str) -> None:
             pass
 
 
-class LoopbackListener:
-    """A bound loopback listener; ``wait()`` returns the callback's request target."""
+class _Pending:
+    __slots__ = ("conn", "data", "deadline")
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, conn: socket.socket, deadline: float) -> None:
+        self.conn = conn
+        self.data = b""
+        self.deadline = deadline
+
+
+class LoopbackListener:
+    """A bound loopback listener. Raises :class:`OSError` (its text says why) when it cannot
+    bind, or when ``host`` is not a loopback address."""
+
+    def __init__(self, host: str, port: int, not_found_html: str) -> None:
         bare = host.strip("[]")
-        if bare == "localhost":
-            bare = "127.0.0.1"
         try:
-            ip = ipaddress.ip_address(bare)
+            ip = ipaddress.ip_address("127.0.0.1" if bare == "localhost" else bare)
         except ValueError:
-            raise usage("listener_bind", f"`{bare}` is not a loopback IP address.") from None
+            raise OSError(f"`{bare}` is not a loopback IP address") from None
         if not ip.is_loopback:
-            raise usage("listener_bind", "The redirect listener only binds loopback addresses (RFC 8252 §8.3).")
-        family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+            raise OSError("the redirect listener only binds loopback addresses (RFC 8252 §8.3)")
+        sock = socket.socket(socket.AF_INET6 if ip.version == 6 else socket.AF_INET, socket.SOCK_STREAM)
         try:
             sock.bind((str(ip), port))
-            sock.listen(8)
-        except OSError as e:
+            sock.listen(MAX_CONNECTIONS)
+        except OSError:
             sock.close()
-            raise usage(
-                "listener_bind",
-                f"Could not listen on {host}:{port} for the browser's redirect ({e}). "
-                "Choose another port, or use the device login.",
-                hint="fix_configuration",
-            ) from None
+            raise
         sock.setblocking(False)
         self._sock = sock
-        self.host = host
+        self._not_found = not_found_html
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(sock, selectors.EVENT_READ)
+        self._pending: Dict[int, _Pending] = {}
         self.port: int = sock.getsockname()[1]
-        self._done = False
 
     def close(self) -> None:
+        """Stops listening and drops every connection not yet answered."""
+        for p in list(self._pending.values()):
+            self._drop(p)
         try:
+            self._selector.close()
+        finally:
             self._sock.close()
-        except OSError:
-            pass
 
     def __enter__(self) -> "LoopbackListener":
         return self
@@ -87,53 +101,79 @@ class LoopbackListener:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def wait(
-        self, path: str, until_ms: int, cancelled: Callable[[], bool], now_ms: Callable[[], int]
-    ) -> Optional[Tuple[str, socket.socket]]:
-        """Waits for ``GET <path>[?query]`` until ``until_ms`` or ``cancelled()``.
+    def _drop(self, p: _Pending) -> None:
+        self._pending.pop(p.conn.fileno(), None)
+        try:
+            self._selector.unregister(p.conn)
+        except (KeyError, ValueError):
+            pass
+        try:
+            p.conn.close()
+        except OSError:
+            pass
 
-        Returns ``(request_target, connection)`` (answer it with :func:`respond`), or ``None``.
-        After one callback the listener takes no more.
-        """
-        while not self._done:
-            if cancelled() or now_ms() >= until_ms:
-                return None
-            left = max(0.0, min(0.1, (until_ms - now_ms()) / 1000))
-            ready, _, _ = select.select([self._sock], [], [], left)
-            if not ready:
-                continue
+    def _accept(self) -> None:
+        while True:
             try:
                 conn, _ = self._sock.accept()
             except (BlockingIOError, InterruptedError):
-                continue
-            target = self._read_request(conn, path)
-            if target is not None:
-                self._done = True
-                return target, conn
-        return None
+                return
+            except OSError:
+                return
+            if len(self._pending) >= MAX_CONNECTIONS:  # a flood: the oldest waits no more
+                self._drop(min(self._pending.values(), key=lambda p: p.deadline))
+            conn.setblocking(False)
+            p = _Pending(conn, time.monotonic() + REQUEST_SECONDS)
+            self._pending[conn.fileno()] = p
+            self._selector.register(conn, selectors.EVENT_READ, p)
 
-    @staticmethod
-    def _read_request(conn: socket.socket, path: str) -> Optional[str]:
-        conn.setblocking(True)
-        conn.settimeout(5)
-        data = b""
-        deadline = time.monotonic() + 5
+    def _read(self, p: _Pending, path: str) -> Optional[str]:
+        """Reads what ``p`` has sent; the callback's request target once its request is
+        complete, after answering (and dropping) any other request."""
+        if p.conn.fileno() < 0 or self._pending.get(p.conn.fileno()) is not p:
+            return None  # dropped earlier in this round
         try:
-            while b"\r\n\r\n" not in data and b"\n\n" not in data and len(data) < _MAX_REQUEST:
-                if time.monotonic() > deadline:
-                    break
-                chunk = conn.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
+            chunk = p.conn.recv(4096)
+        except (BlockingIOError, InterruptedError):
+            return None
         except OSError:
-            pass
-        line = data.split(b"\n", 1)[0].decode("latin-1").strip()
-        parts = line.split()
-        method = parts[0] if parts else ""
-        target = parts[1] if len(parts) > 1 else ""
+            chunk = b""
+        p.data += chunk
+        complete = b"\r\n\r\n" in p.data or b"\n\n" in p.data or len(p.data) >= MAX_REQUEST or not chunk
+        if not complete:
+            return None
+        self._pending.pop(p.conn.fileno(), None)
+        self._selector.unregister(p.conn)
+        if not p.data.strip():
+            p.conn.close()
+            return None
+        parts = p.data[:MAX_REQUEST].split(b"\n", 1)[0].decode("latin-1").split()
+        method, target = (parts + ["", ""])[:2]
         if method == "GET" and target.split("?", 1)[0] == path:
             return target
-        status = "404 Not Found" if method == "GET" else "405 Method Not Allowed"
-        respond(conn, status, "Not found", "This address only receives the login redirect.")
+        respond(p.conn, 404 if method == "GET" else 405, self._not_found)
+        return None
+
+    def wait(self, path: str, until_ms: int, cancelled: Callable[[], bool],
+             now_ms: Callable[[], int]) -> Optional[Tuple[str, socket.socket]]:
+        """Serves connections until a ``GET <path>[?query]`` arrives, ``until_ms`` passes or
+        ``cancelled()``. Returns ``(request_target, connection)`` — answer it with
+        :func:`respond` — or ``None``."""
+        while not cancelled():
+            left = (until_ms - now_ms()) / 1000
+            if left <= 0:
+                return None
+            now = time.monotonic()
+            for p in [p for p in self._pending.values() if p.deadline <= now]:
+                self._drop(p)
+            events: List[Tuple[selectors.SelectorKey, int]] = self._selector.select(min(left, 0.1))
+            for key, _ in events:
+                if key.fileobj is self._sock:
+                    self._accept()
+                    continue
+                target = self._read(key.data, path)
+                if target is not None:
+                    conn: socket.socket = key.data.conn
+                    conn.setblocking(True)
+                    return target, conn
         return None

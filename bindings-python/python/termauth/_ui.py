@@ -1,44 +1,48 @@
-"""What the person at the terminal sees. Everything goes to stderr (so ``$(mycli token)``
-captures only the token): rich on a terminal (QR code, spinner with a countdown), plain
-lines otherwise (not a TTY, ``NO_COLOR``, ``TERM=dumb``). The same texts as the Rust CLI.
+"""The person's side: the session's texts rendered on the terminal, pasted lines read from
+it, a browser opened. Everything is written to stderr (so ``$(mycli token)`` captures only
+the token): rich on a terminal (QR code, spinner with a countdown), plain lines otherwise
+(not a TTY, ``NO_COLOR``, ``TERM=dumb``).
+
+The words are the session's (termauth-core's ``texts``, the same in every language): this
+module only draws them — it adds no sentence, and substitutes nothing but ``{left}``.
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import sys
+import threading
 from typing import IO, Optional
 
-from .flow import ShowUserCode
+from .session import Notice, Progress, Prompt, ShowAuthorizationUrl, ShowUserCode
 
-__all__ = ["UI", "TerminalUI", "SilentUI"]
+__all__ = ["UI", "TerminalUI", "SilentUI", "StdinLines", "default_open_browser", "minutes_seconds"]
 
 _FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 
-def _mmss(ms: int) -> str:
+def minutes_seconds(ms: int) -> str:
+    """``m:ss`` (the value of ``{left}`` in a progress line)."""
     s = max(0, ms) // 1000
     return f"{s // 60}:{s % 60:02d}"
 
 
 class UI:
-    """The terminal front end the driver talks to. Subclass it to customise (or to approve
-    logins in tests)."""
+    """The front end the client talks to. Subclass it to render differently (or to approve
+    logins in tests); every method gets the session's action, text included."""
 
-    def show_user_code(self, prompt: ShowUserCode, browser_opened: bool) -> None:
-        """Show the device code and where to enter it."""
+    def show_user_code(self, action: ShowUserCode) -> None:
+        """The device code and where to enter it (render ``action.text``)."""
 
-    def show_browser(self, url: str, opened: bool, paste: bool) -> None:
-        """Tell the user a browser is (or should be) opened at ``url``."""
+    def show_authorization_url(self, action: ShowAuthorizationUrl) -> None:
+        """A browser login's URL (render ``action.text``)."""
 
-    def tick(self, now_ms: int, until_ms: int) -> None:
-        """Called while waiting (about every 100 ms); ``until_ms`` is the deadline."""
+    def progress(self, now_ms: int, progress: Progress) -> None:
+        """Called while waiting (about every 100 ms)."""
 
-    def info(self, line: str) -> None:
-        """A line of information."""
-
-    def warn(self, line: str) -> None:
-        """A warning."""
+    def notice(self, notice: Notice) -> None:
+        """Something to tell the user (``notice.level``: ``info`` or ``warning``)."""
 
     def clear(self) -> None:
         """Waiting is over."""
@@ -60,56 +64,91 @@ class TerminalUI(UI):
         self._frame = 0
         self._spinning = False
 
-    def _line(self, text: str) -> None:
-        self.stream.write(text + "\n")
+    def _write(self, text: str) -> None:
+        self.stream.write(text)
         self.stream.flush()
 
-    def show_user_code(self, prompt: ShowUserCode, browser_opened: bool) -> None:
-        self._line(f"To log in, open {prompt.verification_uri} and enter the code: {prompt.user_code}")
-        if prompt.verification_uri_complete:
-            self._line(f"Or open this link, which includes the code: {prompt.verification_uri_complete}")
-            if self.rich:
-                from . import _native
+    def _print(self, prompt: Prompt) -> None:
+        self.clear()
+        out = [line + "\n" for line in prompt.lines]
+        if self.rich and prompt.qr is not None:
+            from . import _native
 
-                lines = _native.qr_lines(prompt.verification_uri_complete)
-                if lines:
-                    self._line("Or scan this QR code with your phone:")
-                    for row in lines:
-                        self._line("  " + row)
-        if browser_opened:
-            self._line("(A browser window was opened for you.)")
+            rows = _native.qr_lines(prompt.qr.data)
+            if rows:
+                out.append(prompt.qr.caption + "\n")
+                out.extend("  " + row + "\n" for row in rows)
+        out.extend(line + "\n" for line in prompt.after)
+        self._write("".join(out))
 
-    def show_browser(self, url: str, opened: bool, paste: bool) -> None:
-        if opened:
-            self._line(f"Opening your browser to log in. If it did not open, visit:\n  {url}")
-        else:
-            self._line(f"Open this URL in a browser to log in:\n  {url}")
-        if paste:
-            self._line(
-                "After approving, the browser goes to an address that may fail to load; "
-                "copy that whole address and paste it here, then press Enter:"
-            )
+    def show_user_code(self, action: ShowUserCode) -> None:
+        self._print(action.text)
 
-    def tick(self, now_ms: int, until_ms: int) -> None:
+    def show_authorization_url(self, action: ShowAuthorizationUrl) -> None:
+        self._print(action.text)
+
+    def progress(self, now_ms: int, progress: Progress) -> None:
         if not self.rich:
             return
         self._frame = (self._frame + 1) % len(_FRAMES)
         self._spinning = True
-        self.stream.write(
-            f"\r{_FRAMES[self._frame]} Waiting for approval… {_mmss(until_ms - now_ms)} left (Ctrl-C to cancel) "
-        )
-        self.stream.flush()
+        line = progress.text.replace("{left}", minutes_seconds(progress.until_ms - now_ms))
+        self._write(f"\r{_FRAMES[self._frame]} {line} ")
 
-    def info(self, line: str) -> None:
+    def notice(self, notice: Notice) -> None:
         self.clear()
-        self._line(line)
-
-    def warn(self, line: str) -> None:
-        self.clear()
-        self._line(f"warning: {line}")
+        self._write(("warning: " if notice.level == "warning" else "") + notice.text + "\n")
 
     def clear(self) -> None:
         if self._spinning:
-            self.stream.write("\r\x1b[2K")
-            self.stream.flush()
             self._spinning = False
+            self._write("\r\x1b[2K")
+
+
+def default_open_browser(url: str) -> bool:
+    """Opens ``url`` with :mod:`webbrowser` (the session only asks where a browser can be
+    opened: a display or ``BROWSER``)."""
+    try:
+        import webbrowser
+
+        return bool(webbrowser.open(url))
+    except Exception:  # noqa: BLE001 - opening a browser never fails the login
+        return False
+
+
+class StdinLines:
+    """Standard input lines read on a daemon thread, so waiting for a pasted URL can time out
+    and be cancelled. Called with a timeout (s): a line, or ``None``; raises ``EOFError``
+    once standard input is closed."""
+
+    _shared: Optional["StdinLines"] = None
+
+    def __init__(self) -> None:
+        self._lines: "queue.Queue[Optional[str]]" = queue.Queue()
+        threading.Thread(target=self._pump, name="termauth-stdin", daemon=True).start()
+
+    @classmethod
+    def shared(cls) -> "StdinLines":
+        if cls._shared is None:
+            cls._shared = cls()
+        return cls._shared
+
+    def _pump(self) -> None:
+        while True:
+            try:
+                line = sys.stdin.readline()
+            except Exception:  # noqa: BLE001 - a closed or broken stdin is "closed"
+                line = ""
+            self._lines.put(line or None)
+            if not line:
+                return
+
+    def __call__(self, timeout: float) -> Optional[str]:
+        try:
+            line = self._lines.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        if line is None:
+            self._lines.put(None)  # stays closed
+            raise EOFError
+        return line
