@@ -11,10 +11,11 @@
 
 use serde::Serialize;
 use serde_json::{Map, Value};
-use termauth_core::lifecycle::{Policy, after_renewal_failure, decide, decide_locked, renewed_elsewhere};
-use termauth_core::auto;
+use termauth_core::environment::Environment;
+use termauth_core::lifecycle::{Policy, decide};
 use termauth_core::proxy::{ProxyEnv, proxy_for};
-use termauth_core::{AnyFlow, Credential, Error, Flow, FlowSpec, HttpResponse, Input, Rng, ServerMetadata, TokenSet};
+use termauth_core::session::{Input as SessionInput, Session, SessionSpec};
+use termauth_core::{AnyFlow, Credential, Error, Flow, FlowSpec, HttpResponse, Input, Rng, TokenSet};
 use wasm_bindgen::prelude::*;
 
 fn ms(now_ms: f64) -> u64 {
@@ -113,6 +114,72 @@ pub fn start_flow(spec: &str, seed: &[u8]) -> Result<WasmFlow, String> {
     started.map(|flow| WasmFlow { flow }).map_err(|e| error_json(&e))
 }
 
+fn parse_session_input(text: &str) -> Result<SessionInput, Error> {
+    let invalid = |why: String| Error::usage("invalid_input", format!("The input is not a valid termauth session input ({why})."));
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| invalid(format!("line {} column {}", e.line(), e.column())))?;
+    // The message names the member at fault, never its value.
+    SessionInput::try_from(value).map_err(invalid)
+}
+
+/// A running session: one command (login, get_token, refresh, logout, status, profiles,
+/// use_profile) as a sans-IO machine. `poll` / `handle` are the driver contract, as for
+/// flows; the actions and inputs are `termauth_core::session::{Action, Input}` as JSON.
+#[wasm_bindgen]
+pub struct WasmSession {
+    session: Session,
+}
+
+#[wasm_bindgen]
+impl WasmSession {
+    /// `poll(now_ms)`: the next action as JSON.
+    pub fn poll(&mut self, now_ms: f64) -> String {
+        serde_json::to_string(&self.session.poll(ms(now_ms)))
+            .unwrap_or_else(|_| format!(r#"{{"type":"failed","error":{INTERNAL_ERROR}}}"#))
+    }
+
+    /// `handle(input_json, now_ms)`: `""` when accepted, else the error as JSON (the
+    /// session is then unchanged).
+    pub fn handle(&mut self, input: &str, now_ms: f64) -> String {
+        match parse_session_input(input).and_then(|i| self.session.handle(i, ms(now_ms))) {
+            Ok(()) => String::new(),
+            Err(e) => error_json(&e),
+        }
+    }
+
+    /// Whether the session has finished (`done` or `failed`).
+    #[wasm_bindgen(js_name = isFinished)]
+    pub fn is_finished(&self) -> bool {
+        self.session.is_finished()
+    }
+}
+
+/// Starts a session from a `SessionSpec` JSON (`{"command","config","environment"}`), a
+/// 32-byte seed and the wall clock. On failure it throws the error's JSON text (a string),
+/// which the façade turns into a `TermauthError`.
+#[wasm_bindgen(js_name = startSession)]
+pub fn start_session(spec: &str, seed: &[u8], now_ms: f64) -> Result<WasmSession, String> {
+    let started = seed_of(seed)
+        .and_then(|s| Session::start(SessionSpec::from_json(spec)?, Rng::from_seed(s), ms(now_ms)));
+    started.map(|session| WasmSession { session }).map_err(|e| error_json(&e))
+}
+
+/// The names of the environment variables a session for `app` reads, as a JSON array of
+/// strings (`Environment::variable_names`): the driver looks each one up and passes those
+/// that are set in the spec's `environment.vars`.
+#[wasm_bindgen(js_name = sessionVariables)]
+pub fn session_variables(app: &str) -> String {
+    serde_json::to_string(&Environment::variable_names(app)).unwrap_or_else(|_| "[]".to_string())
+}
+
+/// The process exit code for an error JSON (`Error::exit_code`: 130 cancelled, 3
+/// re-authenticate, 4 retry later, 5 fix the configuration, 6 fatal). A value that is not
+/// a termauth error gives 1.
+#[wasm_bindgen(js_name = exitCode)]
+pub fn exit_code(error: &str) -> u8 {
+    serde_json::from_str::<Value>(error).ok().and_then(|v| Error::try_from(v).ok()).map_or(1, |e| e.exit_code())
+}
+
 /// Validates and normalises a stored credential record: `{"ok":<record>}` or
 /// `{"error":…}` (`credential_corrupt`, `credential_newer_version`).
 #[wasm_bindgen(js_name = parseCredential)]
@@ -134,59 +201,6 @@ fn policy(refresh_skew_ms: f64) -> Policy {
     } else {
         Policy::default()
     }
-}
-
-/// `lifecycle::decide_locked` (after taking the lock and re-reading): `{"ok":<decision>}`
-/// or `{"error":…}`.
-#[wasm_bindgen(js_name = decideLocked)]
-pub fn decide_locked_js(before: &str, current: &str, now_ms: f64, refresh_skew_ms: f64, force: bool) -> String {
-    let policy = policy(refresh_skew_ms);
-    envelope(
-        parse_credential(before)
-            .and_then(|b| parse_credential(current).and_then(|c| decide_locked(&b, &c, ms(now_ms), &policy, force))),
-    )
-}
-
-/// `lifecycle::renewed_elsewhere`: `{"ok":true|false}` or `{"error":…}`.
-#[wasm_bindgen(js_name = renewedElsewhere)]
-pub fn renewed_elsewhere_js(before: &str, current: &str, now_ms: f64) -> String {
-    envelope(parse_credential(before).and_then(|b| parse_credential(current).map(|c| renewed_elsewhere(&b, &c, ms(now_ms)))))
-}
-
-/// `lifecycle::after_renewal_failure`: `{"ok":<decision>}` or `{"error":<the error back>}`.
-#[wasm_bindgen(js_name = afterRenewalFailure)]
-pub fn after_renewal_failure_js(credential: &str, error: &str, now_ms: f64) -> String {
-    let error: Result<Error, Error> = serde_json::from_str::<Value>(error)
-        .ok()
-        .and_then(|v| Error::try_from(v).ok())
-        .ok_or_else(|| Error::usage("invalid_input", "The error given to afterRenewalFailure is not a termauth error."));
-    envelope(
-        parse_credential(credential)
-            .and_then(|c| error.and_then(|e| after_renewal_failure(&c, &e, ms(now_ms)))),
-    )
-}
-
-/// `auto::in_ci` (the first step of choosing `auto`'s login method): `{"ok":"client_credentials"}`,
-/// `{"ok":null}` outside CI, or `{"error":…}` (`ci_needs_credentials`).
-#[wasm_bindgen(js_name = autoMethodInCi)]
-pub fn auto_method_in_ci(ci: bool, has_client_secret: bool, token_variable: &str, secret_variable: &str) -> String {
-    let here = auto::Surroundings { ci, ..Default::default() };
-    match auto::in_ci(&here, has_client_secret, token_variable, secret_variable) {
-        None => ok(()),
-        Some(decided) => envelope(decided.map(auto::AutoMethod::as_str)),
-    }
-}
-
-/// `auto::interactive` (the second step, with the server metadata JSON):
-/// `{"ok":"browser"|"device"|"paste"}` or `{"error":…}` (`no_interactive_method`).
-#[wasm_bindgen(js_name = autoMethodInteractive)]
-pub fn auto_method_interactive(ssh: bool, display: bool, metadata: &str) -> String {
-    let metadata: Result<ServerMetadata, Error> = serde_json::from_str::<Value>(metadata)
-        .ok()
-        .and_then(|v| ServerMetadata::try_from(v).ok())
-        .ok_or_else(|| Error::usage("invalid_input", "The metadata given to autoMethodInteractive is not server metadata."));
-    let here = auto::Surroundings { ci: false, ssh, display };
-    envelope(metadata.and_then(|m| auto::interactive(&here, &m)).map(auto::AutoMethod::as_str))
 }
 
 /// `proxy::proxy_for` for a request to `url`, with the environment as a JSON object of
@@ -246,15 +260,6 @@ pub fn parse_token_response(response: &str, requested_scope: Option<String>, now
         })
         .ok_or_else(|| Error::usage("invalid_input", "The response is not a valid http_response input."));
     envelope(resp.and_then(|r| TokenSet::from_response(&r, requested_scope.as_deref(), ms(now_ms))))
-}
-
-/// The store key of (issuer, client_id): the first 16 hex digits of
-/// SHA-256(issuer "\n" client_id) (the same as native/src/store.rs `server_key`).
-#[wasm_bindgen(js_name = serverKey)]
-pub fn server_key(issuer: &str, client_id: &str) -> String {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(format!("{issuer}\n{client_id}").as_bytes());
-    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
 /// The version of termauth-core inside this module.

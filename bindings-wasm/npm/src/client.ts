@@ -1,32 +1,28 @@
-// The high-level API: log in, get a fresh token, log out, report status. The same behaviour
-// as native/src/client.rs; every OAuth decision comes from the wasm core (flows,
-// lifecycle.decide, after_renewal_failure), this file only does IO around it.
-import { fs } from './builtins.js';
-import { join } from 'node:path';
-import { desktop, isSsh, surroundings } from './environment.js';
-import { storage, usage, TermauthError } from './errors.js';
-import { afterRenewalFailure, autoMethodInCi, autoMethodInteractive, decide, decideLocked, Flow, randomSeed, renewedElsewhere } from './flow.js';
-import { run, type RedirectSource } from './driver.js';
-import {
-  checkProfile,
-  envName,
-  serverKey,
-  sortKeys,
-  Store,
-  writeAtomic,
-  type CredentialKey,
-  type StoreChoice,
-  type StorePreference,
-} from './store.js';
-import { environmentFetch, type FetchLike } from './transport.js';
+// The high-level API: log in, get a fresh token, log out, status, profiles. Each call runs
+// one core session (termauth_core::session, see session.ts) and executes its actions —
+// HTTP (transport.ts), storage primitives (store.ts), the loopback listener, a browser,
+// the terminal (ui.ts). Every decision, and every sentence shown, is the session's: the
+// same executor as native/src/client.rs.
+import { load } from './builtins.js';
+import type { Interface } from 'node:readline';
+import { errorFrom, TermauthError } from './errors.js';
+import { openBrowser, snapshot } from './environment.js';
+import { randomSeed } from './flow.js';
+import type { Arrival, LoopbackListener } from './listener.js';
+import { Session } from './session.js';
+import { execute as executeStorage } from './store.js';
+import { environmentFetch, send, type FetchLike } from './transport.js';
 import { Silent, Terminal, type Ui } from './ui.js';
-import type { Action, Credential, Decision, FlowSpec, Grant, OAuthClient, Outcome, Presentation, ServerMetadata, TokenToSend } from './types.js';
+import type {
+  Credential, LoginReport, LogoutReport, Presentation, ProfileInfo, ServerMetadata, SessionAction, SessionCommand,
+  SessionConfig, SessionOutcome, SessionShowUserCode, ShowAuthorizationUrl, StatusData, StorePreference, TokenReport,
+} from './types.js';
 
-/** Configuration of a {@link Client}. */
+/** Configuration of a {@link Client} (the core's `SessionConfig`, in camelCase). */
 export interface ClientOptions {
   /** The application name: config directory, keyring service, `<APP>_TOKEN` variable. */
   app: string;
-  /** The issuer (discovery runs against it unless `metadata` is given). */
+  /** The issuer (discovery runs against it, cached a day, unless `metadata` is given). */
   issuer: string;
   clientId: string;
   scope?: string;
@@ -37,9 +33,9 @@ export interface ClientOptions {
   /** The profile; the active one (or `default`) when absent. */
   profile?: string;
   store?: StorePreference;
-  /** The config directory; the platform's (or `<APP>_CONFIG_DIR`) when absent. */
+  /** The config directory; `<APP>_CONFIG_DIR` or the platform's when absent. */
   configDir?: string;
-  /** Server metadata written by hand; discovery (cached a day) when absent. */
+  /** Server metadata written by hand. */
   metadata?: ServerMetadata;
   redirectHost?: string;
   /** The loopback redirect port (0 = random; fix it for `ssh -L` forwarding). */
@@ -53,15 +49,17 @@ export interface ClientOptions {
   allowInsecureHttp?: boolean;
   /** Allow the legacy password grant. */
   enablePasswordGrant?: boolean;
-  /** Renew this long before expiry (default 60 000 ms). */
+  /** Renew this long before expiry (the core's default when absent). */
   refreshSkewMs?: number;
-  /** Show prompts on stderr (default true); false for silent library use. */
+  /** How long a browser login waits for the redirect (the core's default when absent). */
+  redirectTimeoutMs?: number;
+  /** How long to wait for another process's lock on the credential (the core's default when absent). */
+  lockWaitMs?: number;
+  /** Whether a browser may be opened (default true; false: URLs are only printed). */
+  launchBrowser?: boolean;
+  /** Show prompts on stderr and cancel on Ctrl-C (default true); false for silent library use. */
   interactive?: boolean;
-  /**
-   * The transport. By default global `fetch`, through the proxy the environment names
-   * (`HTTPS_PROXY`, `NO_PROXY`, …; see `proxyFor`) with the optional package undici.
-   * Inject one for custom CAs, other proxy setups, tests.
-   */
+  /** The transport (default: global `fetch` through the environment's proxy; see `environmentFetch`). */
   fetch?: FetchLike;
   /** Replace the terminal UI. */
   ui?: Ui;
@@ -79,523 +77,308 @@ export interface LoginOptions {
   /** `token`: the API key / personal access token, and how it is sent. */
   token?: string;
   presentation?: Presentation;
-  /** Cancels the login (default: the first Ctrl-C while it runs). */
+  /** Cancels the login (besides the first Ctrl-C). */
   signal?: AbortSignal;
   /** Paste mode: where the pasted URL is read from (default stdin). */
   input?: NodeJS.ReadableStream;
-  /** Called with `show_user_code` / `open_browser` actions (tests, GUIs, custom UIs). */
-  onPrompt?: (action: Action) => void;
+  /** Called with `show_user_code` / `show_authorization_url` actions (tests, GUIs, custom UIs). */
+  onPrompt?: (action: SessionShowUserCode | ShowAuthorizationUrl) => void;
 }
 
-export interface LoginReport {
-  method: 'device' | 'browser' | 'paste' | 'client_credentials' | 'password' | 'token';
-  profile: string;
-  store: StoreChoice;
-  scope?: string;
-  expires_at?: number;
+/** `status()`: the core's status, with its `error` as a TermauthError. */
+export type Status = Omit<StatusData, 'error'> & { error?: TermauthError };
+
+/** What one run keeps between actions. */
+interface Running {
+  cancel: AbortController;
+  cancelSent: boolean;
+  listener?: LoopbackListener;
+  browser?: Arrival;
+  lines?: LineReader;
+  stopSigint?: () => void;
 }
 
-export interface LogoutReport {
-  removed: boolean;
-  revoked: boolean;
-  note?: string;
+const MAX_TIMER = 2 ** 31 - 1;
+
+function sleepUntil(atMs: number, signal: AbortSignal, maxMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, Math.min(Math.max(0, atMs - Date.now()), maxMs, MAX_TIMER));
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
-export interface Status {
-  source: 'env' | 'store' | 'none';
-  env_var: string;
-  profile: string;
-  issuer: string;
-  client_id: string;
-  store?: StoreChoice;
-  kind?: 'oauth' | 'api_key';
-  grant?: Grant;
-  scope?: string;
-  expires_at?: number;
-  refreshable: boolean;
-  decision?: Decision['decision'];
-  error?: TermauthError;
-}
+const unexpected = (what: string) => errorFrom({ kind: 'usage', code: 'internal_error', message: `termauth: ${what}`, hint: 'fatal' });
 
-export interface ProfileInfo {
-  name: string;
-  active: boolean;
-}
-
-function notLoggedIn(app: string): TermauthError {
-  return storage('not_logged_in', `Not logged in. Run \`${app} login\` first.`, 'reauthenticate');
-}
-
-function relogin(reason: string): TermauthError {
-  return storage('login_required', reason, 'reauthenticate');
-}
-
-const DEFAULT_REDIRECT_TIMEOUT_MS = 300_000;
-
-/** The termauth client: `login`, `getToken`, `logout`, `status`, profiles. */
+/** The termauth client: `login`, `getToken`, `refresh`, `logout`, `status`, profiles. */
 export class Client {
   /** The options, without `clientSecret` (kept privately, so printing a Client shows no secret). */
   readonly options: Readonly<Omit<ClientOptions, 'clientSecret'>>;
-  readonly store: Store;
-  #metadata: ServerMetadata | undefined;
   #secret: string | undefined;
-  #fetch: FetchLike;
+  #fetch: FetchLike | undefined;
   #ui: Ui | undefined;
 
+  /** @throws UsageError when the core refuses the options (`invalid_session_spec`, `invalid_profile`). */
   constructor(options: ClientOptions) {
-    if (!options || typeof options.app !== 'string' || !options.app) throw usage('invalid_options', 'Client needs an `app` name.');
-    if (typeof options.issuer !== 'string' || typeof options.clientId !== 'string') {
-      throw usage('invalid_options', 'Client needs `issuer` and `clientId` strings.');
-    }
-    if (options.profile !== undefined) checkProfile(options.profile);
-    const { clientSecret: _secret, ...rest } = options;
+    const { clientSecret, ...rest } = options ?? ({} as ClientOptions);
     this.options = rest;
-    this.#metadata = options.metadata;
-    this.#secret =
-      options.clientSecret ??
-      ([envName(options.app, 'CLIENT_SECRET'), 'TERMAUTH_CLIENT_SECRET'].map((v) => process.env[v]).find((s) => !!s) || undefined);
-    this.store = options.configDir ? new Store(options.configDir, options.store ?? 'auto') : Store.forApp(options.app, options.store ?? 'auto');
-    this.#fetch = options.fetch ?? environmentFetch({ warn: (message) => this.#uiImpl.warn(message) });
-    this.#ui = options.ui;
+    this.#secret = clientSecret;
+    this.#ui = options?.ui;
+    // The core checks the options now (no IO), so a bad one fails here, not at first use.
+    Session.start({ command: { op: 'status' }, config: this.#config(), environment: {} }, new Uint8Array(32), 0).free();
   }
 
-  get #uiImpl(): Ui {
+  get #terminal(): Ui {
     this.#ui ??= this.options.interactive === false ? new Silent() : new Terminal();
     return this.#ui;
   }
 
-  /** The profile in use: the configured one, else the active one, else `default`. */
-  profile(): string {
-    return this.options.profile ?? this.store.activeProfile(this.options.issuer, this.options.clientId) ?? 'default';
-  }
-
-  #key(): CredentialKey {
-    return { app: this.options.app, issuer: this.options.issuer, clientId: this.options.clientId, profile: this.profile() };
-  }
-
-  #oauthClient(): OAuthClient {
-    const s = this.#secret;
-    if (s === undefined) return { client_id: this.options.clientId, auth: { method: 'none' } };
+  #config(): SessionConfig {
+    const o = this.options;
     return {
-      client_id: this.options.clientId,
-      auth: { method: this.options.secretMethod === 'post' ? 'client_secret_post' : 'client_secret_basic', client_secret: s },
+      app: o.app, issuer: o.issuer, client_id: o.clientId, scope: o.scope, client_secret: this.#secret,
+      secret_method: o.secretMethod, profile: o.profile, store: o.store, config_dir: o.configDir, metadata: o.metadata,
+      redirect_host: o.redirectHost, redirect_port: o.redirectPort, redirect_path: o.redirectPath, redirect_uri: o.redirectUri,
+      resource: o.resource, allow_insecure_http: o.allowInsecureHttp, enable_password_grant: o.enablePasswordGrant,
+      refresh_skew_ms: o.refreshSkewMs, redirect_timeout_ms: o.redirectTimeoutMs, lock_wait_ms: o.lockWaitMs, launch_browser: o.launchBrowser,
     };
   }
 
-  #insecure(): boolean {
-    return !!this.options.allowInsecureHttp;
-  }
-
-  async #drive(
-    spec: FlowSpec,
-    key: CredentialKey | undefined,
-    redirect: RedirectSource = { kind: 'none' },
-    extra: {
-      signal?: AbortSignal;
-      openBrowserForDevice?: boolean;
-      noBrowser?: boolean;
-      onPrompt?: (a: Action) => void;
-      /** The caller already holds the credential's lock (a renewal); a login takes it to write. */
-      lockHeld?: boolean;
-    } = {},
-  ): Promise<{ outcome: Outcome; choice: StoreChoice | undefined }> {
-    let choice: StoreChoice | undefined;
-    const { lockHeld, ...runExtra } = extra;
-    const flow = Flow.start(spec, randomSeed());
-    try {
-      const outcome = await run(
-        flow,
-        redirect,
-        async (c) => {
-          if (!key) return;
-          if (lockHeld) {
-            choice = this.store.save(key, c);
-            return;
-          }
-          // A login takes the lock only to write: a process refreshing the previous session
-          // under the lock must not overwrite the new login.
-          const guard = await this.store.lock(key);
-          try {
-            choice = this.store.save(key, c);
-          } finally {
-            guard.release();
-          }
-        },
-        { fetch: this.#fetch, ui: this.#uiImpl, timeoutMs: this.options.timeoutMs, ...runExtra },
-      );
-      return { outcome, choice };
-    } finally {
-      flow.free();
-    }
-  }
-
-  /** The server metadata: the configured one, else discovery (cached a day in `<config dir>/metadata/`). */
-  async metadata(): Promise<ServerMetadata> {
-    if (this.#metadata) return this.#metadata;
-    const path = join(this.store.dir, 'metadata', `${serverKey(this.options.issuer, '')}.json`);
-    try {
-      const v = JSON.parse(fs.readFileSync(path, 'utf8')) as { fetched_at?: unknown; metadata?: ServerMetadata };
-      const fresh = typeof v.fetched_at === 'number' && Date.now() - v.fetched_at < 86_400_000;
-      if (fresh && v.metadata && v.metadata.issuer === this.options.issuer) {
-        this.#metadata = v.metadata;
-        return v.metadata;
-      }
-    } catch {
-      /* no cache */
-    }
-    const { outcome } = await this.#drive({ flow: 'discovery', issuer: this.options.issuer, document: 'auto', allow_insecure_http: this.#insecure() }, undefined);
-    if (outcome.kind !== 'metadata') throw usage('internal_error', 'Discovery did not return metadata.');
-    try {
-      writeAtomic(path, JSON.stringify(sortKeys({ fetched_at: Date.now(), metadata: outcome.metadata })));
-    } catch {
-      /* a cache only */
-    }
-    this.#metadata = outcome.metadata;
-    return outcome.metadata;
-  }
-
-  /** Chooses a method for `auto` (the core's rule): CI → client credentials; desktop → browser; else device; paste without a device endpoint. */
-  async chooseMethod(): Promise<Exclude<LoginMethod, 'auto'>> {
-    const here = surroundings();
-    const variables = [envName(this.options.app, 'TOKEN'), envName(this.options.app, 'CLIENT_SECRET')] as const;
-    if (autoMethodInCi(here, this.#secret !== undefined, ...variables) !== null) return 'clientCredentials';
-    return autoMethodInteractive(here, await this.metadata());
-  }
-
-  /** Logs in with `method` and stores the credential under the current profile. */
+  /** Logs in (`auto` by default: the core picks from where the CLI runs) and stores the credential under the profile. */
   async login(options: LoginOptions = {}): Promise<LoginReport> {
-    const ownSignal = !options.signal;
-    const controller = new AbortController();
-    let presses = 0;
-    const onSigint = () => {
-      // The first Ctrl-C cancels the login cleanly (stores are only written atomically); a second exits.
-      if (++presses > 1) process.exit(130);
-      controller.abort();
-    };
-    if (ownSignal && this.options.interactive !== false) process.on('SIGINT', onSigint);
-    try {
-      return await this.#login({ ...options, signal: options.signal ?? controller.signal });
-    } finally {
-      if (ownSignal) process.off('SIGINT', onSigint);
-    }
-  }
-
-  async #login(options: LoginOptions): Promise<LoginReport> {
-    const key = this.#key();
-    const method = options.method === undefined || options.method === 'auto' ? await this.chooseMethod() : options.method;
-    const signal = options.signal;
-    const onPrompt = options.onPrompt;
-    let name: LoginReport['method'];
-    let result: { outcome: Outcome; choice: StoreChoice | undefined };
-    switch (method) {
-      case 'token': {
-        if (!options.token) throw usage('missing_token', 'The token login needs `token` (an API key or personal access token).');
-        result = await this.#drive({ flow: 'api_key', key: options.token, presentation: options.presentation ?? { scheme: 'bearer' } }, key);
-        name = 'token';
-        break;
-      }
-      case 'device': {
-        const server = await this.metadata();
-        // Absent, as the core sees it (an empty string is present, and refused by the flow).
-        if (server.device_authorization_endpoint === undefined || server.device_authorization_endpoint === null) {
-          // What `auto` picks for a server without one: the browser, or paste away from a
-          // desktop (or no_interactive_method, before saying anything).
-          const method = autoMethodInteractive(surroundings(), server) === 'paste' ? 'paste' : 'browser';
-          this.#uiImpl.info('The server has no device authorization endpoint; using the browser login instead.');
-          return this.#login({ ...options, method });
-        }
-        const spec: FlowSpec = {
-          flow: 'device',
-          server,
-          client: this.#oauthClient(),
-          allow_insecure_http: this.#insecure(),
-          clock_drift_margin_ms: 0,
-        };
-        if (this.options.scope !== undefined) spec.scope = this.options.scope;
-        if (this.options.resource?.length) spec.resource = this.options.resource;
-        result = await this.#drive(spec, key, { kind: 'none' }, { signal, onPrompt, openBrowserForDevice: desktop(surroundings()) });
-        name = 'device';
-        break;
-      }
-      case 'browser':
-      case 'paste': {
-        const paste = method === 'paste';
-        const server = await this.metadata();
-        const host = this.options.redirectHost ?? '127.0.0.1';
-        const wantedPort = this.options.redirectPort ?? 0;
-        const listener = paste ? undefined : await (await import('./listener.js')).LoopbackListener.bind(host, wantedPort);
-        try {
-          const port = listener ? listener.port : wantedPort === 0 ? 8400 : wantedPort;
-          if (listener && wantedPort !== 0 && isSsh()) {
-            this.#uiImpl.info(
-              `Listening on ${listener.host}:${listener.port} for the login redirect. From your desktop, forward it with: ssh -L ${listener.port}:127.0.0.1:${listener.port} <this host>`,
-            );
-          }
-          const spec: FlowSpec = {
-            flow: 'authorization_code',
-            server,
-            client: this.#oauthClient(),
-            redirect_port: port,
-            redirect_host: host,
-            redirect_path: this.options.redirectPath ?? '/callback',
-            redirect_timeout_ms: DEFAULT_REDIRECT_TIMEOUT_MS,
-            allow_insecure_http: this.#insecure(),
-          };
-          if (this.options.scope !== undefined) spec.scope = this.options.scope;
-          if (this.options.redirectUri !== undefined) spec.redirect_uri = this.options.redirectUri;
-          if (this.options.resource?.length) spec.resource = this.options.resource;
-          const source: RedirectSource = listener ? { kind: 'listener', listener } : { kind: 'paste', input: options.input };
-          result = await this.#drive(spec, key, source, { signal, onPrompt, noBrowser: paste });
-        } finally {
-          await listener?.close();
-        }
-        name = paste ? 'paste' : 'browser';
-        break;
-      }
-      case 'clientCredentials': {
-        result = await this.#drive(await this.#clientCredentialsSpec(), key, { kind: 'none' }, { signal });
-        name = 'client_credentials';
-        break;
-      }
-      case 'password': {
-        if (options.username === undefined || options.password === undefined) {
-          throw usage('missing_password', 'The password login needs `username` and `password`.');
-        }
-        const spec: FlowSpec = {
-          flow: 'password',
-          server: await this.metadata(),
-          client: this.#oauthClient(),
-          username: options.username,
-          password: options.password,
-          enable_password_grant: !!this.options.enablePasswordGrant,
-          allow_insecure_http: this.#insecure(),
-        };
-        if (this.options.scope !== undefined) spec.scope = this.options.scope;
-        result = await this.#drive(spec, key, { kind: 'none' }, { signal });
-        name = 'password';
-        break;
-      }
-      default:
-        throw usage('invalid_method', `Unknown login method \`${String(method)}\`: use device, browser, paste, clientCredentials, password or token.`);
-    }
-    const store = result.choice;
-    if (!store) throw usage('internal_error', 'The login produced no credential to store.');
-    if (store.store === 'file' && (this.options.store ?? 'auto') === 'auto') this.#uiImpl.warn(`credential ${store.reason}`);
-    await this.store.setActiveProfile(this.options.issuer, this.options.clientId, key.profile);
-    const report: LoginReport = { method: name, profile: key.profile, store };
-    if (result.outcome.kind === 'tokens') {
-      if (result.outcome.tokens.scope !== undefined) report.scope = result.outcome.tokens.scope;
-      if (result.outcome.tokens.expires_at !== undefined) report.expires_at = result.outcome.tokens.expires_at;
-    }
-    return report;
-  }
-
-  async #clientCredentialsSpec(): Promise<FlowSpec> {
-    if (this.#secret === undefined) {
-      throw usage(
-        'missing_client_secret',
-        `Client credentials need a client secret: set ${envName(this.options.app, 'CLIENT_SECRET')} or TERMAUTH_CLIENT_SECRET (never pass it on the command line).`,
-      );
-    }
-    const spec: FlowSpec = {
-      flow: 'client_credentials',
-      server: await this.metadata(),
-      client: this.#oauthClient(),
-      allow_insecure_http: this.#insecure(),
-    };
-    if (this.options.scope !== undefined) spec.scope = this.options.scope;
-    if (this.options.resource?.length) spec.resource = this.options.resource;
-    return spec;
-  }
-
-  /** The token from `<APP>_TOKEN`, if set. */
-  envToken(): string | undefined {
-    const t = process.env[envName(this.options.app, 'TOKEN')]?.trim();
-    return t ? t : undefined;
+    const { method = 'auto', username, password, token, presentation } = options;
+    const name = method === 'clientCredentials' ? 'client_credentials' : method;
+    const command = { op: 'login', method: name, username, password, token, presentation } as SessionCommand;
+    return only(await this.#run(command, options), 'login');
   }
 
   /**
    * A valid access token (or key): `<APP>_TOKEN` when set; else the stored credential,
-   * renewed under its lock when due.
+   * renewed under its cross-process lock when due.
    * @throws StorageError `not_logged_in` / `login_required` (hint reauthenticate), network and server errors.
    */
   async getToken(): Promise<string> {
-    const t = this.envToken();
-    if (t !== undefined) return t;
-    const c = await this.#fresh(false);
-    return c.kind === 'oauth' ? c.tokens.access_token : c.key;
+    return (await this.getTokenReport()).token;
   }
 
-  /** The fresh stored credential (renewed when due). */
-  getCredential(): Promise<Credential> {
-    return this.#fresh(false);
+  /** Like `getToken`, with where the token came from, its header, expiry and stored record. */
+  async getTokenReport(): Promise<TokenReport> {
+    return only(await this.#run({ op: 'get_token' }), 'token');
   }
 
-  /** Renews the stored credential now, whatever its expiry. */
-  refresh(): Promise<Credential> {
-    return this.#fresh(true);
+  /** The stored credential `getToken` uses (renewed when due); undefined while `<APP>_TOKEN` supplies the token. */
+  async getCredential(): Promise<Credential | undefined> {
+    return (await this.getTokenReport()).credential;
   }
 
-  #skew(): number {
-    return this.options.refreshSkewMs ?? 60_000;
+  /** Renews the stored credential now, whatever its expiry; a refused renewal is an error. `text` says so for the user. */
+  async refresh(): Promise<TokenReport> {
+    return only(await this.#run({ op: 'refresh' }), 'token');
   }
 
-  async #fresh(force: boolean): Promise<Credential> {
-    const key = this.#key();
-    const first = this.store.load(key);
-    if (!first) throw notLoggedIn(this.options.app);
-    const d0 = decide(first.credential, Date.now(), this.#skew());
-    if (d0.decision === 'use' && !force) return first.credential;
-    if (d0.decision === 'relogin') throw relogin(d0.reason);
-    const guard = await this.store.lock(key);
-    try {
-      // Re-read after locking: another process may have renewed it while we waited.
-      const again = this.store.load(key);
-      if (!again) throw notLoggedIn(this.options.app);
-      const credential = again.credential;
-      const decision = decideLocked(first.credential, credential, Date.now(), this.#skew(), force);
-      if (decision.decision === 'use') return credential;
-      if (decision.decision === 'relogin') throw relogin(decision.reason);
-      try {
-        if (decision.decision === 'refresh') await this.#runRefresh(key, credential);
-        else await this.#drive(await this.#clientCredentialsSpec(), key, { kind: 'none' }, { lockHeld: true });
-        const renewed = this.store.load(key);
-        if (!renewed) throw notLoggedIn(this.options.app);
-        return renewed.credential;
-      } catch (e) {
-        if (!(e instanceof TermauthError)) throw e;
-        // RFC 6749 §10.4 rotation: a process that does not honour the lock may have rotated
-        // the refresh token first; the record then holds the new one. Re-read once.
-        if (e.kind === 'oauth' && e.code === 'invalid_grant') {
-          const latest = this.store.load(key);
-          if (latest && renewedElsewhere(credential, latest.credential, Date.now())) {
-            return latest.credential;
-          }
-        }
-        const after = afterRenewalFailure(credential, e, Date.now());
-        if (after.decision === 'use') {
-          this.#uiImpl.warn(`could not renew the token (${e.message}); using the current one until it expires`);
-          return credential;
-        }
-        if (after.decision === 'relogin') throw relogin(after.reason);
-        throw e;
-      }
-    } finally {
-      guard.release();
-    }
-  }
-
-  async #runRefresh(key: CredentialKey, credential: Credential): Promise<void> {
-    const spec: FlowSpec = {
-      flow: 'refresh',
-      server: await this.metadata(),
-      client: this.#oauthClient(),
-      credential,
-      allow_insecure_http: this.#insecure(),
-    };
-    if (this.options.resource?.length) spec.resource = this.options.resource;
-    await this.#drive(spec, key, { kind: 'none' }, { lockHeld: true });
-  }
-
-  /**
-   * Revokes the stored tokens at the server (refresh token first, RFC 7009), then deletes
-   * the credential. Offline, it still deletes and says the server copy was not revoked.
-   */
+  /** Revokes at the server (refresh token first, RFC 7009), then deletes; offline it still deletes and says so. */
   async logout(): Promise<LogoutReport> {
-    const key = this.#key();
-    const guard = await this.store.lock(key);
-    try {
-      let loaded: ReturnType<Store['load']>;
-      let loadError: TermauthError | undefined;
-      try {
-        loaded = this.store.load(key);
-      } catch (e) {
-        if (!(e instanceof TermauthError)) throw e;
-        loadError = e;
-      }
-      let note: string | undefined;
-      let revoked = false;
-      if (loaded) {
-        const c = loaded.credential;
-        if (c.kind === 'oauth') {
-          const list: TokenToSend[] = [];
-          if (c.tokens.refresh_token !== undefined) list.push({ token: c.tokens.refresh_token, token_type_hint: 'refresh_token' });
-          list.push({ token: c.tokens.access_token, token_type_hint: 'access_token' });
-          try {
-            const server = await this.metadata();
-            if (!server.revocation_endpoint) throw usage('missing_endpoint', 'The server has no revocation endpoint.');
-            await this.#drive({ flow: 'revocation', server, client: this.#oauthClient(), tokens: list, allow_insecure_http: this.#insecure() }, undefined);
-            revoked = true;
-          } catch (e) {
-            if (!(e instanceof TermauthError)) throw e;
-            note = `The tokens were deleted here but not revoked at the server: ${e.message}`;
-          }
-        } else {
-          note = 'The API key was deleted here; it is still valid at the server until you revoke it there.';
-        }
-      } else if (loadError) {
-        note = `The stored credential was unreadable (${loadError.message}); it was deleted.`;
-      }
-      const removed = this.store.delete(key);
-      const report: LogoutReport = { removed, revoked };
-      if (note !== undefined) report.note = note;
-      return report;
-    } finally {
-      guard.release();
-    }
+    return only(await this.#run({ op: 'logout' }), 'logout');
   }
 
-  /** Which token `getToken` would use, from where, and in what state. */
+  /** Which token `getToken` would use, from where, and in what state (a store problem is in `error`). Reads the store only. */
   status(): Status {
-    let profile = 'default';
-    try {
-      profile = this.profile();
-    } catch {
-      /* default */
-    }
-    const status: Status = {
-      source: 'none',
-      env_var: envName(this.options.app, 'TOKEN'),
-      profile,
-      issuer: this.options.issuer,
-      client_id: this.options.clientId,
-      refreshable: false,
-    };
-    if (this.envToken() !== undefined) {
-      status.source = 'env';
-      return status;
-    }
-    try {
-      const loaded = this.store.load(this.#key());
-      if (loaded) {
-        const c = loaded.credential;
-        status.source = 'store';
-        status.store = loaded.choice;
-        if (c.kind === 'oauth') {
-          status.kind = 'oauth';
-          status.grant = c.grant;
-          if (c.tokens.scope !== undefined) status.scope = c.tokens.scope;
-          if (c.tokens.expires_at !== undefined) status.expires_at = c.tokens.expires_at;
-          status.refreshable = c.tokens.refresh_token !== undefined || (c.grant === 'client_credentials' && this.#secret !== undefined);
-        } else status.kind = 'api_key';
-        status.decision = decide(c, Date.now(), this.#skew()).decision;
-      }
-    } catch (e) {
-      if (!(e instanceof TermauthError)) throw e;
-      status.error = e;
-    }
-    return status;
+    const outcome = this.#runSync({ op: 'status' });
+    if (!('env_var' in outcome)) throw unexpected(`the session ended with \`${outcome.kind}\`, not \`status\``);
+    // The outcome's tag and the status's own `kind` share one JSON member (the core writes
+    // both; the last, the credential's kind, wins): keep it only as the credential's kind.
+    const { kind, error, ...status } = outcome;
+    return { ...status, ...(kind !== 'status' && { kind }), ...(error && { error: errorFrom(error) }) };
   }
 
-  /** The stored profiles for this issuer and client. */
+  /** The stored profiles for this issuer and client. Reads the store only. */
   profiles(): ProfileInfo[] {
-    const active = this.profile();
-    return this.store.profiles(this.options.issuer, this.options.clientId).map((name) => ({ name, active: name === active }));
+    return only(this.#runSync({ op: 'profiles' }), 'profiles').profiles;
   }
 
-  /** Makes `profile` the active one. */
-  useProfile(profile: string): Promise<void> {
-    return this.store.setActiveProfile(this.options.issuer, this.options.clientId, profile);
+  /** Makes `profile` the active one (it must have a stored credential). */
+  async useProfile(profile: string): Promise<void> {
+    only(await this.#run({ op: 'use_profile', profile }), 'profile_used');
+  }
+
+  /** Runs one session to its end, executing its actions. */
+  async #run(command: SessionCommand, login: LoginOptions = {}): Promise<SessionOutcome> {
+    const spec = { command, config: this.#config(), environment: snapshot(this.options.app) };
+    const session = Session.start(spec, randomSeed(), Date.now());
+    const running: Running = { cancel: new AbortController(), cancelSent: false };
+    const stop = () => running.cancel.abort();
+    login.signal?.addEventListener('abort', stop, { once: true });
+    if (login.signal?.aborted) stop();
+    try {
+      return await this.#execute(session, running, login);
+    } finally {
+      login.signal?.removeEventListener('abort', stop);
+      running.stopSigint?.();
+      running.lines?.close();
+      await running.listener?.close();
+      this.#ui?.clear();
+      session.free();
+    }
+  }
+
+  /** Runs a session that only reads the store (status, profiles): its actions are storage primitives and notices. */
+  #runSync(command: SessionCommand): SessionOutcome {
+    const session = Session.start({ command, config: this.#config(), environment: snapshot(this.options.app) }, randomSeed(), Date.now());
+    try {
+      for (;;) {
+        const action = session.poll(Date.now());
+        const answer = executeStorage(action);
+        if (answer) session.handle(answer, Date.now());
+        else if (action.type === 'done') return action.result;
+        else if (action.type === 'failed') throw errorFrom(action.error);
+        else if (action.type === 'notice') this.#terminal.notice(action.level, action.text, action.code);
+        else throw unexpected(`the session asked for \`${action.type}\` while only reading the store`);
+      }
+    } finally {
+      session.free();
+    }
+  }
+
+  /** Ctrl-C, once something may take a while: the first cancels the session, a second exits with 130. */
+  #armSigint(running: Running): void {
+    if (running.stopSigint || this.options.interactive === false) return;
+    const onSigint = () => (running.cancel.signal.aborted ? process.exit(130) : running.cancel.abort());
+    process.on('SIGINT', onSigint);
+    running.stopSigint = () => process.off('SIGINT', onSigint);
+  }
+
+  async #execute(session: Session, running: Running, login: LoginOptions): Promise<SessionOutcome> {
+    for (;;) {
+      if (running.cancel.signal.aborted && !running.cancelSent) {
+        running.cancelSent = true;
+        session.handle({ type: 'cancel' }, Date.now());
+      }
+      const action: SessionAction = session.poll(Date.now());
+      const answer = executeStorage(action);
+      if (answer) {
+        session.handle(answer, Date.now());
+        continue;
+      }
+      switch (action.type) {
+        case 'done':
+          return action.result;
+        case 'failed':
+          throw errorFrom(action.error);
+        case 'send_request':
+          this.#armSigint(running);
+          this.#fetch ??= this.options.fetch ?? environmentFetch({ warn: (text) => this.#terminal.notice('warning', text, 'proxy') });
+          session.handle(await send(action, this.#fetch, this.options.timeoutMs), Date.now());
+          break;
+        case 'wait_until':
+          this.#armSigint(running);
+          while (Date.now() < action.at_ms && !running.cancel.signal.aborted) {
+            if (action.progress) this.#terminal.progress(Date.now(), action.progress);
+            await sleepUntil(action.at_ms, running.cancel.signal, 100);
+          }
+          break;
+        case 'launch_browser':
+          session.handle({ type: 'browser_launched', id: action.id, launched: openBrowser(action.url) }, Date.now());
+          break;
+        case 'show_user_code':
+          login.onPrompt?.(action);
+          this.#terminal.showUserCode(action);
+          break;
+        case 'show_authorization_url':
+          login.onPrompt?.(action);
+          this.#terminal.showAuthorizationUrl(action);
+          break;
+        case 'notice':
+          this.#terminal.notice(action.level, action.text, action.code);
+          break;
+        case 'listen': {
+          // node:http is loaded only for a browser login: importing termauth stays cheap.
+          const { LoopbackListener } = await import('./listener.js');
+          try {
+            running.listener = await LoopbackListener.bind(action.host, action.port, action.not_found_html);
+            session.handle({ type: 'listening', id: action.id, port: running.listener.port }, Date.now());
+          } catch (e) {
+            session.handle({ type: 'io_error', id: action.id, message: e instanceof Error ? e.message : String(e) }, Date.now());
+          }
+          break;
+        }
+        case 'await_redirect': {
+          this.#armSigint(running);
+          const { signal } = running.cancel;
+          if (action.source === 'listener') {
+            if (!running.listener) throw unexpected('a redirect was awaited without a listener');
+            const arrival = await running.listener.wait(action.redirect_uri, action.until_ms, signal);
+            if (arrival) {
+              running.browser = arrival;
+              session.handle({ type: 'redirect', url: arrival.target }, Date.now());
+            }
+          } else {
+            running.lines ??= new LineReader(login.input ?? process.stdin);
+            const line = await running.lines.next(Math.max(0, action.until_ms - Date.now()), signal);
+            if (line === null) session.handle({ type: 'input_closed' }, Date.now());
+            else if (line !== undefined && line.trim() !== '') session.handle({ type: 'redirect', url: line.trim() }, Date.now());
+          }
+          break;
+        }
+        case 'answer_browser':
+          running.browser?.answer(action.status, action.html);
+          running.browser = undefined;
+          break;
+        default:
+          throw unexpected(`the session asked for \`${action.type}\`, which this version cannot do`);
+      }
+    }
   }
 }
 
+/** The report of the expected kind, without the tag (a session of one command ends with that command's outcome). */
+function only<K extends SessionOutcome['kind']>(outcome: SessionOutcome, kind: K): Omit<Extract<SessionOutcome, { kind: K }>, 'kind'> {
+  if (outcome.kind !== kind) throw unexpected(`the session ended with \`${outcome.kind}\`, not \`${kind}\``);
+  const { kind: _, ...report } = outcome as Extract<SessionOutcome, { kind: K }>;
+  return report;
+}
+
+/** Lines typed on an input stream, one promise at a time (paste mode). */
+class LineReader {
+  #rl: Interface;
+  #lines: (string | null)[] = [];
+  #waiter: ((l: string | null) => void) | undefined;
+  constructor(input: NodeJS.ReadableStream) {
+    // node:readline is loaded only for paste mode: importing termauth stays cheap.
+    const { createInterface } = load('node:readline') as typeof import('node:readline');
+    this.#rl = createInterface({ input, terminal: false });
+    this.#rl.on('line', (l) => this.#push(l));
+    this.#rl.on('close', () => this.#push(null));
+  }
+  #push(l: string | null) {
+    const w = this.#waiter;
+    if (w) {
+      this.#waiter = undefined;
+      w(l);
+    } else this.#lines.push(l);
+  }
+  /** The next line, null at end of input, undefined if none arrived before `ms` (or a cancel). */
+  next(ms: number, signal: AbortSignal): Promise<string | null | undefined> {
+    if (this.#lines.length) return Promise.resolve(this.#lines.shift()!);
+    return new Promise((resolve) => {
+      const finish = (v: string | null | undefined) => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        this.#waiter = undefined;
+        resolve(v);
+      };
+      const onAbort = () => finish(undefined);
+      const timer = setTimeout(() => finish(undefined), Math.min(ms, MAX_TIMER));
+      if (signal.aborted) return finish(undefined);
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#waiter = (l) => finish(l);
+    });
+  }
+  close() {
+    this.#rl.close();
+  }
+}

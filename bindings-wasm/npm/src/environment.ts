@@ -1,30 +1,35 @@
-// What kind of place the CLI runs in (CI, SSH, a desktop) and opening a browser: the same
-// rules as native/src/environment.rs.
+// What a session needs to know about this process (the same snapshot as
+// native/src/environment.rs), and opening a browser. The core decides with the snapshot
+// (CI, SSH, display, `<APP>_TOKEN`, the config directory…); this only observes.
 import { load } from './builtins.js';
-import type { Surroundings } from './flow.js';
+import { sessionVariables } from './session.js';
+import type { Environment, Platform } from './types.js';
 
-const env = (name: string): string | undefined => process.env[name];
-
-/** True under a CI system (the common markers). */
-export function isCi(): boolean {
-  return ['CI', 'GITHUB_ACTIONS', 'GITLAB_CI', 'BUILDKITE', 'JENKINS_URL', 'TF_BUILD', 'CIRCLECI', 'TRAVIS', 'TEAMCITY_VERSION', 'BITBUCKET_BUILD_NUMBER'].some(
-    (v) => {
-      const x = env(v);
-      return x !== undefined && x !== '' && x !== 'false' && x !== '0';
-    },
-  );
+/** This process's platform, as the core names it. */
+export function platform(): Platform {
+  return process.platform === 'win32' ? 'windows' : process.platform === 'darwin' ? 'macos' : 'linux';
 }
 
-/** True in an SSH session. */
-export function isSsh(): boolean {
-  return ['SSH_CONNECTION', 'SSH_CLIENT', 'SSH_TTY'].some((v) => env(v) !== undefined);
+/** This machine's host name (named in lock files; the same as the Rust driver's on Linux). */
+export function hostname(): string {
+  return (load('node:os') as typeof import('node:os')).hostname();
 }
 
-/** True when a graphical browser can plausibly be opened here. */
-export function hasDisplay(): boolean {
-  if (env('BROWSER')) return true;
-  if (process.platform === 'darwin' || process.platform === 'win32') return !isSsh();
-  return ['DISPLAY', 'WAYLAND_DISPLAY'].some((v) => !!env(v));
+const variableNames = new Map<string, string[]>();
+
+/**
+ * The environment snapshot a session of `app` reads: the platform, this host and process,
+ * and the variables `sessionVariables(app)` names that are set in `env`.
+ */
+export function snapshot(app: string, env: NodeJS.ProcessEnv = process.env): Environment {
+  let names = variableNames.get(app);
+  if (names === undefined) variableNames.set(app, (names = sessionVariables(app)));
+  const vars: { [name: string]: string } = {};
+  for (const name of names) {
+    const value = env[name];
+    if (value !== undefined) vars[name] = value;
+  }
+  return { platform: platform(), host: hostname(), pid: process.pid, vars };
 }
 
 function trySpawn(program: string, args: string[]): boolean {
@@ -42,10 +47,11 @@ function trySpawn(program: string, args: string[]): boolean {
 
 /**
  * Tries to open `url` in a browser: `$BROWSER` (a `:`-separated list; `%s` is replaced by
- * the URL), else the platform opener. Never throws: returns whether something started.
+ * the URL), else the platform opener (xdg-open, open, rundll32). Never throws: returns
+ * whether something started. The session asks for it only where a browser can be opened.
  */
-export function openBrowser(url: string): boolean {
-  const browsers = env('BROWSER');
+export function openBrowser(url: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  const browsers = env.BROWSER;
   if (browsers !== undefined) {
     for (const entry of browsers.split(':').filter((s) => s.trim() !== '')) {
       let words = entry.split(/\s+/).filter((w) => w !== '');
@@ -55,18 +61,7 @@ export function openBrowser(url: string): boolean {
     }
     return false;
   }
-  if (!hasDisplay()) return false;
   if (process.platform === 'darwin') return trySpawn('open', [url]);
   if (process.platform === 'win32') return trySpawn('rundll32', ['url.dll,FileProtocolHandler', url]);
   return trySpawn('xdg-open', [url]);
-}
-
-/** Where this process runs, for the choice of `auto`'s login method (`autoMethodInCi`). */
-export function surroundings(): Surroundings {
-  return { ci: isCi(), ssh: isSsh(), display: hasDisplay() };
-}
-
-/** A browser opened here is in front of the user (termauth_core::auto::Surroundings::desktop). */
-export function desktop(here: Surroundings): boolean {
-  return here.display && !here.ssh;
 }

@@ -1,8 +1,8 @@
 // Low level, sans-IO: the core's flows as JS classes. No network, no clock, no files:
 // `poll(nowMs)` says what to do, `handle(input, nowMs)` feeds back what happened.
 import * as wasm from './wasm.js';
-import { errorFrom, TermauthError, usage } from './errors.js';
-import type { Action, Credential, Decision, ErrorData, FlowSpec, HttpResponseInput, Input, ServerMetadata, TokenSet } from './types.js';
+import { errorFrom, usage } from './errors.js';
+import type { Action, Credential, Decision, ErrorData, FlowSpec, HttpResponseInput, Input, TokenSet } from './types.js';
 
 type Envelope<T> = { ok: T; error?: undefined } | { ok?: undefined; error: ErrorData };
 
@@ -18,7 +18,7 @@ export function randomSeed(): Uint8Array {
   return globalThis.crypto.getRandomValues(new Uint8Array(32));
 }
 
-function seedBytes(seed: Uint8Array | string | undefined): Uint8Array {
+export function seedBytes(seed: Uint8Array | string | undefined): Uint8Array {
   if (seed === undefined) return randomSeed();
   if (typeof seed === 'string') {
     if (!/^[0-9a-fA-F]{64}$/.test(seed)) throw usage('invalid_seed', 'An RNG seed must be exactly 64 hexadecimal digits (32 bytes).');
@@ -96,56 +96,10 @@ export function parseCredential(text: string): Credential {
 }
 
 /** The lifecycle decision for a record at `nowMs` (pure; from the core). */
-export function decide(credential: Credential | string, nowMs: number, refreshSkewMs = 60_000): Decision {
+export function decide(credential: Credential | string, nowMs: number, refreshSkewMs?: number): Decision {
   const text = typeof credential === 'string' ? credential : JSON.stringify(credential);
-  return unwrap<Decision>(wasm.decide(text, nowMs, refreshSkewMs));
-}
-
-/**
- * The decision after taking the lock and re-reading the record (`before` read before
- * locking, `current` after): `use` when another process renewed it meanwhile, else the
- * ordinary (or, with `force`, the forced) decision — from the core.
- */
-export function decideLocked(before: Credential, current: Credential, nowMs: number, refreshSkewMs: number, force: boolean): Decision {
-  return unwrap<Decision>(wasm.decideLocked(JSON.stringify(before), JSON.stringify(current), nowMs, refreshSkewMs, force));
-}
-
-/** Whether `current` is a renewal of `before` made elsewhere that has not expired (from the core). */
-export function renewedElsewhere(before: Credential, current: Credential, nowMs: number): boolean {
-  return unwrap<boolean>(wasm.renewedElsewhere(JSON.stringify(before), JSON.stringify(current), nowMs));
-}
-
-/** After a failed renewal: serve the current token (`use`), `relogin`, or throws the error back. */
-export function afterRenewalFailure(credential: Credential, error: TermauthError, nowMs: number): Decision {
-  return unwrap<Decision>(wasm.afterRenewalFailure(JSON.stringify(credential), JSON.stringify(error.toJSON()), nowMs));
-}
-
-/** Where the CLI runs, as the driver observed it (see `isCi`, `isSsh`, `hasDisplay`). */
-export interface Surroundings {
-  ci: boolean;
-  ssh: boolean;
-  display: boolean;
-}
-
-/** A login method `auto` can pick (the core's names). */
-export type AutoMethod = 'client_credentials' | 'browser' | 'device' | 'paste';
-
-/**
- * The first step of choosing `auto`'s login method, before any request (from the core): in
- * CI `client_credentials` when a client secret is configured, else throws UsageError
- * `ci_needs_credentials` naming the two variables; `null` outside CI.
- */
-export function autoMethodInCi(here: Surroundings, hasClientSecret: boolean, tokenVariable: string, secretVariable: string): 'client_credentials' | null {
-  return unwrap<'client_credentials' | null>(wasm.autoMethodInCi(here.ci, hasClientSecret, tokenVariable, secretVariable));
-}
-
-/**
- * The second step, with the server metadata (from the core): the browser on a desktop when
- * the server has an authorization endpoint, else the device flow when it has one, else
- * paste; throws UsageError `no_interactive_method` when it offers neither.
- */
-export function autoMethodInteractive(here: Surroundings, metadata: ServerMetadata): Exclude<AutoMethod, 'client_credentials'> {
-  return unwrap<Exclude<AutoMethod, 'client_credentials'>>(wasm.autoMethodInteractive(here.ssh, here.display, JSON.stringify(metadata)));
+  // Without a skew the core's default applies (it reads NaN as "none given").
+  return unwrap<Decision>(wasm.decide(text, nowMs, refreshSkewMs ?? NaN));
 }
 
 /** The header that presents a credential: `[name, value]`, e.g. `['Authorization', 'Bearer …']`. */

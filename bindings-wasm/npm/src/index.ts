@@ -22,24 +22,17 @@ export {
   randomSeed,
   parseCredential,
   decide,
-  afterRenewalFailure,
-  autoMethodInCi,
-  autoMethodInteractive,
   authorizationHeader,
   pkcePair,
   pkceChallenge,
   parseTokenResponse,
   coreVersion,
 } from './flow.js';
-export type { AutoMethod, Surroundings } from './flow.js';
+export { Session, sessionVariables, exitCode } from './session.js';
 export { Client } from './client.js';
-export type { ClientOptions, LoginMethod, LoginOptions, LoginReport, LogoutReport, Status, ProfileInfo } from './client.js';
-export { Store, serverKey, configDir, lock, LockGuard, STALE_LOCK_MS, LOCK_WAIT_MS } from './store.js';
-export type { StoreChoice, StorePreference, CredentialKey } from './store.js';
-export { run } from './driver.js';
-export type { RedirectSource, RunOptions } from './driver.js';
+export type { ClientOptions, LoginMethod, LoginOptions, Status } from './client.js';
 export { send, proxyFor, environmentFetch, MAX_RESPONSE_BYTES } from './transport.js';
 export type { EnvironmentFetchOptions, FetchLike, UndiciLike } from './transport.js';
 export { Terminal, Silent, qrLines } from './ui.js';
 export type { Ui } from './ui.js';
-export { openBrowser, isCi, isSsh, hasDisplay, surroundings } from './environment.js';
+export { openBrowser, snapshot } from './environment.js';

@@ -282,3 +282,297 @@ export type Decision =
   | { decision: 'refresh'; still_valid: boolean }
   | { decision: 'reacquire'; still_valid: boolean }
   | { decision: 'relogin'; reason: string };
+
+// ---------------------------------------------------------------- the session
+// `termauth_core::session`: one command (login, get_token, refresh, logout, status,
+// profiles, use_profile) as a sans-IO machine. The flow shapes above are reused where the
+// session passes a flow's action through (`send_request`, `await_response`).
+
+/** What to print for a prompt (`termauth_core::texts::Prompt`): `lines`, then the QR code
+ * when the terminal can draw one, then `after`. */
+export interface Prompt {
+  lines: string[];
+  qr?: { caption: string; data: string };
+  after?: string[];
+}
+
+/** A progress line while waiting: `text` with `{left}` replaced by the time left until `until_ms`, as `m:ss`. */
+export interface Progress {
+  text: string;
+  until_ms: Millis;
+}
+
+export type NoticeLevel = 'info' | 'warning';
+export type RedirectSource = 'listener' | 'paste';
+export type Platform = 'linux' | 'macos' | 'windows';
+
+/** `auto`: keyring, else file with a warning; `keyring`: only the keyring; `file`: only files (no warning). */
+export type StorePreference = 'auto' | 'keyring' | 'file';
+
+/** Which store holds a credential, and why (a sentence). */
+export interface StoreChoice {
+  store: 'keyring' | 'file';
+  reason: string;
+}
+
+/** `termauth_core::session::SessionConfig` as JSON (defaults when a member is absent). */
+export interface SessionConfig {
+  app: string;
+  issuer: string;
+  client_id: string;
+  scope?: string;
+  client_secret?: string;
+  secret_method?: 'basic' | 'post';
+  profile?: string;
+  store?: StorePreference;
+  config_dir?: string;
+  metadata?: ServerMetadata;
+  redirect_host?: string;
+  redirect_port?: number;
+  redirect_path?: string;
+  redirect_uri?: string;
+  resource?: string[];
+  allow_insecure_http?: boolean;
+  enable_password_grant?: boolean;
+  refresh_skew_ms?: Millis;
+  redirect_timeout_ms?: Millis;
+  lock_wait_ms?: Millis;
+  launch_browser?: boolean;
+}
+
+/** A login method as the session names it. */
+export type SessionLoginMethod = 'auto' | 'device' | 'browser' | 'paste' | 'client_credentials' | 'password' | 'token';
+
+/** What a session does (`termauth_core::session::Command`), tagged by `op`. */
+export type SessionCommand =
+  | { op: 'login'; method?: Exclude<SessionLoginMethod, 'password' | 'token'> }
+  | { op: 'login'; method: 'password'; username: string; password: string }
+  | { op: 'login'; method: 'token'; token: string; presentation?: Presentation }
+  | { op: 'get_token' }
+  | { op: 'refresh' }
+  | { op: 'logout' }
+  | { op: 'status' }
+  | { op: 'profiles' }
+  | { op: 'use_profile'; profile: string };
+
+/** The process a session runs in, as its driver observed it (`termauth_core::environment::Environment`). */
+export interface Environment {
+  platform?: Platform;
+  host?: string;
+  pid?: number;
+  /** The variables named by `sessionVariables(app)` that are set. */
+  vars?: { [name: string]: string };
+}
+
+/** A session's whole input (`termauth_core::session::SessionSpec`). */
+export interface SessionSpec {
+  command: SessionCommand;
+  config: SessionConfig;
+  environment: Environment;
+}
+
+export interface LaunchBrowser {
+  type: 'launch_browser';
+  id: number;
+  url: string;
+}
+export interface SessionWaitUntil {
+  type: 'wait_until';
+  at_ms: Millis;
+  progress?: Progress;
+}
+export interface SessionShowUserCode {
+  type: 'show_user_code';
+  user_code: string;
+  verification_uri: string;
+  verification_uri_complete?: string;
+  expires_at: Millis;
+  text: Prompt;
+}
+export interface ShowAuthorizationUrl {
+  type: 'show_authorization_url';
+  url: string;
+  redirect_uri: string;
+  text: Prompt;
+}
+export interface Listen {
+  type: 'listen';
+  id: number;
+  host: string;
+  port: number;
+  not_found_html: string;
+}
+export interface SessionAwaitRedirect {
+  type: 'await_redirect';
+  redirect_uri: string;
+  until_ms: Millis;
+  source: RedirectSource;
+}
+export interface AnswerBrowser {
+  type: 'answer_browser';
+  status: number;
+  html: string;
+}
+export interface Notice {
+  type: 'notice';
+  level: NoticeLevel;
+  code: string;
+  text: string;
+}
+export interface ReadFile {
+  type: 'read_file';
+  id: number;
+  path: string;
+}
+export interface WriteFile {
+  type: 'write_file';
+  id: number;
+  path: string;
+  contents: string;
+}
+export interface RemoveFile {
+  type: 'remove_file';
+  id: number;
+  path: string;
+}
+export interface ListDir {
+  type: 'list_dir';
+  id: number;
+  path: string;
+}
+export interface CreateExclusive {
+  type: 'create_exclusive';
+  id: number;
+  path: string;
+  contents: string;
+}
+export interface ProcessAlive {
+  type: 'process_alive';
+  id: number;
+  pid: number;
+}
+export interface KeyringGet {
+  type: 'keyring_get';
+  id: number;
+  service: string;
+  account: string;
+}
+export interface KeyringSet {
+  type: 'keyring_set';
+  id: number;
+  service: string;
+  account: string;
+  value: string;
+}
+export interface KeyringDelete {
+  type: 'keyring_delete';
+  id: number;
+  service: string;
+  account: string;
+}
+export interface SessionDone {
+  type: 'done';
+  result: SessionOutcome;
+}
+
+/** The storage primitives a session asks for (what `store.ts` executes). */
+export type StorageAction = ReadFile | WriteFile | RemoveFile | ListDir | CreateExclusive | ProcessAlive | KeyringGet | KeyringSet | KeyringDelete;
+
+/** What `session.poll` returns (`termauth_core::session::Action`), tagged by `type`. */
+export type SessionAction =
+  | SendRequest
+  | AwaitResponse
+  | SessionWaitUntil
+  | LaunchBrowser
+  | SessionShowUserCode
+  | ShowAuthorizationUrl
+  | Listen
+  | SessionAwaitRedirect
+  | AnswerBrowser
+  | Notice
+  | StorageAction
+  | SessionDone
+  | Failed;
+
+/** What `session.handle` takes (`termauth_core::session::Input`), tagged by `type`. */
+export type SessionInput =
+  | HttpResponseInput
+  | TransportErrorInput
+  | RedirectInput
+  | { type: 'input_closed' }
+  | CancelInput
+  | { type: 'browser_launched'; id: number; launched: boolean }
+  | { type: 'listening'; id: number; port: number }
+  | { type: 'file_contents'; id: number; contents: string | null; modified_ms?: Millis }
+  | { type: 'completed'; id: number }
+  | { type: 'removed'; id: number; existed: boolean }
+  | { type: 'dir_listing'; id: number; names: string[] }
+  | { type: 'created'; id: number; created: boolean }
+  | { type: 'process_status'; id: number; alive: boolean | null }
+  | { type: 'keyring_value'; id: number; value: string | null }
+  | { type: 'io_error'; id: number; message: string };
+
+/** What `login` did. `text` is the sentence for the user. */
+export interface LoginReport {
+  method: 'device' | 'browser' | 'paste' | 'client_credentials' | 'password' | 'token';
+  profile: string;
+  store: StoreChoice;
+  scope?: string;
+  expires_at?: Millis;
+  text: string;
+}
+
+/** A valid token (`getToken`, `refresh`). */
+export interface TokenReport {
+  /** `env`: `<APP>_TOKEN`; `store`: the stored credential. */
+  source: 'env' | 'store';
+  token: string;
+  /** The header that presents it: `[name, value]`. */
+  header: Header;
+  expires_at?: Millis;
+  /** The stored record it came from (absent for `<APP>_TOKEN`). */
+  credential?: Credential;
+  /** For `refresh`: the sentence saying it was renewed. */
+  text?: string;
+}
+
+/** What `logout` did. `text` is the sentence for the user. */
+export interface LogoutReport {
+  removed: boolean;
+  revoked: boolean;
+  note?: string;
+  text: string;
+}
+
+/** Where `getToken`'s token comes from, and its state (no secrets), as the core reports it. */
+export interface StatusData {
+  source: 'env' | 'store' | 'none';
+  env_var: string;
+  profile: string;
+  issuer: string;
+  client_id: string;
+  store?: StoreChoice;
+  kind?: 'oauth' | 'api_key';
+  grant?: Grant;
+  scope?: string;
+  expires_at?: Millis;
+  refreshable: boolean;
+  decision?: Decision['decision'];
+  error?: ErrorData;
+}
+
+export interface ProfileInfo {
+  name: string;
+  active: boolean;
+}
+
+/** What a finished session produced (`termauth_core::session::Outcome`), tagged by `kind`. */
+export type SessionOutcome =
+  | ({ kind: 'login' } & LoginReport)
+  | ({ kind: 'token' } & TokenReport)
+  | ({ kind: 'logout' } & LogoutReport)
+  // The core writes `kind` twice for `status` (the outcome's tag, then the status's own
+  // `kind`, the credential's kind); JSON.parse keeps the last. See Client.status.
+  | ({ kind: 'status' | 'oauth' | 'api_key' } & Omit<StatusData, 'kind'>)
+  | { kind: 'profiles'; profiles: ProfileInfo[] }
+  | { kind: 'profile_used'; profile: string };

@@ -1,17 +1,20 @@
-// What the person at the terminal sees, the same as native/src/ui.rs. Everything goes to
-// stderr, so `$(mycli token)` captures only the token. Rich (QR code, spinner) on a
-// terminal; plain lines otherwise.
+// What the person at the terminal sees: the session's prompts, progress lines and notices,
+// rendered (the same as native/src/ui.rs). The words are all the session's; this only
+// draws them. Everything goes to stderr, so `$(mycli token)` captures only the token. Rich
+// (QR code, spinner) on a terminal; plain lines otherwise.
 import { load } from './builtins.js';
-import type { ShowUserCode } from './types.js';
+import type { NoticeLevel, Progress, Prompt, SessionShowUserCode, ShowAuthorizationUrl } from './types.js';
 
-/** The terminal front end (replaceable: pass `ui` to the Client). */
+/** The terminal front end (replaceable: pass `ui` to the Client). Render `action.text`; the other members are for custom UIs. */
 export interface Ui {
-  showUserCode(prompt: ShowUserCode, browserOpened: boolean): void;
-  showBrowser(url: string, opened: boolean, paste: boolean): void;
-  /** Called while waiting (at most every 100 ms): `untilMs` is the deadline. */
-  tick(nowMs: number, untilMs: number): void;
-  info(line: string): void;
-  warn(line: string): void;
+  /** The device flow's code and where to enter it. */
+  showUserCode(action: SessionShowUserCode): void;
+  /** The authorization URL of a browser (or paste) login. */
+  showAuthorizationUrl(action: ShowAuthorizationUrl): void;
+  /** Called while waiting (at most every 100 ms). */
+  progress(nowMs: number, progress: Progress): void;
+  /** A notice (`warning`s are shown as such). */
+  notice(level: NoticeLevel, text: string, code: string): void;
   /** Waiting is over. */
   clear(): void;
 }
@@ -52,7 +55,8 @@ export function qrLines(data: string): string[] | null {
   return lines;
 }
 
-function mmss(ms: number): string {
+/** `m:ss` (termauth_core::texts::minutes_seconds). */
+export function minutesSeconds(ms: number): string {
   const s = Math.floor(Math.max(0, ms) / 1000);
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
@@ -66,57 +70,47 @@ export class Terminal implements Ui {
   readonly rich: boolean;
   #out: NodeJS.WritableStream;
 
+  /** Rich output when stderr is a terminal, `NO_COLOR` is unset and `TERM` is not `dumb`. */
   constructor(rich?: boolean, out: NodeJS.WritableStream = process.stderr) {
     this.#out = out;
-    this.rich =
-      rich ??
-      (!!process.stderr.isTTY && !process.env.NO_COLOR && process.env.TERM !== 'dumb');
+    this.rich = rich ?? (!!process.stderr.isTTY && !process.env.NO_COLOR && process.env.TERM !== 'dumb');
   }
 
   #line(text: string): void {
     this.#out.write(text + '\n');
   }
 
-  showUserCode(p: ShowUserCode, browserOpened: boolean): void {
-    this.#line(`To log in, open ${p.verification_uri} and enter the code: ${p.user_code}`);
-    if (p.verification_uri_complete) {
-      this.#line(`Or open this link, which includes the code: ${p.verification_uri_complete}`);
-      if (this.rich) {
-        const lines = qrLines(p.verification_uri_complete);
-        if (lines) {
-          this.#line('Or scan this QR code with your phone:');
-          for (const l of lines) this.#line(`  ${l}`);
-        }
-      }
+  /** Prints a prompt: `lines`, the QR code (rich terminals only), `after`. */
+  print(text: Prompt): void {
+    this.clear();
+    for (const line of text.lines) this.#line(line);
+    const qr = this.rich && text.qr ? qrLines(text.qr.data) : null;
+    if (qr && text.qr) {
+      this.#line(text.qr.caption);
+      for (const l of qr) this.#line(`  ${l}`);
     }
-    if (browserOpened) this.#line('(A browser window was opened for you.)');
+    for (const line of text.after ?? []) this.#line(line);
   }
 
-  showBrowser(url: string, opened: boolean, paste: boolean): void {
-    if (opened) this.#line(`Opening your browser to log in. If it did not open, visit:\n  ${url}`);
-    else this.#line(`Open this URL in a browser to log in:\n  ${url}`);
-    if (paste) {
-      this.#line(
-        'After approving, the browser goes to an address that may fail to load; copy that whole address and paste it here, then press Enter:',
-      );
-    }
+  showUserCode(action: SessionShowUserCode): void {
+    this.print(action.text);
   }
 
-  tick(nowMs: number, untilMs: number): void {
+  showAuthorizationUrl(action: ShowAuthorizationUrl): void {
+    this.print(action.text);
+  }
+
+  progress(nowMs: number, progress: Progress): void {
     if (!this.rich) return;
     this.#frame = (this.#frame + 1) % FRAMES.length;
     this.#spinning = true;
-    this.#out.write(`\r${FRAMES[this.#frame]} Waiting for approval… ${mmss(untilMs - nowMs)} left (Ctrl-C to cancel) `);
+    const line = progress.text.replaceAll('{left}', minutesSeconds(progress.until_ms - nowMs));
+    this.#out.write(`\r${FRAMES[this.#frame]} ${line} `);
   }
 
-  info(line: string): void {
+  notice(level: NoticeLevel, text: string): void {
     this.clear();
-    this.#line(line);
-  }
-
-  warn(line: string): void {
-    this.clear();
-    this.#line(`warning: ${line}`);
+    this.#line(level === 'warning' ? `warning: ${text}` : text);
   }
 
   clear(): void {
@@ -130,9 +124,8 @@ export class Terminal implements Ui {
 /** A UI that shows nothing (library use without a terminal). */
 export class Silent implements Ui {
   showUserCode(): void {}
-  showBrowser(): void {}
-  tick(): void {}
-  info(): void {}
-  warn(): void {}
+  showAuthorizationUrl(): void {}
+  progress(): void {}
+  notice(): void {}
   clear(): void {}
 }

@@ -4,9 +4,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync, existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { Client, Store, serverKey } from '../dist/index.js';
-import { approveDevice, recordingUi, runRust, rustCli, startIdp, tempDir } from './helpers.mjs';
+import { Client } from '../dist/index.js';
+import { approveDevice, credentialPath, recordingUi, runRust, rustCli, startIdp, tempDir } from './helpers.mjs';
 
 process.env.TERMAUTH_NO_KEYRING = '1';
 let idp;
@@ -28,10 +29,10 @@ test('Node logs in → Rust reads, refreshes (rotation) → Node reads and refre
   process.env.TERMAUTH_CONFIG_DIR = dir;
   try {
     const node = new Client({ app: 'termauth', issuer: idp.issuer, clientId: 'termauth-cli', scope: SCOPE, ui: recordingUi(), profile: 'work' });
-    assert.equal(node.store.dir, dir);
     const approvals = [];
-    await node.login({ method: 'device', onPrompt: (a) => approvals.push(approveDevice(idp.issuer, a.user_code)) });
+    const report = await node.login({ method: 'device', onPrompt: (a) => approvals.push(approveDevice(idp.issuer, a.user_code)) });
     await Promise.all(approvals);
+    assert.equal(report.store.reason.split(' ')[2], credentialPath(dir, idp.issuer, 'termauth-cli', 'work'), 'the directory <APP>_CONFIG_DIR names');
     const nodeToken = await node.getToken();
 
     const status = await runRust(['status', '--json', ...args], env);
@@ -50,7 +51,7 @@ test('Node logs in → Rust reads, refreshes (rotation) → Node reads and refre
     assert.equal(refreshed.code, 0, refreshed.stderr);
     const afterRust = await node.getCredential();
     assert.notEqual(afterRust.tokens.access_token, nodeToken, 'Node reads the record Rust rotated');
-    const nodeRenewed = await node.refresh(); // with the refresh token Rust received
+    const nodeRenewed = (await node.refresh()).credential; // with the refresh token Rust received
     assert.notEqual(nodeRenewed.tokens.refresh_token, afterRust.tokens.refresh_token);
 
     const again = await runRust(['token', ...args], env);
@@ -60,7 +61,7 @@ test('Node logs in → Rust reads, refreshes (rotation) → Node reads and refre
     assert.deepEqual(JSON.parse(profiles.stdout), [{ name: 'work', active: true }]);
 
     const out = await runRust(['logout', '--json', ...args], env);
-    assert.deepEqual(JSON.parse(out.stdout), { removed: true, revoked: true, note: null });
+    assert.deepEqual(JSON.parse(out.stdout), { removed: true, revoked: true, text: 'Logged out: the tokens were revoked at the server and deleted here.' });
     assert.equal(node.status().source, 'none');
   } finally {
     delete process.env.TERMAUTH_CONFIG_DIR;
@@ -90,14 +91,28 @@ test('Rust logs in → Node reads, renews and logs out; Node waits for the lock 
   assert.equal(st.grant, 'client_credentials');
   assert.match(st.store.reason, /^stored in .*credentials\/default@[0-9a-f]{16}\.json$/);
 
-  // Node holds the credential's lock: Rust's refresh waits for it.
-  const key = { app: 'termauth', issuer: idp.issuer, clientId: 'termauth-ci-basic', profile: 'default' };
-  const store = new Store(dir, 'file');
-  const guard = await store.lock(key);
-  const lockFile = join(dir, 'credentials', `default@${serverKey(idp.issuer, 'termauth-ci-basic')}.lock`);
+  // Node's session holds the credential's lock while its renewal is in flight (the token
+  // request is held back): Rust's refresh waits for it.
+  const lockFile = credentialPath(dir, idp.issuer, 'termauth-ci-basic', 'default', 'lock');
+  let letGo;
+  const held = new Promise((r) => (letGo = r));
+  let holding;
+  const holdingNow = new Promise((r) => (holding = r));
+  const slow = new Client({
+    ...node.options,
+    clientSecret: 's3cr3t:with/special+chars',
+    fetch: async (url, init) => {
+      holding();
+      await held;
+      return fetch(url, init);
+    },
+  });
+  const nodeRefresh = slow.refresh();
+  await holdingNow;
   const info = JSON.parse(readFileSync(lockFile, 'utf8'));
   assert.deepEqual(Object.keys(info), ['pid', 'host', 'created_at', 'nonce']);
   assert.equal(info.pid, process.pid);
+  assert.equal(info.host, hostname());
   let rustDone = false;
   const rust = runRust(['refresh', ...args], env).then((r) => {
     rustDone = true;
@@ -105,22 +120,26 @@ test('Rust logs in → Node reads, renews and logs out; Node waits for the lock 
   });
   await new Promise((r) => setTimeout(r, 700));
   assert.equal(rustDone, false, 'Rust waits while Node holds the lock');
-  guard.release();
+  letGo();
+  const byNode = await nodeRefresh;
+  assert.ok(!existsSync(lockFile) || JSON.parse(readFileSync(lockFile, 'utf8')).pid !== process.pid, 'Node released its lock');
   const r = await rust;
   assert.equal(r.code, 0, r.stderr);
   const renewedByRust = await node.getToken();
   assert.notEqual(renewedByRust, rustToken);
+  assert.notEqual(renewedByRust, byNode.token, 'Rust renewed after Node, under the lock');
 
   // A stale lock left by a dead process on this host is taken over.
   const { writeFileSync } = await import('node:fs');
-  writeFileSync(lockFile, JSON.stringify({ pid: 2 ** 22 + 12345, host: readFileSync('/proc/sys/kernel/hostname', 'utf8').trim(), created_at: Date.now() }));
+  writeFileSync(lockFile, JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), created_at: Date.now(), nonce: 'dead' }));
   const renewedByNode = await node.refresh();
-  assert.notEqual(renewedByNode.tokens.access_token, renewedByRust);
+  assert.notEqual(renewedByNode.token, renewedByRust);
+  assert.ok(!existsSync(lockFile), 'the stale lock was broken, and Node released its own');
 
   // Rust holds the lock (a long-running refresh is simulated by a live process's lock file).
   const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
   try {
-    writeFileSync(lockFile, JSON.stringify({ pid: sleeper.pid, host: readFileSync('/proc/sys/kernel/hostname', 'utf8').trim(), created_at: Date.now() }));
+    writeFileSync(lockFile, JSON.stringify({ pid: sleeper.pid, host: hostname(), created_at: Date.now(), nonce: 'rust' }));
     let nodeDone = false;
     const pending = node.refresh().then(() => (nodeDone = true));
     await new Promise((r) => setTimeout(r, 500));
@@ -141,8 +160,7 @@ test('Rust logs in → Node reads, renews and logs out; Node waits for the lock 
 test('a record from a newer version is refused by Node as by Rust, and left untouched', async () => {
   const dir = tempDir();
   const node = new Client({ app: 'termauth', configDir: dir, issuer: idp.issuer, clientId: 'termauth-cli', ui: recordingUi() });
-  const key = { app: 'termauth', issuer: idp.issuer, clientId: 'termauth-cli', profile: 'default' };
-  const file = node.store.path(key, 'json');
+  const file = credentialPath(dir, idp.issuer, 'termauth-cli');
   const { mkdirSync, writeFileSync } = await import('node:fs');
   mkdirSync(join(dir, 'credentials'), { recursive: true, mode: 0o700 });
   const text = '{"schema_version":2,"kind":"oauth"}';

@@ -1,7 +1,8 @@
 // Test helpers: the real IdP (tests/idp/server.js) and its headless approver.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { mkdtempSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,16 +69,33 @@ export function runRust(args, env = {}, input = '') {
   });
 }
 
-/** A UI that records what it was asked to show. */
+/** A UI that records what the session asked it to show (the session's own words). */
 export function recordingUi() {
   const lines = [];
+  const prompts = [];
   return {
     lines,
-    showUserCode: (p, opened) => lines.push(`code ${p.user_code} ${opened}`),
-    showBrowser: (url, opened, paste) => lines.push(`browser ${opened} ${paste}`),
-    tick: () => {},
-    info: (l) => lines.push(`info ${l}`),
-    warn: (l) => lines.push(`warn ${l}`),
+    prompts,
+    showUserCode: (a) => (prompts.push(a), lines.push(`code ${a.user_code}`)),
+    showAuthorizationUrl: (a) => (prompts.push(a), lines.push(`url ${a.text.lines.join(' | ')}`)),
+    progress: () => {},
+    notice: (level, text) => lines.push(`${level === 'warning' ? 'warn' : 'info'} ${text}`),
     clear: () => {},
   };
+}
+
+/** The store's key of (issuer, client_id), written out here to check the core's paths from outside. */
+export function serverKey(issuer, clientId) {
+  return createHash('sha256').update(`${issuer}\n${clientId}`).digest('hex').slice(0, 16);
+}
+
+/** A credential's file-store path (`<config dir>/credentials/<profile>@<key>.<ext>`). */
+export function credentialPath(dir, issuer, clientId, profile = 'default', ext = 'json') {
+  return join(dir, 'credentials', `${profile}@${serverKey(issuer, clientId)}.${ext}`);
+}
+
+/** Writes a record into the file store as the session would (0700 directory, 0600 file). */
+export function writeRecord(dir, issuer, clientId, credential, profile = 'default') {
+  mkdirSync(join(dir, 'credentials'), { recursive: true, mode: 0o700 });
+  writeFileSync(credentialPath(dir, issuer, clientId, profile), JSON.stringify(credential), { mode: 0o600 });
 }

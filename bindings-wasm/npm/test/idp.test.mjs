@@ -4,10 +4,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { readFileSync, statSync, existsSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, Flow, OAuthError, StorageError, TermauthError, serverKey } from '../dist/index.js';
-import { approveDevice, authorize, recordingUi, startIdp, tempDir } from './helpers.mjs';
+import { Client, Flow, OAuthError, StorageError, TermauthError } from '../dist/index.js';
+import { approveDevice, authorize, credentialPath, recordingUi, serverKey, startIdp, tempDir, writeRecord } from './helpers.mjs';
 
 process.env.TERMAUTH_NO_KEYRING = '1';
 delete process.env.CI; // choose-method tests below set it explicitly
@@ -70,9 +70,12 @@ test('device login: stored in a 0600 file that says why, token served from the c
   assert.match(report.store.reason, /mode 0600, not encrypted\) because TERMAUTH_NO_KEYRING is set/);
   assert.match(report.scope, /offline_access/);
   assert.ok(c.options.ui.lines.some((l) => l.startsWith('warn credential stored in')), 'the file store is announced');
-  const file = join(c.store.dir, 'credentials', `default@${serverKey(idp.issuer, 'termauth-cli')}.json`);
+  assert.match(report.text, /^Logged in \(method: device, profile: default, stored in .*, token expires in \d+m\d\ds\)\.$/);
+  const dir = c.options.configDir;
+  const file = credentialPath(dir, idp.issuer, 'termauth-cli');
   assert.equal(statSync(file).mode & 0o777, 0o600);
-  assert.equal(statSync(join(c.store.dir, 'credentials')).mode & 0o777, 0o700);
+  assert.equal(statSync(join(dir, 'credentials')).mode & 0o777, 0o700);
+  assert.equal(statSync(dir).mode & 0o777, 0o700);
   const token = await c.getToken();
   assert.equal(token, JSON.parse(readFileSync(file, 'utf8')).tokens.access_token);
   assert.equal((await introspect(token)).active, true);
@@ -82,7 +85,8 @@ test('device login: stored in a 0600 file that says why, token served from the c
   assert.equal(s.grant, 'device_code');
   assert.equal(s.refreshable, true);
   assert.deepEqual(c.profiles(), [{ name: 'default', active: true }]);
-  assert.equal(JSON.parse(readFileSync(join(c.store.dir, 'profiles.json'), 'utf8')).active[serverKey(idp.issuer, 'termauth-cli')], 'default');
+  assert.equal(JSON.parse(readFileSync(join(dir, 'profiles.json'), 'utf8')).active[serverKey(idp.issuer, 'termauth-cli')], 'default');
+  assert.deepEqual(readdirSync(join(dir, 'credentials')), [`default@${serverKey(idp.issuer, 'termauth-cli')}.json`], 'no lock or temporary file left');
 });
 
 test('device login denied: OAuthError access_denied, nothing stored', async () => {
@@ -95,13 +99,13 @@ test('device login denied: OAuthError access_denied, nothing stored', async () =
   await assert.rejects(c.getToken(), (e) => e instanceof StorageError && e.code === 'not_logged_in');
 });
 
-test('browser login: loopback listener on 127.0.0.1, PKCE, iss checked, page says complete', async () => {
+test('browser login: loopback listener on 127.0.0.1, PKCE, iss checked, the session\'s page', async () => {
   const c = cli();
   let callback;
   const report = await c.login({
     method: 'browser',
     onPrompt: (a) => {
-      assert.equal(a.type, 'open_browser');
+      assert.equal(a.type, 'show_authorization_url');
       assert.match(a.redirect_uri, /^http:\/\/127\.0\.0\.1:\d+\/callback$/);
       assert.match(a.url, /code_challenge_method=S256/);
       callback = authorize(idp.issuer, a.url, true);
@@ -109,7 +113,7 @@ test('browser login: loopback listener on 127.0.0.1, PKCE, iss checked, page say
   });
   const r = await callback;
   assert.equal(r.callback_status, 200);
-  assert.match(r.callback_body, /Login complete/);
+  assert.match(r.callback_body, /<h1>Login approved<\/h1>/);
   assert.equal(report.method, 'browser');
   assert.equal(c.status().grant, 'authorization_code');
   assert.equal((await introspect(await c.getToken())).active, true);
@@ -128,7 +132,7 @@ test('paste login: the pasted redirect URL (with whitespace) is exchanged', asyn
     },
   });
   assert.equal(report.method, 'paste');
-  assert.ok(c.options.ui.lines.some((l) => l === 'browser false true'));
+  assert.ok(c.options.ui.lines.some((l) => /^url Open this URL in a browser to log in: \|.*\| After approving, .* paste it here, then press Enter:$/.test(l)), c.options.ui.lines.join('\n'));
   assert.equal(c.status().grant, 'authorization_code');
 });
 
@@ -140,7 +144,9 @@ test('client credentials (basic, special characters; and post): reacquired when 
   const t1 = await basic.getToken();
   assert.equal(basic.status().refreshable, true);
   const renewed = await basic.refresh();
-  assert.notEqual(renewed.tokens.access_token, t1);
+  assert.notEqual(renewed.token, t1);
+  assert.equal(renewed.credential.tokens.access_token, renewed.token);
+  assert.match(renewed.text, /^Token renewed; it expires in /);
   const post = cli({ clientId: 'termauth-ci-post', clientSecret: 'ci-post-secret', secretMethod: 'post', scope: 'api:write' });
   assert.equal((await post.login({ method: 'clientCredentials' })).scope, 'api:write');
   const bad = cli({ clientId: 'termauth-ci-basic', clientSecret: 'wrong', scope: 'api:read' });
@@ -169,7 +175,8 @@ test('API key / personal access token: stored, served, not refreshable', async (
   await assert.rejects(c.refresh(), (e) => e.code === 'not_refreshable');
   await assert.rejects(c.login({ method: 'token', token: 'has space' }), (e) => e.code === 'invalid_api_key');
   const out = await c.logout();
-  assert.deepEqual(out, { removed: true, revoked: false, note: 'The API key was deleted here; it is still valid at the server until you revoke it there.' });
+  const note = 'The API key was deleted here; it is still valid at the server until you revoke it there.';
+  assert.deepEqual(out, { removed: true, revoked: false, note, text: `Logged out here. ${note}` });
 });
 
 test('refresh with rotation; a replayed refresh token keeps serving the valid access token', async () => {
@@ -177,17 +184,16 @@ test('refresh with rotation; a replayed refresh token keeps serving the valid ac
   await deviceLogin(c);
   const before = c.status();
   const c0 = await c.getCredential();
-  const c1 = await c.refresh();
+  const c1 = (await c.refresh()).credential;
   assert.notEqual(c1.tokens.refresh_token, c0.tokens.refresh_token, 'rotated');
   assert.notEqual(c1.tokens.access_token, c0.tokens.access_token);
   assert.equal(c1.grant, 'device_code');
   assert.equal(await c.getToken(), c1.tokens.access_token);
   // Due for renewal (expired in the store): getToken refreshes under the lock.
-  const key = { app: 'nodetest', issuer: idp.issuer, clientId: 'termauth-cli', profile: 'default' };
-  c.store.save(key, { ...c1, tokens: { ...c1.tokens, expires_at: Date.now() - 1 } });
+  writeRecord(c.options.configDir, idp.issuer, 'termauth-cli', { ...c1, tokens: { ...c1.tokens, expires_at: Date.now() - 1 } });
   const t2 = await c.getToken();
   assert.notEqual(t2, c1.tokens.access_token);
-  assert.ok(!existsSync(join(c.store.dir, 'credentials', `default@${serverKey(idp.issuer, 'termauth-cli')}.lock`)), 'lock released');
+  assert.ok(!existsSync(credentialPath(c.options.configDir, idp.issuer, 'termauth-cli', 'default', 'lock')), 'lock released');
   assert.equal(before.decision, 'use');
 });
 
@@ -197,12 +203,13 @@ test('invalid_grant with an expired access token: login_required (hint reauthent
   const cred = await c.getCredential();
   await c.logout(); // revokes the whole grant at the server
   // Put back the revoked credential, already expired.
-  const key = { app: 'nodetest', issuer: idp.issuer, clientId: 'termauth-cli', profile: 'default' };
-  c.store.save(key, { ...cred, tokens: { ...cred.tokens, expires_at: Date.now() - 1000 } });
+  const put = (c2) => writeRecord(c.options.configDir, idp.issuer, 'termauth-cli', c2);
+  put({ ...cred, tokens: { ...cred.tokens, expires_at: Date.now() - 1000 } });
   await assert.rejects(c.getToken(), (e) => e instanceof StorageError && e.code === 'login_required' && e.hint === 'reauthenticate');
+  assert.equal(c.status().refreshable, false, 'the dead refresh token is no longer kept');
   // Still valid access token (issued an hour ago, 30 s left: due for renewal): served
   // despite the failed refresh, with a warning.
-  c.store.save(key, { ...cred, updated_at: Date.now() - 3600_000, tokens: { ...cred.tokens, expires_at: Date.now() + 30_000 } });
+  put({ ...cred, updated_at: Date.now() - 3600_000, tokens: { ...cred.tokens, expires_at: Date.now() + 30_000 } });
   assert.equal(await c.getToken(), cred.tokens.access_token);
   assert.ok(c.options.ui.lines.some((l) => l.startsWith('warn could not renew the token')));
 });
@@ -211,10 +218,10 @@ test('logout revokes (refresh token first) then deletes; offline logout still de
   const c = cli();
   await deviceLogin(c);
   const cred = await c.getCredential();
-  assert.deepEqual(await c.logout(), { removed: true, revoked: true });
+  assert.deepEqual(await c.logout(), { removed: true, revoked: true, text: 'Logged out: the tokens were revoked at the server and deleted here.' });
   assert.equal((await introspect(cred.tokens.access_token)).active, false);
   assert.equal(c.status().source, 'none');
-  assert.deepEqual(await c.logout(), { removed: false, revoked: false });
+  assert.deepEqual(await c.logout(), { removed: false, revoked: false, text: 'Nothing to log out of: no stored credential for this profile.' });
 
   const offline = cli();
   await deviceLogin(offline);
@@ -234,9 +241,11 @@ test('profiles: two accounts side by side, the active one is used', async () => 
   const plain = cli({ configDir: dir });
   assert.deepEqual(plain.profiles(), [{ name: 'home', active: true }, { name: 'work', active: false }]);
   await plain.useProfile('work');
-  assert.equal(plain.profile(), 'work');
+  assert.equal(plain.status().profile, 'work');
   assert.equal(await plain.getToken(), await work.getToken());
   await assert.rejects(plain.useProfile('../x'), (e) => e.code === 'invalid_profile');
+  await assert.rejects(plain.useProfile('nobody'), (e) => e.code === 'unknown_profile' && /stored: home, work/.test(e.message));
+  assert.throws(() => cli({ profile: '../x' }), (e) => e.code === 'invalid_profile', 'refused when the client is made');
 });
 
 test('<APP>_TOKEN wins over the store, and status says so', async () => {

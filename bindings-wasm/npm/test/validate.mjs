@@ -123,4 +123,95 @@ export function checkAction(a, where = 'action') {
       assert.fail(`${where}: unknown action type ${a?.type}`);
   }
 }
+// ---------------------------------------------------------------- the session (src/types.ts, "the session")
+const N = (check) => (v, where) => (v === null ? undefined : check(v, where));
+const prompt = (v, where) =>
+  shape(v, where, { lines: arrayOf(S) }, { qr: (q, w) => shape(q, w, { caption: S, data: S }), after: arrayOf(S) });
+const storeChoice = (v, where) => shape(v, where, { store: oneOf('keyring', 'file'), reason: S });
+function checkSessionOutcome(o, where) {
+  switch (o?.kind) {
+    case 'login':
+      return shape(o, where, { kind: S, method: oneOf('device', 'browser', 'paste', 'client_credentials', 'password', 'token'), profile: S, store: storeChoice, text: S }, { scope: S, expires_at: I });
+    case 'token':
+      return shape(o, where, { kind: S, source: oneOf('env', 'store'), token: S, header }, { expires_at: I, credential: checkCredential, text: S });
+    case 'logout':
+      return shape(o, where, { kind: S, removed: B, revoked: B, text: S }, { note: S });
+    // `status`: its tag and the status's own `kind` share the member (see src/types.ts).
+    case 'status':
+    case 'oauth':
+    case 'api_key':
+      return shape(
+        o,
+        where,
+        { kind: S, source: oneOf('env', 'store', 'none'), env_var: S, profile: S, issuer: S, client_id: S, refreshable: B },
+        { store: storeChoice, grant: oneOf('device_code', 'authorization_code', 'client_credentials', 'password'), scope: S, expires_at: I, decision: oneOf('use', 'refresh', 'reacquire', 'relogin'), error: checkError },
+      );
+    case 'profiles':
+      return shape(o, where, { kind: S, profiles: arrayOf((p, w) => shape(p, w, { name: S, active: B })) });
+    case 'profile_used':
+      return shape(o, where, { kind: S, profile: S });
+    default:
+      assert.fail(`${where}: unknown session outcome kind ${o?.kind}`);
+  }
+}
+
+/** Asserts that `a` is a `SessionAction` as declared in src/types.ts. */
+export function checkSessionAction(a, where = 'action') {
+  const withId = (members, optional) => shape(a, where, { type: S, id: I, ...members }, optional);
+  switch (a?.type) {
+    case 'send_request':
+    case 'await_response':
+    case 'failed':
+      return checkAction(a, where);
+    case 'wait_until':
+      return shape(a, where, { type: S, at_ms: I }, { progress: (p, w) => shape(p, w, { text: S, until_ms: I }) });
+    case 'await_redirect':
+      return shape(a, where, { type: S, redirect_uri: S, until_ms: I, source: oneOf('listener', 'paste') });
+    case 'launch_browser':
+      return withId({ url: S });
+    case 'show_user_code':
+      return shape(a, where, { type: S, user_code: S, verification_uri: S, expires_at: I, text: prompt }, { verification_uri_complete: S });
+    case 'show_authorization_url':
+      return shape(a, where, { type: S, url: S, redirect_uri: S, text: prompt });
+    case 'listen':
+      return withId({ host: S, port: I, not_found_html: S });
+    case 'answer_browser':
+      return shape(a, where, { type: S, status: I, html: S });
+    case 'notice':
+      return shape(a, where, { type: S, level: oneOf('info', 'warning'), code: S, text: S });
+    case 'read_file':
+    case 'remove_file':
+    case 'list_dir':
+      return withId({ path: S });
+    case 'write_file':
+    case 'create_exclusive':
+      return withId({ path: S, contents: S });
+    case 'process_alive':
+      return withId({ pid: I });
+    case 'keyring_get':
+    case 'keyring_delete':
+      return withId({ service: S, account: S });
+    case 'keyring_set':
+      return withId({ service: S, account: S, value: S });
+    case 'done':
+      return shape(a, where, { type: S, result: checkSessionOutcome });
+    default:
+      assert.fail(`${where}: unknown session action type ${a?.type}`);
+  }
+}
+void N;
+
+/** Exact JSON value equality (tests/vectors/README.md): member order ignored, array order kept, no `true == 1`. */
+export function jsonEqual(a, b) {
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => jsonEqual(x, b[i]));
+  }
+  if (a && b && typeof a === 'object' && typeof b === 'object') {
+    const ka = Object.keys(a).sort();
+    const kb = Object.keys(b).sort();
+    return jsonEqual(ka, kb) && ka.every((k) => jsonEqual(a[k], b[k]));
+  }
+  return typeof a === typeof b && a === b;
+}
+
 void any;

@@ -5,22 +5,10 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Flow, TermauthError } from '../dist/index.js';
-import { checkAction } from './validate.mjs';
+import { checkAction, jsonEqual } from './validate.mjs';
 
 const dir = fileURLToPath(new URL('../../../tests/vectors/', import.meta.url));
 const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
-
-function jsonEqual(a, b) {
-  if (Array.isArray(a) || Array.isArray(b)) {
-    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => jsonEqual(x, b[i]));
-  }
-  if (a && b && typeof a === 'object' && typeof b === 'object') {
-    const ka = Object.keys(a).sort();
-    const kb = Object.keys(b).sort();
-    return jsonEqual(ka, kb) && ka.every((k) => jsonEqual(a[k], b[k]));
-  }
-  return typeof a === typeof b && a === b;
-}
 
 test('at least 40 vectors are present', () => {
   assert.ok(files.length >= 40, `only ${files.length} vectors in ${dir}`);
