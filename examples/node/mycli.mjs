@@ -2,7 +2,8 @@
 // A small CLI over the npm package `termauth`, written as a user of the package would.
 //   MYCLI_ISSUER=https://login.example.com MYCLI_CLIENT_ID=mycli node mycli.mjs login --device
 //   curl -H "Authorization: Bearer $(node mycli.mjs token)" https://api.example.com/me
-import { Client, TermauthError } from 'termauth';
+// Every sentence it prints comes from termauth (the reports' `text`, errors' messages).
+import { Client, TermauthError, exitCode } from 'termauth';
 
 const [command = 'help', ...flags] = process.argv.slice(2);
 const auth = new Client({
@@ -16,28 +17,27 @@ const method = { '--device': 'device', '--browser': 'browser', '--paste': 'paste
 
 try {
   switch (command) {
-    case 'login': {
-      const r = await auth.login({ method });
-      console.error(`Logged in (${r.method}, profile ${r.profile}; ${r.store.reason}).`);
+    case 'login':
+      console.error((await auth.login({ method })).text);
       break;
-    }
     case 'token':
       console.log(await auth.getToken()); // cached; refreshed under the lock when due
+      break;
+    case 'refresh':
+      console.error((await auth.refresh()).text);
       break;
     case 'status':
       console.log(JSON.stringify(auth.status(), null, 2));
       break;
-    case 'logout': {
-      const r = await auth.logout(); // revokes (refresh token first), then forgets
-      console.error(r.removed ? `Logged out${r.revoked ? ' and revoked' : ''}.` : 'Not logged in.');
+    case 'logout':
+      console.error((await auth.logout()).text); // revokes (refresh token first), then forgets
       break;
-    }
     default:
-      console.error('usage: mycli login [--device|--browser|--paste|--client-credentials] | token | status | logout');
+      console.error('usage: mycli login [--device|--browser|--paste|--client-credentials] | token | refresh | status | logout');
       process.exitCode = 2;
   }
 } catch (e) {
   if (!(e instanceof TermauthError)) throw e;
   console.error(`mycli: ${e.message}`);
-  process.exitCode = { reauthenticate: 3, retry_later: 4, fix_configuration: 5, fatal: 6 }[e.hint];
+  process.exitCode = exitCode(e); // 3 log in again, 4 retry later, 5 fix the configuration, 6 fatal, 130 cancelled
 }

@@ -128,27 +128,35 @@ test('helpers: PKCE (RFC 7636 App. B), token response parsing, credentials, deci
   assert.deepEqual(authorizationHeader(c), ['Authorization', 'Bearer a']);
 });
 
-test('loopback listener: loopback only, GET on the exact path, 404/405 otherwise, escaped page', async () => {
-  await assert.rejects(LoopbackListener.bind('0.0.0.0', 0), (e) => e.code === 'listener_bind');
-  await assert.rejects(LoopbackListener.bind('example.com', 0), (e) => e.code === 'listener_bind');
-  const l = await LoopbackListener.bind('127.0.0.1', 0);
+test('loopback listener: loopback only, GET on the exact path, the given pages, the connection kept until answered', async () => {
+  const notFound = '<!doctype html><p>not here</p>';
+  await assert.rejects(LoopbackListener.bind('0.0.0.0', 0, notFound), /only binds loopback addresses/);
+  await assert.rejects(LoopbackListener.bind('example.com', 0, notFound), /is not a loopback IP address/);
+  const l = await LoopbackListener.bind('127.0.0.1', 0, notFound);
   try {
-    const taken = LoopbackListener.bind('127.0.0.1', l.port);
-    await assert.rejects(taken, (e) => e.code === 'listener_bind');
-    const waiting = l.wait('/callback', Date.now() + 5000);
+    await assert.rejects(LoopbackListener.bind('127.0.0.1', l.port, notFound), (e) => e.code === 'EADDRINUSE');
+    const waiting = l.wait(`http://127.0.0.1:${l.port}/callback`, Date.now() + 5000);
     const base = `http://127.0.0.1:${l.port}`;
-    assert.equal((await fetch(`${base}/favicon.ico`)).status, 404);
+    const favicon = await fetch(`${base}/favicon.ico`);
+    assert.equal(favicon.status, 404);
+    assert.equal(await favicon.text(), notFound);
     assert.equal((await fetch(`${base}/callback?code=x`, { method: 'POST' })).status, 405);
-    const got = fetch(`${base}/callback?code=x&state=%3Cscript%3E`);
+    assert.equal((await fetch(`${base}/callbackx?code=x`)).status, 404);
+    let answered = false;
+    const got = fetch(`${base}/callback?code=x&state=s`).then((r) => ((answered = true), r));
     const arrival = await waiting;
-    assert.equal(arrival.target, '/callback?code=x&state=%3Cscript%3E');
-    const { respond } = await import('../dist/listener.js');
-    respond(arrival.response, 200, 'Login failed', '<script>alert(1)</script>');
-    const page = await (await got).text();
-    assert.ok(page.includes('&lt;script&gt;alert(1)&lt;/script&gt;') && !page.includes('<script>'));
-    assert.equal(await l.wait('/callback', Date.now() + 50), undefined, 'deadline');
+    assert.equal(arrival.target, '/callback?code=x&state=s');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(answered, false, 'the browser waits for the session\'s page');
+    arrival.answer(200, '<p>the session\'s page</p>');
+    const page = await got;
+    assert.equal(page.status, 200);
+    assert.equal(page.headers.get('content-type'), 'text/html; charset=utf-8');
+    assert.equal(page.headers.get('cache-control'), 'no-store');
+    assert.equal(await page.text(), "<p>the session's page</p>");
+    assert.equal(await l.wait(`${base}/callback`, Date.now() + 50), undefined, 'deadline');
     const ac = new AbortController();
-    const cancelled = l.wait('/callback', Date.now() + 10_000, ac.signal);
+    const cancelled = l.wait(`${base}/callback`, Date.now() + 10_000, ac.signal);
     ac.abort();
     assert.equal(await cancelled, undefined, 'cancel');
   } finally {

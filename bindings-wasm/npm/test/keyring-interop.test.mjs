@@ -63,7 +63,7 @@ test('Rust logs in to the keyring → Node reads the same token from it', { skip
   const node = nodeClient(dir);
   assert.equal(node.status().store.store, 'keyring');
   assert.equal(await node.getToken(), rustToken);
-  assert.deepEqual(await node.logout(), { removed: true, revoked: true });
+  assert.deepEqual(await node.logout(), { removed: true, revoked: true, text: 'Logged out: the tokens were revoked at the server and deleted here.' });
   assert.equal((await rust(['status'], dir)).code, 3, 'Node deleted the Rust-made keyring entry');
 });
 

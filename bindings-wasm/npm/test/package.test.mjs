@@ -59,7 +59,7 @@ test('the example CLI: client-credentials login, token, status, logout (ESM impo
   };
   const login = await run(['mycli.mjs', 'login', '--client-credentials'], env);
   assert.equal(login.code, 0, login.stderr);
-  assert.match(login.stderr, /Logged in \(client_credentials, profile default; stored in .* because TERMAUTH_NO_KEYRING is set\)/);
+  assert.match(login.stderr, /^Logged in \(method: client_credentials, profile: default, stored in .* because TERMAUTH_NO_KEYRING is set, token expires in \d+m\d\ds\)\.$/m);
   assert.match(login.stderr, /^warning: credential stored in/m, 'the file store warning');
   const token = await run(['mycli.mjs', 'token'], env);
   assert.equal(token.code, 0, token.stderr);
@@ -67,10 +67,15 @@ test('the example CLI: client-credentials login, token, status, logout (ESM impo
   assert.equal(token.stderr, '', 'nothing but the token on a cached read');
   const status = JSON.parse((await run(['mycli.mjs', 'status'], env)).stdout);
   assert.equal(status.source, 'store');
+  assert.equal(status.kind, 'oauth');
+  const refresh = await run(['mycli.mjs', 'refresh'], env);
+  assert.equal(refresh.code, 0, refresh.stderr);
+  assert.match(refresh.stderr, /^Token renewed; it expires in /);
   const out = await run(['mycli.mjs', 'logout'], env);
-  assert.match(out.stderr, /Logged out and revoked\./);
+  assert.equal(out.stderr, 'Logged out: the tokens were revoked at the server and deleted here.\n');
   const none = await run(['mycli.mjs', 'token'], env);
   assert.equal(none.code, 3, 'login required → exit 3');
+  assert.equal(none.stderr, 'mycli: Not logged in. Run `mycli login` first.\n');
 });
 
 test('require() works (Node >= 20.19, exports default/require condition)', async () => {

@@ -47,3 +47,39 @@ test('every vector action, input and spec type-checks against the declared union
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('every session vector action, input and spec type-checks against SessionAction, SessionInput and SessionSpec', () => {
+  const dir = join(vectors, 'session');
+  const actions = [];
+  const inputs = [];
+  const specs = [];
+  for (const f of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+    const v = JSON.parse(readFileSync(join(dir, f), 'utf8'));
+    if (!v.expect_start_error) specs.push(v.spec);
+    for (const s of v.steps ?? []) {
+      if ('poll' in s) actions.push(s.expect);
+      if ('handle' in s) inputs.push(s.handle);
+    }
+  }
+  const trim = (k, v) => (typeof v === 'string' && v.length > 200 ? v.slice(0, 200) : v);
+  const tmp = mkdtempSync(join(tmpdir(), 'termauth-types-'));
+  try {
+    const src =
+      `import type { SessionAction, SessionInput, SessionSpec } from ${JSON.stringify(join(pkg, 'dist', 'index.js'))};\n` +
+      `export const actions: SessionAction[] = ${JSON.stringify(actions, trim, 1)};\n` +
+      `export const inputs: SessionInput[] = ${JSON.stringify(inputs, trim, 1)};\n` +
+      `export const specs: SessionSpec[] = ${JSON.stringify(specs, trim, 1)};\n` +
+      `// @ts-expect-error unknown action type\nexport const bad: SessionAction = { type: 'teleport' };\n` +
+      `// @ts-expect-error a storage answer without its id\nexport const badInput: SessionInput = { type: 'completed' };\n`;
+    writeFileSync(join(tmp, 'session.ts'), src);
+    const tsc = join(pkg, 'node_modules', 'typescript', 'bin', 'tsc');
+    try {
+      execFileSync(process.execPath, [tsc, '--noEmit', '--strict', '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--target', 'ES2022', '--skipLibCheck', '--types', 'node', '--typeRoots', join(pkg, 'node_modules', '@types'), join(tmp, 'session.ts')], { encoding: 'utf8', stdio: 'pipe' });
+    } catch (e) {
+      assert.fail(`tsc refused the session vectors:\n${e.stdout}${e.stderr}`);
+    }
+    assert.ok(actions.length > 500 && inputs.length > 300 && specs.length >= 30, `${actions.length} actions, ${inputs.length} inputs, ${specs.length} specs`);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
