@@ -1,7 +1,9 @@
-/* C tests of libtermauth: every conversation vector replayed through the ABI, malformed
- * input, and logins against the real IdP (sans-IO device flow driven by a tiny C HTTP
- * client; batteries-included client: client credentials, device, API key), with refresh
- * rotation, revocation and the stores. Run under valgrind by bindings-ffi/test.sh.
+/* C tests of libtermauth: every flow vector and every session vector replayed through the
+ * ABI, malformed input, sessions whose storage the library executes (advance) or the test
+ * hands over (storage_execute_json), and logins against the real IdP: the sans-IO device
+ * flow and a whole device session driven by a tiny C executor (HTTP, approval, waits), and
+ * the batteries-included client (client credentials, device, API key), with refresh
+ * rotation and revocation. Run under valgrind by bindings-ffi/test.sh.
  *
  *   test_abi VECTOR_DIR [ISSUER]      (ISSUER: the test IdP; without it the IdP tests are skipped)
  *
@@ -188,6 +190,425 @@ static void test_vectors(const char *dir) {
   printf("vectors: %d of %d replayed through the C ABI\n", ok, n);
 }
 
+/* A growing string, for the JSON the tests build. */
+typedef struct {
+  char *p;
+  size_t len, cap;
+} sbuf;
+
+static void sb_add(sbuf *b, const char *s, size_t n) {
+  if (b->len + n + 1 > b->cap) {
+    b->cap = (b->len + n + 1) * 2;
+    b->p = realloc(b->p, b->cap);
+  }
+  memcpy(b->p + b->len, s, n);
+  b->len += n;
+  b->p[b->len] = 0;
+}
+static void sb_str(sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
+/* Appends s (n bytes) as a JSON string literal. */
+static void sb_json(sbuf *b, const char *s, size_t n) {
+  sb_add(b, "\"", 1);
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    char esc[8];
+    if (c == '"' || c == '\\') {
+      esc[0] = '\\', esc[1] = (char)c;
+      sb_add(b, esc, 2);
+    } else if (c < 0x20) {
+      snprintf(esc, sizeof esc, "\\u%04x", c);
+      sb_add(b, esc, 6);
+    } else {
+      sb_add(b, (const char *)&c, 1);
+    }
+  }
+  sb_add(b, "\"", 1);
+}
+
+/* ─────────────────────────── session vectors ─────────────────────────── */
+
+static int replay_session_vector(const char *dir, const char *name) {
+  char path[8192];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  char *v = read_file(path, NULL);
+  if (!v) {
+    fprintf(stderr, "FAIL session/%s: unreadable\n", name);
+    return 1;
+  }
+  int problems = 0;
+  char *seed_hex = jstr(v, "/seed");
+  uint8_t seed[32] = {0};
+  for (int i = 0; seed_hex && i < 32 && seed_hex[2 * i]; i++)
+    seed[i] = (uint8_t)(hexval(seed_hex[2 * i]) * 16 + hexval(seed_hex[2 * i + 1]));
+  termauth_string_free(seed_hex);
+  char *start = jget(v, "/start");
+  char *spec = jget(v, "/spec");
+  char *expect_start = jget(v, "/expect_start_error");
+  termauth_session *session = NULL;
+  termauth_error *err = NULL;
+  termauth_status st = termauth_session_new((const uint8_t *)spec, spec ? strlen(spec) : 0, seed,
+                                            start ? strtoull(start, NULL, 10) : 0, &session, &err);
+  if (st != TERMAUTH_STATUS_OK) {
+    char *got = error_id(err);
+    if (!expect_start || !jeq(got, expect_start)) {
+      fprintf(stderr, "FAIL session/%s start: expected %s, got error %s\n", name, expect_start ? expect_start : "success", got);
+      problems++;
+    }
+    free(got);
+    termauth_error_free(err);
+  } else if (expect_start) {
+    fprintf(stderr, "FAIL session/%s: session started, expected %s\n", name, expect_start);
+    problems++;
+  } else {
+    char *steps = jget(v, "/steps");
+    for (int i = 0; steps; i++) {
+      char ptr[32];
+      snprintf(ptr, sizeof ptr, "/%d", i);
+      char *step = jget(steps, ptr);
+      if (!step) break;
+      char *poll = jget(step, "/poll");
+      char *input = jget(step, "/handle");
+      if (poll) {
+        char *expect = jget(step, "/expect");
+        termauth_str json = {0};
+        if (termauth_session_poll_json(session, strtoull(poll, NULL, 10), &json, NULL) != TERMAUTH_STATUS_OK || !expect ||
+            !jeq(json.data, expect)) {
+          fprintf(stderr, "FAIL session/%s step %d poll:\n  expected %s\n  got      %s\n", name, i, expect ? expect : "(none)",
+                  json.data ? json.data : "(none)");
+          problems++;
+        }
+        termauth_string_free(expect);
+      } else if (input) {
+        char *now = jget(step, "/now");
+        char *expect_error = jget(step, "/expect_error");
+        termauth_error *herr = NULL;
+        termauth_status hs = termauth_session_handle_json(session, S(input), now ? strtoull(now, NULL, 10) : 0, &herr);
+        if (hs == TERMAUTH_STATUS_OK && expect_error) {
+          fprintf(stderr, "FAIL session/%s step %d: input accepted, expected error %s\n", name, i, expect_error);
+          problems++;
+        } else if (hs != TERMAUTH_STATUS_OK) {
+          char *got = error_id(herr);
+          if (!expect_error || !jeq(got, expect_error)) {
+            fprintf(stderr, "FAIL session/%s step %d: input refused with %s (%s), expected %s\n", name, i, got,
+                    termauth_error_message(herr).data, expect_error ? expect_error : "success");
+            problems++;
+          }
+          free(got);
+          termauth_error_free(herr);
+        }
+        termauth_string_free(now);
+        termauth_string_free(expect_error);
+      } else {
+        fprintf(stderr, "FAIL session/%s step %d: neither poll nor handle\n", name, i);
+        problems++;
+      }
+      termauth_string_free(poll);
+      termauth_string_free(input);
+      termauth_string_free(step);
+    }
+    termauth_string_free(steps);
+    termauth_session_free(session);
+  }
+  termauth_string_free(start);
+  termauth_string_free(spec);
+  termauth_string_free(expect_start);
+  free(v);
+  return problems;
+}
+
+static void test_session_vectors(const char *vectors) {
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s/session", vectors);
+  struct dirent **list = NULL;
+  int n = scandir(dir, &list, json_file, alphasort);
+  if (n <= 0) {
+    if (list) free(list);
+    printf("\n*** SKIPPED: no session vectors in %s yet (tests/vectors/session/*.json); the C session replay did not run ***\n\n",
+           dir);
+    return;
+  }
+  CHECK(n >= 30, "expected at least 30 session vectors in %s, found %d", dir, n);
+  int ok = 0;
+  for (int i = 0; i < n; i++) {
+    int problems = replay_session_vector(dir, list[i]->d_name);
+    CHECK(problems == 0, "session vector %s", list[i]->d_name);
+    if (problems == 0) ok++;
+    free(list[i]);
+  }
+  free(list);
+  printf("session vectors: %d of %d replayed through the C ABI\n", ok, n);
+}
+
+/* ─────────────────────────── sessions without a server ─────────────────────────── */
+
+/* A spec for app "ctest" in config directory `dir`, with this process's environment. */
+static char *session_spec(const char *command, const char *issuer_url, const char *client_id, const char *dir, const char *extra) {
+  char *env = NULL;
+  if (termauth_environment_json(S("ctest"), &env, NULL) != TERMAUTH_STATUS_OK) return NULL;
+  sbuf b = {0};
+  sb_str(&b, "{\"command\":");
+  sb_str(&b, command);
+  sb_str(&b, ",\"config\":{\"app\":\"ctest\",\"issuer\":");
+  sb_json(&b, issuer_url, strlen(issuer_url));
+  sb_str(&b, ",\"client_id\":");
+  sb_json(&b, client_id, strlen(client_id));
+  sb_str(&b, ",\"config_dir\":");
+  sb_json(&b, dir, strlen(dir));
+  sb_str(&b, extra ? extra : "");
+  sb_str(&b, "},\"environment\":");
+  sb_str(&b, env);
+  sb_str(&b, "}");
+  termauth_string_free(env);
+  return b.p;
+}
+
+/* Runs a session that needs no network with advance: returns the done result (free it) or
+ * NULL, and the failure's error JSON in *failure (optional, free it). */
+static char *advance_offline(const char *spec, char **failure) {
+  termauth_session *s = NULL;
+  termauth_error *err = NULL;
+  if (termauth_session_new(S(spec), NULL, now_ms(), &s, &err) != TERMAUTH_STATUS_OK) {
+    fprintf(stderr, "session_new: %s\n", termauth_error_message(err).data);
+    termauth_error_free(err);
+    return NULL;
+  }
+  char *result = NULL;
+  for (int i = 0; i < 100; i++) {
+    termauth_str a = {0};
+    if (termauth_session_advance_json(s, now_ms(), &a, &err) != TERMAUTH_STATUS_OK) {
+      fprintf(stderr, "advance: %s\n", termauth_error_message(err).data);
+      termauth_error_free(err);
+      break;
+    }
+    char *type = jstr(a.data, "/type");
+    int stop = 1;
+    if (type && strcmp(type, "done") == 0) {
+      result = jget(a.data, "/result");
+    } else if (type && strcmp(type, "failed") == 0) {
+      if (failure) *failure = jget(a.data, "/error");
+    } else if (type && (strcmp(type, "notice") == 0)) {
+      stop = 0;
+    } else {
+      fprintf(stderr, "unexpected action without a server: %s\n", a.data);
+    }
+    termauth_string_free(type);
+    if (stop) break;
+  }
+  termauth_session_free(s);
+  return result;
+}
+
+static int is_storage(const char *type) {
+  static const char *const names[] = {"read_file",        "write_file",    "remove_file", "list_dir",       "create_exclusive",
+                                      "process_alive",    "keyring_get",   "keyring_set", "keyring_delete", NULL};
+  for (int i = 0; names[i]; i++)
+    if (strcmp(type, names[i]) == 0) return 1;
+  return 0;
+}
+
+static void test_malformed_session(void) {
+  termauth_session *s = (termauth_session *)0x1;
+  termauth_error *err = NULL;
+  const uint8_t bad_utf8[] = {'{', '"', 0xff, 0xfe, '"', '}'};
+  CHECK(termauth_session_new(bad_utf8, sizeof bad_utf8, NULL, 1, &s, &err) == TERMAUTH_STATUS_INVALID_UTF8 &&
+            s == (termauth_session *)0x1,
+        "session: bad utf8");
+  termauth_error_free(err), err = NULL;
+  CHECK(termauth_session_new(NULL, 3, NULL, 1, &s, &err) == TERMAUTH_STATUS_NULL_ARGUMENT, "session: NULL spec");
+  termauth_error_free(err), err = NULL;
+  CHECK(termauth_session_new(S("{}"), NULL, 1, NULL, NULL) == TERMAUTH_STATUS_NULL_ARGUMENT, "session: NULL out");
+  CHECK(termauth_session_new(S("{\"command\":{\"op\":\"get_token\"}"), NULL, 1, &s, &err) == TERMAUTH_STATUS_USAGE &&
+            err && strcmp(termauth_error_code(err).data, "invalid_session_spec") == 0,
+        "session: not JSON");
+  termauth_error_free(err), err = NULL;
+  /* a secret in a refused spec is never quoted back */
+  const char *bad = "{\"command\":{\"op\":\"login\",\"method\":\"token\",\"token\":\"hunter2-secret\",\"bogus\":1},"
+                    "\"config\":{\"app\":\"a\",\"issuer\":\"https://as\",\"client_id\":\"c\"},\"environment\":{}}";
+  CHECK(termauth_session_new(S(bad), NULL, 1, &s, &err) == TERMAUTH_STATUS_USAGE && err &&
+            strstr(termauth_error_message(err).data, "bogus") && !strstr(termauth_error_message(err).data, "hunter2") &&
+            !strstr(termauth_error_json(err).data, "hunter2"),
+        "session: the member at fault named, its secret not: %s", err ? termauth_error_message(err).data : "");
+  termauth_error_free(err), err = NULL;
+  const char *bad_profile = "{\"command\":{\"op\":\"status\"},\"config\":{\"app\":\"a\",\"issuer\":\"https://as\","
+                            "\"client_id\":\"c\",\"profile\":\"../x\"},\"environment\":{}}";
+  CHECK(termauth_session_new(S(bad_profile), NULL, 1, &s, &err) == TERMAUTH_STATUS_USAGE && err &&
+            strcmp(termauth_error_code(err).data, "invalid_profile") == 0,
+        "session: bad profile refused at start");
+  termauth_error_free(err), err = NULL;
+  termauth_str v = {0};
+  CHECK(termauth_session_poll_json(NULL, 1, &v, NULL) == TERMAUTH_STATUS_NULL_ARGUMENT, "session: poll NULL");
+  CHECK(termauth_session_advance_json(NULL, 1, &v, NULL) == TERMAUTH_STATUS_NULL_ARGUMENT, "session: advance NULL");
+  CHECK(termauth_session_handle_json(NULL, S("{\"type\":\"cancel\"}"), 1, NULL) == TERMAUTH_STATUS_NULL_ARGUMENT,
+        "session: handle NULL");
+
+  /* a live session (environment: none of this process's) */
+  const char *spec = "{\"command\":{\"op\":\"get_token\"},\"config\":{\"app\":\"a\",\"issuer\":\"https://as.example\","
+                     "\"client_id\":\"c\",\"config_dir\":\"/nonexistent/termauth-ctest\"},\"environment\":{}}";
+  CHECK(termauth_session_new(S(spec), NULL, 1000, &s, &err) == TERMAUTH_STATUS_OK, "session: start");
+  CHECK(termauth_session_poll_json(s, 1000, NULL, NULL) == TERMAUTH_STATUS_NULL_ARGUMENT, "session: poll NULL out");
+  CHECK(termauth_session_poll_json(s, 1000, &v, NULL) == TERMAUTH_STATUS_OK && strstr(v.data, "\"read_file\""),
+        "session: first action reads profiles.json: %s", v.data ? v.data : "");
+  char *id = jget(v.data, "/id");
+  CHECK(termauth_session_handle_json(s, bad_utf8, sizeof bad_utf8, 1000, &err) == TERMAUTH_STATUS_INVALID_UTF8,
+        "session: bad utf8 input");
+  termauth_error_free(err), err = NULL;
+  CHECK(termauth_session_handle_json(s, S("[1,"), 1000, &err) == TERMAUTH_STATUS_USAGE && err &&
+            strcmp(termauth_error_code(err).data, "invalid_input") == 0,
+        "session: garbage input");
+  termauth_error_free(err), err = NULL;
+  CHECK(termauth_session_handle_json(s, S("{\"type\":\"file_contents\",\"id\":999,\"contents\":null}"), 1000, &err) ==
+                TERMAUTH_STATUS_USAGE &&
+            err && strcmp(termauth_error_code(err).data, "unknown_request_id") == 0,
+        "session: unknown id");
+  termauth_error_free(err), err = NULL;
+  char input[256];
+  snprintf(input, sizeof input, "{\"type\":\"http_response\",\"id\":%s,\"status\":200,\"headers\":[],\"body\":\"\"}", id ? id : "0");
+  CHECK(termauth_session_handle_json(s, S(input), 1000, &err) == TERMAUTH_STATUS_USAGE && err &&
+            strcmp(termauth_error_code(err).data, "unexpected_input") == 0,
+        "session: wrong kind of answer");
+  termauth_error_free(err), err = NULL;
+  /* the refused inputs changed nothing: the same request is still awaited; the test
+   * answers it with the library's own storage executor */
+  CHECK(termauth_session_poll_json(s, 1000, &v, NULL) == TERMAUTH_STATUS_OK && strstr(v.data, "\"await_response\""),
+        "session: still awaiting: %s", v.data ? v.data : "");
+  termauth_string_free(id);
+  /* cancel is always accepted; then the storage executor refuses non-storage actions */
+  CHECK(termauth_session_handle_json(s, S("{\"type\":\"cancel\"}"), 1000, &err) == TERMAUTH_STATUS_OK, "session: cancel");
+  termauth_session_free(s);
+
+  char *out = (char *)0x1;
+  CHECK(termauth_storage_execute_json(S("{\"type\":\"send_request\",\"id\":1}"), &out, &err) == TERMAUTH_STATUS_USAGE &&
+            out == (char *)0x1 && err && strcmp(termauth_error_code(err).data, "not_storage") == 0,
+        "storage: refuses a non-storage action");
+  termauth_error_free(err), err = NULL;
+  CHECK(termauth_storage_execute_json(S("{\"type\":\"read_file\",\"id\":7,\"path\":\"/nonexistent/termauth/x.json\"}"), &out, &err) ==
+                TERMAUTH_STATUS_OK &&
+            jeq(out, "{\"type\":\"file_contents\",\"id\":7,\"contents\":null}"),
+        "storage: a missing file reads as null: %s", out);
+  termauth_string_free(out);
+  CHECK(termauth_storage_execute_json(S("{\"type\":\"list_dir\",\"id\":8,\"path\":\"/proc/self/fd/0/x\"}"), &out, &err) ==
+                TERMAUTH_STATUS_OK &&
+            strstr(out, "\"io_error\""),
+        "storage: an OS failure is an io_error input: %s", out);
+  termauth_string_free(out);
+
+  /* environment and QR code */
+  CHECK(termauth_environment_json(S("ctest"), &out, &err) == TERMAUTH_STATUS_OK && strstr(out, "\"platform\"") &&
+            strstr(out, "\"pid\""),
+        "environment");
+  termauth_string_free(out);
+  CHECK(termauth_qr_lines_json(S("https://as.example/device?user_code=ABCD-EFGH"), &out, &err) == TERMAUTH_STATUS_OK &&
+            out[0] == '[' && strlen(out) > 200,
+        "qr lines");
+  termauth_string_free(out);
+
+  /* error objects from JSON, and the exit code every language uses */
+  termauth_error *made = NULL;
+  CHECK(termauth_error_from_json(S("{\"kind\":\"oauth\",\"code\":\"invalid_grant\",\"message\":\"m\",\"hint\":\"reauthenticate\","
+                                   "\"status\":400,\"error\":\"invalid_grant\"}"),
+                                 &made, &err) == TERMAUTH_STATUS_OK &&
+            termauth_error_exit_code(made) == 3 && termauth_error_status(made) == 400 &&
+            strcmp(termauth_error_oauth_error(made).data, "invalid_grant") == 0,
+        "error from json: exit code 3");
+  termauth_error_free(made), made = NULL;
+  CHECK(termauth_error_from_json(S("{\"kind\":\"interrupted\",\"code\":\"cancelled\",\"message\":\"m\",\"hint\":\"fatal\"}"), &made,
+                                 &err) == TERMAUTH_STATUS_OK &&
+            termauth_error_exit_code(made) == 130,
+        "cancelled: exit code 130");
+  termauth_error_free(made), made = NULL;
+  CHECK(termauth_error_from_json(S("{\"kind\":\"nope\",\"code\":\"x\",\"message\":\"m\",\"hint\":\"fatal\"}"), &made, &err) ==
+            TERMAUTH_STATUS_USAGE,
+        "error from json: unknown kind refused");
+  termauth_error_free(err), err = NULL;
+  CHECK(termauth_error_exit_code(NULL) == 6, "exit code of NULL");
+}
+
+/* Sessions whose storage is real files, with no server: an API key login, get_token,
+ * status, profiles, logout; a keyring-only login refused before anything else happens. */
+static void test_session_offline(void) {
+  char dir[] = "/tmp/termauth-c-session-XXXXXX";
+  CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+  const char *as = "https://as.example";
+  char *failure = NULL;
+  char *spec = session_spec("{\"op\":\"login\",\"method\":\"token\",\"token\":\"pat-offline\"}", as, "cli", dir, ",\"store\":\"file\"");
+  char *result = advance_offline(spec, &failure);
+  CHECK(result && strstr(result, "\"kind\":\"login\"") && strstr(result, "\"method\":\"token\"") && strstr(result, "\"text\""),
+        "session login with a key: %s %s", result ? result : "", failure ? failure : "");
+  termauth_string_free(result), result = NULL;
+  free(spec);
+
+  /* get_token by hand: poll, and the test hands each storage action to the executor */
+  spec = session_spec("{\"op\":\"get_token\"}", as, "cli", dir, NULL);
+  termauth_session *s = NULL;
+  termauth_error *err = NULL;
+  CHECK(termauth_session_new(S(spec), NULL, now_ms(), &s, &err) == TERMAUTH_STATUS_OK, "get_token session");
+  int storage_calls = 0;
+  char *token = NULL;
+  for (int i = 0; s && i < 50; i++) {
+    termauth_str a;
+    if (termauth_session_poll_json(s, now_ms(), &a, NULL) != TERMAUTH_STATUS_OK) break;
+    char *type = jstr(a.data, "/type");
+    if (type && is_storage(type)) {
+      char *answer = NULL;
+      storage_calls++;
+      if (termauth_storage_execute_json(S(a.data), &answer, &err) != TERMAUTH_STATUS_OK ||
+          termauth_session_handle_json(s, S(answer), now_ms(), &err) != TERMAUTH_STATUS_OK) {
+        fprintf(stderr, "storage round trip: %s\n", err ? termauth_error_message(err).data : "?");
+        termauth_error_free(err), err = NULL;
+        termauth_string_free(answer);
+        termauth_string_free(type);
+        break;
+      }
+      termauth_string_free(answer);
+    } else {
+      if (type && strcmp(type, "done") == 0) token = jstr(a.data, "/result/token");
+      termauth_string_free(type);
+      break;
+    }
+    termauth_string_free(type);
+  }
+  CHECK(token && strcmp(token, "pat-offline") == 0 && storage_calls >= 2, "get_token through storage_execute_json (%d calls)",
+        storage_calls);
+  termauth_string_free(token);
+  termauth_session_free(s);
+  free(spec);
+
+  spec = session_spec("{\"op\":\"status\"}", as, "cli", dir, NULL);
+  result = advance_offline(spec, NULL);
+  CHECK(result && strstr(result, "\"source\":\"store\"") && strstr(result, "\"kind\":\"api_key\""), "status: %s", result ? result : "");
+  termauth_string_free(result), result = NULL;
+  free(spec);
+  spec = session_spec("{\"op\":\"profiles\"}", as, "cli", dir, NULL);
+  result = advance_offline(spec, NULL);
+  CHECK(result && jeq(result, "{\"kind\":\"profiles\",\"profiles\":[{\"name\":\"default\",\"active\":true}]}"), "profiles: %s",
+        result ? result : "");
+  termauth_string_free(result), result = NULL;
+  free(spec);
+  spec = session_spec("{\"op\":\"logout\"}", as, "cli", dir, NULL);
+  result = advance_offline(spec, NULL);
+  CHECK(result && strstr(result, "\"removed\":true") && strstr(result, "\"revoked\":false"), "logout of a key: %s", result ? result : "");
+  termauth_string_free(result), result = NULL;
+  free(spec);
+  spec = session_spec("{\"op\":\"get_token\"}", as, "cli", dir, NULL);
+  result = advance_offline(spec, &failure);
+  CHECK(!result && failure && strstr(failure, "\"not_logged_in\""), "logged out: %s", failure ? failure : "");
+  if (failure) {
+    termauth_error *e = NULL;
+    CHECK(termauth_error_from_json(S(failure), &e, NULL) == TERMAUTH_STATUS_OK && termauth_error_exit_code(e) == 3,
+          "not_logged_in exits 3");
+    termauth_error_free(e);
+  }
+  termauth_string_free(failure), failure = NULL;
+  free(spec);
+
+  /* keyring only, with TERMAUTH_NO_KEYRING set: refused before any request is sent */
+  spec = session_spec("{\"op\":\"login\",\"method\":\"device\"}", as, "cli", dir, ",\"store\":\"keyring\"");
+  result = advance_offline(spec, &failure);
+  CHECK(!result && failure && strstr(failure, "\"keyring_unavailable\""), "keyring probe first: %s", failure ? failure : "");
+  termauth_string_free(failure), failure = NULL;
+  free(spec);
+}
+
 /* ─────────────────────────── malformed input ─────────────────────────── */
 
 static void test_malformed(void) {
@@ -219,9 +640,8 @@ static void test_malformed(void) {
   termauth_flow_free(NULL);
   termauth_error_free(NULL);
   termauth_string_free(NULL);
-  termauth_store_free(NULL);
+  termauth_session_free(NULL);
   termauth_client_free(NULL);
-  termauth_lock_free(NULL);
   CHECK(termauth_error_code(NULL).data == NULL && termauth_error_status(NULL) == 0, "NULL error accessors");
   termauth_action a;
   CHECK(termauth_flow_poll(NULL, 1, &a) == TERMAUTH_STATUS_NULL_ARGUMENT, "poll NULL flow");
@@ -295,30 +715,8 @@ static void test_malformed(void) {
   termauth_error_free(err), err = NULL;
   CHECK(termauth_json_get(S("{\"a\":1}"), S("/b"), &s, NULL) == TERMAUTH_STATUS_OK && s == NULL, "absent member is NULL");
 
-  /* stores, lifecycle, client: garbage in, error status out */
-  termauth_store *store = NULL;
-  CHECK(termauth_store_new(S(""), NULL, 0, TERMAUTH_STORE_FILE, &store, &err) == TERMAUTH_STATUS_USAGE, "empty app");
-  termauth_error_free(err), err = NULL;
-  char dir[] = "/tmp/termauth-c-XXXXXX";
-  CHECK(mkdtemp(dir) != NULL, "mkdtemp");
-  CHECK(termauth_store_new(S("ctest"), S(dir), 77, &store, &err) == TERMAUTH_STATUS_OK, "store (odd preference = auto)");
-  termauth_store_free(store);
-  CHECK(termauth_store_new(S("ctest"), S(dir), TERMAUTH_STORE_FILE, &store, &err) == TERMAUTH_STATUS_OK, "store");
-  CHECK(termauth_store_save(store, S("https://as"), S("cli"), NULL, 0, S("{\"schema_version\":1"), NULL, &err) ==
-            TERMAUTH_STATUS_STORAGE,
-        "corrupt record refused");
-  CHECK(err && strcmp(termauth_error_code(err).data, "credential_corrupt") == 0, "credential_corrupt");
-  termauth_error_free(err), err = NULL;
-  CHECK(termauth_store_save(store, S("https://as"), S("cli"), S("../evil"), S("{}"), NULL, &err) == TERMAUTH_STATUS_USAGE,
-        "bad profile refused");
-  termauth_error_free(err), err = NULL;
-  char *cred = (char *)0x1;
-  CHECK(termauth_store_load(store, S("https://as"), S("cli"), NULL, 0, &cred, NULL, &err) == TERMAUTH_STATUS_OK && cred == NULL,
-        "nothing stored");
-  termauth_store_free(store);
-  char *d = NULL;
-  CHECK(termauth_lifecycle_decide(S("nope"), 0, 0, &d, &err) == TERMAUTH_STATUS_STORAGE && d == NULL, "decide garbage");
-  termauth_error_free(err), err = NULL;
+  /* sessions, storage, errors, client: garbage in, error status out */
+  test_malformed_session();
   termauth_client *client = NULL;
   CHECK(termauth_client_new(S("{\"app\":\"x\"}"), &client, &err) == TERMAUTH_STATUS_USAGE && client == NULL, "client config");
   termauth_error_free(err), err = NULL;
@@ -342,7 +740,14 @@ static void test_malformed(void) {
     termauth_error_free(err), err = NULL;
     if (termauth_client_new(buf, n, &client, &err) == TERMAUTH_STATUS_OK) all_refused = 0, termauth_client_free(client);
     termauth_error_free(err), err = NULL;
-    if (termauth_lifecycle_decide(buf, n, 0, 0, &d, &err) == TERMAUTH_STATUS_OK) all_refused = 0, termauth_string_free(d);
+    termauth_session *ses = NULL;
+    if (termauth_session_new(buf, n, NULL, 1000, &ses, &err) == TERMAUTH_STATUS_OK) all_refused = 0, termauth_session_free(ses);
+    termauth_error_free(err), err = NULL;
+    char *d = NULL;
+    if (termauth_storage_execute_json(buf, n, &d, &err) == TERMAUTH_STATUS_OK) all_refused = 0, termauth_string_free(d);
+    termauth_error_free(err), err = NULL;
+    termauth_error *made = NULL;
+    if (termauth_error_from_json(buf, n, &made, &err) == TERMAUTH_STATUS_OK) all_refused = 0, termauth_error_free(made);
     termauth_error_free(err), err = NULL;
   }
   CHECK(all_refused, "random input refused everywhere");
@@ -469,50 +874,11 @@ static void test_sans_io_device(void) {
   termauth_string_free(result);
   termauth_string_free(at);
 
-  /* store it (file store, temp dir), read it back, decide */
-  char dir[] = "/tmp/termauth-c-store-XXXXXX";
-  mkdtemp(dir);
-  termauth_store *store = NULL;
-  termauth_error *err = NULL;
-  CHECK(termauth_store_new(S("ctest"), S(dir), TERMAUTH_STORE_FILE, &store, &err) == TERMAUTH_STATUS_OK, "store");
-  char *where = NULL;
-  CHECK(cred && termauth_store_save(store, S(issuer), S("termauth-cli"), S("work"), S(cred), &where, &err) == TERMAUTH_STATUS_OK,
-        "save");
-  CHECK(where && strstr(where, "\"file\""), "saved to file: %s", where ? where : "");
-  termauth_string_free(where);
-  termauth_lock *lock = NULL;
-  CHECK(termauth_store_lock(store, S(issuer), S("termauth-cli"), S("work"), &lock, &err) == TERMAUTH_STATUS_OK, "lock");
-  termauth_lock_free(lock);
-  char *loaded = NULL, *choice = NULL;
-  CHECK(termauth_store_load(store, S(issuer), S("termauth-cli"), S("work"), &loaded, &choice, &err) == TERMAUTH_STATUS_OK &&
-            loaded && jeq(loaded, cred),
-        "load gives the saved record");
-  termauth_string_free(choice);
-  char *decision = NULL;
-  CHECK(loaded && termauth_lifecycle_decide(S(loaded), now_ms(), 0, &decision, &err) == TERMAUTH_STATUS_OK &&
-            jeq(decision, "{\"decision\":\"use\"}"),
-        "decide: use (%s)", decision ? decision : "");
-  termauth_string_free(decision);
-  decision = NULL;
-  CHECK(loaded && termauth_lifecycle_decide(S(loaded), now_ms() + 7200000, 0, &decision, &err) == TERMAUTH_STATUS_OK &&
-            strstr(decision, "\"refresh\""),
-        "decide: refresh after expiry");
-  termauth_string_free(decision);
-  decision = NULL;
-  CHECK(loaded && termauth_lifecycle_decide_locked(S(loaded), S(loaded), now_ms(), 0, true, &decision, &err) ==
-                      TERMAUTH_STATUS_OK && strstr(decision, "\"refresh\""),
-        "decide_locked: a forced renewal of an unchanged record refreshes");
-  termauth_string_free(decision);
-  bool renewed = true;
-  CHECK(loaded && termauth_lifecycle_renewed_elsewhere(S(loaded), S(loaded), now_ms(), &renewed, &err) ==
-                      TERMAUTH_STATUS_OK && !renewed,
-        "renewed_elsewhere: an unchanged record was not renewed elsewhere");
-
   /* refresh with rotation */
   snprintf(spec, sizeof spec,
            "{\"flow\":\"refresh\",\"server\":%s,\"client\":{\"client_id\":\"termauth-cli\"},\"credential\":%s,"
            "\"allow_insecure_http\":true}",
-           meta, loaded ? loaded : "null");
+           meta, cred ? cred : "null");
   char *cred2 = NULL;
   result = run_spec(spec, &cred2);
   char *rt2 = cred2 ? jstr(cred2, "/tokens/refresh_token") : NULL;
@@ -520,21 +886,13 @@ static void test_sans_io_device(void) {
   termauth_string_free(result);
   /* the old refresh token is dead now: invalid_grant */
   termauth_flow *flow = NULL;
+  termauth_error *err = NULL;
   CHECK(termauth_flow_new(S(spec), NULL, &flow, &err) == TERMAUTH_STATUS_OK, "refresh with the old token");
   char *none = drive(flow, NULL);
   termauth_error *fe = NULL;
   CHECK(!none && termauth_flow_failure(flow, &fe) == TERMAUTH_STATUS_OK && strcmp(termauth_error_code(fe).data, "invalid_grant") == 0 &&
             strcmp(termauth_error_hint(fe).data, "reauthenticate") == 0 && termauth_error_status(fe) == 400,
         "reused refresh token: invalid_grant");
-  if (fe) {
-    char *after = NULL;
-    termauth_str ej = termauth_error_json(fe);
-    CHECK(loaded && termauth_lifecycle_after_renewal_failure(S(loaded), (const uint8_t *)ej.data, ej.len, now_ms(), &after, &err) ==
-                        TERMAUTH_STATUS_OK &&
-              jeq(after, "{\"decision\":\"use\"}"),
-          "after_renewal_failure keeps serving an unexpired token");
-    termauth_string_free(after);
-  }
   termauth_error_free(fe);
   termauth_flow_free(flow);
 
@@ -547,17 +905,211 @@ static void test_sans_io_device(void) {
   result = run_spec(spec, NULL);
   CHECK(result && jeq(result, "{\"kind\":\"revoked\",\"count\":1}"), "revoked");
   termauth_string_free(result);
-  bool removed = false;
-  CHECK(termauth_store_delete(store, S(issuer), S("termauth-cli"), S("work"), &removed, &err) == TERMAUTH_STATUS_OK && removed,
-        "delete");
-  termauth_store_free(store);
   termauth_string_free(rt2_json);
   termauth_string_free(rt1);
   termauth_string_free(rt2);
   termauth_string_free(cred);
   termauth_string_free(cred2);
-  termauth_string_free(loaded);
   termauth_string_free(meta);
+}
+
+/* ─────────────────────── a C executor of the session ─────────────────────── */
+
+/* "Name: value\r\n" lines → [["Name","value"],…] */
+static void sb_headers(sbuf *b, const char *text) {
+  sb_str(b, "[");
+  int first = 1;
+  const char *p = text;
+  while (p && *p) {
+    const char *eol = strstr(p, "\r\n");
+    size_t n = eol ? (size_t)(eol - p) : strlen(p);
+    const char *colon = memchr(p, ':', n);
+    if (colon) {
+      const char *v = colon + 1;
+      while (v < p + n && *v == ' ') v++;
+      if (!first) sb_str(b, ",");
+      first = 0;
+      sb_str(b, "[");
+      sb_json(b, p, (size_t)(colon - p));
+      sb_str(b, ",");
+      sb_json(b, v, (size_t)(p + n - v));
+      sb_str(b, "]");
+    }
+    p = eol ? eol + 2 : NULL;
+  }
+  sb_str(b, "]");
+}
+
+/* Performs a send_request action with the tiny HTTP client; the input JSON to hand back. */
+static char *perform_request(const char *action) {
+  char *id = jget(action, "/id"), *method = jstr(action, "/method"), *url = jstr(action, "/url"), *body = jstr(action, "/body");
+  sbuf headers = {0};
+  sb_str(&headers, "");
+  for (int i = 0;; i++) {
+    char pn[48], pv[48];
+    snprintf(pn, sizeof pn, "/headers/%d/0", i);
+    snprintf(pv, sizeof pv, "/headers/%d/1", i);
+    char *n = jstr(action, pn), *v = jstr(action, pv);
+    if (!n || !v) {
+      termauth_string_free(n);
+      termauth_string_free(v);
+      break;
+    }
+    sb_str(&headers, n);
+    sb_str(&headers, ": ");
+    sb_str(&headers, v);
+    sb_str(&headers, "\r\n");
+    termauth_string_free(n);
+    termauth_string_free(v);
+  }
+  http_response r;
+  char err[256];
+  sbuf in = {0};
+  if (http_request(method, url, headers.p, body, body ? strlen(body) : 0, &r, err, sizeof err) != 0) {
+    sb_str(&in, "{\"type\":\"transport_error\",\"id\":");
+    sb_str(&in, id);
+    sb_str(&in, ",\"kind\":\"connect\",\"message\":");
+    sb_json(&in, err, strlen(err));
+    sb_str(&in, "}");
+  } else {
+    char status[16];
+    snprintf(status, sizeof status, "%d", r.status);
+    sb_str(&in, "{\"type\":\"http_response\",\"id\":");
+    sb_str(&in, id);
+    sb_str(&in, ",\"status\":");
+    sb_str(&in, status);
+    sb_str(&in, ",\"headers\":");
+    sb_headers(&in, r.headers);
+    sb_str(&in, ",\"body\":");
+    sb_json(&in, r.body, r.body_len);
+    sb_str(&in, "}");
+    http_response_free(&r);
+  }
+  free(headers.p);
+  termauth_string_free(id);
+  termauth_string_free(method);
+  termauth_string_free(url);
+  termauth_string_free(body);
+  return in.p;
+}
+
+/* Runs one session against the IdP to its end: HTTP with the tiny client, device codes
+ * approved through the test approver, waits slept; storage is the library's (advance).
+ * Returns the done result (free it) or NULL with the error JSON in *failure. */
+static char *run_session(const char *spec, char **failure, int *notices) {
+  termauth_session *s = NULL;
+  termauth_error *err = NULL;
+  if (termauth_session_new(S(spec), NULL, now_ms(), &s, &err) != TERMAUTH_STATUS_OK) {
+    fprintf(stderr, "session_new: %s\n", termauth_error_message(err).data);
+    termauth_error_free(err);
+    return NULL;
+  }
+  char *result = NULL;
+  for (int steps = 0; steps < 500; steps++) {
+    termauth_str view = {0};
+    if (termauth_session_advance_json(s, now_ms(), &view, &err) != TERMAUTH_STATUS_OK) {
+      fprintf(stderr, "advance: %s\n", termauth_error_message(err).data);
+      termauth_error_free(err);
+      break;
+    }
+    char *action = jget(view.data, ""); /* a copy: the view ends at the next call */
+    char *type = jstr(action, "/type");
+    char *input = NULL;
+    int stop = 0;
+    if (strcmp(type, "send_request") == 0) {
+      input = perform_request(action);
+    } else if (strcmp(type, "show_user_code") == 0) {
+      char *code = jstr(action, "/user_code");
+      if (!code || approve_device(code) != 0) stop = 1;
+      termauth_string_free(code);
+    } else if (strcmp(type, "launch_browser") == 0) {
+      char *id = jget(action, "/id");
+      sbuf b = {0};
+      sb_str(&b, "{\"type\":\"browser_launched\",\"id\":");
+      sb_str(&b, id);
+      sb_str(&b, ",\"launched\":false}");
+      input = b.p;
+      termauth_string_free(id);
+    } else if (strcmp(type, "wait_until") == 0) {
+      char *at = jget(action, "/at_ms");
+      uint64_t t = at ? strtoull(at, NULL, 10) : 0, now = now_ms();
+      if (t > now) usleep((useconds_t)((t - now) * 1000));
+      termauth_string_free(at);
+    } else if (strcmp(type, "notice") == 0 || strcmp(type, "show_authorization_url") == 0) {
+      if (notices) (*notices)++;
+    } else if (strcmp(type, "done") == 0) {
+      result = jget(action, "/result");
+      stop = 1;
+    } else if (strcmp(type, "failed") == 0) {
+      if (failure) *failure = jget(action, "/error");
+      stop = 1;
+    } else {
+      fprintf(stderr, "unexpected action: %s\n", action);
+      stop = 1;
+    }
+    if (input) {
+      if (termauth_session_handle_json(s, S(input), now_ms(), &err) != TERMAUTH_STATUS_OK) {
+        fprintf(stderr, "handle refused: %s\n", termauth_error_message(err).data);
+        termauth_error_free(err), err = NULL;
+        stop = 1;
+      }
+      free(input);
+    }
+    termauth_string_free(type);
+    termauth_string_free(action);
+    if (stop) break;
+  }
+  termauth_session_free(s);
+  return result;
+}
+
+/* A whole device login, get_token, a forced refresh, status and logout, each a session run
+ * by the C executor above; the store is real files in a temp dir. */
+static void test_session_device(void) {
+  char dir[] = "/tmp/termauth-c-sdev-XXXXXX";
+  CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+  const char *extra = ",\"scope\":\"openid offline_access\",\"store\":\"file\"";
+  char *failure = NULL;
+  char *spec = session_spec("{\"op\":\"login\",\"method\":\"device\"}", issuer, "termauth-cli", dir, extra);
+  char *result = run_session(spec, &failure, NULL);
+  CHECK(result && strstr(result, "\"method\":\"device\"") && strstr(result, "\"store\":\"file\""), "session device login: %s",
+        result ? result : failure ? failure : "");
+  termauth_string_free(result);
+  termauth_string_free(failure), failure = NULL;
+  free(spec);
+
+  spec = session_spec("{\"op\":\"get_token\"}", issuer, "termauth-cli", dir, extra);
+  result = run_session(spec, &failure, NULL);
+  char *token1 = result ? jstr(result, "/token") : NULL;
+  CHECK(token1 && strlen(token1) > 10, "session get_token");
+  termauth_string_free(result);
+  free(spec);
+
+  spec = session_spec("{\"op\":\"refresh\"}", issuer, "termauth-cli", dir, extra);
+  result = run_session(spec, &failure, NULL);
+  char *token2 = result ? jstr(result, "/token") : NULL;
+  char *text = result ? jstr(result, "/text") : NULL;
+  CHECK(token2 && token1 && strcmp(token1, token2) != 0 && text && strlen(text) > 0, "session refresh renews and says so");
+  termauth_string_free(text);
+  termauth_string_free(token1);
+  termauth_string_free(token2);
+  termauth_string_free(result);
+  free(spec);
+
+  spec = session_spec("{\"op\":\"status\"}", issuer, "termauth-cli", dir, extra);
+  result = run_session(spec, &failure, NULL);
+  CHECK(result && strstr(result, "\"grant\":\"device_code\"") && strstr(result, "\"decision\":\"use\""), "session status %s",
+        result ? result : "");
+  termauth_string_free(result);
+  free(spec);
+
+  spec = session_spec("{\"op\":\"logout\"}", issuer, "termauth-cli", dir, extra);
+  result = run_session(spec, &failure, NULL);
+  CHECK(result && strstr(result, "\"revoked\":true") && strstr(result, "\"removed\":true"), "session logout revokes %s",
+        result ? result : failure ? failure : "");
+  termauth_string_free(result);
+  termauth_string_free(failure), failure = NULL;
+  free(spec);
 }
 
 /* The batteries-included device login prints the code on stderr ("plain" UI). This thread
@@ -675,9 +1227,19 @@ static void test_client(void) {
   termauth_error_free(err), err = NULL;
   CHECK(report && strstr(report, "\"method\":\"device\""), "device report");
   termauth_string_free(report), report = NULL;
-  char *cred = NULL;
-  CHECK(termauth_client_refresh(c, &cred, &err) == TERMAUTH_STATUS_OK && cred, "refresh (batteries)");
-  termauth_string_free(cred);
+  char *renewed = NULL;
+  CHECK(termauth_client_refresh(c, &renewed, &err) == TERMAUTH_STATUS_OK && renewed && strstr(renewed, "\"source\":\"store\"") &&
+            strstr(renewed, "\"text\""),
+        "refresh (batteries): %s", renewed ? "report" : "none");
+  termauth_string_free(renewed);
+  char *profiles = NULL;
+  CHECK(termauth_client_profiles_json(c, &profiles, &err) == TERMAUTH_STATUS_OK && profiles && strstr(profiles, "\"active\":true"),
+        "profiles (batteries)");
+  termauth_string_free(profiles);
+  CHECK(termauth_client_use_profile(c, S("nobody"), &err) == TERMAUTH_STATUS_USAGE && err &&
+            strcmp(termauth_error_code(err).data, "unknown_profile") == 0,
+        "use_profile of an unknown profile");
+  termauth_error_free(err), err = NULL;
   CHECK(termauth_client_get_token(c, &token, &err) == TERMAUTH_STATUS_OK, "get_token after refresh");
   termauth_string_free(token);
   CHECK(termauth_client_logout(c, &report, &err) == TERMAUTH_STATUS_OK && strstr(report, "\"revoked\":true"), "logout revokes %s",
@@ -692,10 +1254,13 @@ int main(int argc, char **argv) {
     return 2;
   }
   test_vectors(argv[1]);
+  test_session_vectors(argv[1]);
   test_malformed();
+  test_session_offline();
   issuer = argc > 2 ? argv[2] : NULL;
   if (issuer) {
     test_sans_io_device();
+    test_session_device();
     test_client();
   } else {
     printf("no ISSUER given: the tests against the real IdP were skipped\n");

@@ -1,0 +1,185 @@
+//! The session (`termauth_session_*`): one command — log in (with `auto` and the
+//! fallbacks), get a token under the cross-process lock, refresh, log out, status,
+//! profiles — as the core's sans-IO machine (`termauth_core::session`). A host executes its
+//! actions: HTTP, the loopback listener, a browser, the terminal; the storage primitives
+//! are this library's (`termauth_session_advance_json` runs them in place). Everything it
+//! decides and every sentence it shows come from the core.
+//!
+//! ```text
+//! spec = {"command": {...}, "config": {...}, "environment": termauth_environment_json(app)}
+//! termauth_session_new(spec, seed = NULL, now) → session
+//! loop:
+//!   action = termauth_session_advance_json(session, now)     // storage done inside
+//!   send_request → HTTP → handle_json(http_response | transport_error)
+//!   listen → bind → handle_json(listening | io_error);  launch_browser → handle_json(browser_launched)
+//!   show_user_code · show_authorization_url · notice · answer_browser → render / answer; loop
+//!   wait_until → sleep (progress: a spinner);  await_redirect → handle_json(redirect | input_closed)
+//!   done · failed → stop
+//! ```
+//!
+//! The JSON of actions and inputs is `termauth_core::session`'s (documented with the
+//! session vectors in `tests/vectors/session/`).
+
+use crate::boundary::{
+    NulStr, R, boundary, check_out, free_handle, handle_out, json_string, obj_mut, owned, put, rng_in, str_in,
+    termauth_str, usage,
+};
+use crate::errors::{describe, termauth_error, termauth_status};
+use std::ffi::c_char;
+use termauth_core::session::{Action, Input, Session, SessionSpec};
+
+/// A running session: see `termauth_session_new`.
+pub struct termauth_session {
+    session: Session,
+    /// The last action handed out, as JSON (wiped when replaced: it may hold a token).
+    action: Option<NulStr>,
+}
+
+impl termauth_session {
+    fn show(&mut self, action: &Action) -> R<termauth_str> {
+        let json = NulStr::new(&json_string(action)?);
+        let view = json.view();
+        self.action = Some(json);
+        Ok(view)
+    }
+}
+
+/// Starts a session from its spec (`{"command":…,"config":…,"environment":…}`, the
+/// session vectors' `spec`). `seed` is 32 bytes for a reproducible RNG (tests), or NULL for
+/// the OS's; `now_ms` is the wall clock (Unix ms). On success `*out` is the new session
+/// (free it with `termauth_session_free`). A spec that does not parse is a `USAGE` error
+/// `invalid_session_spec` naming the member at fault (never its value).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn termauth_session_new(
+    spec_json: *const u8,
+    spec_len: usize,
+    seed: *const u8,
+    now_ms: u64,
+    out: *mut *mut termauth_session,
+    err: *mut *mut termauth_error,
+) -> termauth_status {
+    boundary(err, || {
+        check_out(out, "out")?;
+        let spec = SessionSpec::from_json(unsafe { str_in(spec_json, spec_len, "spec_json") }?)?;
+        let session = Session::start(spec, unsafe { rng_in(seed) }?, now_ms)?;
+        unsafe { handle_out(out, termauth_session { session, action: None }) };
+        Ok(())
+    })
+}
+
+/// Frees a session (NULL is ignored).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn termauth_session_free(session: *mut termauth_session) {
+    unsafe { free_handle(session) }
+}
+
+/// The next action at `now_ms`, as JSON, in `*out`: a view valid until the next poll,
+/// handle, advance or free of this session (its bytes are wiped then: a `write_file` or
+/// `done` action may hold a token). Call it until a waiting or terminal action.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn termauth_session_poll_json(
+    session: *mut termauth_session,
+    now_ms: u64,
+    out: *mut termauth_str,
+    err: *mut *mut termauth_error,
+) -> termauth_status {
+    boundary(err, || {
+        check_out(out, "out")?;
+        let s = unsafe { obj_mut(session, "session") }?;
+        let action = s.session.poll(now_ms);
+        let view = s.show(&action)?;
+        unsafe { put(out, view) };
+        Ok(())
+    })
+}
+
+/// Feeds an input as JSON (`{"type":"http_response","id":1,…}`, `listening`,
+/// `browser_launched`, `redirect`, `input_closed`, `cancel`, or a storage answer). A
+/// refused input (`unknown_request_id`, `duplicate_response`, `unexpected_input`,
+/// `session_finished`, …) is a `USAGE` error and leaves the session as it was.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn termauth_session_handle_json(
+    session: *mut termauth_session,
+    input_json: *const u8,
+    input_len: usize,
+    now_ms: u64,
+    err: *mut *mut termauth_error,
+) -> termauth_status {
+    boundary(err, || {
+        let s = unsafe { obj_mut(session, "session") }?;
+        let text = unsafe { str_in(input_json, input_len, "input_json") }?;
+        let input: Input = serde_json::from_str(text)
+            .map_err(|e| usage("invalid_input", format!("The input JSON is not valid ({}).", describe(&e))))?;
+        s.session.handle(input, now_ms)?;
+        Ok(())
+    })
+}
+
+/// Polls, and while the action is a storage primitive (files, lock files, processes,
+/// keyring) performs it here with the Rust executor and hands the answer back; then writes
+/// the first other action's JSON to `*out` (a view, as `termauth_session_poll_json`). So a
+/// host never writes a credential file, a lock or a keyring entry itself.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn termauth_session_advance_json(
+    session: *mut termauth_session,
+    now_ms: u64,
+    out: *mut termauth_str,
+    err: *mut *mut termauth_error,
+) -> termauth_status {
+    boundary(err, || {
+        check_out(out, "out")?;
+        let s = unsafe { obj_mut(session, "session") }?;
+        loop {
+            let action = s.session.poll(now_ms);
+            match crate::storage::execute(&action) {
+                Some(answer) => s.session.handle(answer, now_ms)?,
+                None => {
+                    let view = s.show(&action)?;
+                    unsafe { put(out, view) };
+                    return Ok(());
+                }
+            }
+        }
+    })
+}
+
+/// The environment snapshot a session of `app` reads (the `environment` member of its
+/// spec), taken from this process: the platform, the host name, the process id and the
+/// variables the session consults (`<APP>_TOKEN`, `<APP>_CLIENT_SECRET`,
+/// `<APP>_CONFIG_DIR`, `TERMAUTH_*`, `HOME`, `XDG_CONFIG_HOME`, `BROWSER`, CI, SSH and
+/// display variables). `*out` is an owned string (it may hold a token or a secret: free it
+/// with `termauth_string_free`, which wipes it).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn termauth_environment_json(
+    app: *const u8,
+    app_len: usize,
+    out: *mut *mut c_char,
+    err: *mut *mut termauth_error,
+) -> termauth_status {
+    boundary(err, || {
+        check_out(out, "out")?;
+        let app = unsafe { str_in(app, app_len, "app") }?;
+        let json = json_string(&termauth::environment::snapshot(app))?;
+        unsafe { put(out, owned(&json)?) };
+        Ok(())
+    })
+}
+
+/// A QR code of `data` drawn with Unicode half blocks, as a JSON array of lines (`*out`,
+/// owned), for a host that renders a `show_user_code` prompt's `qr` on a terminal: print
+/// the caption, then each line. `null` when the data does not fit in a QR code.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn termauth_qr_lines_json(
+    data: *const u8,
+    data_len: usize,
+    out: *mut *mut c_char,
+    err: *mut *mut termauth_error,
+) -> termauth_status {
+    boundary(err, || {
+        check_out(out, "out")?;
+        let data = unsafe { str_in(data, data_len, "data") }?;
+        let json = json_string(&termauth::ui::qr_lines(data))?;
+        unsafe { put(out, owned(&json)?) };
+        Ok(())
+    })
+}
