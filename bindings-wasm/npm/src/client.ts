@@ -3,90 +3,19 @@
 // HTTP (transport.ts), storage primitives (store.ts), the loopback listener, a browser,
 // the terminal (ui.ts). Every decision, and every sentence shown, is the session's: the
 // same executor as native/src/client.rs.
-import { load } from './builtins.js';
-import type { Interface } from 'node:readline';
 import { errorFrom, TermauthError } from './errors.js';
 import { openBrowser, snapshot } from './environment.js';
 import { randomSeed } from './flow.js';
 import type { Arrival, LoopbackListener } from './listener.js';
+import { LineReader } from './paste.js';
 import { Session } from './session.js';
 import { execute as executeStorage } from './store.js';
 import { environmentFetch, send, type FetchLike } from './transport.js';
 import { Silent, Terminal, type Ui } from './ui.js';
+import type { ClientOptions, LoginOptions, Status } from './options.js';
 import type {
-  Credential, LoginReport, LogoutReport, Presentation, ProfileInfo, ServerMetadata, SessionAction, SessionCommand,
-  SessionConfig, SessionOutcome, SessionShowUserCode, ShowAuthorizationUrl, StatusData, StorePreference, TokenReport,
+  Credential, LoginReport, LogoutReport, ProfileInfo, SessionAction, SessionCommand, SessionConfig, SessionOutcome, TokenReport,
 } from './types.js';
-
-/** Configuration of a {@link Client} (the core's `SessionConfig`, in camelCase). */
-export interface ClientOptions {
-  /** The application name: config directory, keyring service, `<APP>_TOKEN` variable. */
-  app: string;
-  /** The issuer (discovery runs against it, cached a day, unless `metadata` is given). */
-  issuer: string;
-  clientId: string;
-  scope?: string;
-  /** A client secret (CI). Default: `<APP>_CLIENT_SECRET`, then `TERMAUTH_CLIENT_SECRET`. */
-  clientSecret?: string;
-  /** How the secret is sent: HTTP Basic (default) or in the form body. */
-  secretMethod?: 'basic' | 'post';
-  /** The profile; the active one (or `default`) when absent. */
-  profile?: string;
-  store?: StorePreference;
-  /** The config directory; `<APP>_CONFIG_DIR` or the platform's when absent. */
-  configDir?: string;
-  /** Server metadata written by hand. */
-  metadata?: ServerMetadata;
-  redirectHost?: string;
-  /** The loopback redirect port (0 = random; fix it for `ssh -L` forwarding). */
-  redirectPort?: number;
-  redirectPath?: string;
-  /** A complete redirect URI for paste mode (default: the loopback one). */
-  redirectUri?: string;
-  /** RFC 8707 resource indicators. */
-  resource?: string[];
-  /** Allow plain-http endpoints on non-loopback hosts (tests only). */
-  allowInsecureHttp?: boolean;
-  /** Allow the legacy password grant. */
-  enablePasswordGrant?: boolean;
-  /** Renew this long before expiry (the core's default when absent). */
-  refreshSkewMs?: number;
-  /** How long a browser login waits for the redirect (the core's default when absent). */
-  redirectTimeoutMs?: number;
-  /** How long to wait for another process's lock on the credential (the core's default when absent). */
-  lockWaitMs?: number;
-  /** Whether a browser may be opened (default true; false: URLs are only printed). */
-  launchBrowser?: boolean;
-  /** Show prompts on stderr and cancel on Ctrl-C (default true); false for silent library use. */
-  interactive?: boolean;
-  /** The transport (default: global `fetch` through the environment's proxy; see `environmentFetch`). */
-  fetch?: FetchLike;
-  /** Replace the terminal UI. */
-  ui?: Ui;
-  /** Per-request timeout (default 30 s). */
-  timeoutMs?: number;
-}
-
-export type LoginMethod = 'auto' | 'device' | 'browser' | 'paste' | 'clientCredentials' | 'password' | 'token';
-
-export interface LoginOptions {
-  method?: LoginMethod;
-  /** `password`: the username and password. */
-  username?: string;
-  password?: string;
-  /** `token`: the API key / personal access token, and how it is sent. */
-  token?: string;
-  presentation?: Presentation;
-  /** Cancels the login (besides the first Ctrl-C). */
-  signal?: AbortSignal;
-  /** Paste mode: where the pasted URL is read from (default stdin). */
-  input?: NodeJS.ReadableStream;
-  /** Called with `show_user_code` / `show_authorization_url` actions (tests, GUIs, custom UIs). */
-  onPrompt?: (action: SessionShowUserCode | ShowAuthorizationUrl) => void;
-}
-
-/** `status()`: the core's status, with its `error` as a TermauthError. */
-export type Status = Omit<StatusData, 'error'> & { error?: TermauthError };
 
 /** What one run keeps between actions. */
 interface Running {
@@ -340,45 +269,4 @@ function only<K extends SessionOutcome['kind']>(outcome: SessionOutcome, kind: K
   if (outcome.kind !== kind) throw unexpected(`the session ended with \`${outcome.kind}\`, not \`${kind}\``);
   const { kind: _, ...report } = outcome as Extract<SessionOutcome, { kind: K }>;
   return report;
-}
-
-/** Lines typed on an input stream, one promise at a time (paste mode). */
-class LineReader {
-  #rl: Interface;
-  #lines: (string | null)[] = [];
-  #waiter: ((l: string | null) => void) | undefined;
-  constructor(input: NodeJS.ReadableStream) {
-    // node:readline is loaded only for paste mode: importing termauth stays cheap.
-    const { createInterface } = load('node:readline') as typeof import('node:readline');
-    this.#rl = createInterface({ input, terminal: false });
-    this.#rl.on('line', (l) => this.#push(l));
-    this.#rl.on('close', () => this.#push(null));
-  }
-  #push(l: string | null) {
-    const w = this.#waiter;
-    if (w) {
-      this.#waiter = undefined;
-      w(l);
-    } else this.#lines.push(l);
-  }
-  /** The next line, null at end of input, undefined if none arrived before `ms` (or a cancel). */
-  next(ms: number, signal: AbortSignal): Promise<string | null | undefined> {
-    if (this.#lines.length) return Promise.resolve(this.#lines.shift()!);
-    return new Promise((resolve) => {
-      const finish = (v: string | null | undefined) => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
-        this.#waiter = undefined;
-        resolve(v);
-      };
-      const onAbort = () => finish(undefined);
-      const timer = setTimeout(() => finish(undefined), Math.min(ms, MAX_TIMER));
-      if (signal.aborted) return finish(undefined);
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.#waiter = (l) => finish(l);
-    });
-  }
-  close() {
-    this.#rl.close();
-  }
 }
