@@ -1,10 +1,12 @@
 package termauth
 
-// The thin layer over the C ABI (include/termauth.h): flows, stores, lifecycle, errors.
-// Everything above this file is plain Go.
+// The thin layer over the C ABI (include/termauth.h): sessions, their storage, the
+// environment snapshot, QR codes, errors; flows and JSON equality for the vector tests
+// (cgo cannot be used in _test.go files). Everything above this file is plain Go.
 
 /*
 #include <stdlib.h>
+#include <string.h>
 #include "termauth.h"
 */
 import "C"
@@ -17,25 +19,17 @@ import (
 )
 
 // abiVersion is the ABI this package was written against; New refuses another.
-const abiVersion = 1
+const abiVersion = 2
 
 func checkABI() error {
 	if v := uint32(C.termauth_abi_version()); v != abiVersion {
-		return &Error{Kind: "usage", Code: "abi_mismatch", Hint: "fatal",
-			Message: fmt.Sprintf("libtermauth has ABI version %d, this Go package needs %d: rebuild both from one release.", v, abiVersion)}
+		return internalError(fmt.Sprintf("libtermauth has ABI version %d, this Go package needs %d: rebuild both from one release", v, abiVersion))
 	}
 	return nil
 }
 
-// Strings go in as pointer + length without a copy on the Go side: the bytes hold no Go
-// pointers (cgo rules) and the library copies them before returning.
-func cstr(s string) (*C.uint8_t, C.size_t) {
-	if len(s) == 0 {
-		return nil, 0
-	}
-	return (*C.uint8_t)(unsafe.Pointer(unsafe.StringData(s))), C.size_t(len(s))
-}
-
+// Bytes go in as pointer + length without a copy on the Go side: they hold no Go pointers
+// (cgo rules) and the library copies them before returning.
 func cbytes(b []byte) (*C.uint8_t, C.size_t) {
 	if len(b) == 0 {
 		return nil, 0
@@ -43,21 +37,35 @@ func cbytes(b []byte) (*C.uint8_t, C.size_t) {
 	return (*C.uint8_t)(unsafe.Pointer(&b[0])), C.size_t(len(b))
 }
 
-func view(s C.termauth_str) string {
-	if s.data == nil {
-		return ""
+func cstr(s string) (*C.uint8_t, C.size_t) {
+	if len(s) == 0 {
+		return nil, 0
 	}
-	return C.GoStringN(s.data, C.int(s.len))
+	return (*C.uint8_t)(unsafe.Pointer(unsafe.StringData(s))), C.size_t(len(s))
 }
 
-// owned copies an owned C string into Go and frees (wipes) the C copy. ok=false for NULL.
-func owned(p *C.char) (string, bool) {
-	if p == nil {
-		return "", false
+func viewBytes(s C.termauth_str) []byte {
+	if s.data == nil {
+		return nil
 	}
-	s := C.GoString(p)
+	return C.GoBytes(unsafe.Pointer(s.data), C.int(s.len))
+}
+
+// ownedBytes copies an owned C string into Go and frees (wipes) the C copy.
+func ownedBytes(p *C.char) []byte {
+	if p == nil {
+		return nil
+	}
+	b := C.GoBytes(unsafe.Pointer(p), C.int(C.strlen(p)))
 	C.termauth_string_free(p)
-	return s, true
+	return b
+}
+
+// wipe zeroes a buffer that held a secret (a spec, an environment, an action).
+func wipe(b []byte) {
+	for i := range b {
+		b[i] = 0
+	}
 }
 
 // fail turns a failed status and its error object into an *Error (and frees the object).
@@ -66,21 +74,125 @@ func fail(st C.termauth_status, e *C.termauth_error) error {
 		return nil
 	}
 	if e == nil {
-		return &Error{Kind: "usage", Code: "internal_error", Hint: "fatal", Message: fmt.Sprintf("libtermauth failed with status %d", uint32(st))}
+		return internalError(fmt.Sprintf("libtermauth failed with status %d", uint32(st)))
 	}
 	defer C.termauth_error_free(e)
-	return errorFromJSON(view(C.termauth_error_json(e)))
+	return fromCError(e)
 }
 
-func errorFromJSON(text string) error {
-	var out Error
-	if err := json.Unmarshal([]byte(text), &out); err != nil {
-		return &Error{Kind: "usage", Code: "internal_error", Hint: "fatal", Message: "unreadable error from libtermauth"}
+func fromCError(e *C.termauth_error) *Error {
+	out := new(Error)
+	if json.Unmarshal(viewBytes(C.termauth_error_json(e)), out) != nil {
+		return internalError("unreadable error from libtermauth")
 	}
-	return &out
+	out.exitCode = int(C.termauth_error_exit_code(e))
+	return out
 }
 
-// ───────────────────────────── flows ─────────────────────────────
+// errorFromJSON reads an error the session gave as JSON (a `failed` action), with the
+// core's exit code.
+func errorFromJSON(text []byte) *Error {
+	var e *C.termauth_error
+	p, l := cbytes(text)
+	st := C.termauth_error_from_json(p, l, &e, nil)
+	runtime.KeepAlive(text)
+	if st != C.TERMAUTH_STATUS_OK {
+		return internalError("unreadable error from libtermauth")
+	}
+	defer C.termauth_error_free(e)
+	return fromCError(e)
+}
+
+// ───────────────────────────── sessions ─────────────────────────────
+
+type session struct {
+	p *C.termauth_session
+}
+
+func newSession(spec []byte, seed []byte, nowMs int64) (*session, error) {
+	var p *C.termauth_session
+	var e *C.termauth_error
+	sp, sl := cbytes(spec)
+	var seedp *C.uint8_t
+	if seed != nil {
+		if len(seed) != 32 {
+			return nil, internalError("a seed is 32 bytes")
+		}
+		seedp = (*C.uint8_t)(unsafe.Pointer(&seed[0]))
+	}
+	st := C.termauth_session_new(sp, sl, seedp, C.uint64_t(nowMs), &p, &e)
+	runtime.KeepAlive(spec)
+	runtime.KeepAlive(seed)
+	if err := fail(st, e); err != nil {
+		return nil, err
+	}
+	s := &session{p: p}
+	runtime.SetFinalizer(s, (*session).free)
+	return s, nil
+}
+
+func (s *session) free() {
+	if s.p != nil {
+		C.termauth_session_free(s.p)
+		s.p = nil
+	}
+	runtime.SetFinalizer(s, nil)
+}
+
+// poll returns the next action's JSON (a copy: the library's view is wiped on the next call).
+func (s *session) poll(nowMs int64) ([]byte, error) {
+	var v C.termauth_str
+	var e *C.termauth_error
+	st := C.termauth_session_poll_json(s.p, C.uint64_t(nowMs), &v, &e)
+	out := viewBytes(v)
+	runtime.KeepAlive(s)
+	return out, fail(st, e)
+}
+
+// advance polls, performing storage actions in the library, until another action.
+func (s *session) advance(nowMs int64) ([]byte, error) {
+	var v C.termauth_str
+	var e *C.termauth_error
+	st := C.termauth_session_advance_json(s.p, C.uint64_t(nowMs), &v, &e)
+	out := viewBytes(v)
+	runtime.KeepAlive(s)
+	return out, fail(st, e)
+}
+
+func (s *session) handle(input []byte, nowMs int64) error {
+	var e *C.termauth_error
+	p, l := cbytes(input)
+	st := C.termauth_session_handle_json(s.p, p, l, C.uint64_t(nowMs), &e)
+	runtime.KeepAlive(s)
+	runtime.KeepAlive(input)
+	return fail(st, e)
+}
+
+// environmentJSON is the snapshot of this process a session of app reads (it may hold a
+// token: wipe it after use).
+func environmentJSON(app string) ([]byte, error) {
+	var out *C.char
+	var e *C.termauth_error
+	p, l := cstr(app)
+	if err := fail(C.termauth_environment_json(p, l, &out, &e), e); err != nil {
+		return nil, err
+	}
+	return ownedBytes(out), nil
+}
+
+// qrLines draws data as a QR code (nil when it does not fit in one).
+func qrLines(data string) []string {
+	var out *C.char
+	p, l := cstr(data)
+	if C.termauth_qr_lines_json(p, l, &out, nil) != C.TERMAUTH_STATUS_OK {
+		return nil
+	}
+	var lines []string
+	_ = json.Unmarshal(ownedBytes(out), &lines)
+	return lines
+}
+
+// ─────────────────────── flows and JSON equality (vector tests) ───────────────────────
 
 type flow struct {
 	p *C.termauth_flow
@@ -91,13 +203,13 @@ func newFlow(spec []byte, seed []byte) (*flow, error) {
 	var e *C.termauth_error
 	sp, sl := cbytes(spec)
 	var seedp *C.uint8_t
-	if seed != nil {
-		if len(seed) != 32 {
-			return nil, &Error{Kind: "usage", Code: "invalid_seed", Hint: "fatal", Message: "a seed is 32 bytes"}
-		}
+	if len(seed) == 32 {
 		seedp = (*C.uint8_t)(unsafe.Pointer(&seed[0]))
 	}
-	if err := fail(C.termauth_flow_new(sp, sl, seedp, &p, &e), e); err != nil {
+	st := C.termauth_flow_new(sp, sl, seedp, &p, &e)
+	runtime.KeepAlive(spec)
+	runtime.KeepAlive(seed)
+	if err := fail(st, e); err != nil {
 		return nil, err
 	}
 	f := &flow{p: p}
@@ -113,15 +225,14 @@ func (f *flow) free() {
 	runtime.SetFinalizer(f, nil)
 }
 
-// poll returns the next action as its JSON text (the vectors' shape) and its kind.
-func (f *flow) poll(nowMs int64) (string, error) {
+func (f *flow) poll(nowMs int64) ([]byte, error) {
 	var a C.termauth_action
 	if st := C.termauth_flow_poll(f.p, C.uint64_t(nowMs), &a); st != C.TERMAUTH_STATUS_OK {
-		return "", fail(st, nil)
+		return nil, fail(st, nil)
 	}
 	var s C.termauth_str
 	st := C.termauth_flow_action_json(f.p, &s)
-	out := view(s) // copied before the next call on the flow
+	out := viewBytes(s)
 	runtime.KeepAlive(f)
 	return out, fail(st, nil)
 }
@@ -131,260 +242,8 @@ func (f *flow) handleJSON(input []byte, nowMs int64) error {
 	p, l := cbytes(input)
 	st := C.termauth_flow_handle_json(f.p, p, l, C.uint64_t(nowMs), &e)
 	runtime.KeepAlive(f)
+	runtime.KeepAlive(input)
 	return fail(st, e)
-}
-
-func (f *flow) handleResponse(id uint64, status int, headers string, body []byte, nowMs int64) error {
-	var e *C.termauth_error
-	hp, hl := cstr(headers)
-	bp, bl := cbytes(body)
-	st := C.termauth_flow_handle_response(f.p, C.uint64_t(id), C.uint16_t(status), hp, hl, bp, bl, C.uint64_t(nowMs), &e)
-	runtime.KeepAlive(f)
-	runtime.KeepAlive(body)
-	return fail(st, e)
-}
-
-func (f *flow) handleTransportError(id uint64, kind uint32, message string, nowMs int64) error {
-	var e *C.termauth_error
-	mp, ml := cstr(message)
-	if mp == nil {
-		mp, ml = cstr("transport error")
-	}
-	st := C.termauth_flow_handle_transport_error(f.p, C.uint64_t(id), C.uint32_t(kind), mp, ml, C.uint64_t(nowMs), &e)
-	runtime.KeepAlive(f)
-	return fail(st, e)
-}
-
-func (f *flow) handleRedirect(url string, nowMs int64) error {
-	var e *C.termauth_error
-	up, ul := cstr(url)
-	st := C.termauth_flow_handle_redirect(f.p, up, ul, C.uint64_t(nowMs), &e)
-	runtime.KeepAlive(f)
-	return fail(st, e)
-}
-
-func (f *flow) cancel(nowMs int64) {
-	C.termauth_flow_cancel(f.p, C.uint64_t(nowMs), nil)
-	runtime.KeepAlive(f)
-}
-
-const (
-	transportDNS     = uint32(C.TERMAUTH_TRANSPORT_DNS)
-	transportConnect = uint32(C.TERMAUTH_TRANSPORT_CONNECT)
-	transportTLS     = uint32(C.TERMAUTH_TRANSPORT_TLS)
-	transportTimeout = uint32(C.TERMAUTH_TRANSPORT_TIMEOUT)
-	transportOther   = uint32(C.TERMAUTH_TRANSPORT_OTHER)
-)
-
-// ───────────────────────────── stores ─────────────────────────────
-
-// The store handle is immutable on the Rust side (a directory and a preference), so it is
-// safe to use from several goroutines at once.
-type store struct {
-	p *C.termauth_store
-}
-
-type credKey struct {
-	issuer, clientID, profile string
-}
-
-func openStore(app, configDir string, pref StorePreference) (*store, error) {
-	var p *C.termauth_store
-	var e *C.termauth_error
-	ap, al := cstr(app)
-	dp, dl := cstr(configDir)
-	if err := fail(C.termauth_store_new(ap, al, dp, dl, C.uint32_t(pref), &p, &e), e); err != nil {
-		return nil, err
-	}
-	s := &store{p: p}
-	runtime.SetFinalizer(s, (*store).free)
-	return s, nil
-}
-
-func (s *store) free() {
-	if s.p != nil {
-		C.termauth_store_free(s.p)
-		s.p = nil
-	}
-	runtime.SetFinalizer(s, nil)
-}
-
-func (s *store) dir() string {
-	var out *C.char
-	C.termauth_store_dir(s.p, &out, nil)
-	runtime.KeepAlive(s)
-	d, _ := owned(out)
-	return d
-}
-
-// load returns the record JSON ("" when none) and where it is stored.
-func (s *store) load(k credKey) (string, *StoreChoice, error) {
-	var cred, where *C.char
-	var e *C.termauth_error
-	ip, il := cstr(k.issuer)
-	cp, cl := cstr(k.clientID)
-	pp, pl := cstr(k.profile)
-	st := C.termauth_store_load(s.p, ip, il, cp, cl, pp, pl, &cred, &where, &e)
-	runtime.KeepAlive(s)
-	if err := fail(st, e); err != nil {
-		return "", nil, err
-	}
-	c, _ := owned(cred)
-	w, ok := owned(where)
-	var choice *StoreChoice
-	if ok {
-		choice = new(StoreChoice)
-		_ = json.Unmarshal([]byte(w), choice)
-	}
-	return c, choice, nil
-}
-
-func (s *store) save(k credKey, credentialJSON string) (*StoreChoice, error) {
-	var where *C.char
-	var e *C.termauth_error
-	ip, il := cstr(k.issuer)
-	cp, cl := cstr(k.clientID)
-	pp, pl := cstr(k.profile)
-	jp, jl := cstr(credentialJSON)
-	st := C.termauth_store_save(s.p, ip, il, cp, cl, pp, pl, jp, jl, &where, &e)
-	runtime.KeepAlive(s)
-	if err := fail(st, e); err != nil {
-		return nil, err
-	}
-	w, _ := owned(where)
-	choice := new(StoreChoice)
-	_ = json.Unmarshal([]byte(w), choice)
-	return choice, nil
-}
-
-func (s *store) delete(k credKey) (bool, error) {
-	var removed C.bool
-	var e *C.termauth_error
-	ip, il := cstr(k.issuer)
-	cp, cl := cstr(k.clientID)
-	pp, pl := cstr(k.profile)
-	st := C.termauth_store_delete(s.p, ip, il, cp, cl, pp, pl, &removed, &e)
-	runtime.KeepAlive(s)
-	return bool(removed), fail(st, e)
-}
-
-type storeLock struct {
-	p *C.termauth_lock
-}
-
-// lock takes the credential's cross-process lock (blocks up to 60 s).
-func (s *store) lock(k credKey) (*storeLock, error) {
-	var p *C.termauth_lock
-	var e *C.termauth_error
-	ip, il := cstr(k.issuer)
-	cp, cl := cstr(k.clientID)
-	pp, pl := cstr(k.profile)
-	st := C.termauth_store_lock(s.p, ip, il, cp, cl, pp, pl, &p, &e)
-	runtime.KeepAlive(s)
-	if err := fail(st, e); err != nil {
-		return nil, err
-	}
-	l := &storeLock{p: p}
-	runtime.SetFinalizer(l, (*storeLock).release)
-	return l, nil
-}
-
-func (l *storeLock) release() {
-	if l.p != nil {
-		C.termauth_lock_free(l.p)
-		l.p = nil
-	}
-	runtime.SetFinalizer(l, nil)
-}
-
-func (s *store) activeProfile(issuer, clientID string) (string, error) {
-	var out *C.char
-	var e *C.termauth_error
-	ip, il := cstr(issuer)
-	cp, cl := cstr(clientID)
-	st := C.termauth_store_active_profile(s.p, ip, il, cp, cl, &out, &e)
-	runtime.KeepAlive(s)
-	if err := fail(st, e); err != nil {
-		return "", err
-	}
-	p, _ := owned(out)
-	return p, nil
-}
-
-func (s *store) setActiveProfile(k credKey) error {
-	var e *C.termauth_error
-	ip, il := cstr(k.issuer)
-	cp, cl := cstr(k.clientID)
-	pp, pl := cstr(k.profile)
-	st := C.termauth_store_set_active_profile(s.p, ip, il, cp, cl, pp, pl, &e)
-	runtime.KeepAlive(s)
-	return fail(st, e)
-}
-
-// ───────────────────────────── lifecycle ─────────────────────────────
-
-type decision struct {
-	Decision   string `json:"decision"`
-	StillValid bool   `json:"still_valid"`
-	Reason     string `json:"reason"`
-}
-
-func decide(credentialJSON string, nowMs int64, skewMs int64) (decision, error) {
-	var out *C.char
-	var e *C.termauth_error
-	cp, cl := cstr(credentialJSON)
-	if err := fail(C.termauth_lifecycle_decide(cp, cl, C.uint64_t(nowMs), C.uint64_t(skewMs), &out, &e), e); err != nil {
-		return decision{}, err
-	}
-	s, _ := owned(out)
-	var d decision
-	err := json.Unmarshal([]byte(s), &d)
-	return d, err
-}
-
-// decideLocked: the decision after taking the lock and re-reading the record (the core's
-// lifecycle::decide_locked): "use" means use current — another process renewed it.
-func decideLocked(before, current string, nowMs, skewMs int64, force bool) (decision, error) {
-	var out *C.char
-	var e *C.termauth_error
-	bp, bl := cstr(before)
-	cp, cl := cstr(current)
-	if err := fail(C.termauth_lifecycle_decide_locked(bp, bl, cp, cl, C.uint64_t(nowMs), C.uint64_t(skewMs), C.bool(force), &out, &e), e); err != nil {
-		return decision{}, err
-	}
-	s, _ := owned(out)
-	var d decision
-	err := json.Unmarshal([]byte(s), &d)
-	return d, err
-}
-
-// renewedElsewhere: current is an unexpired renewal of before made by another process (the
-// core's lifecycle::renewed_elsewhere).
-func renewedElsewhere(before, current string, nowMs int64) (bool, error) {
-	var out C.bool
-	var e *C.termauth_error
-	bp, bl := cstr(before)
-	cp, cl := cstr(current)
-	if err := fail(C.termauth_lifecycle_renewed_elsewhere(bp, bl, cp, cl, C.uint64_t(nowMs), &out, &e), e); err != nil {
-		return false, err
-	}
-	return bool(out), nil
-}
-
-func afterRenewalFailure(credentialJSON string, renewalErr *Error, nowMs int64) (decision, error) {
-	ej, _ := json.Marshal(renewalErr)
-	var out *C.char
-	var e *C.termauth_error
-	cp, cl := cstr(credentialJSON)
-	ep, el := cbytes(ej)
-	if err := fail(C.termauth_lifecycle_after_renewal_failure(cp, cl, ep, el, C.uint64_t(nowMs), &out, &e), e); err != nil {
-		return decision{}, err
-	}
-	runtime.KeepAlive(ej)
-	s, _ := owned(out)
-	var d decision
-	err := json.Unmarshal([]byte(s), &d)
-	return d, err
 }
 
 // jsonEqual is the vectors' comparison (member order ignored, `true` ≠ `1`), done by the library.

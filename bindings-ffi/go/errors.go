@@ -1,7 +1,12 @@
 package termauth
 
-// Error is every error this package returns from the library or the flows: use errors.As
-// to get it, then switch on Kind, Code or Hint.
+import (
+	"encoding/json"
+	"errors"
+)
+
+// Error is every error this package returns: use errors.As to get it, then switch on
+// Kind, Code or Hint; ExitCode(err) is the process exit code a CLI uses.
 //
 //	var te *termauth.Error
 //	if errors.As(err, &te) && te.Hint == termauth.HintReauthenticate { … run login … }
@@ -10,7 +15,7 @@ type Error struct {
 	Kind string `json:"kind"`
 	// Code is stable and machine-readable: invalid_grant, not_logged_in, response_not_json, …
 	Code string `json:"code"`
-	// Message is a sentence a user can act on.
+	// Message is a sentence a user can act on (the core's words, the same in every language).
 	Message string `json:"message"`
 	// Hint is what a CLI does about it: reauthenticate, retry_later, fix_configuration, fatal.
 	Hint string `json:"hint"`
@@ -18,12 +23,14 @@ type Error struct {
 	Status int `json:"status,omitempty"`
 	// OAuthError is the server's OAuth `error` value (Kind "oauth").
 	OAuthError string `json:"error,omitempty"`
-	// ErrorDescription is the server's `error_description`.
+	// ErrorDescription is the server's `error_description` (sanitised by the core).
 	ErrorDescription string `json:"error_description,omitempty"`
 	// ErrorURI is the server's `error_uri`.
 	ErrorURI string `json:"error_uri,omitempty"`
 	// Excerpt is the sanitised start of a non-JSON response body.
 	Excerpt string `json:"excerpt,omitempty"`
+
+	exitCode int // the core's Error::exit_code, when the error came through the library
 }
 
 // The hints.
@@ -49,10 +56,36 @@ var (
 	ErrNotLoggedIn = &Error{Kind: "storage", Code: "not_logged_in"}
 	// ErrLoginRequired: the stored credential cannot be renewed.
 	ErrLoginRequired = &Error{Kind: "storage", Code: "login_required"}
-	// ErrCancelled: the context was cancelled during a login.
+	// ErrCancelled: Ctrl-C, or the context was cancelled.
 	ErrCancelled = &Error{Kind: "interrupted", Code: "cancelled"}
 )
 
-func usageError(code, message string) *Error {
-	return &Error{Kind: "usage", Code: code, Message: message, Hint: HintFixConfiguration}
+// ExitCode is the process exit code for err, the same as the termauth CLI's in every
+// language (the core's Error::exit_code): 0 for nil, 3 log in again, 4 try again later,
+// 5 fix the configuration, 6 any other termauth error, 130 cancelled; 1 for an error that
+// did not come from termauth.
+func ExitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	var te *Error
+	if !errors.As(err, &te) {
+		return 1
+	}
+	if te.exitCode != 0 {
+		return te.exitCode
+	}
+	// Made in Go (a sentinel, say): ask the core with what it needs to read it.
+	e := *te
+	if e.Hint == "" {
+		e.Hint = HintFatal
+	}
+	b, _ := json.Marshal(&e)
+	return errorFromJSON(b).exitCode
+}
+
+// internalError is a bug in this package or a library it was not built with (never a
+// user's mistake): it carries what went wrong, for the report.
+func internalError(what string) *Error {
+	return &Error{Kind: "usage", Code: "internal_error", Hint: HintFatal, Message: "termauth (Go): " + what, exitCode: 6}
 }

@@ -6,17 +6,20 @@ import (
 	"testing"
 )
 
-// Printing a Config, a Method or a Client never shows a secret (found in review).
+// Printing a Config, a Method, a Client or a TokenReport never shows a secret.
 func TestSecretsAreNotPrinted(t *testing.T) {
 	cfg := Config{App: "t", Issuer: "https://as.example", ClientID: "c", ClientSecret: "hunter2"}
 	m := Password("alice", "wonderland")
 	tok := Token("pat-secret")
+	report := TokenReport{Source: "store", Token: "at-secret", Header: [2]string{"Authorization", "Bearer at-secret"},
+		Credential: []byte(`{"tokens":{"refresh_token":"rt-secret"}}`)}
 	for _, s := range []string{
 		fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg),
 		fmt.Sprintf("%v", m), fmt.Sprintf("%+v", m), fmt.Sprintf("%#v", m), fmt.Sprintf("%v", tok),
 		fmt.Sprintf("%v", &Client{cfg: cfg}), fmt.Sprintf("%+v", &Client{cfg: cfg}),
+		fmt.Sprintf("%v", report), fmt.Sprintf("%+v", &report), fmt.Sprintf("%#v", report),
 	} {
-		for _, secret := range []string{"hunter2", "wonderland", "pat-secret"} {
+		for _, secret := range []string{"hunter2", "wonderland", "pat-secret", "at-secret", "rt-secret"} {
 			if strings.Contains(s, secret) {
 				t.Errorf("%q shows %q", s, secret)
 			}

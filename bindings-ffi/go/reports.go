@@ -1,0 +1,83 @@
+package termauth
+
+// What the commands return: the outcomes of the session, decoded.
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// UserCode is what the device flow asks the user to do (for Config.ShowUserCode).
+type UserCode struct {
+	UserCode                string `json:"user_code"`
+	VerificationURI         string `json:"verification_uri"`
+	VerificationURIComplete string `json:"verification_uri_complete,omitempty"`
+	ExpiresAt               int64  `json:"expires_at"`
+}
+
+// StoreChoice says which store holds a credential ("keyring" or "file"), and why.
+type StoreChoice struct {
+	Store  string `json:"store"`
+	Reason string `json:"reason"`
+}
+
+// LoginReport is what Login did; Text is the sentence to show.
+type LoginReport struct {
+	Method    string       `json:"method"`
+	Profile   string       `json:"profile"`
+	Store     *StoreChoice `json:"store"`
+	Scope     string       `json:"scope,omitempty"`
+	ExpiresAt int64        `json:"expires_at,omitempty"`
+	Text      string       `json:"text"`
+}
+
+// TokenReport is a valid token with where it came from ("env" or "store"), the header
+// that presents it, its expiry (Unix ms, 0 when unknown) and the stored record. Text is
+// set by Refresh. Printing it with %v shows no secret.
+type TokenReport struct {
+	Source     string          `json:"source"`
+	Token      string          `json:"token"`
+	Header     [2]string       `json:"header"`
+	ExpiresAt  int64           `json:"expires_at,omitempty"`
+	Credential json.RawMessage `json:"credential,omitempty"`
+	Text       string          `json:"text,omitempty"`
+}
+
+// String redacts the token, the header and the record.
+func (r TokenReport) String() string {
+	return fmt.Sprintf("termauth.TokenReport(source=%s expires_at=%d)", r.Source, r.ExpiresAt)
+}
+
+// GoString is String for %#v.
+func (r TokenReport) GoString() string { return r.String() }
+
+// LogoutReport is what Logout did.
+type LogoutReport struct {
+	Removed bool   `json:"removed"`
+	Revoked bool   `json:"revoked"`
+	Note    string `json:"note,omitempty"`
+	Text    string `json:"text"`
+}
+
+// Status says where Token's token comes from and its state (no secrets).
+type Status struct {
+	Source      string       `json:"source"` // env, store or none
+	EnvVar      string       `json:"env_var"`
+	Profile     string       `json:"profile"`
+	Issuer      string       `json:"issuer"`
+	ClientID    string       `json:"client_id"`
+	Store       *StoreChoice `json:"store,omitempty"`
+	Kind        string       `json:"kind,omitempty"`  // oauth or api_key
+	Grant       string       `json:"grant,omitempty"` // device_code, authorization_code, …
+	Scope       string       `json:"scope,omitempty"`
+	ExpiresAt   int64        `json:"expires_at,omitempty"`
+	Refreshable bool         `json:"refreshable"`
+	Decision    string       `json:"decision,omitempty"` // use, refresh, reacquire, relogin
+	Error       *Error       `json:"error,omitempty"`
+}
+
+// Profile is a stored profile.
+type Profile struct {
+	Name   string `json:"name"`
+	Active bool   `json:"active"`
+}

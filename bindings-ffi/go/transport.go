@@ -1,0 +1,102 @@
+package termauth
+
+// The transport: the session's send_request actions with net/http. Proxies and TLS are
+// Go's (http.ProxyFromEnvironment, the system roots) or those of Config.HTTPClient; every
+// request has an overall deadline of 30 s; redirects are not followed (an OAuth endpoint
+// that redirects a POST is misconfigured, and following it could carry secrets elsewhere).
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"maps"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// requestDeadline bounds a whole exchange: connect, send, headers and body.
+const requestDeadline = 30 * time.Second
+
+// maxBody is one byte more than the core accepts (256 KiB), so that it can refuse a
+// larger body instead of seeing it cut.
+const maxBody = 256*1024 + 1
+
+func defaultHTTPClient() *http.Client {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.Proxy = http.ProxyFromEnvironment
+	return &http.Client{
+		Transport:     transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// send performs a send_request action; the http_response or transport_error input. A
+// request already sent is let finish (within its deadline) even after Ctrl-C: its answer
+// may carry a rotated refresh token that must not be lost.
+func (c *Client) send(a *action) map[string]any {
+	ctx, cancel := context.WithTimeout(context.Background(), requestDeadline)
+	defer cancel()
+	failed := func(err error) map[string]any {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL
+		}
+		return map[string]any{"type": "transport_error", "id": a.ID, "kind": transportKind(err), "message": err.Error()}
+	}
+	var body io.Reader
+	if a.Body != "" {
+		body = strings.NewReader(a.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, a.Method, a.URL, body)
+	if err != nil {
+		return failed(err)
+	}
+	for _, h := range a.Headers {
+		req.Header.Add(h[0], h[1])
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return failed(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return failed(err)
+	}
+	headers := [][2]string{}
+	for _, name := range slices.Sorted(maps.Keys(resp.Header)) {
+		for _, v := range resp.Header[name] {
+			headers = append(headers, [2]string{name, v})
+		}
+	}
+	// A body that is not UTF-8 becomes U+FFFD where it is not (json.Marshal), as every
+	// driver decodes it; the core judges what is left.
+	return map[string]any{"type": "http_response", "id": a.ID, "status": resp.StatusCode, "headers": headers, "body": string(data)}
+}
+
+func transportKind(err error) string {
+	var dns *net.DNSError
+	var unknownCA x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	var record tls.RecordHeaderError
+	var ne net.Error
+	var op *net.OpError
+	switch {
+	case errors.As(err, &dns):
+		return "dns"
+	case errors.As(err, &unknownCA), errors.As(err, &host), errors.As(err, &invalid), errors.As(err, &record):
+		return "tls"
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return "timeout"
+	case errors.As(err, &op) && op.Op == "dial":
+		return "connect"
+	}
+	return "other"
+}
