@@ -18,3 +18,32 @@ export const load = createRequire(import.meta.url);
 /** node:fs (every command reads the store). node:http and node:net are imported by the
  * loopback listener, which is itself imported only when a browser login starts. */
 export const fs = load('node:fs') as typeof import('node:fs');
+
+/**
+ * `n` bytes from the operating system's CSPRNG. On Unix, read from /dev/urandom with
+ * node:fs (already loaded): the first use of `globalThis.crypto` loads Node's WebCrypto,
+ * 2–3 ms of every cold start (and node:crypto costs as much), while a session needs its
+ * seed before it knows whether it will use it. Elsewhere, or if the device cannot be read,
+ * crypto.getRandomValues.
+ */
+export function randomBytes(n: number): Uint8Array {
+  const bytes = new Uint8Array(n);
+  if (process.platform !== 'win32') {
+    let fd: number | undefined;
+    try {
+      fd = fs.openSync('/dev/urandom', 'r');
+      let at = 0;
+      while (at < n) {
+        const got = fs.readSync(fd, bytes, at, n - at, null);
+        if (got <= 0) break;
+        at += got;
+      }
+      if (at === n) return bytes;
+    } catch {
+      /* no such device here: the portable source below */
+    } finally {
+      if (fd !== undefined) fs.closeSync(fd);
+    }
+  }
+  return globalThis.crypto.getRandomValues(bytes);
+}

@@ -12,9 +12,10 @@ import { Session } from './session.js';
 import { execute as executeStorage } from './store.js';
 import { environmentFetch, send, type FetchLike } from './transport.js';
 import { Silent, Terminal, type Ui } from './ui.js';
-import type { ClientOptions, LoginOptions, Status } from './options.js';
+import type { ClientOptions, CredentialLock, LoginOptions, Status } from './options.js';
 import type {
-  Credential, LoginReport, LogoutReport, ProfileInfo, SessionAction, SessionCommand, SessionConfig, SessionOutcome, TokenReport,
+  Credential, LoginReport, LogoutReport, ProfileInfo, ServerMetadata, SessionAction, SessionCommand, SessionConfig, SessionOutcome,
+  TokenReport,
 } from './types.js';
 
 /** What one run keeps between actions. */
@@ -135,6 +136,26 @@ export class Client {
     only(await this.#run({ op: 'use_profile', profile }), 'profile_used');
   }
 
+  /** The server metadata: configured, else cached (a day), else discovered (and cached). */
+  async metadata(): Promise<ServerMetadata> {
+    return only(await this.#run({ op: 'discover' }), 'metadata').metadata;
+  }
+
+  /**
+   * Takes the credential's lock — the one renewals and logins take, in every language — for
+   * a program that must not race termauth on this credential; `release()` it (or `using`).
+   * Waits up to `lockWaitMs`.
+   */
+  async lock(): Promise<CredentialLock> {
+    const { path, nonce } = only(await this.#run({ op: 'lock' }), 'locked');
+    let held = true;
+    const release = () => {
+      if (held) only(this.#runSync({ op: 'unlock', nonce }), 'unlocked');
+      held = false;
+    };
+    return { path, release, [Symbol.dispose]: release };
+  }
+
   /** Runs one session to its end, executing its actions. */
   async #run(command: SessionCommand, login: LoginOptions = {}): Promise<SessionOutcome> {
     const spec = { command, config: this.#config(), environment: snapshot(this.options.app) };
@@ -155,7 +176,7 @@ export class Client {
     }
   }
 
-  /** Runs a session that only reads the store (status, profiles): its actions are storage primitives and notices. */
+  /** Runs a session that only uses the store (status, profiles, unlock): its actions are storage primitives and notices. */
   #runSync(command: SessionCommand): SessionOutcome {
     const session = Session.start({ command, config: this.#config(), environment: snapshot(this.options.app) }, randomSeed(), Date.now());
     try {

@@ -1,5 +1,6 @@
 // Low level, sans-IO: the core's flows as JS classes. No network, no clock, no files:
 // `poll(nowMs)` says what to do, `handle(input, nowMs)` feeds back what happened.
+import { randomBytes } from './builtins.js';
 import * as wasm from './wasm.js';
 import { errorFrom, usage } from './errors.js';
 import type { Action, Credential, Decision, ErrorData, FlowSpec, HttpResponseInput, Input, TokenSet } from './types.js';
@@ -13,9 +14,9 @@ export function unwrap<T>(text: string): T {
   return env.ok as T;
 }
 
-/** 32 bytes from crypto.getRandomValues: the seed of a flow's RNG (state, PKCE verifier, nonce). */
+/** 32 bytes from the OS's CSPRNG: the seed of a flow's or a session's RNG (state, PKCE verifier, nonce, lock nonces). */
 export function randomSeed(): Uint8Array {
-  return globalThis.crypto.getRandomValues(new Uint8Array(32));
+  return randomBytes(32);
 }
 
 export function seedBytes(seed: Uint8Array | string | undefined): Uint8Array {
@@ -43,7 +44,7 @@ export class Flow {
 
   /**
    * Starts a flow. `seed` (32 bytes or 64 hex digits) makes its random values
-   * reproducible (tests, vectors); by default it comes from crypto.getRandomValues.
+   * reproducible (tests, vectors); by default it comes from the OS (`randomSeed`).
    * @throws UsageError for a configuration the core refuses (`invalid_flow_config`, `insecure_endpoint`, …)
    */
   static start(spec: FlowSpec | string, seed?: Uint8Array | string): Flow {

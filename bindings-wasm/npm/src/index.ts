@@ -30,7 +30,7 @@ export {
 } from './flow.js';
 export { Session, sessionVariables, exitCode } from './session.js';
 export { Client } from './client.js';
-export type { ClientOptions, LoginMethod, LoginOptions, Status } from './options.js';
+export type { ClientOptions, CredentialLock, LoginMethod, LoginOptions, Status } from './options.js';
 export { send, proxyFor, environmentFetch, MAX_RESPONSE_BYTES } from './transport.js';
 export type { EnvironmentFetchOptions, FetchLike, UndiciLike } from './transport.js';
 export { Terminal, Silent, qrLines } from './ui.js';

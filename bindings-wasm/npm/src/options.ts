@@ -75,3 +75,12 @@ export interface LoginOptions {
 /** `status()`: the core's status, with its `error` as a TermauthError. */
 export type Status = Omit<StatusData, 'error'> & { error?: TermauthError };
 
+
+/** The credential's lock, held by this process until `release()` (idempotent). */
+export interface CredentialLock {
+  /** The lock file. */
+  readonly path: string;
+  /** Releases the lock if it is still this holder's (a lock broken as stale and taken by another process is left alone). */
+  release(): void;
+  [Symbol.dispose](): void;
+}

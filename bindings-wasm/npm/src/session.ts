@@ -18,7 +18,7 @@ export class Session {
 
   /**
    * Starts a session at `nowMs` (wall clock). `seed` (32 bytes or 64 hex digits) makes its
-   * random values reproducible (vectors); by default it comes from crypto.getRandomValues.
+   * random values reproducible (vectors); by default it comes from the OS (`randomSeed`).
    * @throws UsageError for a spec the core refuses (`invalid_session_spec`, `invalid_profile`, …)
    */
   static start(spec: SessionSpec | string, seed: Uint8Array | string | undefined, nowMs: number): Session {

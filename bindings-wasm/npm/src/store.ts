@@ -3,7 +3,7 @@
 // optional keyring. The same semantics as native/src/storage.rs; IO only: what to read,
 // write or lock, and what it means (paths, formats, lock staleness), is the session's
 // (termauth_core::store). A failure is answered with `io_error` carrying the OS's text.
-import { fs } from './builtins.js';
+import { fs, randomBytes } from './builtins.js';
 import { dirname, basename, join } from 'node:path';
 import { keyringDelete, keyringGet, keyringSet } from './keyring.js';
 import type { SessionAction, SessionInput } from './types.js';
@@ -114,9 +114,9 @@ function writeAllAndSync(fd: number, contents: string): void {
   fs.fsyncSync(fd);
 }
 
-/** 24 hex digits from crypto.getRandomValues: a temporary file's name is never shared by two writers. */
+/** 24 random hex digits: a temporary file's name is never shared by two writers. */
 function randomSuffix(): string {
-  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(12));
+  const bytes = randomBytes(12);
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 

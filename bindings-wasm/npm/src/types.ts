@@ -353,7 +353,10 @@ export type SessionCommand =
   | { op: 'logout' }
   | { op: 'status' }
   | { op: 'profiles' }
-  | { op: 'use_profile'; profile: string };
+  | { op: 'use_profile'; profile: string }
+  | { op: 'discover' }
+  | { op: 'lock' }
+  | { op: 'unlock'; nonce: string };
 
 /** The process a session runs in, as its driver observed it (`termauth_core::environment::Environment`). */
 export interface Environment {
@@ -575,4 +578,7 @@ export type SessionOutcome =
   // `kind`, the credential's kind); JSON.parse keeps the last. See Client.status.
   | ({ kind: 'status' | 'oauth' | 'api_key' } & Omit<StatusData, 'kind'>)
   | { kind: 'profiles'; profiles: ProfileInfo[] }
-  | { kind: 'profile_used'; profile: string };
+  | { kind: 'profile_used'; profile: string }
+  | { kind: 'metadata'; metadata: ServerMetadata }
+  | { kind: 'locked'; path: string; nonce: string }
+  | { kind: 'unlocked'; released: boolean };

@@ -157,6 +157,25 @@ test('Rust logs in → Node reads, renews and logs out; Node waits for the lock 
   assert.equal(JSON.parse(status.stdout).source, 'none');
 });
 
+test('Client.lock(): Node holds the credential lock of every language; Rust waits for its release', async () => {
+  const dir = tempDir();
+  const env = { TERMAUTH_CONFIG_DIR: dir, TERMAUTH_CLIENT_SECRET: 's3cr3t:with/special+chars' };
+  const args = ['--issuer', idp.issuer, '--client-id', 'termauth-ci-basic', '--scope', 'api:read'];
+  assert.equal((await runRust(['login', '--client-credentials', ...args], env)).code, 0);
+  const node = new Client({ app: 'termauth', configDir: dir, issuer: idp.issuer, clientId: 'termauth-ci-basic', ui: recordingUi() });
+  const guard = await node.lock();
+  assert.equal(guard.path, credentialPath(dir, idp.issuer, 'termauth-ci-basic', 'default', 'lock'));
+  assert.equal(JSON.parse(readFileSync(guard.path, 'utf8')).pid, process.pid);
+  let rustDone = false;
+  const rust = runRust(['refresh', ...args], env).then((r) => ((rustDone = true), r));
+  await new Promise((r) => setTimeout(r, 700));
+  assert.equal(rustDone, false, 'Rust waits while Node holds the lock');
+  guard.release();
+  guard.release(); // idempotent
+  assert.ok(!existsSync(guard.path));
+  assert.equal((await rust).code, 0);
+});
+
 test('a record from a newer version is refused by Node as by Rust, and left untouched', async () => {
   const dir = tempDir();
   const node = new Client({ app: 'termauth', configDir: dir, issuer: idp.issuer, clientId: 'termauth-cli', ui: recordingUi() });

@@ -89,6 +89,17 @@ test('device login: stored in a 0600 file that says why, token served from the c
   assert.deepEqual(readdirSync(join(dir, 'credentials')), [`default@${serverKey(idp.issuer, 'termauth-cli')}.json`], 'no lock or temporary file left');
 });
 
+test('metadata(): discovered once, then from the cache in the config directory', async () => {
+  const c = cli();
+  const m = await c.metadata();
+  assert.equal(m.issuer, idp.issuer);
+  assert.ok(m.device_authorization_endpoint);
+  const cache = readdirSync(join(c.options.configDir, 'metadata'));
+  assert.equal(cache.length, 1);
+  const offline = new Client({ ...c.options, fetch: async () => { throw new TypeError('fetch failed'); } });
+  assert.deepEqual(await offline.metadata(), m, 'served from the cache without a request');
+});
+
 test('device login denied: OAuthError access_denied, nothing stored', async () => {
   const c = cli();
   await assert.rejects(

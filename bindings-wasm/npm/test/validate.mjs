@@ -150,6 +150,12 @@ function checkSessionOutcome(o, where) {
       return shape(o, where, { kind: S, profiles: arrayOf((p, w) => shape(p, w, { name: S, active: B })) });
     case 'profile_used':
       return shape(o, where, { kind: S, profile: S });
+    case 'metadata':
+      return shape(o, where, { kind: S, metadata: checkMetadata });
+    case 'locked':
+      return shape(o, where, { kind: S, path: S, nonce: S });
+    case 'unlocked':
+      return shape(o, where, { kind: S, released: B });
     default:
       assert.fail(`${where}: unknown session outcome kind ${o?.kind}`);
   }
