@@ -1,22 +1,27 @@
 """The store is shared with the Rust CLI: a credential the Rust `termauth` saves is used by
-Python, and back (same directory, records, profiles.json and lock protocol)."""
+Python, and back (same directory, records, profiles.json and lock protocol); Rust and
+Python processes racing one expired credential make one refresh between them."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
-from typing import Dict, List
+from typing import Any, Dict, List
 
 import pytest
 
 import termauth
+from termauth.flow import SendRequest
+from termauth.transport import UrllibTransport
 
 from conftest import ROOT, Idp
-from test_idp import Recorder, introspect
+from test_idp import Recorder, introspect, password_client, record, record_path, store
 
 CLI_BIN = ROOT / "target" / "debug" / "termauth"
 
@@ -69,7 +74,7 @@ def test_rust_login_python_get_token(idp: Idp, config_dir: Path, rust_cli: Path)
     renewed = c.refresh()
     out = subprocess.run([str(rust_cli), "token", "--issuer", idp.issuer, "--client-id", "termauth-cli"],
                          capture_output=True, text=True, env=env(config_dir), check=True)
-    assert out.stdout.strip() == renewed["tokens"]["access_token"]
+    assert out.stdout.strip() == renewed.token
 
 
 def test_python_login_rust_token(idp: Idp, config_dir: Path, rust_cli: Path) -> None:
@@ -93,27 +98,60 @@ def test_python_login_rust_token(idp: Idp, config_dir: Path, rust_cli: Path) -> 
     assert err.value.code == "not_logged_in"
 
 
-def test_lock_is_shared(idp: Idp, config_dir: Path) -> None:
-    """A lock taken through Python is the Rust lock file; a second taker waits for it."""
-    from termauth import _native
+def test_rust_waits_for_the_lock_python_holds(short_idp: Idp, config_dir: Path, rust_cli: Path) -> None:
+    """Python renews under the credential's lock, slowly; the Rust CLI, asked for the same
+    expired token meanwhile, waits on the lock file, re-reads, and uses Python's renewal
+    (one refresh: a second one with the rotated-away refresh token would revoke the grant)."""
+    c = password_client(short_idp)
+    rec = record(c)
+    store(c, dict(rec, tokens=dict(rec["tokens"], expires_at=1)))
+    in_refresh, go_on = threading.Event(), threading.Event()
 
-    s = _native.Store("termauth", "file")
-    lock = s.lock(idp.issuer, "termauth-cli", "default")
-    key = _native.server_key(idp.issuer, "termauth-cli")
-    path = config_dir / "credentials" / f"default@{key}.lock"
-    assert path.exists() and '"pid"' in path.read_text()
-    got: List[float] = []
+    class Slow(UrllibTransport):
+        def send(self, request: SendRequest) -> Any:
+            if request.url.endswith("/token"):
+                in_refresh.set()
+                go_on.wait(30)
+            return super().send(request)
 
-    def second() -> None:
-        t = time.time()
-        with s.lock(idp.issuer, "termauth-cli", "default"):
-            got.append(time.time() - t)
-
-    th = threading.Thread(target=second)
+    py = termauth.Client(app="termauth", issuer=short_idp.issuer, client_id="termauth-password",
+                         interactive=False, transport=Slow())
+    got: List[str] = []
+    th = threading.Thread(target=lambda: got.append(py.get_token()))
     th.start()
-    time.sleep(0.4)
-    assert not got  # waiting (and the GIL is free: this thread runs)
-    lock.release()
-    th.join(10)
-    assert got and got[0] >= 0.3
-    assert not path.exists()
+    assert in_refresh.wait(30)
+    lock = record_path(short_idp.issuer, "termauth-password").with_suffix(".lock")
+    assert lock.exists() and json.loads(lock.read_text())["pid"] == os.getpid()  # the Rust lock format
+    rust = subprocess.Popen([str(rust_cli), "token", "--issuer", short_idp.issuer, "--client-id", "termauth-password"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env(config_dir))
+    time.sleep(1.0)
+    assert rust.poll() is None  # waiting for Python's lock
+    go_on.set()
+    out, err = rust.communicate(timeout=60)
+    th.join(30)
+    assert rust.returncode == 0, err
+    assert got and out.strip() == got[0] != rec["tokens"]["access_token"]
+    assert introspect(short_idp, got[0])["active"] is True
+    assert not lock.exists()
+
+
+def test_rust_and_python_race_one_expired_credential(short_idp: Idp, config_dir: Path, rust_cli: Path) -> None:
+    """Three Rust and three Python processes want a token at once; the stored one has
+    expired. One refreshes under the lock; the others wait and use its result."""
+    c = password_client(short_idp)
+    rec = record(c)
+    store(c, dict(rec, tokens=dict(rec["tokens"], expires_at=1)))
+    e = env(config_dir)
+    rust = [str(rust_cli), "token", "--issuer", short_idp.issuer, "--client-id", "termauth-password"]
+    python = [sys.executable, "-c",
+              f"import termauth; print(termauth.get_token('termauth', {short_idp.issuer!r}, 'termauth-password'))"]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=e)
+             for cmd in (rust, python, rust, python, rust, python)]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 6, [err for _, err in results]
+    tokens = {out.strip() for out, _ in results}
+    assert len(tokens) == 1 and rec["tokens"]["access_token"] not in tokens
+    token = tokens.pop()
+    assert record(c)["tokens"]["access_token"] == token
+    assert introspect(short_idp, token)["active"] is True  # no refresh token was used twice
+    assert not list((config_dir / "credentials").glob("*.lock"))

@@ -5,7 +5,9 @@ the user's browser."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import os
 import queue
 import threading
 import time
@@ -17,8 +19,9 @@ from typing import Any, Dict, List, Optional
 import pytest
 
 import termauth
-from termauth.flow import ShowUserCode
-from termauth._ui import UI
+from termauth.flow import Done, Failed, Flow, SendRequest
+from termauth.session import Notice, ShowAuthorizationUrl, ShowUserCode
+from termauth.transport import UrllibTransport
 
 from conftest import Idp
 
@@ -27,31 +30,31 @@ BASIC = ("termauth-ci-basic", "s3cr3t:with/special+chars")
 POST = ("termauth-ci-post", "ci-post-secret")
 
 
-class Recorder(UI):
-    """A UI that records what it was told and, like a user, approves device codes."""
+class Recorder(termauth.UI):
+    """A UI that records what the session told it and, like a user, approves device codes."""
 
     def __init__(self, idp: Optional[Idp] = None, action: str = "approve") -> None:
         self.idp = idp
         self.action = action
         self.codes: List[ShowUserCode] = []
-        self.urls: List[str] = []
-        self.warnings: List[str] = []
-        self.infos: List[str] = []
+        self.urls: List[ShowAuthorizationUrl] = []
+        self.notices: List[Notice] = []
         self.approvals: List[Dict[str, Any]] = []
 
-    def show_user_code(self, prompt: ShowUserCode, browser_opened: bool) -> None:
-        self.codes.append(prompt)
+    @property
+    def warnings(self) -> List[str]:
+        return [n.text for n in self.notices if n.level == "warning"]
+
+    def show_user_code(self, action: ShowUserCode) -> None:
+        self.codes.append(action)
         if self.idp is not None:
-            self.approvals.append(self.idp.approve_device(prompt.user_code, self.action))
+            self.approvals.append(self.idp.approve_device(action.user_code, self.action))
 
-    def show_browser(self, url: str, opened: bool, paste: bool) -> None:
-        self.urls.append(url)
+    def show_authorization_url(self, action: ShowAuthorizationUrl) -> None:
+        self.urls.append(action)
 
-    def warn(self, line: str) -> None:
-        self.warnings.append(line)
-
-    def info(self, line: str) -> None:
-        self.infos.append(line)
+    def notice(self, notice: Notice) -> None:
+        self.notices.append(notice)
 
 
 def introspect(idp: Idp, token: str) -> Dict[str, Any]:
@@ -70,10 +73,39 @@ def introspect(idp: Idp, token: str) -> Dict[str, Any]:
         return dict(json.loads(r.read()))
 
 
+def record_path(issuer: str, client_id: str, profile: str = "default") -> Path:
+    """Where the file store keeps a record (the layout every language shares; the config
+    directory is TERMAUTH_CONFIG_DIR, set by the config_dir fixture)."""
+    key = hashlib.sha256(f"{issuer}\n{client_id}".encode()).hexdigest()[:16]
+    return Path(os.environ["TERMAUTH_CONFIG_DIR"]) / "credentials" / f"{profile}@{key}.json"
+
+
 def record(client: termauth.Client) -> Dict[str, Any]:
-    loaded = client.store.load(client.issuer, client.client_id, client.profile)
-    assert loaded is not None
-    return dict(json.loads(loaded[0]))
+    return dict(json.loads(record_path(client.issuer, client.client_id, client.profile).read_text()))
+
+
+def store(client: termauth.Client, rec: Dict[str, Any], profile: str = "default") -> None:
+    """Writes a record as another process would (tests tamper with the store this way)."""
+    path = record_path(client.issuer, client.client_id, profile)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(rec))
+
+
+def run_flow(spec: Dict[str, Any]) -> Dict[str, Any]:
+    """Runs a flow that only sends requests (discovery, refresh, …) to its outcome."""
+    flow, transport = Flow.from_spec(spec), UrllibTransport()
+    while True:
+        action = flow.poll(int(time.time() * 1000))
+        if isinstance(action, SendRequest):
+            flow.handle(transport.send(action), int(time.time() * 1000))
+        elif isinstance(action, Done):
+            return action.result
+        elif isinstance(action, Failed):
+            raise action.error
+
+
+def discover(issuer: str) -> Dict[str, Any]:
+    return dict(run_flow({"flow": "discovery", "issuer": issuer, "allow_insecure_http": True})["metadata"])
 
 
 def device_client(idp: Idp, config_dir: Path, action: str = "approve", **kw: Any) -> termauth.Client:
@@ -94,7 +126,10 @@ def test_device_approve(idp: Idp, config_dir: Path) -> None:
     assert report.scope is not None and "offline_access" in report.scope.split()
     ui = c.ui
     assert isinstance(ui, Recorder) and ui.codes and ui.approvals[0]["ok"] is True
-    assert ui.warnings and ui.warnings[0].startswith("credential stored in")  # file store, auto: says why
+    assert ui.codes[0].text.lines[0].endswith(ui.codes[0].user_code)  # the session's words
+    assert [n.code for n in ui.notices] == ["stored_in_file"]  # file store, auto: says why
+    assert ui.warnings[0].startswith("credential stored in") and "TERMAUTH_NO_KEYRING" in ui.warnings[0]
+    assert report.text.startswith("Logged in (method: device, profile: default")
     rec = record(c)
     assert rec["grant"] == "device_code" and rec["tokens"]["refresh_token"]
     token = c.get_token()
@@ -125,42 +160,61 @@ def test_device_deny(idp: Idp, config_dir: Path) -> None:
 
 
 def browser_client(idp: Idp, action: str = "approve", **kw: Any) -> termauth.Client:
+    """A client whose user approves in a browser: the one the session launched, or (no
+    display) one they open at the printed URL. The approver GETs the redirect into our
+    listener, beside the executor."""
     results: List[Dict[str, Any]] = []
+    launched: List[str] = []
 
-    def open_browser(url: str) -> bool:
-        # The approver GETs the redirect into our listener: run it beside the driver.
+    def approve(url: str) -> None:
         t = threading.Thread(target=lambda: results.append(idp.authorize(url, action, follow_redirect=True)))
         t.daemon = True
         t.start()
+
+    def open_browser(url: str) -> bool:
+        launched.append(url)
+        approve(url)
         return True
+
+    class User(Recorder):
+        def show_authorization_url(self, a: ShowAuthorizationUrl) -> None:
+            super().show_authorization_url(a)
+            if not launched:
+                approve(a.url)
 
     c = termauth.Client(
         app="termauth", issuer=idp.issuer, client_id=CLI, scope="openid offline_access",
-        ui=Recorder(), open_browser=open_browser, **kw,
+        ui=User(), open_browser=open_browser, redirect_timeout_ms=60_000, **kw,
     )
     c._approver_results = results  # type: ignore[attr-defined]
+    c._launched = launched  # type: ignore[attr-defined]
     return c
 
 
-def test_browser_approve(idp: Idp, config_dir: Path) -> None:
+@pytest.mark.parametrize("display", [False, True], ids=["headless", "display"])
+def test_browser_approve(idp: Idp, config_dir: Path, monkeypatch: pytest.MonkeyPatch, display: bool) -> None:
+    if display:
+        monkeypatch.setenv("BROWSER", "a-browser")  # a browser can be opened: the session asks for one
     c = browser_client(idp)
     report = c.login("browser")
     assert report.method == "browser"
+    assert bool(c._launched) == display  # type: ignore[attr-defined]
+    ui = c.ui
+    assert isinstance(ui, Recorder)
+    assert ui.urls[0].text.lines[0] == ("Opening your browser to log in. If it did not open, visit:" if display
+                                        else "Open this URL in a browser to log in:")
     rec = record(c)
     assert rec["grant"] == "authorization_code" and rec["tokens"]["id_token"] and rec["tokens"]["refresh_token"]
-    url = c.ui.urls[0]  # type: ignore[attr-defined]
-    q = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)
+    q = urllib.parse.parse_qs(urllib.parse.urlparse(ui.urls[0].url).query)
     assert q["code_challenge_method"] == ["S256"] and q["redirect_uri"][0].startswith("http://127.0.0.1:")
     assert introspect(idp, c.get_token())["active"] is True
-    # the listener's page said so
-    import time
-
+    # the listener answered with the session's page
     for _ in range(50):
         if c._approver_results:  # type: ignore[attr-defined]
             break
         time.sleep(0.1)
     res = c._approver_results[0]  # type: ignore[attr-defined]
-    assert res["callback_status"] == 200 and "Login complete" in res["callback_body"]
+    assert res["callback_status"] == 200 and "Login approved" in res["callback_body"]
 
 
 def test_browser_deny(idp: Idp, config_dir: Path) -> None:
@@ -169,16 +223,23 @@ def test_browser_deny(idp: Idp, config_dir: Path) -> None:
         c.login("browser")
     assert e.value.code == "access_denied"
     assert e.value.error_description
+    for _ in range(50):
+        if c._approver_results:  # type: ignore[attr-defined]
+            break
+        time.sleep(0.1)
+    res = c._approver_results[0]  # type: ignore[attr-defined]
+    # the browser is told the login failed (the session's failure page), not that it worked
+    assert "Login failed" in res["callback_body"] and "approved" not in res["callback_body"]
 
 
 def test_paste(idp: Idp, config_dir: Path) -> None:
     lines: "queue.Queue[str]" = queue.Queue()
 
     class PasteUser(Recorder):
-        def show_browser(self, url: str, opened: bool, paste: bool) -> None:
-            assert paste and not opened
-            super().show_browser(url, opened, paste)
-            redirect = idp.authorize(url, follow_redirect=False)["redirect"]
+        def show_authorization_url(self, action: ShowAuthorizationUrl) -> None:
+            assert "paste it here" in action.text.lines[-1]
+            super().show_authorization_url(action)
+            redirect = idp.authorize(action.url, follow_redirect=False)["redirect"]
             lines.put("  not a url at all\n")  # refused (wrong path), asked again
             lines.put("  " + redirect + "  \n")  # pasted with whitespace
 
@@ -198,7 +259,7 @@ def test_paste(idp: Idp, config_dir: Path) -> None:
     assert report.method == "paste" and not opened
     assert ui.warnings and "Paste it again" in ui.warnings[0]
     assert record(c)["grant"] == "authorization_code"
-    q = urllib.parse.parse_qs(urllib.parse.urlparse(ui.urls[0]).query)
+    q = urllib.parse.parse_qs(urllib.parse.urlparse(ui.urls[0].url).query)
     assert q["redirect_uri"] == ["http://127.0.0.1:8400/callback"]
 
 
@@ -216,7 +277,7 @@ def test_cancel_event(idp: Idp, config_dir: Path) -> None:
     cancel = threading.Event()
 
     class CancelUser(Recorder):
-        def show_user_code(self, prompt: ShowUserCode, browser_opened: bool) -> None:
+        def show_user_code(self, action: ShowUserCode) -> None:
             cancel.set()
 
     c = termauth.Client(app="termauth", issuer=idp.issuer, client_id=CLI, ui=CancelUser(), cancel=cancel)
@@ -240,7 +301,8 @@ def test_client_credentials(idp: Idp, config_dir: Path, client: Any, method: str
     t1 = c.get_token()
     assert introspect(idp, t1)["active"] is True
     # forced renewal re-runs the grant (no refresh token in that grant)
-    assert c.refresh()["tokens"]["access_token"] != t1
+    renewed = c.refresh()
+    assert renewed.token != t1 and renewed.text and renewed.text.startswith("Token renewed")
     assert c.status().refreshable is True
 
 
@@ -264,7 +326,6 @@ def test_auto_in_ci_uses_client_credentials(idp: Idp, config_dir: Path, monkeypa
 
 def test_auto_headless_uses_device(idp: Idp, config_dir: Path) -> None:
     c = device_client(idp, config_dir)
-    assert c.choose_method() == "device"
     assert c.login().method == "device"
 
 
@@ -314,20 +375,31 @@ def password_client(idp: Idp, **kw: Any) -> termauth.Client:
 def test_refresh_rotation(idp: Idp, config_dir: Path) -> None:
     c = password_client(idp)
     before = record(c)
-    after = c.refresh()
+    after = c.refresh().credential
+    assert after is not None
     assert after["tokens"]["refresh_token"] != before["tokens"]["refresh_token"]  # rotated
     assert after["tokens"]["access_token"] != before["tokens"]["access_token"]
     assert record(c) == after  # persisted
     assert c.get_token() == after["tokens"]["access_token"]
     # the old refresh token is dead: the core reports the server's invalid_grant
-    flow = termauth.Flow.from_spec({"flow": "refresh", "server": c.metadata(),
-                                    "client": {"client_id": "termauth-password"}, "credential": before})
-    from termauth._driver import Driver
-    from termauth.transport import UrllibTransport
-
     with pytest.raises(termauth.OAuthError) as e:
-        Driver(UrllibTransport(), termauth.SilentUI()).run(flow)
+        run_flow({"flow": "refresh", "server": discover(idp.issuer), "client": {"client_id": "termauth-password"},
+                  "credential": before, "allow_insecure_http": True})
     assert e.value.code == "invalid_grant" and e.value.status == 400
+
+
+def test_explicit_refresh_refused_is_an_error(idp: Idp, config_dir: Path) -> None:
+    """`refresh` whose renewal the server refuses fails (exit 3) and forgets the dead refresh
+    token, even while the access token is still valid (issue 10); `get_token` keeps serving it."""
+    c = password_client(idp)
+    rec = record(c)
+    rec["tokens"]["refresh_token"] = "not-a-refresh-token-the-server-knows"
+    store(c, rec)
+    with pytest.raises(termauth.StorageError) as e:
+        c.refresh()
+    assert e.value.code == "login_required" and e.value.exit_code == 3
+    assert "refresh_token" not in record(c)["tokens"]
+    assert c.get_token() == rec["tokens"]["access_token"]
 
 
 def test_get_token_renews_when_due(short_idp: Idp, config_dir: Path) -> None:
@@ -336,7 +408,7 @@ def test_get_token_renews_when_due(short_idp: Idp, config_dir: Path) -> None:
     # issued an hour ago, 30 s left: inside the 60 s skew, so get_token renews under the lock
     aged = dict(first, updated_at=first["updated_at"] - 3_600_000)
     aged["tokens"] = dict(first["tokens"], expires_at=int(time.time() * 1000) + 30_000)
-    c.store.save(c.issuer, "termauth-password", "default", json.dumps(aged))
+    store(c, aged)
     t = c.get_token()
     assert t != first["tokens"]["access_token"]
     assert record(c)["tokens"]["refresh_token"] != first["tokens"]["refresh_token"]
@@ -348,36 +420,33 @@ def test_rotation_race_rereads(short_idp: Idp, config_dir: Path) -> None:
     invalid_grant, re-reads the record, and uses the other process's fresh token."""
     c = password_client(short_idp, refresh_skew_ms=0)
     stale = record(c)
-    winner = c.refresh()  # "the other process"
+    winner = c.refresh().credential  # "the other process"
+    assert winner is not None
+    stale["tokens"]["expires_at"] = 1  # our view: expired, to be refreshed with the consumed token
+    store(c, stale)
+    sent: List[str] = []
+
+    class OtherProcessWritesFirst(UrllibTransport):
+        def send(self, request: SendRequest) -> Any:
+            sent.append(request.url)
+            if len(sent) == 1:  # while our refresh is on its way, the other process writes
+                store(c, winner)
+            return super().send(request)
+
     c2 = termauth.Client(app="termauth", issuer=short_idp.issuer, client_id="termauth-password",
-                         interactive=False, refresh_skew_ms=0)
-    # our view: the stale record, expired, to be refreshed with the consumed refresh token
-    stale["tokens"]["expires_at"] = 1
-    real_load = c2.store.load
-    calls = {"n": 0}
-
-    class FakeStore:
-        def __getattr__(self, name: str) -> Any:
-            return getattr(real_load.__self__, name)
-
-        def load(self, issuer: str, client_id: str, profile: str) -> Any:
-            calls["n"] += 1
-            if calls["n"] <= 2:  # the first read and the re-read under the lock
-                return (json.dumps(stale), "file", "")
-            return real_load(issuer, client_id, profile)
-
-    c2.store = FakeStore()  # type: ignore[assignment]
+                         interactive=False, refresh_skew_ms=0, transport=OtherProcessWritesFirst())
     token = c2.get_token()
     # consuming a used refresh token revokes the grant at this IdP, so the winner's token
     # may now be inactive; what matters is that we returned the re-read record's token
-    assert token == winner["tokens"]["access_token"] and calls["n"] == 3
+    assert token == winner["tokens"]["access_token"] and len(sent) == 1 and sent[0].endswith("/token")
+    assert record(c) == winner
 
 
 def test_expired_without_renewal_is_login_required(idp: Idp, config_dir: Path) -> None:
     c = termauth.Client(app="termauth", issuer=idp.issuer, client_id=CLI, interactive=False)
     cred = {"schema_version": 1, "updated_at": 0, "kind": "oauth", "issuer": idp.issuer, "client_id": CLI,
             "grant": "device_code", "tokens": {"access_token": "old", "token_type": "Bearer", "expires_at": 1}}
-    c.store.save(idp.issuer, CLI, "default", json.dumps(cred))
+    store(c, cred)
     with pytest.raises(termauth.StorageError) as e:
         c.get_token()
     assert e.value.code == "login_required" and e.value.exit_code == 3
@@ -392,9 +461,11 @@ def test_refresh_failure_serves_valid_token(idp: Idp, config_dir: Path) -> None:
             "grant": "device_code",
             "tokens": {"access_token": "still-good", "token_type": "Bearer", "expires_at": soon,
                        "refresh_token": "unknown-refresh-token"}}
-    c.store.save(idp.issuer, CLI, "default", json.dumps(cred))
+    store(c, cred)
     assert c.get_token() == "still-good"
-    assert "could not renew the token" in c.ui.warnings[0]  # type: ignore[attr-defined]
+    ui = c.ui
+    assert isinstance(ui, Recorder) and [n.code for n in ui.notices] == ["renewal_failed"]
+    assert "could not renew the token" in ui.warnings[0]
 
 
 # ---------------------------------------------------------------- logout / revocation
@@ -415,13 +486,13 @@ def test_logout_revokes(idp: Idp, config_dir: Path) -> None:
 
 def test_logout_offline_still_deletes(idp: Idp, config_dir: Path) -> None:
     c = password_client(idp)
-    dead = dict(c.metadata())
+    dead = discover(idp.issuer)
     dead["revocation_endpoint"] = "http://127.0.0.1:9/revoke"  # nothing listens on port 9
     offline = termauth.Client(app="termauth", issuer=idp.issuer, client_id="termauth-password",
                               metadata=dead, interactive=False)
     report = offline.logout()
     assert report.removed and not report.revoked
-    assert report.note and "not revoked" in report.note
+    assert report.note and "not revoked" in report.note and report.note in report.text
 
 
 # ---------------------------------------------------------------- profiles, env, module-level get_token
@@ -439,8 +510,11 @@ def test_profiles(idp: Idp, config_dir: Path) -> None:
     assert termauth.get_token("termauth", idp.issuer, CLI) == "pat-work"
     assert termauth.get_token("termauth", idp.issuer, CLI, profile="home") == "pat-home"
     with pytest.raises(termauth.UsageError) as e:
-        termauth.Client(app="termauth", issuer=idp.issuer, client_id=CLI, profile="../etc")
+        termauth.Client(app="termauth", issuer=idp.issuer, client_id=CLI, profile="../etc").get_token()
     assert e.value.code == "invalid_profile"
+    with pytest.raises(termauth.UsageError) as unknown:
+        c.use_profile("nobody")
+    assert unknown.value.code == "unknown_profile"
 
 
 def test_env_token_wins(idp: Idp, config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -454,18 +528,15 @@ def test_module_get_token_renews(short_idp: Idp, config_dir: Path) -> None:
     c = password_client(short_idp)
     first = record(c)
     old = first["tokens"]["access_token"]
-    # expired in the store: the module-level fast path must renew it
-    c.store.save(c.issuer, "termauth-password", "default",
-                 json.dumps(dict(first, tokens=dict(first["tokens"], expires_at=1))))
+    # expired in the store: the module-level fast path hands the session on to renew it
+    store(c, dict(first, tokens=dict(first["tokens"], expires_at=1)))
     t = termauth.get_token("termauth", short_idp.issuer, "termauth-password")
     assert t != old and t == record(c)["tokens"]["access_token"]
 
 
 def test_discovery_cache_shared_with_rust_layout(idp: Idp, config_dir: Path) -> None:
-    c = termauth.Client(app="termauth", issuer=idp.issuer, client_id=CLI)
-    m = c.metadata()
-    from termauth import _native
-
-    cached = json.loads((config_dir / "metadata" / f"{_native.server_key(idp.issuer, '')}.json").read_text())
-    assert cached["metadata"]["issuer"] == idp.issuer == m["issuer"]
+    password_client(idp)  # discovery ran, and was cached
+    key = hashlib.sha256(f"{idp.issuer}\n".encode()).hexdigest()[:16]
+    cached = json.loads((config_dir / "metadata" / f"{key}.json").read_text())
+    assert cached["metadata"]["issuer"] == idp.issuer
     assert isinstance(cached["fetched_at"], int)

@@ -7,8 +7,9 @@
     python examples/python/mycli.py --issuer ... --client-id mycli logout
 
 The client secret for ``--client-credentials`` comes from MYCLI_CLIENT_SECRET, never argv.
-Exit codes follow the error's hint: 3 log in again, 4 retry later, 5 fix configuration,
-6 other, 130 cancelled, 2 usage.
+Every sentence printed is termauth's (the same words as every other termauth CLI); exit
+codes are ``termauth.exit_code``: 3 log in again, 4 retry later, 5 fix configuration,
+6 other, 130 cancelled (2 for a bad command line, from argparse).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import argparse
 import json
 import os
 import sys
-from dataclasses import asdict
 
 import termauth
 
@@ -36,6 +36,7 @@ def main(argv: "list[str] | None" = None) -> int:
     m.add_argument("--with-token", dest="method", action="store_const", const="token",
                    help="store an API key read from stdin")
     sub.add_parser("token", help="print a valid access token")
+    sub.add_parser("refresh", help="renew the token now")
     sub.add_parser("status", help="where the token comes from, and its state")
     sub.add_parser("logout", help="revoke, then forget")
     sub.add_parser("profiles", help="list the stored profiles")
@@ -47,22 +48,22 @@ def main(argv: "list[str] | None" = None) -> int:
         if args.command == "login":
             method = args.method or "auto"
             token = sys.stdin.readline().strip() if method == "token" else None
-            report = auth.login(method, token=token)
-            print(f"Logged in ({report.method}) as profile {report.profile}; {report.store_reason}.", file=sys.stderr)
+            print(auth.login(method, token=token).text, file=sys.stderr)
         elif args.command == "token":
             print(auth.get_token())
+        elif args.command == "refresh":
+            print(auth.refresh().text, file=sys.stderr)
         elif args.command == "status":
             print(json.dumps(auth.status().to_dict(), indent=2))
         elif args.command == "logout":
-            r = auth.logout()
-            print("Logged out." if r.removed else "Nothing to log out of.", r.note or "", file=sys.stderr)
+            print(auth.logout().text, file=sys.stderr)
         elif args.command == "profiles":
             for prof in auth.profiles():
                 print(("* " if prof.active else "  ") + prof.name)
         return 0
     except termauth.Error as e:
         print(f"mycli: {e.message}", file=sys.stderr)
-        return e.exit_code
+        return termauth.exit_code(e)
 
 
 if __name__ == "__main__":

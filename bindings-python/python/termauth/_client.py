@@ -33,7 +33,7 @@ ReadLine = Callable[[float], Optional[str]]
 T = TypeVar("T")
 _CANCEL = '{"type":"cancel"}'
 # What a request interrupted by Ctrl-C is answered with (the session then ends `cancelled`).
-_INTERRUPTED = {
+_INTERRUPTED: Dict[type, Dict[str, Any]] = {
     SendRequest: {"type": "transport_error", "kind": "other", "message": "interrupted"},
     LaunchBrowser: {"type": "browser_launched", "launched": False},
     Listen: {"type": "io_error", "message": "interrupted"},
@@ -119,7 +119,8 @@ class Client:
         self._config = session_config(app, issuer, client_id, {k: given[k] for k in CONFIG_KEYS})
         self.store_preference = store or "auto"
         self.ui: UI = ui if ui is not None else (TerminalUI() if interactive else SilentUI())
-        self._transport_spec, self._transport = transport, None
+        self._transport_spec: Any = transport
+        self._transport: Any = None
         self._open_browser = open_browser or default_open_browser
         self._read_line = read_line
         self.cancel = cancel
@@ -197,7 +198,7 @@ class Client:
 
     def profiles(self) -> List[ProfileInfo]:
         """The stored profiles for this issuer and client."""
-        return self._expect({"op": "profiles"}, list)  # type: ignore[type-abstract]
+        return self._expect({"op": "profiles"}, list)
 
     def use_profile(self, profile: str) -> None:
         """Makes ``profile`` the active one; it must exist (log in with ``profile=`` first)."""
