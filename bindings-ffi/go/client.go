@@ -54,8 +54,7 @@ func (c *Client) String() string {
 // GoString is String for %#v.
 func (c *Client) GoString() string { return c.String() }
 
-// Close is a no-op kept for callers that defer it: a Client holds no library handle
-// between calls.
+// Close is a no-op kept for callers that defer it: a Client holds no handle between calls.
 func (c *Client) Close() error { return nil }
 
 func (c *Client) spec(command map[string]any, environment []byte) ([]byte, error) {
@@ -176,8 +175,7 @@ func (c *Client) run(ctx context.Context, command map[string]any) (json.RawMessa
 	var once sync.Once
 	cancel := func() { once.Do(func() { close(x.cancel) }) }
 	defer c.interrupts(cancel)()
-	stopCtx := context.AfterFunc(ctx, cancel)
-	defer stopCtx()
+	defer context.AfterFunc(ctx, cancel)()
 	defer x.close()
 	for {
 		if x.cancelled() && !x.cancelSent {
@@ -212,8 +210,7 @@ func (c *Client) run(ctx context.Context, command map[string]any) (json.RawMessa
 			wipe(b)
 			if err != nil && a.Type != "await_redirect" {
 				return nil, err
-			}
-			if err != nil {
+			} else if err != nil {
 				x.abortBrowser() // a redirect the session no longer waited for
 			}
 		}
@@ -235,8 +232,8 @@ func (x *executor) cancelled() bool {
 	case <-x.cancel:
 		return true
 	default:
-		return false
 	}
+	return false
 }
 
 // interrupted is closed once a cancel is still to be told to the session (a wait ends).
@@ -249,6 +246,7 @@ func (x *executor) interrupted() <-chan struct{} {
 
 // execute does one action; the input to hand back, if it takes one.
 func (x *executor) execute(a *action) (any, error) {
+	traceAction(a)
 	switch a.Type {
 	case "send_request":
 		return x.c.send(a), nil

@@ -6,9 +6,9 @@ package termauth
 // revocation, profiles, the store shared with the Rust CLI, and the cross-language refresh
 // race. TestMain starts the IdP; set TERMAUTH_IDP_ISSUER to use a running one instead.
 //
-// The test binary also plays two other programs when TERMAUTH_GO_TEST_ROLE says so: a
-// browser started through $BROWSER (it asks the approver to approve and follow the
-// redirect), so the real browser launching is tested.
+// The test binary also plays other programs when TERMAUTH_GO_TEST_ROLE says so: a browser
+// started through $BROWSER (it asks the approver to approve and follow the redirect), so
+// the real browser launching is tested, and a CLI that gets Ctrl-C (signal_test.go).
 
 import (
 	"bufio"
@@ -35,8 +35,11 @@ import (
 var issuer string
 
 func TestMain(m *testing.M) {
-	if os.Getenv("TERMAUTH_GO_TEST_ROLE") == "browser" {
+	switch role := os.Getenv("TERMAUTH_GO_TEST_ROLE"); role {
+	case "browser":
 		os.Exit(playBrowser(os.Args[len(os.Args)-1]))
+	case "cli-device", "cli-hang":
+		os.Exit(playCLI(role))
 	}
 	issuer = os.Getenv("TERMAUTH_IDP_ISSUER")
 	var idp *exec.Cmd
@@ -129,7 +132,9 @@ func newClient(t *testing.T, cfg Config) *Client {
 	if cfg.App == "" {
 		cfg.App = "termauth"
 	}
-	cfg.Issuer = issuer
+	if cfg.Issuer == "" {
+		cfg.Issuer = issuer
+	}
 	if cfg.ClientID == "" {
 		cfg.ClientID = "termauth-cli"
 	}

@@ -18,6 +18,9 @@ import (
 	"time"
 )
 
+// traceAction sees every action the executor does (a seam for the tests).
+var traceAction = func(*action) {}
+
 // prompt is what the session asks to print: lines, an optional QR code, lines after it.
 type prompt struct {
 	Lines []string `json:"lines"`
