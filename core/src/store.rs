@@ -31,7 +31,8 @@ use crate::environment::{Environment, Platform, env_name};
 use crate::error::{Error, Hint};
 use crate::texts;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
+use std::collections::BTreeMap;
 use sha2::{Digest, Sha256};
 
 /// A lock older than this is abandoned. It exceeds the longest hold: a discovery and a
@@ -354,26 +355,28 @@ pub fn active_profile(profiles_json: &str, path: &str, issuer: &str, client_id: 
 }
 
 /// `profiles.json` with `profile` active for (issuer, client_id); the other servers'
-/// entries are kept. An unreadable file is replaced.
+/// entries (and members a newer termauth added) are kept. An unreadable file is replaced.
+/// The text is the same whatever JSON map the build uses: `schema_version`, `active`, then
+/// any other member, each object sorted by key.
 pub fn with_active_profile(profiles_json: Option<&str>, issuer: &str, client_id: &str, profile: &str) -> String {
-    let mut value = profiles_json
-        .and_then(|t| serde_json::from_str::<Value>(t).ok())
-        .filter(Value::is_object)
-        .unwrap_or_else(|| {
-            let mut m = Map::new();
-            m.insert("schema_version".into(), Value::from(1));
-            Value::Object(m)
-        });
-    if let Some(object) = value.as_object_mut() {
-        let active = object.entry("active").or_insert_with(|| Value::Object(Map::new()));
-        if !active.is_object() {
-            *active = Value::Object(Map::new());
-        }
-        if let Some(active) = active.as_object_mut() {
-            active.insert(server_key(issuer, client_id), Value::String(profile.to_string()));
-        }
+    #[derive(Serialize)]
+    struct Profiles {
+        schema_version: Value,
+        active: BTreeMap<String, Value>,
+        #[serde(flatten)]
+        rest: BTreeMap<String, Value>,
     }
-    serde_json::to_string_pretty(&value).unwrap_or_default()
+    let mut rest: BTreeMap<String, Value> = match profiles_json.and_then(|t| serde_json::from_str::<Value>(t).ok()) {
+        Some(Value::Object(map)) => map.into_iter().collect(),
+        _ => BTreeMap::new(),
+    };
+    let schema_version = rest.remove("schema_version").unwrap_or_else(|| Value::from(1));
+    let mut active: BTreeMap<String, Value> = match rest.remove("active") {
+        Some(Value::Object(map)) => map.into_iter().collect(),
+        _ => BTreeMap::new(),
+    };
+    active.insert(server_key(issuer, client_id), Value::String(profile.to_string()));
+    serde_json::to_string_pretty(&Profiles { schema_version, active, rest }).unwrap_or_default()
 }
 
 /// The profiles stored for (issuer, client_id), from the names in `credentials/`, sorted.

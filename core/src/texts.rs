@@ -2,8 +2,10 @@
 //! Python, C and Go packages print the same words. Drivers render (colour, a QR code, a
 //! spinner); they never write a sentence of their own.
 //!
-//! Anything a server sent is passed through [`crate::error::sanitize`]-style cleaning by
-//! the caller before it reaches a text here (user codes and URIs are checked by the flows).
+//! Anything a server sent is cleaned here before it reaches a text ([`shown`]): a control
+//! character (C0, DEL, C1 — ESC and CSI among them) becomes U+FFFD, so a hostile user code
+//! or verification URI cannot move the cursor, clear the screen, retitle the terminal or
+//! plant a hyperlink.
 
 use crate::error::sanitize;
 use crate::flow::UserCodePrompt;
@@ -31,12 +33,18 @@ pub struct QrCode {
     pub data: String,
 }
 
+/// `text` as it may be shown on a terminal: control characters replaced by U+FFFD.
+pub fn shown(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { '\u{FFFD}' } else { c }).collect()
+}
+
 /// The device flow's instructions (RFC 8628 §3.3).
 pub fn user_code(prompt: &UserCodePrompt, browser_opened: bool) -> Prompt {
-    let mut lines = vec![format!("To log in, open {} and enter the code: {}", prompt.verification_uri, prompt.user_code)];
+    let mut lines =
+        vec![format!("To log in, open {} and enter the code: {}", shown(&prompt.verification_uri), shown(&prompt.user_code))];
     let qr = prompt.verification_uri_complete.as_ref().map(|complete| {
-        lines.push(format!("Or open this link, which includes the code: {complete}"));
-        QrCode { caption: "Or scan this QR code with your phone:".into(), data: complete.clone() }
+        lines.push(format!("Or open this link, which includes the code: {}", shown(complete)));
+        QrCode { caption: "Or scan this QR code with your phone:".into(), data: shown(complete) }
     });
     let after = if browser_opened { vec!["(A browser window was opened for you.)".to_string()] } else { Vec::new() };
     Prompt { lines, qr, after }
@@ -45,6 +53,7 @@ pub fn user_code(prompt: &UserCodePrompt, browser_opened: bool) -> Prompt {
 /// The authorization URL of a browser login: opened for the user, or to open by hand
 /// (`paste`: the browser is elsewhere and the user pastes back where it ends).
 pub fn authorization_url(url: &str, opened: bool, paste: bool) -> Prompt {
+    let url = shown(url);
     let mut lines = if opened {
         vec!["Opening your browser to log in. If it did not open, visit:".to_string(), format!("  {url}")]
     } else {
@@ -376,6 +385,22 @@ mod tests {
         assert!(!page.contains("<script>"));
         assert!(!page.contains('\u{1b}'));
         assert!(page.contains("&lt;script&gt;") && page.contains("&quot;b&quot;") && page.contains("&amp;") && page.contains("&#39;c&#39;"));
+    }
+
+    #[test]
+    fn hostile_server_text_is_not_a_terminal_command() {
+        let prompt = UserCodePrompt {
+            user_code: "AB\u{1b}]0;pwned\u{7}CD\u{9b}2J\rFAKE".into(),
+            verification_uri: "https://as.example/\u{1b}]8;;https://evil/\u{1b}\\dev".into(),
+            verification_uri_complete: Some("https://as.example/d?c=\u{1b}[2J".into()),
+            expires_at: 0,
+        };
+        let text = user_code(&prompt, false);
+        for line in text.lines.iter().chain(text.after.iter()).chain(text.qr.iter().map(|q| &q.data)) {
+            assert!(!line.chars().any(char::is_control), "{line:?}");
+        }
+        assert!(text.lines[0].contains("AB\u{FFFD}]0;pwned\u{FFFD}CD\u{FFFD}2J\u{FFFD}FAKE"), "{:?}", text.lines[0]);
+        assert!(!authorization_url("https://a/\u{1b}[2J", false, true).lines.iter().any(|l| l.chars().any(char::is_control)));
     }
 
     #[test]

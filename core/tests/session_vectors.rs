@@ -175,6 +175,8 @@ struct Server {
     revoke: Option<Reply>,
     /// The answer to discovery (None: the metadata).
     discovery: Option<Reply>,
+    /// The answer to the device authorization request (None: a usual one).
+    device_reply: Option<Reply>,
     issued: u32,
     lifetime_s: u64,
 }
@@ -189,6 +191,7 @@ impl Default for Server {
             exchange: None,
             revoke: None,
             discovery: None,
+            device_reply: None,
             issued: 0,
             lifetime_s: 3600,
         }
@@ -228,6 +231,7 @@ impl Server {
         let form: BTreeMap<String, String> = form_urlencoded::parse(request.body.as_bytes()).into_owned().collect();
         match (path.as_str(), form.get("grant_type").map(String::as_str)) {
             ("/.well-known/openid-configuration", _) => self.discovery.clone().unwrap_or_else(|| Reply::Http(200, self.metadata())),
+            ("/device", _) if self.device_reply.is_some() => self.device_reply.clone().unwrap(),
             ("/device", _) => Reply::Http(200, json!({"device_code": "dc-1", "user_code": "WDJB-MJHT",
                 "verification_uri": format!("{ISSUER}/device"),
                 "verification_uri_complete": format!("{ISSUER}/device?user_code=WDJB-MJHT"), "expires_in": 900, "interval": 5})),
@@ -661,6 +665,15 @@ fn scenarios() -> Vec<Scenario> {
             assert_eq!(shown["text"]["after"][0], "(A browser window was opened for you.)");
             assert_eq!(w.actions.iter().find(|a| a["type"] == "launch_browser").unwrap()["url"], format!("{ISSUER}/device?user_code=WDJB-MJHT"));
         }).env(&[("DISPLAY", ":0")]),
+        scenario("login_device_hostile_user_code", "A server's user code carrying terminal escape sequences (a window title, a screen clear through C1 CSI, a carriage return over the code): the prompt's text shows them as U+FFFD, never as escape sequences.", login(LoginMethod::Device), |w| {
+            let shown = w.actions.iter().find(|a| a["type"] == "show_user_code").unwrap();
+            let line = shown["text"]["lines"][0].as_str().unwrap();
+            assert!(!line.chars().any(char::is_control), "{line:?}");
+            assert!(line.contains("WDJB\u{FFFD}]0;pwned\u{FFFD}-\u{FFFD}2J\u{FFFD}MJHT"), "{line:?}");
+        }).world(|w| {
+            w.server.device_reply = Some(Reply::Http(200, json!({"device_code": "dc-1", "user_code": "WDJB\u{1b}]0;pwned\u{7}-\u{9b}2J\rMJHT",
+                "verification_uri": format!("{ISSUER}/device"), "expires_in": 900, "interval": 5})));
+        }),
         scenario("login_device_fallback_browser", "Device login against a server without a device endpoint, on a desktop: a notice, then the browser login with the loopback listener; the page the browser gets says the login was approved.", login(LoginMethod::Device), |w| {
             assert_eq!(w.codes("notice"), ["device_fallback"]);
             assert!(w.actions.iter().any(|a| a["type"] == "listen"));
