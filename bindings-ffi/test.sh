@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # libtermauth (C ABI) and the Go package: build, header check, C tests under valgrind,
-# go vet + go test. Idempotent; installs its own tools. Run from anywhere.
+# the C example, go vet + go test (the Go tests also build internal/racer and run the Rust
+# CLI). Idempotent; installs its own tools. Run from anywhere.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
@@ -30,7 +31,7 @@ cleanup() {
 trap cleanup EXIT
 (cd bindings-ffi && cbindgen --quiet --config cbindgen.toml --output "$tmp/termauth.h")
 if ! diff -u bindings-ffi/include/termauth.h "$tmp/termauth.h"; then
-  echo "bindings-ffi/include/termauth.h is out of date with src/lib.rs." >&2
+  echo "bindings-ffi/include/termauth.h is out of date with bindings-ffi/src/." >&2
   echo "Regenerate it: (cd bindings-ffi && cbindgen --config cbindgen.toml --output include/termauth.h), review, commit." >&2
   exit 1
 fi
@@ -45,7 +46,7 @@ issuer="$(sed -n 's/.*"issuer":"\([^"]*\)".*/\1/p' "$tmp/idp.json")"
 [ -n "$issuer" ] || { echo "the test IdP did not start:" >&2; cat "$tmp/idp.err" >&2; exit 1; }
 echo "IdP at $issuer"
 
-echo "== bindings-ffi: C tests (vectors, malformed input, IdP logins) under valgrind"
+echo "== bindings-ffi: C tests (flow and session vectors, malformed input, sessions, IdP logins) under valgrind"
 gcc -std=c11 -Wall -Wextra -g -O1 -o "$tmp/test_abi" bindings-ffi/tests/test_abi.c "$prefix/lib/libtermauth.a" -lm -ldl -lpthread
 TERMAUTH_NO_KEYRING=1 valgrind --quiet --leak-check=full --error-exitcode=1 \
   --suppressions=bindings-ffi/tests/valgrind.supp \
@@ -63,7 +64,7 @@ TERMAUTH_NO_KEYRING=1 EXAMPLE_CONFIG_DIR="$cfg_dir" TERMAUTH_CLIENT_SECRET='s3cr
 TERMAUTH_NO_KEYRING=1 EXAMPLE_CONFIG_DIR="$cfg_dir" TERMAUTH_CLIENT_SECRET='s3cr3t:with/special+chars' \
   "$tmp/termauth-example-shared"  token "$issuer" termauth-ci-basic api:read | grep -q . && echo "example: login (static build) then token (shared build) ok"
 
-echo "== bindings-ffi: Go package (go vet, go test: vectors and every login against the IdP)"
+echo "== bindings-ffi: Go package (go vet, go test: flow and session vectors, every login against the IdP, hostile input, Ctrl-C, the store and the refresh race shared with the Rust CLI)"
 export GOFLAGS=-mod=mod
 (cd bindings-ffi/go && go vet ./... && TERMAUTH_IDP_ISSUER="$issuer" go test -count=1 ./...)
 (cd examples/go && go vet ./... && go build -o "$tmp/termauth-go-example" .)

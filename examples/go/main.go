@@ -1,13 +1,14 @@
 // A small Go CLI over the termauth Go package:
 //
-//	mycli login [--device|--browser|--paste|--client-credentials]
-//	mycli token                 # fresh access token on stdout: $(mycli token)
+//	mycli login [--device|--browser|--paste|--client-credentials]   (default: chosen from where it runs)
+//	mycli token                 # a fresh access token on stdout: $(mycli token)
 //	mycli get URL               # GET with the token, through oauth2.NewClient
-//	mycli status | logout
+//	mycli status | profiles | logout
 //
 // Configuration from the environment: MYCLI_ISSUER, MYCLI_CLIENT_ID, MYCLI_SCOPE
-// (MYCLI_CLIENT_SECRET for --client-credentials). Exit codes follow the error's hint:
-// 3 reauthenticate, 4 retry later, 5 fix configuration, 6 fatal.
+// (MYCLI_CLIENT_SECRET for --client-credentials). Every sentence it prints is termauth's;
+// Ctrl-C cancels a login (a second one exits); the exit codes are termauth's: 3 log in
+// again, 4 try again later, 5 fix the configuration, 6 other, 130 cancelled.
 package main
 
 import (
@@ -17,32 +18,26 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 
 	termauth "github.com/termauth/termauth/bindings-ffi/go"
 	"golang.org/x/oauth2"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt) // Ctrl-C cancels a login
-	defer stop()
-	if err := run(ctx, os.Args[1:]); err != nil {
+	if err := run(context.Background(), os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
-		var te *termauth.Error
-		if errors.As(err, &te) {
-			codes := map[string]int{termauth.HintReauthenticate: 3, termauth.HintRetryLater: 4, termauth.HintFixConfiguration: 5}
-			if code, ok := codes[te.Hint]; ok {
-				os.Exit(code)
-			}
-			os.Exit(6)
+		if errors.Is(err, errUsage) {
+			os.Exit(2)
 		}
-		os.Exit(1)
+		os.Exit(termauth.ExitCode(err))
 	}
 }
 
+var errUsage = errors.New("usage: mycli login [--device|--browser|--paste|--client-credentials] | token | get URL | status | profiles | logout")
+
 func run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: mycli login|token|get|status|logout")
+		return errUsage
 	}
 	c, err := termauth.New(termauth.Config{
 		App:      "mycli",
@@ -53,19 +48,23 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	out := json.NewEncoder(os.Stdout)
 	switch args[0] {
 	case "login":
-		method := termauth.Device
+		method := termauth.Auto
 		if len(args) > 1 {
-			method = map[string]termauth.Method{"--device": termauth.Device, "--browser": termauth.Browser,
+			m, ok := map[string]termauth.Method{"--device": termauth.Device, "--browser": termauth.Browser,
 				"--paste": termauth.Paste, "--client-credentials": termauth.ClientCredentials}[args[1]]
+			if !ok {
+				return errUsage
+			}
+			method = m
 		}
 		report, err := c.Login(ctx, method)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(os.Stderr, "Logged in (profile %s, %s).\n", report.Profile, report.Store.Reason)
+		fmt.Fprintln(os.Stderr, report.Text)
 	case "token":
 		tok, err := c.Token(ctx)
 		if err != nil {
@@ -74,7 +73,7 @@ func run(ctx context.Context, args []string) error {
 		fmt.Println(tok)
 	case "get":
 		if len(args) < 2 {
-			return fmt.Errorf("usage: mycli get URL")
+			return errUsage
 		}
 		resp, err := oauth2.NewClient(ctx, c.TokenSource(ctx)).Get(args[1])
 		if err != nil {
@@ -84,15 +83,25 @@ func run(ctx context.Context, args []string) error {
 		_, err = io.Copy(os.Stdout, resp.Body)
 		return err
 	case "status":
-		return json.NewEncoder(os.Stdout).Encode(c.Status())
+		st, err := c.Status(ctx)
+		if err != nil {
+			return err
+		}
+		return out.Encode(st)
+	case "profiles":
+		ps, err := c.Profiles(ctx)
+		if err != nil {
+			return err
+		}
+		return out.Encode(ps)
 	case "logout":
 		report, err := c.Logout(ctx)
 		if err != nil {
 			return err
 		}
-		return json.NewEncoder(os.Stdout).Encode(report)
+		fmt.Fprintln(os.Stderr, report.Text)
 	default:
-		return fmt.Errorf("unknown command %q", args[0])
+		return errUsage
 	}
 	return nil
 }
