@@ -1,6 +1,9 @@
 //! WebAssembly bindings of termauth-core for the npm package `termauth`.
 //!
-//! Everything crosses the boundary as JSON text in the shapes documented in
+//! Two machines cross the boundary: the session (`startSession` → `WasmSession`, the whole
+//! client: login, get_token, refresh, logout, status, profiles — what the package's
+//! `Client` executes) and the single flows (`startFlow` → `WasmFlow`, the low-level API);
+//! plus a few pure helpers. Everything crosses the boundary as JSON text in the shapes documented in
 //! `tests/vectors/README.md` (one format for every language). Nothing here makes a protocol
 //! decision: it parses, calls the core, and serializes. No function panics on any input:
 //! bad JSON from the host becomes a usage error, and the core itself returns errors for

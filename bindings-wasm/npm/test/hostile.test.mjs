@@ -71,6 +71,9 @@ const server = {
 };
 const json = (status, body) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 
+/** The spinner's frames (the session's progress line), then their clearing: the renderer's own controls. */
+const SPINNER = /(\r[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] Waiting for approval… \d+:\d\d left \(Ctrl-C to cancel\) )+\r\u001b\[2K/g;
+
 /** A device login against a server whose user_code, verification URIs and error_description carry escape sequences. */
 async function hostileDeviceLogin(rich) {
   const evil = '\u001b[2J\u001b]0;pwned\u0007\u009b31m';
@@ -111,7 +114,7 @@ test('with a hostile server, the terminal shows the session\'s prompt text and n
     assert.equal(prompts.length, 1);
     const own = prompts.flatMap((p) => [...p.text.lines, ...(rich && p.text.qr ? [p.text.qr.caption] : []), ...(p.text.after ?? [])]);
     const rest = printed
-      .replace(/(\r[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] Waiting for approval… \d+:\d\d left \(Ctrl-C to cancel\) )+\r\u001b\[2K/g, '') // the spinner (rich terminals), then its clearing
+      .replace(SPINNER, '') // the spinner (rich terminals), then its clearing
       .split('\n')
       .filter((l) => l !== '' && !own.includes(l) && !/^ {2}[█▀▄ ]+$/.test(l));
     assert.deepEqual(rest, [], 'nothing but the session\'s words');
@@ -122,10 +125,13 @@ test('with a hostile server, the terminal shows the session\'s prompt text and n
   assert.ok(!CONTROL.test(error.message) && !CONTROL.test(error.errorDescription ?? ''), JSON.stringify(error.message));
 });
 
-test('a server\'s escape sequences in user_code and verification_uri never reach the terminal', { todo: 'core: texts::user_code prints the server\'s user_code and verification URIs unsanitised' }, async () => {
+test('a server\'s escape sequences in user_code and verification_uri never reach the terminal', async () => {
   for (const rich of [false, true]) {
-    const { printed } = await hostileDeviceLogin(rich);
-    assert.ok(!CONTROL.test(printed.replaceAll('\r\u001b[2K', '')), `printed: ${JSON.stringify(printed)}`);
+    const { printed, prompts } = await hostileDeviceLogin(rich);
+    // The spinner (its carriage returns and the line clearing) is the renderer's own.
+    assert.ok(!CONTROL.test(printed.replace(SPINNER, '')), `printed: ${JSON.stringify(printed)}`);
+    assert.ok(!printed.includes('pwned\u0007'));
+    assert.match(prompts[0].text.lines[0], /WDJB\uFFFD\[2J/, 'the core replaced the controls');
   }
 });
 
