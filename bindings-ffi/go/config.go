@@ -44,6 +44,7 @@ type Config struct {
 	EnablePasswordGrant bool
 	RefreshSkew         time.Duration // renew this long before expiry (default 60 s)
 	RedirectTimeout     time.Duration // how long a browser login waits (default 5 min)
+	LockWait            time.Duration // how long to wait for another process's lock (default 150 s)
 	NoBrowser           bool          // never open a browser; print the URL only
 
 	HTTPClient *http.Client // sends every request (default: proxies from the environment, no redirects)
@@ -140,6 +141,7 @@ func sessionConfig(cfg *Config) map[string]any {
 	set("enable_password_grant", true, cfg.EnablePasswordGrant)
 	set("refresh_skew_ms", cfg.RefreshSkew.Milliseconds(), cfg.RefreshSkew > 0)
 	set("redirect_timeout_ms", cfg.RedirectTimeout.Milliseconds(), cfg.RedirectTimeout > 0)
+	set("lock_wait_ms", cfg.LockWait.Milliseconds(), cfg.LockWait > 0)
 	set("launch_browser", false, cfg.NoBrowser)
 	return m
 }

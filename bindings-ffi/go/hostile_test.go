@@ -143,11 +143,23 @@ func hostileServer(t *testing.T, token http.HandlerFunc) (*httptest.Server, json
 	return srv, meta
 }
 
-// controlChars lists the control characters in s other than newline.
+// controlChars lists the control characters in s other than newline (C0, DEL, C1).
 func controlChars(s string) []rune {
 	var out []rune
 	for _, r := range s {
-		if (r < 0x20 && r != '\n') || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0x202e {
+		if (r < 0x20 && r != '\n') || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// bidiControls lists the bidirectional formatting characters in s (they reorder what a
+// terminal shows: U+202A–U+202E, U+2066–U+2069, U+200E, U+200F).
+func bidiControls(s string) []rune {
+	var out []rune
+	for _, r := range s {
+		if (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) || r == 0x200e || r == 0x200f {
 			out = append(out, r)
 		}
 	}
@@ -206,12 +218,15 @@ func TestEscapeSequencesAreShownOnlyAsTheSessionGivesThem(t *testing.T) {
 			if !strings.Contains(stderr.String(), "WDJB-MJHT") {
 				t.Errorf("the device prompt was not shown: %q", stderr.String())
 			}
-			// What the server sent must reach the terminal clean. The core cleans it
-			// (texts and errors); where it does not yet, the report names the core, not Go.
+			// What the server sent reaches the terminal clean: the core cleans it (texts and
+			// errors). Bidi overrides are not cleaned by the core yet: logged, for the core.
 			for what, text := range map[string]string{"printed": stderr.String(), "message": te.Message,
 				"description": te.ErrorDescription, "uri": te.ErrorURI, "excerpt": te.Excerpt} {
 				if cc := controlChars(text); len(cc) > 0 {
-					t.Logf("KNOWN CORE BUG (termauth-core does not strip it yet; Go printed it as given): %s carries control characters %q", what, cc)
+					t.Errorf("%s carries control characters %q: %q", what, cc, text)
+				}
+				if bidi := bidiControls(text); len(bidi) > 0 {
+					t.Logf("KNOWN CORE GAP (termauth-core's sanitiser keeps bidi controls; Go printed them as given): %s carries %q", what, bidi)
 				}
 			}
 		})

@@ -787,3 +787,58 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// Metadata and the credential's lock: a second taker waits for the first; the Rust CLI
+// renewing the credential waits for Go's lock too.
+func TestMetadataAndLock(t *testing.T) {
+	dir := isolated(t)
+	c := newClient(t, Config{Scope: "openid offline_access", ShowUserCode: approveDevice(t, "approve")})
+	meta, err := c.Metadata(ctx(t))
+	var m struct {
+		Issuer        string `json:"issuer"`
+		TokenEndpoint string `json:"token_endpoint"`
+	}
+	if err != nil || json.Unmarshal(meta, &m) != nil || m.Issuer != issuer || m.TokenEndpoint == "" {
+		t.Fatalf("metadata %s %v", meta, err)
+	}
+	if _, err := c.Login(ctx(t), Device); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := c.Lock(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files, _ := filepath.Glob(filepath.Join(dir, "credentials", "default@*.lock")); len(files) != 1 {
+		t.Fatalf("lock file: %v", files)
+	}
+	expireRecord(t, dir, "default")
+	cli, _ := filepath.Abs(filepath.Join("..", "..", "target", "debug", "termauth"))
+	rust := exec.Command(cli, "token", "--issuer", issuer, "--client-id", "termauth-cli")
+	var rustOut bytes.Buffer
+	rust.Stdout = &rustOut
+	if err := rust.Start(); err != nil {
+		t.Fatal(err)
+	}
+	second := make(chan time.Time, 1)
+	go func() {
+		l2, err := c.Lock(context.Background())
+		second <- time.Now()
+		if err == nil {
+			_, _ = l2.Unlock(context.Background())
+		}
+	}()
+	time.Sleep(500 * time.Millisecond)
+	released := time.Now()
+	if ok, err := lock.Unlock(ctx(t)); !ok || err != nil {
+		t.Errorf("unlock: %v %v", ok, err)
+	}
+	if got := <-second; got.Before(released) {
+		t.Error("the second taker did not wait for the lock")
+	}
+	if err := rust.Wait(); err != nil || strings.TrimSpace(rustOut.String()) != storedRecord(t, dir, "default").Tok.AccessToken {
+		t.Errorf("the Rust CLI after Go's lock: %v %q", err, rustOut.String())
+	}
+	if ok, _ := lock.Unlock(ctx(t)); ok {
+		t.Error("a lock released twice")
+	}
+}
