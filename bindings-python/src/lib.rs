@@ -291,7 +291,12 @@ fn start_local(command: &Bound<'_, PyAny>, config: &Bound<'_, PyAny>, now_ms: u6
     let app = config.get("app").and_then(serde_json::Value::as_str).unwrap_or_default();
     let environment = serde_json::to_value(termauth::environment::snapshot(app)).unwrap_or_default();
     let spec = serde_json::json!({ "command": command, "config": config, "environment": environment });
-    let session = Session::start(SessionSpec::from_json(&spec.to_string())?, Rng::from_os()?, now_ms)?;
+    // Read from the value (as `SessionSpec::from_json` reads its parsed text): the messages
+    // name a member, never a value.
+    let spec = serde_json::from_value::<SessionSpec>(spec).map_err(|e| {
+        Error::usage("invalid_session_spec", format!("The session specification is not valid: {e}."))
+    })?;
+    let session = Session::start(spec, Rng::from_os()?, now_ms)?;
     Ok(PySession { state: Mutex::new(SessionState { session, poisoned: false }) })
 }
 

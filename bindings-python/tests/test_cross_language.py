@@ -98,6 +98,27 @@ def test_python_login_rust_token(idp: Idp, config_dir: Path, rust_cli: Path) -> 
     assert err.value.code == "not_logged_in"
 
 
+def test_lock_is_shared(idp: Idp, config_dir: Path, rust_cli: Path) -> None:
+    """Client.lock() is the lock file every language takes: the Rust CLI's logout waits for it."""
+    c = termauth.Client(app="termauth", issuer=idp.issuer, client_id="termauth-cli", interactive=False)
+    c.login("token", token="pat-locked")
+    lock = c.lock()
+    path = record_path(idp.issuer, "termauth-cli").with_suffix(".lock")
+    held = json.loads(path.read_text())
+    assert held["pid"] == os.getpid() and held["nonce"] and lock.path == str(path)
+    rust = subprocess.Popen([str(rust_cli), "logout", "--issuer", idp.issuer, "--client-id", "termauth-cli"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env(config_dir))
+    time.sleep(1.0)
+    assert rust.poll() is None and c.get_token() == "pat-locked"  # Rust waits; reading needs no lock
+    assert lock.release() is True and lock.release() is False
+    assert rust.wait(timeout=30) == 0
+    with pytest.raises(termauth.StorageError):
+        c.get_token()
+    with c.lock() as again:
+        assert Path(again.path).exists()
+    assert not path.exists()
+
+
 def test_rust_waits_for_the_lock_python_holds(short_idp: Idp, config_dir: Path, rust_cli: Path) -> None:
     """Python renews under the credential's lock, slowly; the Rust CLI, asked for the same
     expired token meanwhile, waits on the lock file, re-reads, and uses Python's renewal

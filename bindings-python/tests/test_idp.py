@@ -287,6 +287,83 @@ def test_cancel_event(idp: Idp, config_dir: Path) -> None:
     assert c.status().source == "none"
 
 
+def test_ctrl_c_during_a_device_login_exits_130(idp: Idp, config_dir: Path) -> None:
+    """SIGINT while the example CLI waits for approval: the session is cancelled, the CLI
+    prints the core's message and exits 130; nothing is stored."""
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    env = dict(os.environ, MYCLI_CONFIG_DIR=str(config_dir))
+    proc = subprocess.Popen([sys.executable, str(ROOT / "examples" / "python" / "mycli.py"), "--issuer", idp.issuer,
+                             "--client-id", CLI, "login", "--device"], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    assert "enter the code:" in line, line
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert err.strip().startswith("mycli: ") and "Traceback" not in err
+    assert not (config_dir / "credentials").exists() or not list((config_dir / "credentials").glob("*.json"))
+
+
+class CtrlC(UrllibTransport):
+    """Ctrl-C while a request is on its way."""
+
+    def send(self, request: SendRequest) -> Any:
+        raise KeyboardInterrupt
+
+
+def expired_renewal_client(idp: Idp) -> Dict[str, Any]:
+    c = password_client(idp)
+    rec = record(c)
+    store(c, dict(rec, tokens=dict(rec["tokens"], expires_at=1)))  # get_token must renew: under the lock
+    return dict(rec, tokens=dict(rec["tokens"], expires_at=1))
+
+
+def test_ctrl_c_during_a_request_ends_cleanly(idp: Idp, config_dir: Path) -> None:
+    """The interrupted request is answered as such and the session cancelled: its lock is
+    released, nothing is written, a termauth.Error is raised (KeyboardInterrupt does not leak)."""
+    before = expired_renewal_client(idp)
+    c = termauth.Client(app="termauth", issuer=idp.issuer, client_id="termauth-password", interactive=False,
+                        transport=CtrlC())
+    with pytest.raises(termauth.Error):
+        c.get_token()
+    assert not list((config_dir / "credentials").glob("*.lock"))
+    assert record(c) == before
+
+
+@pytest.mark.xfail(reason="core: a cancel that arrives while a flow's request is outstanding is seen after the "
+                          "request's answer, so the session ends with that answer's error (here transport_error, "
+                          "exit 4), not cancelled (130); reported by the Python helper", strict=False)
+def test_ctrl_c_during_a_request_is_cancelled(idp: Idp, config_dir: Path) -> None:
+    expired_renewal_client(idp)
+    c = termauth.Client(app="termauth", issuer=idp.issuer, client_id="termauth-password", interactive=False,
+                        transport=CtrlC())
+    with pytest.raises(termauth.Cancelled) as e:
+        c.get_token()
+    assert e.value.exit_code == 130 == termauth.exit_code(e.value)
+
+
+def test_cancel_while_waiting_for_a_lock(idp: Idp, config_dir: Path) -> None:
+    c = password_client(idp)
+    rec = record(c)
+    store(c, dict(rec, tokens=dict(rec["tokens"], expires_at=1)))
+    cancel = threading.Event()
+    waiter = termauth.Client(app="termauth", issuer=idp.issuer, client_id="termauth-password", interactive=False,
+                             cancel=cancel)
+    with c.lock():
+        threading.Timer(0.5, cancel.set).start()
+        t = time.monotonic()
+        with pytest.raises(termauth.Cancelled):
+            waiter.get_token()
+        assert time.monotonic() - t < 5
+
+
 # ---------------------------------------------------------------- machines
 
 
@@ -486,7 +563,7 @@ def test_logout_revokes(idp: Idp, config_dir: Path) -> None:
 
 def test_logout_offline_still_deletes(idp: Idp, config_dir: Path) -> None:
     c = password_client(idp)
-    dead = discover(idp.issuer)
+    dead = c.metadata()
     dead["revocation_endpoint"] = "http://127.0.0.1:9/revoke"  # nothing listens on port 9
     offline = termauth.Client(app="termauth", issuer=idp.issuer, client_id="termauth-password",
                               metadata=dead, interactive=False)
@@ -535,8 +612,17 @@ def test_module_get_token_renews(short_idp: Idp, config_dir: Path) -> None:
 
 
 def test_discovery_cache_shared_with_rust_layout(idp: Idp, config_dir: Path) -> None:
-    password_client(idp)  # discovery ran, and was cached
+    m = termauth.Client(app="termauth", issuer=idp.issuer, client_id=CLI).metadata()
     key = hashlib.sha256(f"{idp.issuer}\n".encode()).hexdigest()[:16]
-    cached = json.loads((config_dir / "metadata" / f"{key}.json").read_text())
-    assert cached["metadata"]["issuer"] == idp.issuer
+    path = config_dir / "metadata" / f"{key}.json"
+    cached = json.loads(path.read_text())
+    assert cached["metadata"]["issuer"] == idp.issuer == m["issuer"] and m["token_endpoint"]
     assert isinstance(cached["fetched_at"], int)
+    # a day old: discovered again (and rewritten); younger: used as is
+    path.write_text(json.dumps({"fetched_at": cached["fetched_at"] - 86_400_001,
+                                "metadata": dict(cached["metadata"], token_endpoint=idp.issuer + "/old")}))
+    assert termauth.Client(app="termauth", issuer=idp.issuer, client_id=CLI).metadata() == m
+    path.write_text(json.dumps({"fetched_at": cached["fetched_at"],
+                                "metadata": dict(cached["metadata"], token_endpoint=idp.issuer + "/cached")}))
+    assert termauth.Client(app="termauth", issuer=idp.issuer, client_id=CLI).metadata()["token_endpoint"].endswith(
+        "/cached")

@@ -504,16 +504,13 @@ def test_renderer_prints_only_the_sessions_words() -> None:
     assert rich.getvalue().endswith(" {0} %s 1:01 ")
 
 
-@pytest.mark.xfail(reason="core: the device flow passes a server's user_code / verification_uri with control "
-                          "characters into the session's text (a core fix, reported by the Python helper); the renderer prints "
-                          "the session's words as they are", strict=False)
 def test_hostile_user_code_reaches_the_terminal_clean(fake: Fake, config_dir: Path) -> None:
     """A server that puts terminal escape sequences and newlines in the device code and
     its URI: the session cleans or refuses them; the terminal gets no control character."""
     import io
 
     fake.routes["/device"] = (200, [("Content-Type", "application/json")], json.dumps({
-        "device_code": "d", "user_code": "AB\x1b]0;pwned\x07CD\n\x1b[2J", "interval": 1, "expires_in": 2,
+        "device_code": "d", "user_code": "AB\x1b]0;pwned\x07CD\n\x1b[2J\x9b2J", "interval": 1, "expires_in": 2,
         "verification_uri": fake.url + "/v\x1b[31m", "verification_uri_complete": fake.url + "/v?\r\nX"}).encode())
     fake.routes["/token"] = (400, [("Content-Type", "application/json")], b'{"error":"expired_token"}')
     out = io.StringIO()
@@ -522,7 +519,9 @@ def test_hostile_user_code_reaches_the_terminal_clean(fake: Fake, config_dir: Pa
     with pytest.raises(termauth.Error):
         c.login("device")
     printed = out.getvalue()
-    assert not any(ch in printed for ch in "\x1b\x07\r") and "pwned\x07" not in printed
+    for raw in ("\x1b]0;", "\x07", "\x9b", "\x1b[31m", "\x1b[2J", "?\r\n"):  # the spinner's own \r and
+        assert raw not in printed, repr(raw)                             # \x1b[2K are the renderer's
+    assert "enter the code: AB\ufffd]0;pwned\ufffdCD" in printed
 
 
 def test_sessions_refuse_hostile_inputs() -> None:

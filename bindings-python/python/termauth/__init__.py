@@ -48,6 +48,7 @@ __all__ = [
     "Cancelled",
     "StorageError",
     "Client",
+    "CredentialLock",
     "Flow",
     "Session",
     "LoginReport",
@@ -63,13 +64,14 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ._client import Client
+    from ._client import Client, CredentialLock
     from ._ui import UI, SilentUI, TerminalUI
     from .flow import Flow
     from .session import LoginReport, LogoutReport, ProfileInfo, Session, Status, TokenReport
 
 _LAZY = {
     "Client": "._client",
+    "CredentialLock": "._client",
     "LoginReport": ".session",
     "LogoutReport": ".session",
     "TokenReport": ".session",

@@ -1,11 +1,8 @@
-"""The high-level client: log in, get a fresh token, log out, report status.
-
-Each call runs one session of termauth-core (``termauth.session``) and executes its
-actions: HTTP through a transport, the loopback listener, a browser, pasted input, the
-terminal (a :class:`termauth.UI`). Storage — credential files, lock files, the OS keyring —
-is performed natively by the Rust storage code (``Session.advance``), so records and locks
-are the Rust CLI's exactly. Every decision and every sentence is the session's: this
-module decides nothing about OAuth or the token lifecycle and writes no words of its own.
+"""The high-level client. Each call runs one session of termauth-core (``termauth.session``)
+and executes its actions: HTTP (a transport), the loopback listener, a browser, pasted input,
+the terminal (a :class:`termauth.UI`). Storage (credential and lock files, the OS keyring) is
+done natively by the Rust storage code, so records and locks are every termauth CLI's. Every
+decision and every sentence is the session's: this module decides nothing and writes no words.
 """
 
 from __future__ import annotations
@@ -20,14 +17,14 @@ from . import _native
 from ._errors import Error
 from ._fast import CONFIG_KEYS, now_ms, session_config
 from ._listener import LoopbackListener, respond, url_path
-from ._ui import UI, SilentUI, StdinLines, TerminalUI, default_open_browser
+from ._ui import UI, SilentUI, StdinLines, TerminalUI, default_open_browser, trap_ctrl_c
 from .session import (
-    AnswerBrowser, AwaitRedirect, AwaitResponse, Done, Failed, LaunchBrowser, Listen, LoginReport, LogoutReport,
-    Notice, Outcome, ProfileInfo, SendRequest, ShowAuthorizationUrl, ShowUserCode, Status, TokenReport, WaitUntil,
-    action_from_dict,
+    AnswerBrowser, AwaitRedirect, Done, Failed, LaunchBrowser, Listen, Locked, LoginReport,
+    LogoutReport, Notice, Outcome, ProfileInfo, SendRequest, ShowAuthorizationUrl, ShowUserCode, Status, TokenReport,
+    Unlocked, WaitUntil, action_from_dict,
 )
 
-__all__ = ["Client", "LoginReport", "LogoutReport", "Status", "ProfileInfo", "TokenReport"]
+__all__ = ["Client", "CredentialLock", "LoginReport", "LogoutReport", "Status", "ProfileInfo", "TokenReport"]
 
 ReadLine = Callable[[float], Optional[str]]
 T = TypeVar("T")
@@ -46,73 +43,63 @@ def _of(outcome: Outcome, kind: Type[T]) -> T:
     return outcome
 
 
+class CredentialLock:
+    """A held credential lock (:meth:`Client.lock`); released by :meth:`release` or ``with``."""
+
+    def __init__(self, client: Client, locked: Locked) -> None:
+        self._client, self.path, self._nonce = client, locked.path, locked.nonce
+
+    def release(self) -> bool:
+        """Releases the lock (once); whether it was still ours and was removed."""
+        nonce, self._nonce = self._nonce, ""
+        return bool(nonce) and self._client._expect({"op": "unlock", "nonce": nonce}, Unlocked).released
+
+    def __enter__(self) -> "CredentialLock":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
 class _Run:
-    """What one session's execution holds: the listener and the browser connection that
-    waits for its page."""
+    """What one session's execution holds: the listener, the browser waiting for its page."""
 
     listener: Optional[LoopbackListener] = None
     browser: Any = None
     cancel_sent = False
     doing: Any = None  # the request being done, until its answer is handed to the session
+    cancelled: Callable[[], bool]
 
 
 class Client:
     """The termauth client for one (app, issuer, client_id).
 
-    :param app: the application name: config directory, keyring service, ``<APP>_TOKEN``,
-        ``<APP>_CLIENT_SECRET``, ``<APP>_CONFIG_DIR``.
-    :param client_secret: for CI (client credentials); default ``<APP>_CLIENT_SECRET`` then
-        ``TERMAUTH_CLIENT_SECRET``. Never take it from the command line.
+    :param app: names the config directory, keyring service, ``<APP>_TOKEN``, ``<APP>_CLIENT_SECRET``.
+    :param client_secret: for CI; default ``<APP>_CLIENT_SECRET``, then ``TERMAUTH_CLIENT_SECRET``.
     :param profile: the account; the active one (or ``default``) when ``None``.
     :param store: ``auto`` (keyring, else a 0600 file with a warning), ``keyring`` or ``file``.
-    :param metadata: server metadata written by hand (dict); discovery otherwise (cached a day).
-    :param launch_browser: whether a login may open a browser (``False``: only print URLs).
-    :param transport: ``"urllib"`` (default), ``"httpx"``, ``"requests"`` or a
-        :class:`termauth.transport.Transport`.
-    :param ui: a :class:`termauth.UI`; default :class:`termauth.TerminalUI` when
-        ``interactive``, else :class:`termauth.SilentUI`.
-    :param open_browser: ``callable(url) -> bool``: opens a browser when the session asks;
-        default :mod:`webbrowser`.
-    :param read_line: paste mode's input, ``callable(timeout_s) -> str | None`` (raises
-        ``EOFError`` when input ends); default standard input.
-    :param cancel: a ``threading.Event`` that cancels a running command when set (Ctrl-C
-        does too).
+    :param metadata: server metadata written by hand (dict); else discovery, cached a day.
+    :param transport: ``"urllib"`` (default), ``"httpx"``, ``"requests"`` or a ``Transport``.
+    :param ui: a :class:`termauth.UI`; default ``TerminalUI`` (``SilentUI`` if not ``interactive``).
+    :param open_browser: ``callable(url) -> bool``, when the session asks; default :mod:`webbrowser`.
+    :param read_line: paste input, ``callable(timeout_s) -> str | None``, ``EOFError`` at its end.
+    :param cancel: a ``threading.Event`` that cancels the running command (as Ctrl-C does).
 
     The other keyword arguments are the core's ``SessionConfig`` members of the same name
-    (``secret_method``, ``config_dir``, ``redirect_host``/``port``/``path``/``uri``,
-    ``resource``, ``allow_insecure_http``, ``enable_password_grant``, ``refresh_skew_ms``,
-    ``redirect_timeout_ms``); ``None`` means the core's default.
+    (``secret_method``, ``config_dir``, ``redirect_*``, ``resource``, ``launch_browser``, …);
+    ``None`` means the core's default.
     """
 
     def __init__(
-        self,
-        app: str,
-        issuer: str,
-        client_id: str,
-        scope: Optional[str] = None,
-        client_secret: Optional[str] = None,
-        *,
-        secret_method: Optional[str] = None,
-        profile: Optional[str] = None,
-        store: Optional[str] = None,
-        config_dir: Optional[Union[str, "os.PathLike[str]"]] = None,
-        metadata: Optional[Dict[str, Any]] = None,
-        redirect_host: Optional[str] = None,
-        redirect_port: Optional[int] = None,
-        redirect_path: Optional[str] = None,
-        redirect_uri: Optional[str] = None,
-        resource: Sequence[str] = (),
-        allow_insecure_http: Optional[bool] = None,
-        enable_password_grant: Optional[bool] = None,
-        refresh_skew_ms: Optional[int] = None,
-        redirect_timeout_ms: Optional[int] = None,
-        launch_browser: Optional[bool] = None,
-        interactive: bool = True,
-        ui: Optional[UI] = None,
-        transport: Any = None,
-        open_browser: Optional[Callable[[str], bool]] = None,
-        read_line: Optional[ReadLine] = None,
-        cancel: Optional[threading.Event] = None,
+        self, app: str, issuer: str, client_id: str, scope: Optional[str] = None, client_secret: Optional[str] = None,
+        *, secret_method: Optional[str] = None, profile: Optional[str] = None, store: Optional[str] = None,
+        config_dir: Optional[Union[str, "os.PathLike[str]"]] = None, metadata: Optional[Dict[str, Any]] = None,
+        redirect_host: Optional[str] = None, redirect_port: Optional[int] = None, redirect_path: Optional[str] = None,
+        redirect_uri: Optional[str] = None, resource: Sequence[str] = (), allow_insecure_http: Optional[bool] = None,
+        enable_password_grant: Optional[bool] = None, refresh_skew_ms: Optional[int] = None,
+        redirect_timeout_ms: Optional[int] = None, launch_browser: Optional[bool] = None, interactive: bool = True,
+        ui: Optional[UI] = None, transport: Any = None, open_browser: Optional[Callable[[str], bool]] = None,
+        read_line: Optional[ReadLine] = None, cancel: Optional[threading.Event] = None,
     ) -> None:
         self.app, self.issuer, self.client_id = app, issuer, client_id
         given = locals()
@@ -141,30 +128,24 @@ class Client:
     def login(self, method: str = "auto", *, username: Optional[str] = None, password: Optional[str] = None,
               token: Optional[str] = None, header: Optional[str] = None, prefix: str = "") -> LoginReport:
         """Logs in and stores the credential under the profile, which becomes the active one.
-
-        ``method``: ``auto`` (CI → client credentials; desktop → browser; SSH or no display →
-        device), ``device``, ``browser``, ``paste``, ``client_credentials``, ``password``
-        (``username=``, ``password=``; needs ``enable_password_grant=True``) or ``token`` (an
-        API key: ``token=``, sent as ``Authorization: Bearer`` or in ``header=`` after
-        ``prefix=``). Raises :class:`termauth.Error`.
-        """
+        ``method``: ``auto`` (CI → client credentials; desktop → browser; else device), ``device``,
+        ``browser``, ``paste``, ``client_credentials``, ``password`` (``username=``, ``password=``;
+        needs ``enable_password_grant=True``) or ``token`` (an API key: ``token=``, sent as a
+        Bearer token or in ``header=`` after ``prefix=``)."""
         command: Dict[str, Any] = {"op": "login", "method": method}
         if username is not None or password is not None:
             command.update(username=username, password=password)
         if token is not None:
             command["token"] = token
-            command["presentation"] = {"scheme": "header", "name": header, "prefix": prefix} if header else {
-                "scheme": "bearer"}
+            bearer = {"scheme": "bearer"}
+            command["presentation"] = {"scheme": "header", "name": header, "prefix": prefix} if header else bearer
         return self._expect(command, LoginReport)
 
     def get_token(self) -> str:
         """A valid access token (or key): ``<APP>_TOKEN`` when set, else the stored credential,
-        renewed under its lock when due. A cached token is one native call.
-
-        Raises :class:`termauth.StorageError` ``not_logged_in`` / ``login_required`` (hint
-        ``reauthenticate``), or the network or server error when the token has expired and
-        cannot be renewed now.
-        """
+        renewed under its lock when due (a cached token is one native call). Raises
+        :class:`termauth.StorageError` ``not_logged_in`` / ``login_required`` (hint
+        ``reauthenticate``), or why an expired token cannot be renewed now."""
         return self._token(_native.get_token(self._config, now_ms()))
 
     def _token(self, got: Union[str, Tuple[_native.Session, str]]) -> str:
@@ -186,9 +167,8 @@ class Client:
         return self._expect({"op": "refresh"}, TokenReport)
 
     def logout(self) -> LogoutReport:
-        """Revokes the stored tokens at the server (refresh token first, RFC 7009), then
-        deletes the credential. Offline, it still deletes and says the server copy was not
-        revoked."""
+        """Revokes the stored tokens at the server (refresh token first, RFC 7009), then deletes
+        the credential; offline, it still deletes and says the server copy was not revoked."""
         return self._expect({"op": "logout"}, LogoutReport)
 
     def status(self) -> Status:
@@ -209,6 +189,14 @@ class Client:
         """The profile in use: the configured one, else the active one, else ``default``."""
         return self.status().profile
 
+    def metadata(self) -> Dict[str, Any]:
+        """The server metadata: the configured one, else discovery (cached a day, shared)."""
+        return self._expect({"op": "discover"}, dict)
+
+    def lock(self) -> "CredentialLock":
+        """Takes the credential's lock (the one renewals take, in every language), ``with`` it."""
+        return CredentialLock(self, self._expect({"op": "lock"}, Locked))
+
     # ------------------------------------------------------------------ the executor
 
     def _expect(self, command: Dict[str, Any], kind: Type[T]) -> T:
@@ -218,35 +206,36 @@ class Client:
         return self._carry_on(*_native.start(command, self._config, now_ms()))
 
     def _carry_on(self, session: _native.Session, action_json: str) -> Outcome:
-        """Executes ``session`` from ``action_json`` (its current action) to its end."""
-        run = _Run()
+        """Executes ``session`` from ``action_json`` (its current action) to its end. The first
+        Ctrl-C cancels it (it ends cleanly: a held lock is released); a second one raises."""
+        run, ctrl_c = _Run(), threading.Event()
+        run.cancelled = lambda: ctrl_c.is_set() or (self.cancel is not None and self.cancel.is_set())
+        restore = trap_ctrl_c(ctrl_c)
         try:
             while True:
                 try:
                     result = self._execute(session, action_from_dict(json.loads(action_json)), run)
                     if isinstance(result, Done):
                         return result.result
-                    if self._cancelled() and not run.cancel_sent:
+                    if run.cancelled() and not run.cancel_sent:
                         run.cancel_sent = True
                         session.handle_json(_CANCEL, now_ms())
-                except KeyboardInterrupt:
+                except KeyboardInterrupt:  # not trapped (another thread's or handler's Ctrl-C)
                     if run.cancel_sent:
                         raise
-                    run.cancel_sent = True  # Ctrl-C: the session stops cleanly (a held lock is released)
+                    run.cancel_sent = True
                     session.handle_json(_CANCEL, now_ms())
                     answer = _INTERRUPTED.get(type(run.doing))
                     if answer is not None:
                         session.handle_json(json.dumps(dict(answer, id=run.doing.id)), now_ms())
                 action_json = session.advance_json(now_ms())
         finally:
+            restore()
             self.ui.clear()
             if run.browser is not None:
                 run.browser.close()
             if run.listener is not None:
                 run.listener.close()
-
-    def _cancelled(self) -> bool:
-        return self.cancel is not None and self.cancel.is_set()
 
     def _execute(self, session: _native.Session, action: Any, run: _Run) -> Optional[Done]:
         """Does what ``action`` asks; returns it when it is ``done``; raises ``failed``."""
@@ -259,7 +248,7 @@ class Client:
         if isinstance(action, SendRequest):
             answer = self.transport.send(action).to_dict()
         elif isinstance(action, WaitUntil):
-            while not self._cancelled() and now_ms() < action.at_ms:
+            while not run.cancelled() and now_ms() < action.at_ms:
                 if action.progress is not None:
                     self.ui.progress(now_ms(), action.progress)
                 time.sleep(min(action.at_ms - now_ms(), 100) / 1000)
@@ -283,10 +272,8 @@ class Client:
             if run.browser is not None:
                 respond(run.browser, action.status, action.html)
                 run.browser = None
-        elif isinstance(action, AwaitResponse):
-            raise Error(f"Request {action.id} was handed out but not answered.", code="internal_error")
-        else:
-            raise Error(f"Unexpected session action {type(action).__name__}.", code="internal_error")
+        else:  # await_response (a request handed out and not answered) or a storage primitive
+            raise Error(f"Unexpected session action {action!r}.", code="internal_error")
         if answer is not None:
             session.handle_json(json.dumps(answer), now_ms())
         run.doing = None
@@ -296,7 +283,7 @@ class Client:
         if action.source == "listener":
             if run.listener is None:
                 raise Error("A redirect was awaited without a listener.", code="internal_error")
-            got = run.listener.wait(url_path(action.redirect_uri), action.until_ms, self._cancelled, now_ms)
+            got = run.listener.wait(url_path(action.redirect_uri), action.until_ms, run.cancelled, now_ms)
             if got is None:
                 return None  # the deadline or a cancel: the session says which
             target, run.browser = got

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import os
 import queue
+import signal
 import sys
 import threading
-from typing import IO, Optional
+from typing import IO, Any, Callable, Optional
 
 from .session import Notice, Progress, Prompt, ShowAuthorizationUrl, ShowUserCode
 
-__all__ = ["UI", "TerminalUI", "SilentUI", "StdinLines", "default_open_browser", "minutes_seconds"]
+__all__ = ["UI", "TerminalUI", "SilentUI", "StdinLines", "default_open_browser", "trap_ctrl_c", "minutes_seconds"]
 
 _FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
@@ -152,3 +153,26 @@ class StdinLines:
             self._lines.put(None)  # stays closed
             raise EOFError
         return line
+
+
+def trap_ctrl_c(pressed: threading.Event) -> Callable[[], None]:
+    """While a command runs in the main thread with Python's own SIGINT handler on: the first
+    Ctrl-C sets ``pressed`` (the client then cancels the session, which ends cleanly, a held
+    lock released) instead of interrupting whatever runs; a second one raises
+    ``KeyboardInterrupt``. Returns the function that puts the previous handler back."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        return lambda: None
+
+    def on_ctrl_c(signum: int, frame: Any) -> None:
+        if pressed.is_set():
+            raise KeyboardInterrupt
+        pressed.set()
+
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
+
+    def restore() -> None:
+        signal.signal(signal.SIGINT, previous)
+
+    return restore

@@ -53,6 +53,9 @@ __all__ = [
     "LogoutReport",
     "Status",
     "ProfileInfo",
+    "ProfileUsed",
+    "Locked",
+    "Unlocked",
     "Outcome",
     "action_from_dict",
     "outcome_from_dict",
@@ -326,7 +329,24 @@ class ProfileUsed:
     profile: str
 
 
-Outcome = Union[LoginReport, TokenReport, LogoutReport, Status, List[ProfileInfo], ProfileUsed]
+@dataclass(frozen=True)
+class Locked:
+    """``lock``: the credential's lock file, held until ``unlock`` with ``nonce``."""
+
+    path: str
+    nonce: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Unlocked:
+    """``unlock``: whether the lock still held the nonce and was removed."""
+
+    released: bool
+
+
+# ``discover`` ends with the server metadata as a dict, ``profiles`` with a list.
+Outcome = Union[LoginReport, TokenReport, LogoutReport, Status, List[ProfileInfo], ProfileUsed, Dict[str, Any],
+                Locked, Unlocked]
 
 
 def _store(d: Optional[Dict[str, Any]]) -> Tuple[Optional[str], Optional[str]]:
@@ -360,6 +380,12 @@ def outcome_from_dict(d: Dict[str, Any]) -> Outcome:
         return [ProfileInfo(p["name"], p["active"]) for p in d["profiles"]]
     if kind == "profile_used":
         return ProfileUsed(d["profile"])
+    if kind == "metadata":
+        return dict(d["metadata"])
+    if kind == "locked":
+        return Locked(d["path"], d["nonce"])
+    if kind == "unlocked":
+        return Unlocked(d["released"])
     raise Error(f"Unknown session outcome {kind!r} from the core.", code="internal_error")
 
 
