@@ -3,13 +3,15 @@
 //! It is deliberately thin and speaks JSON (the shapes of `tests/vectors/README.md`):
 //!
 //! * [`PySession`] (`Session`): the core's session (`termauth_core::session`): login,
-//!   get-token with its lock, refresh, logout, status, profiles. `poll_json` / `handle_json`
+//!   get-token with its lock, refresh, logout, status, profiles, discovery, the credential
+//!   lock. `poll_json` / `handle_json`
 //!   are the bare machine (the session vectors replay them); `advance_json` also performs
 //!   the storage primitives (files, lock files, the OS keyring) with the Rust crate's
 //!   `termauth::storage::execute`, so Python never touches credential files, locks or the
 //!   keyring itself: storage IO is written once, in Rust, for every language that links it.
 //! * [`start`]: a session of this process (its environment snapshot, OS randomness),
-//!   advanced in the same call: the cached `get_token` is one call.
+//!   advanced in the same call; [`get_token`]: the same for `get_token`, returning the
+//!   token itself when only storage was needed — the documented cached path is this one call.
 //! * [`PyFlow`] (`Flow`): any termauth-core flow, for apps that drive a protocol by hand.
 //! * Helpers the pure-Python layer renders with: `qr_lines`, `exit_code`,
 //!   `environment_json`, `pkce_pair`.
@@ -129,10 +131,10 @@ impl PySession {
             return Err(raise(py, &poisoned_error("session")));
         }
         let result = guard(py, || f(&mut state.session));
-        if let Err(e) = &result {
-            if is_panic(py, e) {
-                state.poisoned = true;
-            }
+        if let Err(e) = &result
+            && is_panic(py, e)
+        {
+            state.poisoned = true;
         }
         result
     }
@@ -372,10 +374,10 @@ impl PyFlow {
     }
 
     fn poison_on_panic<T>(&mut self, py: Python<'_>, result: &PyResult<T>) {
-        if let Err(e) = result {
-            if is_panic(py, e) {
-                self.poisoned = true;
-            }
+        if let Err(e) = result
+            && is_panic(py, e)
+        {
+            self.poisoned = true;
         }
     }
 }
