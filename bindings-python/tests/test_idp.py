@@ -364,6 +364,19 @@ def test_cancel_while_waiting_for_a_lock(idp: Idp, config_dir: Path) -> None:
         assert time.monotonic() - t < 5
 
 
+def test_lock_wait_gives_up(idp: Idp, config_dir: Path) -> None:
+    c = password_client(idp)
+    rec = record(c)
+    store(c, dict(rec, tokens=dict(rec["tokens"], expires_at=1)))
+    impatient = termauth.Client(app="termauth", issuer=idp.issuer, client_id="termauth-password",
+                                interactive=False, lock_wait_ms=300)
+    with c.lock():
+        t = time.monotonic()
+        with pytest.raises(termauth.StorageError) as e:
+            impatient.get_token()
+        assert e.value.code == "store_locked" and e.value.exit_code == 4 and time.monotonic() - t < 5
+
+
 # ---------------------------------------------------------------- machines
 
 

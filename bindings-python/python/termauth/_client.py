@@ -86,7 +86,7 @@ class Client:
     :param cancel: a ``threading.Event`` that cancels the running command (as Ctrl-C does).
 
     The other keyword arguments are the core's ``SessionConfig`` members of the same name
-    (``secret_method``, ``config_dir``, ``redirect_*``, ``resource``, ``launch_browser``, …);
+    (``secret_method``, ``config_dir``, ``redirect_*``, ``lock_wait_ms``, ``launch_browser``, …);
     ``None`` means the core's default.
     """
 
@@ -97,7 +97,8 @@ class Client:
         redirect_host: Optional[str] = None, redirect_port: Optional[int] = None, redirect_path: Optional[str] = None,
         redirect_uri: Optional[str] = None, resource: Sequence[str] = (), allow_insecure_http: Optional[bool] = None,
         enable_password_grant: Optional[bool] = None, refresh_skew_ms: Optional[int] = None,
-        redirect_timeout_ms: Optional[int] = None, launch_browser: Optional[bool] = None, interactive: bool = True,
+        redirect_timeout_ms: Optional[int] = None, lock_wait_ms: Optional[int] = None,
+        launch_browser: Optional[bool] = None, interactive: bool = True,
         ui: Optional[UI] = None, transport: Any = None, open_browser: Optional[Callable[[str], bool]] = None,
         read_line: Optional[ReadLine] = None, cancel: Optional[threading.Event] = None,
     ) -> None:
