@@ -253,7 +253,7 @@ pub fn lock_break_path(lock: &str) -> String {
 }
 
 /// What a lock file holds.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LockInfo {
     /// The holder's process id.
     pub pid: u32,
@@ -262,7 +262,6 @@ pub struct LockInfo {
     /// When it was taken (Unix ms).
     pub created_at: u64,
     /// Random; identifies this holder, so release never removes someone else's lock.
-    #[serde(default)]
     pub nonce: String,
 }
 
@@ -272,9 +271,16 @@ impl LockInfo {
         serde_json::to_string(self).unwrap_or_default()
     }
 
-    /// A lock file's contents, when they are a complete lock.
+    /// A lock file's contents, when they are a complete lock. (Read from a `Value`, not
+    /// through the derive: its error path formats floats, 14 KB of the `.wasm`.)
     pub fn parse(contents: &str) -> Option<LockInfo> {
-        serde_json::from_str(contents).ok()
+        let v: Value = serde_json::from_str(contents).ok()?;
+        Some(LockInfo {
+            pid: u32::try_from(v.get("pid")?.as_u64()?).ok()?,
+            host: v.get("host")?.as_str()?.to_string(),
+            created_at: v.get("created_at")?.as_u64()?,
+            nonce: v.get("nonce").and_then(Value::as_str).unwrap_or_default().to_string(),
+        })
     }
 }
 
@@ -366,15 +372,19 @@ pub fn with_active_profile(profiles_json: Option<&str>, issuer: &str, client_id:
         #[serde(flatten)]
         rest: BTreeMap<String, Value>,
     }
-    let mut rest: BTreeMap<String, Value> = match profiles_json.and_then(|t| serde_json::from_str::<Value>(t).ok()) {
-        Some(Value::Object(map)) => map.into_iter().collect(),
-        _ => BTreeMap::new(),
-    };
+    // Filled by `insert`, not `collect()` (collecting sorts first: more code in the `.wasm`).
+    fn members(value: Option<Value>) -> BTreeMap<String, Value> {
+        let mut out = BTreeMap::new();
+        if let Some(Value::Object(map)) = value {
+            for (k, v) in map {
+                out.insert(k, v);
+            }
+        }
+        out
+    }
+    let mut rest = members(profiles_json.and_then(|t| serde_json::from_str::<Value>(t).ok()));
     let schema_version = rest.remove("schema_version").unwrap_or_else(|| Value::from(1));
-    let mut active: BTreeMap<String, Value> = match rest.remove("active") {
-        Some(Value::Object(map)) => map.into_iter().collect(),
-        _ => BTreeMap::new(),
-    };
+    let mut active = members(rest.remove("active"));
     active.insert(server_key(issuer, client_id), Value::String(profile.to_string()));
     serde_json::to_string_pretty(&Profiles { schema_version, active, rest }).unwrap_or_default()
 }
@@ -382,17 +392,17 @@ pub fn with_active_profile(profiles_json: Option<&str>, issuer: &str, client_id:
 /// The profiles stored for (issuer, client_id), from the names in `credentials/`, sorted.
 pub fn profiles_in(names: &[String], issuer: &str, client_id: &str) -> Vec<String> {
     let suffix = format!("@{}", server_key(issuer, client_id));
-    let mut out: Vec<String> = Vec::new();
+    // A set: sorted and without duplicates, with no sort routine in the `.wasm`.
+    let mut out = std::collections::BTreeSet::new();
     for name in names {
         let stem = name.strip_suffix(".json").or_else(|| name.strip_suffix(".keyring"));
         if let Some(profile) = stem.and_then(|s| s.strip_suffix(&suffix)) {
-            if check_profile(profile).is_ok() && !out.iter().any(|p| p == profile) {
-                out.push(profile.to_string());
+            if check_profile(profile).is_ok() {
+                out.insert(profile.to_string());
             }
         }
     }
-    out.sort();
-    out
+    out.into_iter().collect()
 }
 
 /// Cached metadata from a `metadata/<key>.json` text, when it is younger than

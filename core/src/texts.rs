@@ -204,7 +204,7 @@ pub fn status_lines(status: &crate::session::Status, now_ms: u64) -> Vec<String>
                 lines.push(format!("source:    stored credential ({kind} — {})", store.reason));
             }
             let via = status.grant.map(|g| format!(" via {}", g.grant_type())).unwrap_or_default();
-            lines.push(format!("kind:      {}{via}", status.kind.as_deref().unwrap_or("?")));
+            lines.push(format!("kind:      {}{via}", status.credential_kind.as_deref().unwrap_or("?")));
             if let Some(scope) = &status.scope {
                 lines.push(format!("scope:     {scope}"));
             }

@@ -215,13 +215,15 @@ impl Io {
         }
     }
 
-    /// Hands `make(id)` to the driver and waits for its answer (one that `expect` accepts).
-    pub(crate) async fn request(&self, expect: Expect, make: impl FnOnce(u64) -> Action) -> Input {
+    /// Hands `action` (with the next request id) to the driver and waits for its answer
+    /// (one that `expect` accepts). Not generic, so one copy of it is in the `.wasm`.
+    pub(crate) async fn request(&self, expect: Expect, mut action: Action) -> Input {
         let id = {
             let mut s = self.state();
             let id = s.next_id;
             s.next_id += 1;
-            s.request = Some(Request { id, action: make(id), expect, handed_out: false, answer: None });
+            action.set_request_id(id);
+            s.request = Some(Request { id, action, expect, handed_out: false, answer: None });
             id
         };
         poll_fn(|_| {
@@ -292,13 +294,10 @@ pub(crate) type IoFailure = String;
 
 impl Io {
     /// Sends an HTTP request; the answer carries `request`'s own id again.
-    pub(crate) async fn http(&self, mut request: HttpRequest) -> crate::flow::Input {
+    pub(crate) async fn http(&self, request: HttpRequest) -> crate::flow::Input {
         let flow_id = request.id;
         let input = self
-            .request(Expect::Http, |id| {
-                request.id = id;
-                Action::SendRequest(request)
-            })
+            .request(Expect::Http, Action::SendRequest(request))
             .await;
         match input {
             Input::HttpResponse(mut r) => {
@@ -312,7 +311,7 @@ impl Io {
 
     pub(crate) async fn read_file(&self, path: &str) -> Result<Option<(Secret, Option<u64>)>, IoFailure> {
         let path = path.to_string();
-        match self.request(Expect::FileContents, |id| Action::ReadFile { id, path }).await {
+        match self.request(Expect::FileContents, Action::ReadFile { id: 0, path }).await {
             Input::FileContents { contents, modified_ms, .. } => Ok(contents.map(|c| (c, modified_ms))),
             other => Err(other.io_failure()),
         }
@@ -321,7 +320,7 @@ impl Io {
     pub(crate) async fn write_file(&self, path: &str, contents: String) -> Result<(), IoFailure> {
         let path = path.to_string();
         let contents = Secret::new(contents);
-        match self.request(Expect::Completed, |id| Action::WriteFile { id, path, contents }).await {
+        match self.request(Expect::Completed, Action::WriteFile { id: 0, path, contents }).await {
             Input::Completed { .. } => Ok(()),
             other => Err(other.io_failure()),
         }
@@ -329,7 +328,7 @@ impl Io {
 
     pub(crate) async fn remove_file(&self, path: &str) -> Result<bool, IoFailure> {
         let path = path.to_string();
-        match self.request(Expect::Removed, |id| Action::RemoveFile { id, path }).await {
+        match self.request(Expect::Removed, Action::RemoveFile { id: 0, path }).await {
             Input::Removed { existed, .. } => Ok(existed),
             other => Err(other.io_failure()),
         }
@@ -337,7 +336,7 @@ impl Io {
 
     pub(crate) async fn list_dir(&self, path: &str) -> Result<Vec<String>, IoFailure> {
         let path = path.to_string();
-        match self.request(Expect::DirListing, |id| Action::ListDir { id, path }).await {
+        match self.request(Expect::DirListing, Action::ListDir { id: 0, path }).await {
             Input::DirListing { names, .. } => Ok(names),
             other => Err(other.io_failure()),
         }
@@ -345,7 +344,7 @@ impl Io {
 
     pub(crate) async fn create_exclusive(&self, path: &str, contents: String) -> Result<bool, IoFailure> {
         let path = path.to_string();
-        match self.request(Expect::Created, |id| Action::CreateExclusive { id, path, contents }).await {
+        match self.request(Expect::Created, Action::CreateExclusive { id: 0, path, contents }).await {
             Input::Created { created, .. } => Ok(created),
             other => Err(other.io_failure()),
         }
@@ -353,14 +352,14 @@ impl Io {
 
     /// Whether process `pid` of this host lives; `None` when the driver cannot tell.
     pub(crate) async fn process_alive(&self, pid: u32) -> Option<bool> {
-        match self.request(Expect::ProcessStatus, |id| Action::ProcessAlive { id, pid }).await {
+        match self.request(Expect::ProcessStatus, Action::ProcessAlive { id: 0, pid }).await {
             Input::ProcessStatus { alive, .. } => alive,
             _ => None,
         }
     }
 
     pub(crate) async fn keyring_get(&self, service: String, account: String) -> Result<Option<Secret>, IoFailure> {
-        match self.request(Expect::KeyringValue, |id| Action::KeyringGet { id, service, account }).await {
+        match self.request(Expect::KeyringValue, Action::KeyringGet { id: 0, service, account }).await {
             Input::KeyringValue { value, .. } => Ok(value),
             other => Err(other.io_failure()),
         }
@@ -368,14 +367,14 @@ impl Io {
 
     pub(crate) async fn keyring_set(&self, service: String, account: String, value: String) -> Result<(), IoFailure> {
         let value = Secret::new(value);
-        match self.request(Expect::Completed, |id| Action::KeyringSet { id, service, account, value }).await {
+        match self.request(Expect::Completed, Action::KeyringSet { id: 0, service, account, value }).await {
             Input::Completed { .. } => Ok(()),
             other => Err(other.io_failure()),
         }
     }
 
     pub(crate) async fn keyring_delete(&self, service: String, account: String) -> Result<(), IoFailure> {
-        match self.request(Expect::Completed, |id| Action::KeyringDelete { id, service, account }).await {
+        match self.request(Expect::Completed, Action::KeyringDelete { id: 0, service, account }).await {
             Input::Completed { .. } => Ok(()),
             other => Err(other.io_failure()),
         }
@@ -385,7 +384,7 @@ impl Io {
     pub(crate) async fn launch_browser(&self, url: &str) -> bool {
         let url = url.to_string();
         matches!(
-            self.request(Expect::BrowserLaunched, |id| Action::LaunchBrowser { id, url }).await,
+            self.request(Expect::BrowserLaunched, Action::LaunchBrowser { id: 0, url }).await,
             Input::BrowserLaunched { launched: true, .. }
         )
     }
@@ -394,7 +393,7 @@ impl Io {
     pub(crate) async fn listen(&self, host: &str, port: u16) -> Result<u16, IoFailure> {
         let host = host.to_string();
         let not_found_html = crate::texts::loopback_not_found_page();
-        match self.request(Expect::Listening, |id| Action::Listen { id, host, port, not_found_html }).await {
+        match self.request(Expect::Listening, Action::Listen { id: 0, host, port, not_found_html }).await {
             Input::Listening { port, .. } => Ok(port),
             other => Err(other.io_failure()),
         }

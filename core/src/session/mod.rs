@@ -631,6 +631,25 @@ pub enum Action {
 }
 
 impl Action {
+    /// Sets the id of a request action (the session numbers them).
+    fn set_request_id(&mut self, new: u64) {
+        match self {
+            Action::SendRequest(r) => r.id = new,
+            Action::LaunchBrowser { id, .. }
+            | Action::Listen { id, .. }
+            | Action::ReadFile { id, .. }
+            | Action::WriteFile { id, .. }
+            | Action::RemoveFile { id, .. }
+            | Action::ListDir { id, .. }
+            | Action::CreateExclusive { id, .. }
+            | Action::ProcessAlive { id, .. }
+            | Action::KeyringGet { id, .. }
+            | Action::KeyringSet { id, .. }
+            | Action::KeyringDelete { id, .. } => *id = new,
+            _ => {}
+        }
+    }
+
     /// Whether this is a storage primitive (files, lock files, processes, keyring): what a
     /// driver may hand to a shared storage executor.
     pub fn is_storage(&self) -> bool {
@@ -919,9 +938,9 @@ pub struct Status {
     /// The store holding the credential, and why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store: Option<StoreChoice>,
-    /// `oauth` or `api_key`.
+    /// `oauth` or `api_key` (not `kind`: that names the outcome).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
+    pub credential_kind: Option<String>,
     /// How the tokens were obtained.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub grant: Option<Grant>,

@@ -845,7 +845,7 @@ async fn status(ctx: &mut Ctx) -> Result<Outcome, Error> {
         issuer: ctx.config.issuer.clone(),
         client_id: ctx.config.client_id.clone(),
         store: None,
-        kind: None,
+        credential_kind: None,
         grant: None,
         scope: None,
         expires_at: None,
@@ -870,14 +870,14 @@ async fn status(ctx: &mut Ctx) -> Result<Outcome, Error> {
             status.store = Some(choice);
             match &credential.data {
                 CredentialData::OAuth { grant, tokens, .. } => {
-                    status.kind = Some("oauth".into());
+                    status.credential_kind = Some("oauth".into());
                     status.grant = Some(*grant);
                     status.scope = tokens.scope.clone();
                     status.expires_at = tokens.expires_at;
                     status.refreshable = tokens.refresh_token.is_some()
                         || (*grant == Grant::ClientCredentials && ctx.client_secret.is_some());
                 }
-                CredentialData::ApiKey { .. } => status.kind = Some("api_key".into()),
+                CredentialData::ApiKey { .. } => status.credential_kind = Some("api_key".into()),
             }
             status.decision = Some(decide(&credential, ctx.now(), &ctx.policy()).as_str().to_string());
         }
