@@ -11,7 +11,8 @@
 // 3. The .wasm size, raw and gzipped.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -48,17 +49,16 @@ const fmt = (ms) => `${ms.toFixed(1)} ms`;
 const dir = mkdtempSync(join(tmpdir(), 'termauth-bench-'));
 const issuer = 'https://login.example.com';
 {
-  const store = new termauth.Store(dir, 'file');
+  // The record a login would have stored (the file store: credentials/<profile>@<key>.json,
+  // <key> = the first 16 hex digits of SHA-256(issuer "\n" client_id)).
   const now = Date.now();
-  store.save(
-    { app: 'bench', issuer, clientId: 'cli', profile: 'default' },
-    termauth.parseCredential(
-      JSON.stringify({
-        schema_version: 1, updated_at: now, kind: 'oauth', issuer, client_id: 'cli', grant: 'device_code',
-        tokens: { access_token: 'at-cached', token_type: 'Bearer', expires_at: now + 86_400_000, refresh_token: 'rt', scope: 'openid' },
-      }),
-    ),
-  );
+  const key = createHash('sha256').update(`${issuer}\ncli`).digest('hex').slice(0, 16);
+  mkdirSync(join(dir, 'credentials'), { recursive: true, mode: 0o700 });
+  const record = {
+    schema_version: 1, updated_at: now, kind: 'oauth', issuer, client_id: 'cli', grant: 'device_code',
+    tokens: { access_token: 'at-cached', token_type: 'Bearer', expires_at: now + 86_400_000, refresh_token: 'rt', scope: 'openid' },
+  };
+  writeFileSync(join(dir, 'credentials', `default@${key}.json`), JSON.stringify(record), { mode: 0o600 });
 }
 const scripts = {
   'node (nothing)': `0`,
@@ -169,7 +169,7 @@ const wasm = readFileSync(join(pkg, 'wasm', 'termauth_wasm_bg.wasm'));
 const glue = readFileSync(join(pkg, 'wasm', 'termauth_wasm.js'));
 console.log('\n== size');
 const gz = gzipSync(wasm, { level: 9 }).length;
-console.log(`termauth_wasm_bg.wasm  ${wasm.length} bytes raw (${(wasm.length / 250_000).toFixed(2)}× the 250 KB = 250,000-byte target), ${gz} bytes gzip -9`);
+console.log(`termauth_wasm_bg.wasm  ${wasm.length} bytes raw (${(wasm.length / 320_000).toFixed(2)}× the 320,000-byte budget), ${gz} bytes gzip -9 (${(gz / 130_000).toFixed(2)}× the 130,000-byte budget)`);
 console.log(`wasm-bindgen JS glue   ${(glue.length / 1024).toFixed(1)} KB`);
 try {
   const out = execFileSync('npm', ['pack', '--dry-run', '--json'], { cwd: pkg, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
