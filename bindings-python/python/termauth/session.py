@@ -290,7 +290,8 @@ class LogoutReport:
 @dataclass(frozen=True)
 class Status:
     """Where the token ``get_token`` returns comes from (``env``, ``store`` or ``none``), and
-    its state. No secrets; a store problem is in ``error``."""
+    its state. No secrets; a store problem is in ``error``. ``kind`` is the stored record's
+    (``oauth`` or ``api_key``; the core's ``credential_kind``)."""
 
     source: str
     env_var: str
@@ -356,10 +357,6 @@ def _store(d: Optional[Dict[str, Any]]) -> Tuple[Optional[str], Optional[str]]:
 def outcome_from_dict(d: Dict[str, Any]) -> Outcome:
     """The typed outcome for a ``done`` action's ``result``."""
     kind = d["kind"]
-    if "env_var" in d:
-        # A status: the core writes its own "kind" member (oauth / api_key) after the
-        # outcome's tag, so the tag is lost in the parsed JSON when the record has a kind.
-        kind = "status"
     if kind == "login":
         store, reason = _store(d["store"])
         return LoginReport(d["method"], d["profile"], store or "", reason or "", d.get("scope"), d.get("expires_at"),
@@ -374,7 +371,7 @@ def outcome_from_dict(d: Dict[str, Any]) -> Outcome:
         store, reason = _store(d.get("store"))
         error = from_dict(d["error"]) if d.get("error") else None
         return Status(d["source"], d["env_var"], d["profile"], d["issuer"], d["client_id"], store, reason,
-                      None if d["kind"] == "status" else d["kind"], d.get("grant"), d.get("scope"), d.get("expires_at"), d["refreshable"],
+                      d.get("credential_kind"), d.get("grant"), d.get("scope"), d.get("expires_at"), d["refreshable"],
                       d.get("decision"), error)
     if kind == "profiles":
         return [ProfileInfo(p["name"], p["active"]) for p in d["profiles"]]
