@@ -61,19 +61,19 @@ type LogoutReport struct {
 
 // Status says where Token's token comes from and its state (no secrets).
 type Status struct {
-	Source      string       `json:"source"` // env, store or none
-	EnvVar      string       `json:"env_var"`
-	Profile     string       `json:"profile"`
-	Issuer      string       `json:"issuer"`
-	ClientID    string       `json:"client_id"`
-	Store       *StoreChoice `json:"store,omitempty"`
-	Kind        string       `json:"kind,omitempty"`  // oauth or api_key
-	Grant       string       `json:"grant,omitempty"` // device_code, authorization_code, …
-	Scope       string       `json:"scope,omitempty"`
-	ExpiresAt   int64        `json:"expires_at,omitempty"`
-	Refreshable bool         `json:"refreshable"`
-	Decision    string       `json:"decision,omitempty"` // use, refresh, reacquire, relogin
-	Error       *Error       `json:"error,omitempty"`
+	Source         string       `json:"source"` // env, store or none
+	EnvVar         string       `json:"env_var"`
+	Profile        string       `json:"profile"`
+	Issuer         string       `json:"issuer"`
+	ClientID       string       `json:"client_id"`
+	Store          *StoreChoice `json:"store,omitempty"`
+	CredentialKind string       `json:"credential_kind,omitempty"` // oauth or api_key
+	Grant          string       `json:"grant,omitempty"`           // device_code, authorization_code, …
+	Scope          string       `json:"scope,omitempty"`
+	ExpiresAt      int64        `json:"expires_at,omitempty"`
+	Refreshable    bool         `json:"refreshable"`
+	Decision       string       `json:"decision,omitempty"` // use, refresh, reacquire, relogin
+	Error          *Error       `json:"error,omitempty"`
 }
 
 // Profile is a stored profile.

@@ -503,7 +503,7 @@ termauth_status termauth_client_logout(const struct termauth_client *client,
                                        struct termauth_error **err);
 
 // Where `get_token`'s token comes from and its state, as JSON (no secrets):
-// `{"source","env_var","profile","issuer","client_id","store","kind","grant","scope",
+// `{"source","env_var","profile","issuer","client_id","store","credential_kind","grant","scope",
 // "expires_at","refreshable","decision","error"}`.
 termauth_status termauth_client_status_json(const struct termauth_client *client,
                                             char **out,

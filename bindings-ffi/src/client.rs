@@ -245,7 +245,7 @@ pub unsafe extern "C" fn termauth_client_logout(
 }
 
 /// Where `get_token`'s token comes from and its state, as JSON (no secrets):
-/// `{"source","env_var","profile","issuer","client_id","store","kind","grant","scope",
+/// `{"source","env_var","profile","issuer","client_id","store","credential_kind","grant","scope",
 /// "expires_at","refreshable","decision","error"}`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn termauth_client_status_json(

@@ -575,7 +575,7 @@ static void test_session_offline(void) {
 
   spec = session_spec("{\"op\":\"status\"}", as, "cli", dir, NULL);
   result = advance_offline(spec, NULL);
-  CHECK(result && strstr(result, "\"source\":\"store\"") && strstr(result, "\"kind\":\"api_key\""), "status: %s", result ? result : "");
+  CHECK(result && strstr(result, "\"source\":\"store\"") && strstr(result, "\"credential_kind\":\"api_key\""), "status: %s", result ? result : "");
   termauth_string_free(result), result = NULL;
   free(spec);
   spec = session_spec("{\"op\":\"profiles\"}", as, "cli", dir, NULL);
