@@ -89,7 +89,15 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// Keeps printable characters only and cuts to `max` characters (with an ellipsis).
+/// Whether `c` must not reach a terminal as it is: a control character (C0, DEL, C1 — ESC
+/// and CSI among them) or a bidirectional formatting character (U+061C, U+200E/F,
+/// U+202A–202E, U+2066–2069), which can make text display other than it reads.
+pub fn is_unsafe_for_terminal(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Keeps characters a terminal shows as they are (see [`is_unsafe_for_terminal`]) and cuts
+/// to `max` characters (with an ellipsis).
 pub(crate) fn sanitize(text: &str, max: usize) -> String {
     let mut out = String::new();
     for (count, c) in text.chars().enumerate() {
@@ -97,7 +105,7 @@ pub(crate) fn sanitize(text: &str, max: usize) -> String {
             out.push('…');
             break;
         }
-        out.push(if c.is_control() { ' ' } else { c });
+        out.push(if is_unsafe_for_terminal(c) { ' ' } else { c });
     }
     out.trim().to_string()
 }
@@ -338,6 +346,7 @@ mod tests {
     #[test]
     fn sanitize_cuts_and_strips() {
         assert_eq!(sanitize("a\u{7}b", 10), "a b");
+        assert_eq!(sanitize("pay \u{202E}gnp.exe\u{2069} x\u{200F}", 40), "pay  gnp.exe  x");
         assert_eq!(sanitize("abcdef", 3), "abc…");
     }
 }

@@ -77,16 +77,11 @@ pub fn decide(credential: &Credential, now_ms: u64, policy: &Policy) -> Decision
         CredentialData::ApiKey { .. } => return Decision::Use,
         CredentialData::OAuth { grant, tokens, .. } => (grant, tokens),
     };
-    let Some(expires_at) = tokens.expires_at else {
+    let (Some(expires_at), Some(renew_at)) = (tokens.expires_at, renew_at(credential, policy)) else {
         // No expiry given by the server: use it until a request is refused.
         return Decision::Use;
     };
-    // The skew never exceeds half the token's lifetime (as written: `updated_at` is when
-    // the tokens were stored), so a token that lives less than the skew is not renewed on
-    // every use.
-    let lifetime = expires_at.saturating_sub(credential.updated_at);
-    let skew = policy.refresh_skew_ms.min(lifetime / 2);
-    if now_ms.saturating_add(skew) < expires_at {
+    if now_ms < renew_at {
         return Decision::Use;
     }
     let still_valid = now_ms < expires_at;
@@ -103,6 +98,18 @@ pub fn decide(credential: &Credential, now_ms: u64, policy: &Policy) -> Decision
     Decision::Relogin {
         reason: "The access token has expired and there is no refresh token. Log in again.".to_string(),
     }
+}
+
+/// When `credential` becomes due for renewal: `refresh_skew_ms` before it expires, the
+/// skew never exceeding half the token's lifetime (as written: `updated_at` is when the
+/// tokens were stored), so a token that lives less than the skew is not renewed on every
+/// use. `None` when nothing expires (API keys, tokens without `expires_in`). A host that
+/// caches the token itself (an `oauth2.TokenSource`) asks again at this time.
+pub fn renew_at(credential: &Credential, policy: &Policy) -> Option<u64> {
+    let CredentialData::OAuth { tokens, .. } = &credential.data else { return None };
+    let expires_at = tokens.expires_at?;
+    let lifetime = expires_at.saturating_sub(credential.updated_at);
+    Some(expires_at.saturating_sub(policy.refresh_skew_ms.min(lifetime / 2)))
 }
 
 /// True when `current` is not the record `before` and has not expired at `now_ms`: another

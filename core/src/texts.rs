@@ -3,9 +3,9 @@
 //! spinner); they never write a sentence of their own.
 //!
 //! Anything a server sent is cleaned here before it reaches a text ([`shown`]): a control
-//! character (C0, DEL, C1 — ESC and CSI among them) becomes U+FFFD, so a hostile user code
-//! or verification URI cannot move the cursor, clear the screen, retitle the terminal or
-//! plant a hyperlink.
+//! character (C0, DEL, C1 — ESC and CSI among them) or a bidirectional override becomes
+//! U+FFFD, so a hostile user code or verification URI cannot move the cursor, clear the
+//! screen, retitle the terminal, plant a hyperlink or display reversed.
 
 use crate::error::sanitize;
 use crate::flow::UserCodePrompt;
@@ -33,9 +33,10 @@ pub struct QrCode {
     pub data: String,
 }
 
-/// `text` as it may be shown on a terminal: control characters replaced by U+FFFD.
+/// `text` as it may be shown on a terminal: control and bidirectional formatting
+/// characters ([`crate::error::is_unsafe_for_terminal`]) replaced by U+FFFD.
 pub fn shown(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() { '\u{FFFD}' } else { c }).collect()
+    text.chars().map(|c| if crate::error::is_unsafe_for_terminal(c) { '\u{FFFD}' } else { c }).collect()
 }
 
 /// The device flow's instructions (RFC 8628 §3.3).

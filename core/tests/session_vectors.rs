@@ -754,6 +754,16 @@ fn scenarios() -> Vec<Scenario> {
             assert_eq!(w.error().code, "cancelled");
             assert!(!w.files.keys().any(|p| p.contains("credentials/")));
         }).world(|w| w.server.pending = 100).cancel_at(T0 + 12_000),
+        scenario("login_cancel_after_tokens_still_stores", "Ctrl-C after the tokens were issued, while the credential's lock is busy: the tokens are still stored once the lock frees (the wait for it is not cut short, and not a busy loop), then the login ends.", login(LoginMethod::Device), |w| {
+            assert!(w.outcome.as_ref().unwrap().is_ok(), "{:?}", w.outcome);
+            assert!(w.files.contains_key(&pointer_path()));
+            let waits_after_cancel = w.actions.iter().filter(|a| a["type"] == "wait_until" && a["at_ms"].as_u64().unwrap() > T0 + 10_100).count();
+            assert!(waits_after_cancel >= 3, "it kept waiting for the lock: {waits_after_cancel}");
+        }).world(|w| {
+            w.alive.insert(777);
+            w.write(&lock_path(), lock_of(777, HOST, T0));
+            w.events.push((T0 + 11_000, |w| { w.files.remove(&lock_path()); }));
+        }).cancel_at(T0 + 10_100),
         scenario("login_password_needs_opt_in", "The password grant without enable_password_grant is refused (usage password_grant_disabled); nothing is sent.", login(LoginMethod::Password { username: "alice".into(), password: Secret::new("pw") }), |w| {
             assert_eq!(w.error().code, "password_grant_disabled");
             assert!(!w.requests.iter().any(|r| r.starts_with("POST")));

@@ -87,7 +87,7 @@ pub(crate) enum Arrival {
 }
 
 enum Wait {
-    Until { at_ms: u64, progress: Option<Progress> },
+    Until { at_ms: u64, progress: Option<Progress>, cancellable: bool },
     Redirect { redirect_uri: String, until_ms: u64, source: RedirectSource, arrival: Option<Arrival> },
 }
 
@@ -151,7 +151,7 @@ impl Io {
             return r.answer.is_none().then_some(Action::AwaitResponse { id: r.id });
         }
         match &s.wait {
-            Some(Wait::Until { at_ms, progress }) if now < *at_ms && !cancelled => {
+            Some(Wait::Until { at_ms, progress, cancellable }) if now < *at_ms && !(cancelled && *cancellable) => {
                 Some(Action::WaitUntil { at_ms: *at_ms, progress: progress.clone() })
             }
             Some(Wait::Redirect { redirect_uri, until_ms, source, arrival: None }) if now < *until_ms && !cancelled => {
@@ -243,12 +243,13 @@ impl Io {
         .await
     }
 
-    /// Waits until `at_ms`; `false` when cancelled first.
-    pub(crate) async fn wait_until(&self, at_ms: u64, progress: Option<Progress>) -> bool {
-        self.state().wait = Some(Wait::Until { at_ms, progress });
+    /// Waits until `at_ms`; `false` when cancelled first (a wait that is not `cancellable`
+    /// lasts its time whatever happens: a lock taken to store tokens already issued).
+    pub(crate) async fn wait_until(&self, at_ms: u64, progress: Option<Progress>, cancellable: bool) -> bool {
+        self.state().wait = Some(Wait::Until { at_ms, progress, cancellable });
         poll_fn(|_| {
             let mut s = self.state();
-            if s.cancelled {
+            if s.cancelled && cancellable {
                 s.wait = None;
                 Poll::Ready(false)
             } else if s.now >= at_ms {

@@ -881,6 +881,10 @@ pub struct TokenReport {
     /// When it expires (Unix ms), when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<u64>,
+    /// When to ask for a token again (Unix ms): the renewal time of the session's policy,
+    /// for a host that caches the token itself. Absent when nothing expires.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub renew_at: Option<u64>,
     /// The stored record it came from (absent for `<APP>_TOKEN`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credential: Option<Credential>,

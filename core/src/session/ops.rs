@@ -289,7 +289,7 @@ async fn acquire(ctx: &mut Ctx, path: &str, cancellable: bool) -> Result<Held, E
             return Err(Error::storage("store_locked", texts::store_locked(path), Hint::RetryLater));
         }
         let at = ctx.now() + delay;
-        if !ctx.io.wait_until(at, None).await && cancellable {
+        if !ctx.io.wait_until(at, None, cancellable).await {
             return Err(Error::cancelled());
         }
         delay = (delay * 2).min(LOCK_RETRY_MS.1);
@@ -319,7 +319,7 @@ async fn break_stale(ctx: &mut Ctx, path: &str, seen: &str) -> Result<(), Error>
                 let _ = ctx.io.remove_file(&breaker).await;
             } else {
                 let at = ctx.now() + 5;
-                ctx.io.wait_until(at, None).await;
+                ctx.io.wait_until(at, None, false).await;
             }
             Ok(())
         }
@@ -441,7 +441,7 @@ async fn run_flow(ctx: &mut Ctx, spec: FlowSpec, mode: Mode) -> Result<(FlowOutc
             FlowAction::Persist { credential } => persisted = Some(credential),
             FlowAction::WaitUntil { at_ms } => {
                 let progress = code_expires_at.map(|until_ms| Progress { text: texts::WAITING_FOR_APPROVAL.to_string(), until_ms });
-                ctx.io.wait_until(at_ms, progress).await;
+                ctx.io.wait_until(at_ms, progress, true).await;
             }
             FlowAction::AwaitRedirect { redirect_uri, until_ms } => {
                 let source = match mode {
@@ -650,12 +650,13 @@ async fn client_credentials_spec(ctx: &mut Ctx) -> Result<FlowSpec, Error> {
 
 // ---- get a token, refresh ---------------------------------------------------------------
 
-fn token_report(credential: Credential, text: Option<String>) -> Outcome {
+fn token_report(ctx: &Ctx, credential: Credential, text: Option<String>) -> Outcome {
     Outcome::Token(TokenReport {
         source: TokenSource::Store,
         token: credential.secret().clone(),
         header: credential.authorization_header(),
         expires_at: credential.tokens().and_then(|t| t.expires_at),
+        renew_at: crate::lifecycle::renew_at(&credential, &ctx.policy()),
         credential: Some(credential),
         text,
     })
@@ -673,6 +674,7 @@ async fn get_token(ctx: &mut Ctx, force: bool) -> Result<Outcome, Error> {
                 token,
                 header,
                 expires_at: None,
+                renew_at: None,
                 credential: None,
                 text: None,
             }));
@@ -681,7 +683,7 @@ async fn get_token(ctx: &mut Ctx, force: bool) -> Result<Outcome, Error> {
     let key = ctx.key().await?;
     let Some(first) = load(ctx, &key).await? else { return Err(ctx.not_logged_in()) };
     match decide(&first.credential, ctx.now(), &ctx.policy()) {
-        Decision::Use if !force => return Ok(token_report(first.credential, None)),
+        Decision::Use if !force => return Ok(token_report(ctx, first.credential, None)),
         Decision::Relogin { reason } => return Err(relogin(reason)),
         _ => {}
     }
@@ -697,7 +699,7 @@ async fn renew_locked(ctx: &mut Ctx, key: &CredentialKey, before: &Credential, f
     let Some(current) = load(ctx, key).await? else { return Err(ctx.not_logged_in()) };
     let current = current.credential;
     let renewed = match decide_locked(before, &current, ctx.now(), &ctx.policy(), force)? {
-        Decision::Use => return Ok(token_report(current, None)),
+        Decision::Use => return Ok(token_report(ctx, current, None)),
         Decision::Relogin { reason } => return Err(relogin(reason)),
         Decision::Refresh { .. } => {
             let spec = refresh_spec(ctx, &current).await;
@@ -715,7 +717,7 @@ async fn renew_locked(ctx: &mut Ctx, key: &CredentialKey, before: &Credential, f
         Ok((_, Some(credential))) => {
             save(ctx, key, &credential).await?;
             let text = force.then(|| texts::renewed(credential.tokens().and_then(|t| t.expires_at), ctx.now()));
-            return Ok(token_report(credential, text));
+            return Ok(token_report(ctx, credential, text));
         }
         Ok((_, None)) => return Err(internal("The renewal produced no credential")),
         Err(error) => error,
@@ -726,7 +728,7 @@ async fn renew_locked(ctx: &mut Ctx, key: &CredentialKey, before: &Credential, f
         // rotated the refresh token first; the record then holds the new one. Re-read once.
         if let Some(again) = load(ctx, key).await? {
             if renewed_elsewhere(&current, &again.credential, ctx.now()) {
-                return Ok(token_report(again.credential, None));
+                return Ok(token_report(ctx, again.credential, None));
             }
         }
         // The refresh token is dead: keep it no longer, so the next use does not send it
@@ -748,7 +750,7 @@ async fn renew_locked(ctx: &mut Ctx, key: &CredentialKey, before: &Credential, f
     match after_renewal_failure(&current, &error, ctx.now())? {
         Decision::Use => {
             ctx.notice(NoticeLevel::Warning, "renewal_failed", texts::renewal_failed_using_current(&error.message));
-            Ok(token_report(current, None))
+            Ok(token_report(ctx, current, None))
         }
         Decision::Relogin { reason } => Err(relogin(reason)),
         _ => Err(error),
@@ -785,7 +787,7 @@ fn without_refresh_token(credential: &Credential) -> Option<Credential> {
 async fn logout(ctx: &mut Ctx) -> Result<Outcome, Error> {
     let key = ctx.key().await?;
     let lock_path = ctx.paths()?.credential_file(&key, "lock");
-    let held = acquire(ctx, &lock_path, false).await?;
+    let held = acquire(ctx, &lock_path, true).await?;
     let result = logout_locked(ctx, &key).await;
     release(ctx, held).await;
     result
