@@ -76,7 +76,7 @@ fn device_approve_stores_the_token_and_get_token_returns_it() {
     assert_eq!(again.get_token().unwrap().expose(), access);
     let status = again.status().unwrap();
     assert_eq!(
-        (status.source.as_str(), status.kind.as_deref(), status.decision.as_deref()),
+        (status.source.as_str(), status.credential_kind.as_deref(), status.decision.as_deref()),
         ("store", Some("oauth"), Some("use"))
     );
     assert!(status.refreshable);
