@@ -31,6 +31,9 @@ for binding in bindings-wasm bindings-python bindings-ffi; do
   fi
 done
 
+echo "== cross-language refresh race: Rust, Python, Node and Go processes on one expired credential"
+python3 tests/race/all_languages.py --rounds 3 --per-language 2
+
 if [ -f bindings-wasm/keyring-test.sh ]; then
   echo "== keyring shared by Rust and Node (@napi-rs/keyring) on a real Secret Service"
   bash bindings-wasm/keyring-test.sh

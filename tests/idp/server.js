@@ -303,12 +303,18 @@ function json(ctx, status, body) {
 }
 
 // ---------------------------------------------------------------- /__test/ control endpoints
+const tokenCounts = new Map(); // grant_type -> { requests, issued } (GET /__test/counts)
+
 async function controlEndpoints(ctx) {
   const route = ctx.path.slice('/__test/'.length);
   if (route === 'health' && ctx.method === 'GET') {
     return json(ctx, 200, { ok: true, issuer });
   }
-  if (!['device', 'authorize', 'slow_down', 'health'].includes(route)) {
+  if (route === 'counts' && ctx.method === 'GET') {
+    // Token endpoint requests by grant type, and how many got tokens (cross-process races).
+    return json(ctx, 200, { ok: true, token: Object.fromEntries(tokenCounts) });
+  }
+  if (!['device', 'authorize', 'slow_down', 'health', 'counts'].includes(route)) {
     return json(ctx, 404, { ok: false, error: 'not_found', error_description: `unknown control endpoint ${ctx.path}` });
   }
   if (ctx.method !== 'POST') {
@@ -404,6 +410,14 @@ provider.use(async (ctx, next) => {
   }
 
   await next();
+
+  if (ctx.method === 'POST' && ctx.path === '/token') {
+    const grant = String(ctx.oidc?.params?.grant_type ?? 'unknown');
+    const c = tokenCounts.get(grant) ?? { requests: 0, issued: 0 };
+    c.requests += 1;
+    if (ctx.status === 200) c.issued += 1;
+    tokenCounts.set(grant, c);
+  }
 
   // RFC 8628 §3.2: oidc-provider omits "interval"; add it.
   if (ctx.method === 'POST' && ctx.path === '/device/auth' && ctx.status === 200
