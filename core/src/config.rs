@@ -7,7 +7,8 @@ use crate::error::Error;
 use crate::http::short;
 use crate::json::{Object, ReadError, deserialize_via_value};
 use crate::secret::Secret;
-use crate::uri::{Host, Uri, UriError};
+pub use crate::uri::is_loopback_host;
+use crate::uri::{self, UriError, Url};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -84,13 +85,18 @@ impl ServerMetadata {
         }
     }
 
-    /// An endpoint the flow cannot do without, checked with [`check_endpoint`].
+    /// An endpoint the flow cannot do without, checked with [`check_endpoint`]. The issuer
+    /// is checked too: it need not be a URL here, but it must not hold control characters
+    /// or whitespace (it is shown to the user and stored with the credential).
     pub(crate) fn required_endpoint(
         &self,
         value: &Option<String>,
         name: &str,
         allow_insecure_http: bool,
-    ) -> Result<Uri, Error> {
+    ) -> Result<Url, Error> {
+        if let Some((position, found)) = uri::find_control(&self.issuer) {
+            return Err(unusable("issuer", UriError::Control { found, position }));
+        }
         match value {
             Some(url) => check_endpoint(url, name, allow_insecure_http),
             None => Err(Error::usage(
@@ -194,19 +200,22 @@ impl Client {
     }
 }
 
-/// True when `host` is a loopback address or `localhost` (RFC 8252 §8.3, RFC 6761).
-pub fn is_loopback_host(host: &Host) -> bool {
-    host.is_loopback()
+/// `invalid_endpoint` for the URL `name`, naming the member and never quoting the value:
+/// for control characters (a terminal would act on them) and user information (a password).
+fn unusable(name: &str, e: UriError) -> Error {
+    Error::usage("invalid_endpoint", format!("`{name}` is unusable: {e}."))
 }
 
 /// Parses an endpoint URL and requires HTTPS, except on loopback addresses or with the
 /// explicit `allow_insecure_http` opt-out (meant for tests).
 ///
 /// # Errors
-/// `invalid_endpoint` for a URL that does not parse (see [`UriError`]: a non-ASCII host
-/// must be written in punycode, user information is refused) or has a fragment;
-/// `insecure_endpoint` for plain HTTP to a non-loopback host, or another scheme.
-pub fn check_endpoint(value: &str, name: &str, allow_insecure_http: bool) -> Result<Uri, Error> {
+/// `invalid_endpoint` for a URL that does not parse (see [`UriError`]: control characters
+/// and whitespace are refused, a non-ASCII host must be written in punycode, user
+/// information is refused) or has a fragment; `insecure_endpoint` for plain HTTP to a
+/// non-loopback host, or another scheme. The message names the member; it quotes the value
+/// only when the value has neither control characters nor user information (a password).
+pub fn check_endpoint(value: &str, name: &str, allow_insecure_http: bool) -> Result<Url, Error> {
     let insecure = || {
         Error::usage(
             "insecure_endpoint",
@@ -216,17 +225,18 @@ pub fn check_endpoint(value: &str, name: &str, allow_insecure_http: bool) -> Res
             ),
         )
     };
-    let url = Uri::parse(value).map_err(|e| match e {
+    let url = uri::parse(value).map_err(|e| match e {
         UriError::UnsupportedScheme => insecure(),
         UriError::NotAbsolute => {
             Error::usage("invalid_endpoint", format!("`{name}` is not a valid absolute URL: {}", short(value)))
         }
-        other => Error::usage("invalid_endpoint", format!("`{name}` is unusable ({}): {}", other.describe(), short(value))),
+        UriError::Control { .. } | UriError::UserInfo => unusable(name, e),
+        other => Error::usage("invalid_endpoint", format!("`{name}` is unusable ({other}): {}", short(value))),
     })?;
     if url.fragment().is_some() {
         return Err(Error::usage("invalid_endpoint", format!("`{name}` must not contain a fragment: {}", short(value))));
     }
-    if url.scheme() == "http" && !url.host().is_loopback() && !allow_insecure_http {
+    if url.scheme() == "http" && !uri::is_loopback(&url) && !allow_insecure_http {
         return Err(insecure());
     }
     Ok(url)
@@ -252,6 +262,33 @@ mod tests {
         assert!(e.message.contains("punycode"));
         let e = check_endpoint("https://u:secret@as.example/", "t", false).unwrap_err();
         assert_eq!(e.code, "invalid_endpoint");
+        assert!(!e.message.contains("secret"), "{}", e.message);
+        // Shorthand IPv4, which the url crate would read as 127.0.0.1.
+        assert_eq!(check_endpoint("http://127.1/token", "t", false).unwrap_err().code, "invalid_endpoint");
+    }
+
+    /// Hostile text in every configured URL: the member is named, the value never quoted.
+    #[test]
+    fn control_characters_in_endpoints_and_the_issuer_are_refused() {
+        let hostile = ["\u{1b}[2J", "\u{9b}31m", "\r\nX-Injected: 1", "\t", "\0", "\u{7f}", " ", "\n"];
+        for bad in hostile {
+            for url in [format!("https://as.example/realms/x{bad}y"), format!("https://as.example/token?secret=hunter2{bad}"), format!("https://as.example/{bad}")] {
+                let e = check_endpoint(&url, "token_endpoint", false).unwrap_err();
+                assert_eq!((e.kind, e.code.as_str()), (crate::ErrorKind::Usage, "invalid_endpoint"), "{url:?}");
+                assert!(e.message.contains("`token_endpoint`") && e.message.contains("at character"), "{}", e.message);
+                assert!(!e.message.contains("hunter2") && !e.message.contains("as.example"), "the value is quoted: {}", e.message);
+                assert!(!e.message.chars().any(char::is_control), "{:?}", e.message);
+            }
+            // The issuer of a manual configuration is checked with the first endpoint.
+            let mut server = ServerMetadata::new(format!("https://as.example/realms/x{bad}y"));
+            server.token_endpoint = Some("https://as.example/token".into());
+            let e = server.required_endpoint(&server.token_endpoint, "token_endpoint", false).unwrap_err();
+            assert_eq!(e.code, "invalid_endpoint");
+            assert!(e.message.contains("`issuer`"), "{}", e.message);
+        }
+        // Leading and trailing whitespace is refused too, not trimmed.
+        assert_eq!(check_endpoint(" https://as.example/token", "t", false).unwrap_err().code, "invalid_endpoint");
+        assert_eq!(check_endpoint("https://as.example/token\n", "t", false).unwrap_err().code, "invalid_endpoint");
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //!   proxy does, so names only the proxy's network knows work and nothing leaks to local
 //!   DNS).
 //! * Loopback hosts never go through it (`localhost`, `*.localhost`, `127.0.0.0/8`,
-//!   `[::1]`: the core's own definition, [`Host::is_loopback`]): a proxy would carry the
+//!   `[::1]`: the core's own definition, [`uri::is_loopback_host`]): a proxy would carry the
 //!   secrets of a local login to another machine.
 //! * `NO_PROXY` (or `no_proxy`): comma- or space-separated entries; `*` for every host; a
 //!   host name or IP address; `.example.com` or `*.example.com` for a domain and its
@@ -30,7 +30,7 @@
 //! ```
 
 use crate::error::Error;
-use crate::uri::{Host, Uri};
+use crate::uri;
 use serde::Serialize;
 
 /// The variables naming the proxy, in the order they are consulted.
@@ -78,8 +78,9 @@ pub struct Proxy {
 pub fn proxy_for(url: &str, env: &ProxyEnv) -> Result<Option<Proxy>, Error> {
     let Some((variable, value)) = &env.proxy else { return Ok(None) };
     // A URL the core cannot parse was refused before any request was made; go direct.
-    let Ok(uri) = Uri::parse(url) else { return Ok(None) };
-    if uri.host().is_loopback() || no_proxy_matches(uri.host(), env.no_proxy.as_deref().unwrap_or("")) {
+    let Ok(parsed) = uri::parse(url) else { return Ok(None) };
+    let Some(host) = parsed.host() else { return Ok(None) };
+    if uri::is_loopback_host(&host) || no_proxy_matches(parsed.host_str().unwrap_or(""), env.no_proxy.as_deref().unwrap_or("")) {
         return Ok(None);
     }
     let (scheme, rest) = value.split_once("://").unwrap_or(("http", value));
@@ -104,13 +105,10 @@ pub fn proxy_for(url: &str, env: &ProxyEnv) -> Result<Option<Proxy>, Error> {
     Ok(Some(Proxy { url: format!("{canonical}://{rest}"), variable }))
 }
 
-/// Whether a `NO_PROXY` value names `host`.
-fn no_proxy_matches(host: &Host, no_proxy: &str) -> bool {
-    let host = match host {
-        Host::Domain(d) => d.trim_end_matches('.').to_string(),
-        Host::Ipv4(ip) => ip.to_string(),
-        Host::Ipv6(_) => host.to_string().trim_start_matches('[').trim_end_matches(']').to_string(),
-    };
+/// Whether a `NO_PROXY` value names `host`, as a URL from [`uri::parse`] writes it (a
+/// lowercase name, dotted-decimal IPv4, or RFC 5952 IPv6 in brackets).
+fn no_proxy_matches(host: &str, no_proxy: &str) -> bool {
+    let host = host.trim_end_matches('.').trim_start_matches('[').trim_end_matches(']');
     no_proxy.split([',', ' ', '\t']).map(str::trim).filter(|e| !e.is_empty()).any(|entry| {
         let entry = entry.to_ascii_lowercase();
         let name = entry_host(&entry);

@@ -4,7 +4,7 @@
 //! | state | poll | on input |
 //! |---|---|---|
 //! | `Start` | `OpenBrowser{url}` → `Awaiting` | — |
-//! | `Awaiting` | `now ≥ until` → `Failed(redirect_timeout)`; else `AwaitRedirect` | `Redirect{url}`: validated in the order below → `Exchanging`; a wrong path or an unparseable URL is refused (`handle` errs, the flow keeps waiting); any other failed check → `Failed` |
+//! | `Awaiting` | `now ≥ until` → `Failed(redirect_timeout)`; else `AwaitRedirect` | `Redirect{url}`: validated in the order below → `Exchanging`; a wrong path or an unparseable URL (control characters and whitespace inside it included) is refused (`handle` errs, the flow keeps waiting); any other failed check → `Failed` |
 //! | `Exchanging` | `SendRequest` (token endpoint) / `AwaitResponse` | tokens (nonce checked) → `Persist`, `Done`; error → `Failed` |
 //!
 //! Callback validation order: (1) the path is the redirect path, (2) `state` matches, in
@@ -18,7 +18,7 @@
 
 use crate::config::{Client, ServerMetadata};
 use crate::credential::Grant;
-use crate::encoding::base64url_decode;
+use crate::encoding::{base64url_decode, form_encode};
 use crate::error::{Error, Hint};
 use crate::flow::{Action, Exchange, Machine};
 use crate::flows::token_grant::persist_and_finish;
@@ -27,7 +27,7 @@ use crate::pkce;
 use crate::rng::Rng;
 use crate::secret::Secret;
 use crate::token::TokenSet;
-use crate::uri::{Uri, UriError};
+use crate::uri::{self, UriError, Url};
 use serde::Serialize;
 use crate::json::{Object, ReadError, deserialize_via_value};
 use std::collections::BTreeMap;
@@ -149,10 +149,10 @@ pub struct AuthorizationCodeFlow {
     ex: Exchange,
     state: State,
     config: AuthorizationCodeConfig,
-    authorization_endpoint: Uri,
+    authorization_endpoint: Url,
     token_endpoint: String,
     /// The redirect URI, and its normalised text (sent and compared byte for byte).
-    redirect_uri: Uri,
+    redirect_uri: Url,
     redirect_uri_text: String,
     oauth_state: Secret,
     code_verifier: Secret,
@@ -190,7 +190,7 @@ impl AuthorizationCodeFlow {
         let authorization_endpoint = s.required_endpoint(&s.authorization_endpoint, "authorization_endpoint", config.allow_insecure_http)?;
         let token_endpoint = s.required_endpoint(&s.token_endpoint, "token_endpoint", config.allow_insecure_http)?.to_string();
         let redirect_uri = redirect_uri(&config)?;
-        let redirect_uri_text = redirect_uri.to_string();
+        let redirect_uri_text = redirect_uri.as_str().to_owned();
         // RFC 6749 §10.10 / RFC 7636 §7.1: state and verifier of 256 bits (≥ 128 required).
         let oauth_state = Secret::new(rng.token(32));
         let code_verifier = Secret::new(pkce::new_verifier(&mut rng));
@@ -248,17 +248,25 @@ impl AuthorizationCodeFlow {
         for (k, v) in &c.extra_params {
             params.push((k, v));
         }
-        let mut url = self.authorization_endpoint.clone();
-        url.append_query_pairs(params);
-        url.to_string()
+        // Appended as text: the endpoint has no fragment (check_endpoint), and the form
+        // encoding leaves nothing for `url` to normalise (one form encoder, not two).
+        let endpoint = &self.authorization_endpoint;
+        let separator = match endpoint.query() {
+            None => "?",
+            Some("") => "",
+            Some(_) => "&",
+        };
+        format!("{}{separator}{}", endpoint.as_str(), form_encode(params))
     }
 
     /// Checks a redirect in the order of the module docs. `Ok(Err(e))` means the flow
     /// fails with `e`; `Err(e)` means the input is refused and the flow keeps waiting.
     fn validate(&self, raw: &str) -> Result<Result<ValidatedCallback, Error>, Error> {
-        let raw = raw.trim();
-        let url = if raw.starts_with('/') { self.redirect_uri.join_target(raw) } else { Uri::parse(raw) }.map_err(|_| {
-            Error::usage("redirect_url_invalid", "That is not a URL. Paste the whole address from the browser's address bar after the login.")
+        // A paste may come with spaces or a line break around it; inside, control characters
+        // and whitespace are refused like in any URL.
+        let raw = raw.trim_ascii();
+        let url = if raw.starts_with('/') { uri::join_target(&self.redirect_uri, raw) } else { uri::parse(raw) }.map_err(|e| {
+            Error::usage("redirect_url_invalid", format!("That is not a usable URL ({e}). Paste the whole address from the browser's address bar after the login."))
         })?;
         // (1) path
         if url.path() != self.redirect_uri.path() {
@@ -267,8 +275,8 @@ impl AuthorizationCodeFlow {
                 format!("The redirect went to `{}`, not to `{}`; paste the address the login page sent the browser to.", short(url.path()), self.redirect_uri.path()),
             ));
         }
-        let params = url.query_pairs();
-        let get = |name: &str| -> Option<&str> { params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()) };
+        let params: Vec<_> = url.query_pairs().collect();
+        let get = |name: &str| -> Option<&str> { params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_ref()) };
         // (2) state, compared in constant time
         let state_ok = get("state").is_some_and(|s| bool::from(s.as_bytes().ct_eq(self.oauth_state.expose().as_bytes())));
         if !state_ok {
@@ -377,20 +385,23 @@ fn redirect_timeout() -> Error {
 }
 
 /// The redirect URI from the configuration (RFC 8252 §7.3 loopback, or an explicit one).
-fn redirect_uri(config: &AuthorizationCodeConfig) -> Result<Uri, Error> {
-    let bad = |why: &str| Error::usage("invalid_redirect_uri", format!("The redirect URI is unusable: {why}."));
+fn redirect_uri(config: &AuthorizationCodeConfig) -> Result<Url, Error> {
+    let bad = |why: &dyn std::fmt::Display| Error::usage("invalid_redirect_uri", format!("The redirect URI is unusable: {why}."));
     let use_loopback_or_https = "use http on a loopback address (127.0.0.1, [::1]) or https";
     let unusable = |e: UriError| match e {
-        UriError::UnsupportedScheme => bad(use_loopback_or_https),
-        other => bad(other.describe()),
+        UriError::UnsupportedScheme => bad(&use_loopback_or_https),
+        other => bad(&other),
     };
     let url = match (&config.redirect_uri, config.redirect_port) {
-        (Some(uri), _) => Uri::parse(uri).map_err(unusable)?,
+        (Some(uri), _) => uri::parse(uri).map_err(unusable)?,
         (None, Some(port)) => {
             if !config.redirect_path.starts_with('/') {
-                return Err(bad("the path must start with `/`"));
+                return Err(bad(&"the path must start with `/`"));
             }
-            Uri::parse(&format!("http://{}:{port}{}", config.redirect_host, config.redirect_path)).map_err(|_| bad("bad host or path"))?
+            uri::parse(&format!("http://{}:{port}{}", config.redirect_host, config.redirect_path)).map_err(|e| match e {
+                UriError::Control { .. } => bad(&"`redirect_host` or `redirect_path` contains control characters or whitespace"),
+                _ => bad(&"bad host or path"),
+            })?
         }
         (None, None) => {
             return Err(Error::usage(
@@ -400,12 +411,12 @@ fn redirect_uri(config: &AuthorizationCodeConfig) -> Result<Uri, Error> {
         }
     };
     if url.fragment().is_some() || url.query().is_some() {
-        return Err(bad("it must not have a query or fragment"));
+        return Err(bad(&"it must not have a query or fragment"));
     }
     match url.scheme() {
-        "http" if url.host().is_loopback() => Ok(url),
+        "http" if uri::is_loopback(&url) => Ok(url),
         "https" => Ok(url),
-        _ => Err(bad(use_loopback_or_https)),
+        _ => Err(bad(&use_loopback_or_https)),
     }
 }
 
@@ -477,6 +488,134 @@ impl Machine for AuthorizationCodeFlow {
                 persist_and_finish(&mut self.ex, &issuer, &client_id, Grant::AuthorizationCode, tokens, None, now_ms);
             }
             Err(e) => self.ex.fail(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REDIRECT: &str = "http://127.0.0.1:53682/callback";
+
+    fn config(extra: serde_json::Value) -> Result<AuthorizationCodeFlow, Error> {
+        let mut spec = serde_json::json!({
+            "server": { "issuer": "https://as.example", "authorization_endpoint": "https://as.example/authorize", "token_endpoint": "https://as.example/token" },
+            "client": { "client_id": "cli" },
+            "redirect_port": 53682,
+        });
+        spec.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        let config: AuthorizationCodeConfig = serde_json::from_value(spec).unwrap();
+        AuthorizationCodeFlow::new(config, Rng::from_seed([3; 32]))
+    }
+
+    /// A flow waiting for its redirect, and its `state`.
+    fn waiting() -> (AuthorizationCodeFlow, String) {
+        let mut flow = config(serde_json::json!({})).unwrap();
+        assert!(flow.step(0).is_none());
+        let state = flow.oauth_state.expose().to_string();
+        (flow, state)
+    }
+
+    fn awaiting(flow: &AuthorizationCodeFlow) -> bool {
+        matches!(flow.state, State::Awaiting { .. })
+    }
+
+    /// RFC 6749 §3.1: the endpoint's own query is kept; the same text as the url crate's
+    /// `query_pairs_mut` would give.
+    #[test]
+    fn the_authorization_url_keeps_the_endpoints_query() {
+        for endpoint in ["https://as.example/authorize", "https://as.example/authorize?", "https://as.example/authorize?tenant=a&x=%20", "https://as.example/a?b&"] {
+            let server = serde_json::json!({ "issuer": "https://as.example", "authorization_endpoint": endpoint, "token_endpoint": "https://as.example/token" });
+            let flow = config(serde_json::json!({ "server": server, "scope": "openid email", "extra_params": { "audience": "https://api.example/ a+b" } })).unwrap();
+            let got = flow.authorization_url();
+            let mut expected = Url::parse(endpoint).unwrap();
+            let query: Vec<(String, String)> = Url::parse(&got).unwrap().query_pairs().into_owned().collect();
+            let ours = query.iter().skip_while(|(k, _)| k != "response_type");
+            expected.query_pairs_mut().extend_pairs(ours);
+            assert_eq!(got, expected.as_str(), "{endpoint}");
+            assert!(got.contains("scope=openid+email") && got.contains("audience=https%3A%2F%2Fapi.example%2F+a%2Bb"), "{got}");
+        }
+    }
+
+    #[test]
+    fn callbacks_in_every_accepted_form() {
+        for form in [
+            format!("{REDIRECT}?code=abc&state={{state}}"),
+            format!("  {REDIRECT}?code=abc&state={{state}}\r\n"),
+            "/callback?code=abc&state={state}".to_string(),
+            "/callback?state={state}&code=abc#".to_string(),
+            // WHATWG: a backslash before the query is a slash in an http URL.
+            "http:\\\\127.0.0.1:53682\\callback?code=abc&state={state}".to_string(),
+            "http://127.0.0.1:53682/x/..\\callback?code=abc&state={state}".to_string(),
+        ] {
+            let (mut flow, state) = waiting();
+            let url = form.replace("{state}", &state);
+            flow.on_redirect(&url, 1).unwrap_or_else(|e| panic!("{url:?}: {e:?}"));
+            assert!(matches!(flow.state, State::Exchanging { .. }), "{url:?}");
+        }
+    }
+
+    #[test]
+    fn callbacks_with_control_characters_or_whitespace_are_refused() {
+        let (mut flow, state) = waiting();
+        for c in ["\u{1b}", "\u{1b}[2J", "\u{9b}", "\r", "\n", "\r\nSet-Cookie: a=b", "\t", "\0", "\u{7f}", " ", "\u{85}"] {
+            for template in [
+                "http://127.0.0.1:53682/callback?code=ab{c}c&state={state}",
+                "http://127.0.0.1:53682/call{c}back?code=abc&state={state}",
+                "http://127.0.{c}0.1:53682/callback?code=abc&state={state}",
+                "http://127.0.0.1:53682/callback?code=abc&state={state}#{c}x",
+                "/callback?code=ab{c}c&state={state}",
+                "/callback{c}?code=abc&state={state}",
+            ] {
+                let url = template.replace("{c}", c).replace("{state}", &state);
+                let e = flow.on_redirect(&url, 1).unwrap_err();
+                assert_eq!((e.kind, e.code.as_str()), (crate::ErrorKind::Usage, "redirect_url_invalid"), "{url:?}");
+                assert!(e.message.contains("at character"), "{url:?}: {}", e.message);
+                assert!(!e.message.contains(&state) && !e.message.contains("abc"), "the redirect is quoted: {}", e.message);
+                assert!(awaiting(&flow), "a refused redirect changed the flow: {url:?}");
+            }
+        }
+        // Still waiting, and the real redirect goes through.
+        flow.on_redirect(&format!("{REDIRECT}?code=abc&state={state}"), 1).unwrap();
+        assert!(matches!(flow.state, State::Exchanging { .. }));
+    }
+
+    #[test]
+    fn callbacks_that_are_not_urls_or_go_elsewhere_are_refused() {
+        let (mut flow, state) = waiting();
+        for (url, code) in [
+            ("callback?code=abc&state={state}", "redirect_url_invalid"),
+            ("\\callback?code=abc&state={state}", "redirect_url_invalid"),
+            ("http://127.1:53682/callback?code=abc&state={state}", "redirect_url_invalid"),
+            ("http://u:p@127.0.0.1:53682/callback?code=abc&state={state}", "redirect_url_invalid"),
+            ("/\\callback?code=abc&state={state}", "redirect_path_mismatch"),
+            ("/callback/?code=abc&state={state}", "redirect_path_mismatch"),
+        ] {
+            let url = url.replace("{state}", &state);
+            assert_eq!(flow.on_redirect(&url, 1).unwrap_err().code, code, "{url:?}");
+            assert!(awaiting(&flow));
+        }
+    }
+
+    #[test]
+    fn redirect_uri_configuration_with_control_characters_is_refused() {
+        for c in ["\u{1b}", "\u{9b}", "\r\n", "\t", "\0", "\u{7f}", " "] {
+            for (extra, member) in [
+                (serde_json::json!({ "redirect_uri": format!("https://app.example/cb{c}") }), "redirect URI"),
+                (serde_json::json!({ "redirect_path": format!("/cb{c}") }), "`redirect_path`"),
+                (serde_json::json!({ "redirect_host": format!("127.0.0.1{c}") }), "`redirect_host`"),
+                (serde_json::json!({ "redirect_host": format!("{c}127.0.0.1") }), "`redirect_host`"),
+                (serde_json::json!({ "server": { "issuer": "https://as.example", "authorization_endpoint": format!("https://as.example/auth{c}"), "token_endpoint": "https://as.example/token" } }), "`authorization_endpoint`"),
+                (serde_json::json!({ "server": { "issuer": format!("https://as.example{c}"), "authorization_endpoint": "https://as.example/auth", "token_endpoint": "https://as.example/token" } }), "`issuer`"),
+            ] {
+                let e = config(extra).unwrap_err();
+                assert_eq!(e.kind, crate::ErrorKind::Usage, "{member} {c:?}");
+                assert!(matches!(e.code.as_str(), "invalid_redirect_uri" | "invalid_endpoint"), "{member} {c:?}: {e:?}");
+                let why = ["at character", "control characters or whitespace"];
+                assert!(e.message.contains(member) && why.iter().any(|w| e.message.contains(w)), "{member} {c:?}: {}", e.message);
+                assert!(!e.message.chars().any(char::is_control), "{:?}", e.message);
+            }
         }
     }
 }

@@ -138,11 +138,14 @@ impl DeviceFlow {
         }
         .filter(|u| !u.is_empty());
         // The user types their credentials at this URI: it gets the same HTTPS rule as
-        // every endpoint.
-        for uri in std::iter::once(&verification_uri).chain(verification_uri_complete.as_ref()) {
-            check_endpoint(uri, "verification_uri", self.allow_insecure_http).map_err(|e| {
-                Error::protocol("invalid_field", Some(status), format!("The device authorization response's verification URI is unusable: {}", e.message))
-            })?;
+        // every endpoint, and no control characters (it is shown in a terminal).
+        let uris = [("verification_uri", Some(&verification_uri)), ("verification_uri_complete", verification_uri_complete.as_ref())];
+        for (name, uri) in uris {
+            if let Some(uri) = uri {
+                check_endpoint(uri, name, self.allow_insecure_http).map_err(|e| {
+                    Error::protocol("invalid_field", Some(status), format!("The device authorization response is unusable: {}", e.message))
+                })?;
+            }
         }
         let expires_in_ms = match opt_seconds(&fields, "expires_in", status)? {
             Some(0) | None => DEFAULT_EXPIRES_IN_MS,
@@ -282,5 +285,48 @@ impl Machine for DeviceFlow {
             State::Polling { .. } => self.back_off(now_ms, None),
             _ => self.ex.fail(error),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn authorizing() -> DeviceFlow {
+        let config: DeviceConfig = serde_json::from_value(serde_json::json!({
+            "server": { "issuer": "https://as.example", "device_authorization_endpoint": "https://as.example/device", "token_endpoint": "https://as.example/token" },
+            "client": { "client_id": "cli" },
+        }))
+        .unwrap();
+        let mut flow = DeviceFlow::new(config).unwrap();
+        assert!(flow.step(0).is_none());
+        flow
+    }
+
+    fn respond(flow: &mut DeviceFlow, body: serde_json::Value) -> Result<(), Error> {
+        let resp = HttpResponse { id: 1, status: 200, headers: vec![("Content-Type".into(), "application/json".into())], body: body.to_string() };
+        flow.on_authorization(&resp, 0)
+    }
+
+    /// The verification URIs are shown to the user: terminal escapes and line breaks in
+    /// them make the response unusable, naming the member, never quoting it.
+    #[test]
+    fn verification_uris_with_control_characters_are_refused() {
+        let good = "https://as.example/device";
+        for c in ["\u{1b}]8;;https://evil.example\u{1b}\\", "\u{9b}2J", "\r\n", "\t", "\0", "\u{7f}", " ", "\n"] {
+            let bad = format!("https://as.example/activate{c}?x");
+            for (body, member) in [
+                (serde_json::json!({ "device_code": "d", "user_code": "U", "verification_uri": bad }), "`verification_uri`"),
+                (serde_json::json!({ "device_code": "d", "user_code": "U", "verification_url": bad }), "`verification_uri`"),
+                (serde_json::json!({ "device_code": "d", "user_code": "U", "verification_uri": good, "verification_uri_complete": bad }), "`verification_uri_complete`"),
+            ] {
+                let e = respond(&mut authorizing(), body).unwrap_err();
+                assert_eq!((e.kind, e.code.as_str()), (ErrorKind::Protocol, "invalid_field"), "{c:?}");
+                assert!(e.message.contains(member) && e.message.contains("at character"), "{}", e.message);
+                assert!(!e.message.contains("activate") && !e.message.chars().any(char::is_control), "{:?}", e.message);
+            }
+        }
+        let ok = serde_json::json!({ "device_code": "d", "user_code": "U", "verification_uri": good, "verification_uri_complete": format!("{good}?user_code=U") });
+        respond(&mut authorizing(), ok).unwrap();
     }
 }

@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::flow::{Action, Exchange, Machine, Outcome};
 use crate::http::{HttpResponse, Method, short};
 use crate::json::{Object, ReadError, deserialize_via_value};
-use crate::uri::Uri;
+use crate::uri::Url;
 use serde::{Deserialize, Serialize};
 
 /// Which well-known document to fetch.
@@ -62,8 +62,12 @@ pub struct Discovery {
 }
 
 /// The well-known URLs for `issuer`, in the order they are tried.
-pub fn well_known_urls(issuer: &Uri, document: MetadataDocument) -> Vec<String> {
-    let origin = issuer.origin();
+pub fn well_known_urls(issuer: &Url, document: MetadataDocument) -> Vec<String> {
+    // The origin, `scheme://host[:port]`: the text before the path (user information is
+    // refused by `uri::parse`), the path being followed by the query and the fragment.
+    let text = issuer.as_str();
+    let end = text.len() - issuer.query().map_or(0, |q| q.len() + 1) - issuer.fragment().map_or(0, |f| f.len() + 1);
+    let origin = text[..end].strip_suffix(issuer.path()).unwrap_or_default();
     let path = issuer.path().trim_end_matches('/');
     // OIDC Discovery §4: appended to the issuer.
     let openid = format!("{origin}{path}/.well-known/openid-configuration");
@@ -164,7 +168,7 @@ mod tests {
 
     #[test]
     fn rfc8414_inserts_well_known_before_path() {
-        let u = Uri::parse("https://as.example/tenant/1").unwrap();
+        let u = crate::uri::parse("https://as.example/tenant/1").unwrap();
         assert_eq!(
             well_known_urls(&u, MetadataDocument::Auto),
             vec![
@@ -172,7 +176,30 @@ mod tests {
                 "https://as.example/.well-known/oauth-authorization-server/tenant/1"
             ]
         );
-        let u = Uri::parse("https://as.example").unwrap();
+        let u = crate::uri::parse("https://as.example").unwrap();
         assert_eq!(well_known_urls(&u, MetadataDocument::Oauth), vec!["https://as.example/.well-known/oauth-authorization-server"]);
+        let u = crate::uri::parse("http://[::1]:8080/realms/dev/").unwrap();
+        assert_eq!(
+            well_known_urls(&u, MetadataDocument::Auto),
+            vec!["http://[::1]:8080/realms/dev/.well-known/openid-configuration", "http://[::1]:8080/.well-known/oauth-authorization-server/realms/dev"]
+        );
+        // The origin is the url crate's (RFC 6454).
+        for issuer in ["https://AS.example:443/t?q#f", "http://127.0.0.1:8080", "https://xn--bcher-kva.example.:8443/a//"] {
+            let u = crate::uri::parse(issuer).unwrap();
+            let oauth = &well_known_urls(&u, MetadataDocument::Oauth)[0];
+            assert!(oauth.starts_with(&format!("{}/.well-known/", u.origin().ascii_serialization())), "{oauth}");
+        }
+    }
+
+    /// The known defect of the hand-written parser: an issuer with control characters in
+    /// its path passed (it dropped tabs and newlines and escaped the rest).
+    #[test]
+    fn an_issuer_with_control_characters_is_refused() {
+        for bad in ["\u{1b}]8;;https://evil.example\u{7}", "\u{9b}2J", "\r\nHost: evil.example", "\t", "\0", "\u{7f}", " "] {
+            let issuer = format!("https://as.example/realms/a{bad}b");
+            let e = Discovery::new(DiscoveryConfig { issuer, document: MetadataDocument::Auto, allow_insecure_http: false }).unwrap_err();
+            assert_eq!((e.kind, e.code.as_str()), (crate::ErrorKind::Usage, "invalid_endpoint"), "{bad:?}");
+            assert!(e.message.contains("`issuer`") && !e.message.contains("as.example"), "{}", e.message);
+        }
     }
 }
