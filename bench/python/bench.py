@@ -13,6 +13,7 @@ termauth, msal and authlib). Measures:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -100,14 +101,15 @@ def main() -> None:
 
     # termauth: a valid cached credential in its file store
     env = dict(os.environ, TERMAUTH_NO_KEYRING="1", BENCHAPP_CONFIG_DIR=os.path.join(tmp, "termauth"))
-    setup = (
-        "import json, termauth; from termauth import _native\n"
-        f"s = _native.Store('benchapp', 'file')\n"
-        f"s.save({issuer!r}, 'cli', 'default', json.dumps({{'schema_version': 1, 'updated_at': 0, 'kind': 'oauth',"
-        f" 'issuer': {issuer!r}, 'client_id': 'cli', 'grant': 'device_code', 'tokens': {{'access_token': 'at-termauth',"
-        f" 'token_type': 'Bearer', 'expires_at': {(now + 36000) * 1000}, 'refresh_token': 'rt'}}}}))\n"
-    )
-    subprocess.run([PY, "-c", setup], env=env, check=True)
+    # The record a login would have stored: credentials/<profile>@<key>.json, <key> = the
+    # first 16 hex digits of SHA-256(issuer "\n" client_id).
+    key = hashlib.sha256(f"{issuer}\ncli".encode()).hexdigest()[:16]
+    credentials = os.path.join(tmp, "termauth", "credentials")
+    os.makedirs(credentials, mode=0o700)
+    with open(os.path.join(credentials, f"default@{key}.json"), "w") as f:
+        json.dump({"schema_version": 1, "updated_at": 0, "kind": "oauth", "issuer": issuer, "client_id": "cli",
+                   "grant": "device_code", "tokens": {"access_token": "at-termauth", "token_type": "Bearer",
+                   "expires_at": (now + 36000) * 1000, "refresh_token": "rt"}}, f)
     termauth_cmd = [PY, "-c", f"import termauth; assert termauth.get_token('benchapp', {issuer!r}, 'cli') == 'at-termauth'"]
 
     # msal: a token cache built by hand through msal's own TokenCache.add (a fake token response)

@@ -286,6 +286,9 @@ struct World {
     events: Vec<Event>,
     /// What another process does while this one's refresh request is on its way.
     on_refresh: Option<fn(&mut World)>,
+    /// The user presses Ctrl-C while a request to this path is in flight, and the driver
+    /// aborts it (answering with a transport error).
+    cancel_during_request: Option<&'static str>,
     /// `METHOD path grant_type` of every request, in order.
     requests: Vec<String>,
     actions: Vec<Value>,
@@ -306,6 +309,7 @@ impl World {
             pasted_wrong: false,
             events: Vec::new(),
             on_refresh: None,
+            cancel_during_request: None,
             requests: Vec::new(),
             actions: Vec::new(),
             outcome: None,
@@ -541,6 +545,14 @@ fn record(s: &Scenario) -> (Value, World) {
                 break;
             }
             a if a.is_storage() => Some(world.storage(a)),
+            Action::SendRequest(request)
+                if world.cancel_during_request.is_some_and(|p| request.url.ends_with(p)) =>
+            {
+                world.cancel_during_request = None;
+                session.handle(Input::Cancel, world.now).unwrap();
+                steps.push(json!({"handle": {"type": "cancel"}, "now": world.now}));
+                Some(Input::TransportError { id: request.id, kind: TransportErrorKind::Other, message: Some("aborted".into()) })
+            }
             Action::SendRequest(request) => Some(world.http(request)),
             Action::WaitUntil { at_ms, .. } => {
                 // Time passes; another process may act meanwhile (events), and a cancel
@@ -586,6 +598,7 @@ fn fresh_copy(w: &World) -> World {
         pasted_wrong: false,
         events: w.events.clone(),
         on_refresh: w.on_refresh,
+        cancel_during_request: w.cancel_during_request,
         requests: Vec::new(),
         actions: Vec::new(),
         outcome: None,
@@ -764,6 +777,10 @@ fn scenarios() -> Vec<Scenario> {
             w.write(&lock_path(), lock_of(777, HOST, T0));
             w.events.push((T0 + 11_000, |w| { w.files.remove(&lock_path()); }));
         }).cancel_at(T0 + 10_100),
+        scenario("login_cancel_during_request", "Ctrl-C while the device flow's token request is in flight: the driver aborts it, and the login ends as cancelled (exit 130), not as a network failure.", login(LoginMethod::Device), |w| {
+            assert_eq!(w.error().code, "cancelled");
+            assert_eq!(w.error().exit_code(), 130);
+        }).world(|w| w.cancel_during_request = Some("/token")),
         scenario("login_password_needs_opt_in", "The password grant without enable_password_grant is refused (usage password_grant_disabled); nothing is sent.", login(LoginMethod::Password { username: "alice".into(), password: Secret::new("pw") }), |w| {
             assert_eq!(w.error().code, "password_grant_disabled");
             assert!(!w.requests.iter().any(|r| r.starts_with("POST")));

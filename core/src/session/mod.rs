@@ -962,6 +962,8 @@ pub struct Status {
     /// A problem reading the store.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<Error>,
+    /// The status as lines for a person (`issuer:    …`, `expires:   in 59m12s`, …).
+    pub lines: Vec<String>,
 }
 
 /// One stored profile.

@@ -420,7 +420,11 @@ async fn run_flow(ctx: &mut Ctx, spec: FlowSpec, mode: Mode) -> Result<(FlowOutc
         match action {
             FlowAction::SendRequest(request) => {
                 let input = ctx.io.http(request).await;
-                flow.handle(input, ctx.now())?;
+                // A driver that aborts the request in flight on Ctrl-C answers it with a
+                // transport error: that is the cancel, not a network failure. A response
+                // that did arrive is handled (tokens issued are still stored).
+                let aborted = ctx.io.cancelled() && matches!(input, FlowInput::TransportError { .. });
+                flow.handle(if aborted { FlowInput::Cancel } else { input }, ctx.now())?;
             }
             FlowAction::ShowUserCode(prompt) => {
                 code_expires_at = Some(prompt.expires_at);
@@ -854,9 +858,11 @@ async fn status(ctx: &mut Ctx) -> Result<Outcome, Error> {
         refreshable: false,
         decision: None,
         error: None,
+        lines: Vec::new(),
     };
     if ctx.env.app_token(&ctx.config.app).is_some() {
         status.source = "env".into();
+        status.lines = texts::status_lines(&status, ctx.now());
         return Ok(Outcome::Status(status));
     }
     let loaded = match ctx.key().await {
@@ -887,6 +893,7 @@ async fn status(ctx: &mut Ctx) -> Result<Outcome, Error> {
         Err(e) if e.kind == ErrorKind::Storage || e.kind == ErrorKind::Usage => status.error = Some(e),
         Err(e) => return Err(e),
     }
+    status.lines = texts::status_lines(&status, ctx.now());
     Ok(Outcome::Status(status))
 }
 

@@ -317,7 +317,7 @@ fn run(a: Args) -> Result<(), Error> {
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
             } else {
-                for line in texts::status_lines(&s, now_ms()) {
+                for line in &s.lines {
                     println!("{line}");
                 }
             }
