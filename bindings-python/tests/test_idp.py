@@ -337,9 +337,6 @@ def test_ctrl_c_during_a_request_ends_cleanly(idp: Idp, config_dir: Path) -> Non
     assert record(c) == before
 
 
-@pytest.mark.xfail(reason="core: a cancel that arrives while a flow's request is outstanding is seen after the "
-                          "request's answer, so the session ends with that answer's error (here transport_error, "
-                          "exit 4), not cancelled (130); reported by the Python helper", strict=False)
 def test_ctrl_c_during_a_request_is_cancelled(idp: Idp, config_dir: Path) -> None:
     expired_renewal_client(idp)
     c = termauth.Client(app="termauth", issuer=idp.issuer, client_id="termauth-password", interactive=False,

@@ -741,6 +741,10 @@ async fn renew_locked(ctx: &mut Ctx, key: &CredentialKey, before: &Credential, f
             save(ctx, key, &without).await?;
         }
     }
+    if error.kind == ErrorKind::Interrupted {
+        // Ctrl-C during the renewal: stop, even if the current token would still do.
+        return Err(error);
+    }
     if force {
         // An explicit refresh reports its failure; serving the current token is for `token`.
         return Err(if dead_grant {
