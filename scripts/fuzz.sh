@@ -23,7 +23,7 @@ CARGO_FUZZ_VERSION=0.13.2
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CORE="$ROOT/core"
 FUZZ="$CORE/fuzz"
-ALL_TARGETS="token_response device_response discovery error_body callback_url credential_record flow_inputs proxy"
+ALL_TARGETS="token_response device_response discovery error_body callback_url credential_record flow_inputs proxy roundtrip session"
 TARGETS="${FUZZ_TARGETS:-$ALL_TARGETS}"
 SANITIZER="${FUZZ_SANITIZER:-none}"
 

@@ -437,8 +437,8 @@ fn pkce_pair(py: Python<'_>, seed: Option<&Bound<'_, PyBytes>>) -> PyResult<(Str
     let seed: Option<Vec<u8>> = seed.map(|b| b.as_bytes().to_vec());
     guard(py, move || {
         let mut rng = rng(seed)?;
-        let verifier = termauth_core::pkce::new_verifier(&mut rng);
-        let challenge = termauth_core::pkce::s256_challenge(&verifier);
+        let verifier = termauth_core::pkce_verifier(&mut rng);
+        let challenge = termauth_core::pkce_challenge(&verifier);
         Ok((verifier, challenge))
     })
 }

@@ -232,8 +232,8 @@ pub fn authorization_header_js(credential: &str) -> String {
 #[wasm_bindgen(js_name = pkcePair)]
 pub fn pkce_pair(seed: &[u8]) -> String {
     envelope(seed_of(seed).map(|s| {
-        let verifier = termauth_core::pkce::new_verifier(&mut Rng::from_seed(s));
-        let challenge = termauth_core::pkce::s256_challenge(&verifier);
+        let verifier = termauth_core::pkce_verifier(&mut Rng::from_seed(s));
+        let challenge = termauth_core::pkce_challenge(&verifier);
         string_object([
             ("code_verifier", verifier),
             ("code_challenge", challenge),
@@ -245,7 +245,7 @@ pub fn pkce_pair(seed: &[u8]) -> String {
 /// The S256 challenge of a verifier (RFC 7636 §4.2).
 #[wasm_bindgen(js_name = pkceChallenge)]
 pub fn pkce_challenge(verifier: &str) -> String {
-    termauth_core::pkce::s256_challenge(verifier)
+    termauth_core::pkce_challenge(verifier)
 }
 
 /// Parses a token endpoint response (an `http_response` input JSON): `{"ok":<token set>}`

@@ -181,7 +181,45 @@ def seeds():
         "unsupported": sections("https://as.example.com/", "ftp://user:hunter22@p:21", "x"),
         "star": sections("https://as.example.com/", "http://p:1", "*"),
     }
+    s["roundtrip"] = roundtrip(oauth)
+    record = j(dict(oauth, tokens=dict(tokens, expires_at=1700000030000)))
+    profiles = j({"schema_version": 1, "active": {"1c2a4925b0dc941f": "work", "x": 5}})
+    lock = j({"pid": 9, "host": "h", "created_at": 1699999999000, "nonce": "n"})
+    meta = j({"fetched_at": 1699999000000, "metadata": {"issuer": ISSUER, "token_endpoint": ISSUER + "/token",
+                                                        "revocation_endpoint": ISSUER + "/revoke"}})
+    refreshed = resp(200, {"access_token": "new-access-token-1", "token_type": "Bearer", "expires_in": 60, "refresh_token": "r2"})
+    s["session"] = {
+        "token_refresh": b"\x00" + sections(profiles, record, "", "", meta, refreshed).encode(),
+        "token_lock_busy": b"\x00" + sections("", record, "", lock, meta, refreshed).encode(),
+        "token_stale_lock": b"\x40" + sections("", record, "", lock, meta, refreshed).encode(),
+        "refresh_invalid_grant": b"\x01" + sections("", record, "", "", meta, resp(400, {"error": "invalid_grant"})).encode(),
+        "logout": b"\x02" + sections("", record, "", "", meta, resp(200, ""), resp(503, "<html>busy</html>", "text/html")).encode(),
+        "status_corrupt": b"\x03" + sections("{", "{\"schema_version\":1,", "{}", "", "").encode(),
+        "profiles": b"\x04" + sections("default@1c2a4925b0dc941f.json", "work@1c2a4925b0dc941f.keyring", ".x.tmp").encode(),
+        "discover": b"\x05" + sections("", "", "", "", "{\"fetched_at\":1}", resp(200, {"issuer": ISSUER})).encode(),
+        "keyring_pointer": b"\x00" + sections("", "", "{}", "", meta).encode(),
+    }
     return s
+
+
+def roundtrip(oauth):
+    """Every spec and input of the conversation vectors, and records: first byte = the shape."""
+    out = {"record": bytes([1]) + json.dumps(oauth).encode()}
+    vectors = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "vectors")
+    for sub, spec_shape, input_shape in (("", 0, 4), ("session", 2, 3)):
+        d = os.path.join(vectors, sub)
+        for name in sorted(os.listdir(d)):
+            if not name.endswith(".json"):
+                continue
+            v = json.load(open(os.path.join(d, name)))
+            stem = (sub + "_" if sub else "flow_") + name[:-5]
+            out[stem + "_spec"] = bytes([spec_shape]) + json.dumps(v["spec"]).encode()
+            inputs = [st["handle"] for st in v["steps"] if "handle" in st]
+            for i, inp in enumerate(inputs[:3]):
+                out[f"{stem}_input{i}"] = bytes([input_shape]) + json.dumps(inp).encode()
+            if sub == "session":
+                out[stem + "_environment"] = bytes([5]) + json.dumps(v["spec"]["environment"]).encode()
+    return out
 
 
 def flow_inputs():

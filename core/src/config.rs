@@ -22,29 +22,28 @@ pub struct ServerMetadata {
     /// The issuer identifier.
     pub issuer: String,
     /// The authorization endpoint (authorization code flow).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub authorization_endpoint: Option<String>,
     /// The token endpoint.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub token_endpoint: Option<String>,
     /// The device authorization endpoint (RFC 8628 §4).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_authorization_endpoint: Option<String>,
     /// The revocation endpoint (RFC 7009, RFC 8414 §2).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub revocation_endpoint: Option<String>,
     /// The introspection endpoint (RFC 7662, RFC 8414 §2).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub introspection_endpoint: Option<String>,
     /// RFC 9207 §3: the server sends `iss` in authorization responses, so the client must
     /// require it.
-    #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
     /// PKCE methods (RFC 7636 §4.3 / RFC 8414); when present it must contain `S256`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code_challenge_methods_supported: Option<Vec<String>>,
     /// Grant types the server supports, when it says.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub grant_types_supported: Option<Vec<String>>,
     /// Every other metadata member, preserved.
     #[serde(flatten)]
@@ -136,7 +135,6 @@ pub struct Client {
     /// The client identifier (RFC 6749 §2.2).
     pub client_id: String,
     /// How it authenticates; a public client when absent.
-    #[serde(default)]
     pub auth: ClientAuth,
 }
 

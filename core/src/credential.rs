@@ -64,7 +64,6 @@ pub enum Presentation {
         /// The header name.
         name: String,
         /// Text put before the key (include the space), e.g. `"token "`.
-        #[serde(default)]
         prefix: String,
     },
 }
@@ -90,7 +89,7 @@ pub enum CredentialData {
         /// The scope of the grant itself: what the login was granted. A refresh may narrow
         /// the access token's scope (`tokens.scope`) but can always ask for anything within
         /// this one again (RFC 6749 §6). Absent in records where it equals `tokens.scope`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         granted_scope: Option<String>,
     },
     /// An API key or personal access token: no network, no expiry known to termauth.
@@ -98,7 +97,6 @@ pub enum CredentialData {
         /// The key.
         key: Secret,
         /// How it is sent.
-        #[serde(default)]
         presentation: Presentation,
     },
 }

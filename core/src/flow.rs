@@ -173,7 +173,7 @@ pub enum Input {
         /// What failed.
         kind: TransportErrorKind,
         /// Detail for the user (no secrets: drivers pass the error text of their HTTP stack).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         message: Option<String>,
     },
     /// The URL the browser was redirected to (from the loopback listener, or pasted).

@@ -88,10 +88,8 @@ pub struct HttpResponse {
     /// The HTTP status code.
     pub status: u16,
     /// Header name/value pairs (names in any case).
-    #[serde(default)]
     pub headers: Vec<(String, String)>,
     /// The body.
-    #[serde(default)]
     pub body: String,
 }
 

@@ -22,7 +22,7 @@
 pub mod auto;
 pub mod config;
 pub mod credential;
-pub mod encoding;
+mod encoding;
 pub mod environment;
 pub mod error;
 pub mod flow;
@@ -30,23 +30,32 @@ pub mod flows;
 pub mod http;
 mod json;
 pub mod lifecycle;
-pub mod pkce;
+mod pkce;
 pub mod proxy;
-pub mod rng;
+mod rng;
 pub mod secret;
 pub mod session;
 pub mod spec;
 pub mod store;
 pub mod texts;
 pub mod token;
-pub mod uri;
+mod uri;
 
 pub use config::{Client, ClientAuth, ServerMetadata};
 pub use credential::{Credential, CredentialData, Grant, Presentation, SCHEMA_VERSION};
 pub use error::{Error, ErrorKind, Hint};
 pub use flow::{Action, Flow, Input, Introspection, Outcome, TransportErrorKind, UserCodePrompt};
 pub use http::{HttpRequest, HttpResponse, Method};
-pub use rng::Rng;
+pub use pkce::{new_verifier as pkce_verifier, s256_challenge as pkce_challenge};
+pub use rng::{Rng, parse_seed_hex};
 pub use secret::Secret;
 pub use spec::{AnyFlow, FlowSpec};
 pub use token::TokenSet;
+
+/// What the fuzz harness (`core/fuzz`) reaches inside the crate; not part of the API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::encoding::base64url;
+    pub use crate::uri::parse as parse_url;
+}

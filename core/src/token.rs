@@ -18,20 +18,20 @@ pub struct TokenSet {
     pub token_type: String,
     /// When the access token expires, in Unix milliseconds (`now + expires_in`); `None`
     /// when the server did not say.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<u64>,
     /// The refresh token, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<Secret>,
     /// The granted scope: the server's `scope`, or the requested scope when the server
     /// omits it (RFC 6749 §5.1: omitted means "identical to the scope requested").
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// The OpenID Connect ID token, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<Secret>,
     /// Every other member of the token response, preserved.
-    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    #[serde(skip_serializing_if = "Map::is_empty")]
     pub extra: Map<String, Value>,
 }
 

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use termauth_core::session::{Action, Command, Input, LoginMethod, Outcome, Session, SessionConfig, SessionSpec};
 use termauth_core::environment::{Environment, Platform};
 use termauth_core::store::{CredentialKey, StorePaths, StorePreference, server_key};
-use termauth_core::{HttpRequest, HttpResponse, Presentation, Rng, Secret, TransportErrorKind, rng::parse_seed_hex};
+use termauth_core::{HttpRequest, HttpResponse, Presentation, Rng, Secret, TransportErrorKind, parse_seed_hex};
 
 const ISSUER: &str = "https://as.example.com";
 const CLIENT: &str = "termauth-cli";

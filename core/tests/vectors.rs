@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use termauth_core::{Flow, FlowSpec, Input, Rng, rng::parse_seed_hex};
+use termauth_core::{Flow, FlowSpec, Input, Rng, parse_seed_hex};
 
 fn vector_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors")

@@ -30,7 +30,7 @@ fn config(n: u8) -> (Value, bool, bool) {
 }
 
 fn jwt(claims: &str) -> String {
-    let b = |s: &[u8]| termauth_core::encoding::base64url(s);
+    let b = |s: &[u8]| termauth_core::fuzzing::base64url(s);
     format!("{}.{}.c2ln", b(br#"{"alg":"none"}"#), b(claims.as_bytes()))
 }
 

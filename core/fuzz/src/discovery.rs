@@ -28,7 +28,7 @@ pub fn run(data: &[u8]) {
     } else {
         (MetadataDocument::Auto, "auto")
     };
-    let urls = well_known_urls(&termauth_core::uri::parse(issuer).unwrap(), document);
+    let urls = well_known_urls(&termauth_core::fuzzing::parse_url(issuer).unwrap(), document);
     let mut d = Driver::new(start(json!({ "flow": "discovery", "issuer": issuer, "document": name }), 0), T0);
     let mut answered = Vec::new();
     for text in &secs[1..] {

@@ -116,7 +116,7 @@ fn canned(i: u8, d: &Driver) -> RawResponse {
                 .and_then(|u| u.query_pairs().find(|(k, _)| k == "nonce").map(|(_, v)| v.into_owned()))
                 .unwrap_or_default();
             let claims = json!({ "iss": ISSUER, "aud": CLIENT_ID, "exp": d.now / 1000 + 3600, "nonce": nonce });
-            let jwt = format!("e30.{}.sig", termauth_core::encoding::base64url(claims.to_string().as_bytes()));
+            let jwt = format!("e30.{}.sig", termauth_core::fuzzing::base64url(claims.to_string().as_bytes()));
             response(200, JSON, &json!({ "access_token": "at-2", "token_type": "DPoP", "id_token": jwt, "expires_in": 60 }).to_string())
         }
         18 => response(400, JSON, r#"{"error":"invalid_grant"}"#),

@@ -25,6 +25,8 @@ pub mod discovery;
 pub mod error_body;
 pub mod flow_inputs;
 pub mod proxy;
+pub mod roundtrip;
+pub mod session;
 pub mod token_response;
 
 /// The virtual "now" most harnesses start from.
@@ -428,6 +430,14 @@ mod replay {
     #[test]
     fn token_response() {
         replay("token_response", super::token_response::run);
+    }
+    #[test]
+    fn roundtrip() {
+        replay("roundtrip", super::roundtrip::run);
+    }
+    #[test]
+    fn session() {
+        replay("session", super::session::run);
     }
     #[test]
     fn device_response() {

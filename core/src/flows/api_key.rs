@@ -19,7 +19,6 @@ pub struct ApiKeyConfig {
     /// The key (read from stdin or an environment variable by the driver; never a flag).
     pub key: Secret,
     /// How it is sent.
-    #[serde(default)]
     pub presentation: Presentation,
 }
 

@@ -61,45 +61,41 @@ pub struct AuthorizationCodeConfig {
     /// The client (usually public).
     pub client: Client,
     /// The scope to request.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// The port the driver's loopback listener is bound to. The redirect URI is
     /// `http://{redirect_host}:{redirect_port}{redirect_path}` (RFC 8252 §7.3).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub redirect_port: Option<u16>,
     /// The loopback host: `127.0.0.1` (default), `[::1]` or `localhost`.
-    #[serde(default = "default_host")]
     pub redirect_host: String,
     /// The callback path, default `/callback`.
-    #[serde(default = "default_path")]
     pub redirect_path: String,
     /// A complete redirect URI instead of host/port/path, e.g. for paste mode with a
     /// registered page. Must be loopback `http` or `https`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub redirect_uri: Option<String>,
     /// Send an OIDC `nonce` and check it in the ID token. Default: when `scope` has `openid`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub nonce: Option<bool>,
     /// RFC 8707 resource indicators.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub resource: Vec<String>,
     /// OIDC `prompt` (e.g. `login`, `consent`, `select_account`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
     /// OIDC `login_hint`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub login_hint: Option<String>,
     /// Other authorization request parameters (e.g. `audience`), passed through.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub extra_params: BTreeMap<String, String>,
     /// Only `S256` is accepted; `plain` is refused (RFC 7636 §4.2, RFC 9700 §2.1.1).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code_challenge_method: Option<String>,
     /// How long to wait for the redirect.
-    #[serde(default = "default_timeout")]
     pub redirect_timeout_ms: u64,
     /// Allow plain-http endpoints on non-loopback hosts (tests only).
-    #[serde(default)]
     pub allow_insecure_http: bool,
 }
 

@@ -41,16 +41,14 @@ pub struct DeviceConfig {
     /// The client (usually public).
     pub client: Client,
     /// The scope to request.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// RFC 8707 resource indicators.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub resource: Vec<String>,
     /// Extra wait added to every poll, for clocks that run fast relative to the server's.
-    #[serde(default)]
     pub clock_drift_margin_ms: u64,
     /// Allow plain-http endpoints on non-loopback hosts (tests only).
-    #[serde(default)]
     pub allow_insecure_http: bool,
 }
 

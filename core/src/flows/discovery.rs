@@ -35,10 +35,8 @@ pub struct DiscoveryConfig {
     /// The issuer identifier, e.g. `https://login.example.com` (no query or fragment).
     pub issuer: String,
     /// Which document to fetch.
-    #[serde(default)]
     pub document: MetadataDocument,
     /// Allow plain-http endpoints on non-loopback hosts (tests only).
-    #[serde(default)]
     pub allow_insecure_http: bool,
 }
 

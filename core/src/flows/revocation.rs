@@ -25,7 +25,7 @@ pub struct TokenToSend {
     /// The token.
     pub token: Secret,
     /// The hint.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub token_type_hint: Option<String>,
 }
 
@@ -39,7 +39,6 @@ pub struct RevocationConfig {
     /// The tokens, revoked in this order.
     pub tokens: Vec<TokenToSend>,
     /// Allow plain-http endpoints on non-loopback hosts (tests only).
-    #[serde(default)]
     pub allow_insecure_http: bool,
 }
 
@@ -53,7 +52,6 @@ pub struct IntrospectionConfig {
     /// The token to ask about.
     pub token: TokenToSend,
     /// Allow plain-http endpoints on non-loopback hosts (tests only).
-    #[serde(default)]
     pub allow_insecure_http: bool,
 }
 

@@ -24,13 +24,12 @@ pub struct ClientCredentialsConfig {
     /// The client; must authenticate (`client_secret_basic` or `client_secret_post`).
     pub client: Client,
     /// The scope to request.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// RFC 8707 resource indicators.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub resource: Vec<String>,
     /// Allow plain-http endpoints on non-loopback hosts (tests only).
-    #[serde(default)]
     pub allow_insecure_http: bool,
 }
 
@@ -47,13 +46,11 @@ pub struct PasswordConfig {
     /// The resource owner's password.
     pub password: Secret,
     /// The scope to request.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Must be true: the caller opts in to this legacy grant explicitly.
-    #[serde(default)]
     pub enable_password_grant: bool,
     /// Allow plain-http endpoints on non-loopback hosts (tests only).
-    #[serde(default)]
     pub allow_insecure_http: bool,
 }
 
@@ -67,13 +64,12 @@ pub struct RefreshConfig {
     /// The stored credential; it must hold a refresh token.
     pub credential: Credential,
     /// A narrower scope to request; it must be within the granted scope (RFC 6749 §6).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// RFC 8707 resource indicators.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub resource: Vec<String>,
     /// Allow plain-http endpoints on non-loopback hosts (tests only).
-    #[serde(default)]
     pub allow_insecure_http: bool,
 }
 

@@ -467,7 +467,7 @@ pub enum Action {
         /// When to poll again (absolute, Unix ms).
         at_ms: u64,
         /// A line to show while waiting.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         progress: Option<Progress>,
     },
     /// Open `url` in the user's browser; `handle` `browser_launched` (whether one started).
@@ -681,7 +681,7 @@ pub enum Input {
         /// What failed.
         kind: TransportErrorKind,
         /// Detail (the HTTP stack's error text; no secrets).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         message: Option<String>,
     },
     /// The URL the browser was redirected to (from the listener, or pasted).
@@ -715,7 +715,7 @@ pub enum Input {
         /// The contents; null when the file does not exist.
         contents: Option<Secret>,
         /// The modification time (Unix ms), when known.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         modified_ms: Option<u64>,
     },
     /// The answer to `write_file`, `keyring_set` and `keyring_delete`.

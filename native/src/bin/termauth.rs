@@ -3,7 +3,6 @@
 
 use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
-use termauth::driver::now_ms;
 use termauth::store::{StorePreference, app_config_dir, write_atomic};
 use termauth_core::environment::env_name;
 use termauth_core::texts;
