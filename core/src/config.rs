@@ -18,6 +18,7 @@ use serde_json::{Map, Value};
 /// discovery document ("manual endpoint configuration"). Members this crate does not use
 /// are kept in `extra`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct ServerMetadata {
     /// The issuer identifier.
     pub issuer: String,
@@ -131,6 +132,7 @@ pub enum ClientAuth {
 
 /// The OAuth client: its identifier and its authentication method.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Client {
     /// The client identifier (RFC 6749 §2.2).
     pub client_id: String,

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 /// ```
 /// // RFC 7636 Appendix B
 /// assert_eq!(
-///     termauth_core::pkce::s256_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+///     termauth_core::pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
 ///     "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 /// );
 /// ```

@@ -15,6 +15,7 @@ use crate::json::{Object, ReadError, deserialize_via_value};
 
 /// API key configuration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ApiKeyConfig {
     /// The key (read from stdin or an environment variable by the driver; never a flag).
     pub key: Secret,

@@ -55,6 +55,7 @@ fn default_path() -> String {
 
 /// Authorization code + PKCE configuration.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct AuthorizationCodeConfig {
     /// The server (needs `authorization_endpoint` and `token_endpoint`).
     pub server: ServerMetadata,

@@ -35,6 +35,7 @@ pub const MIN_INTERVAL_MS: u64 = 1_000;
 
 /// Device flow configuration.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct DeviceConfig {
     /// The server (needs `device_authorization_endpoint` and `token_endpoint`).
     pub server: ServerMetadata,

@@ -31,6 +31,7 @@ pub enum MetadataDocument {
 
 /// Discovery configuration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct DiscoveryConfig {
     /// The issuer identifier, e.g. `https://login.example.com` (no query or fragment).
     pub issuer: String,

@@ -21,6 +21,7 @@ use serde_json::Value;
 /// A token to revoke or introspect, with its optional `token_type_hint`
 /// (`refresh_token` or `access_token`, RFC 7009 §2.1).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct TokenToSend {
     /// The token.
     pub token: Secret,
@@ -31,6 +32,7 @@ pub struct TokenToSend {
 
 /// Revocation configuration.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct RevocationConfig {
     /// The server (needs `revocation_endpoint`).
     pub server: ServerMetadata,
@@ -44,6 +46,7 @@ pub struct RevocationConfig {
 
 /// Introspection configuration.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct IntrospectionConfig {
     /// The server (needs `introspection_endpoint`).
     pub server: ServerMetadata,

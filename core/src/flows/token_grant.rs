@@ -18,6 +18,7 @@ use crate::json::{Object, ReadError, deserialize_via_value};
 
 /// Client credentials grant (RFC 6749 §4.4): for CI and machines, with a confidential client.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct ClientCredentialsConfig {
     /// The server (needs `token_endpoint`).
     pub server: ServerMetadata,
@@ -36,6 +37,7 @@ pub struct ClientCredentialsConfig {
 /// Resource owner password credentials grant (RFC 6749 §4.3). Legacy: the user's password
 /// passes through the CLI. Refused unless `enable_password_grant` is true.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct PasswordConfig {
     /// The server (needs `token_endpoint`).
     pub server: ServerMetadata,
@@ -56,6 +58,7 @@ pub struct PasswordConfig {
 
 /// Refresh grant (RFC 6749 §6) for a stored OAuth credential.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct RefreshConfig {
     /// The server (needs `token_endpoint`).
     pub server: ServerMetadata,
