@@ -210,7 +210,7 @@ fn unusable(name: &str, e: UriError) -> Error {
 /// explicit `allow_insecure_http` opt-out (meant for tests).
 ///
 /// # Errors
-/// `invalid_endpoint` for a URL that does not parse (see [`UriError`]: control characters
+/// `invalid_endpoint` for a URL that does not parse (control characters
 /// and whitespace are refused, a non-ASCII host must be written in punycode, user
 /// information is refused) or has a fragment; `insecure_endpoint` for plain HTTP to a
 /// non-loopback host, or another scheme. The message names the member; it quotes the value
