@@ -8,6 +8,7 @@ export DEBIAN_FRONTEND=noninteractive
 # Rust pieces: the wasm target (the core must build for it) and clippy.
 rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
+cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
 
 # The real authorization server used by the tests and the demo (oidc-provider, pinned).
 if [ ! -d tests/idp/node_modules/oidc-provider ]; then

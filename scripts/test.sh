@@ -5,6 +5,10 @@ cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 bash scripts/setup.sh
 
+echo "== formatting (rustfmt.toml): every crate, and the fuzz harness"
+cargo fmt --all --check
+(cd core/fuzz && cargo fmt --check)
+
 echo "== core: clippy (disallowed clock/sleep methods enforced), wasm32 build"
 cargo clippy --locked -p termauth-core --all-targets -- -D warnings
 cargo build --locked -p termauth-core --target wasm32-unknown-unknown

@@ -226,9 +226,8 @@ pub(crate) fn json_string<T: serde::Serialize>(v: &T) -> R<String> {
 /// Parses JSON into `T`. serde's own text can quote a value (a secret), so the message
 /// keeps the position and category only.
 pub(crate) fn parse_json<'a, T: Deserialize<'a>>(text: &'a str, code: &str, what: &str) -> R<T> {
-    serde_json::from_str(text).map_err(|e| {
-        usage(code, format!("{what} is not valid (line {} column {}, {:?}).", e.line(), e.column(), e.classify()))
-    })
+    serde_json::from_str(text)
+        .map_err(|e| usage(code, format!("{what} is not valid (line {} column {}, {:?}).", e.line(), e.column(), e.classify())))
 }
 
 /// Frees a string returned by this library (NULL is ignored). Its bytes are wiped first.

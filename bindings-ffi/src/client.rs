@@ -4,8 +4,7 @@
 //! own. Each call runs one session to its end.
 
 use crate::boundary::{
-    R, boundary, check_out, free_handle, guard, handle_out, json_string, obj, opt_str_in, owned, parse_json, put,
-    str_in, usage,
+    R, boundary, check_out, free_handle, guard, handle_out, json_string, obj, opt_str_in, owned, parse_json, put, str_in, usage,
 };
 use crate::errors::{termauth_error, termauth_status};
 use serde_json::Value;
@@ -190,11 +189,10 @@ pub unsafe extern "C" fn termauth_client_login_token(
 ) -> termauth_status {
     boundary(err, || {
         let token = Secret::new(unsafe { str_in(token, token_len, "token") }?);
-        let presentation: Presentation =
-            match unsafe { opt_str_in(presentation_json, presentation_len, "presentation_json") }? {
-                Some(p) => parse_json(p, "invalid_presentation", "The presentation JSON")?,
-                None => Presentation::Bearer,
-            };
+        let presentation: Presentation = match unsafe { opt_str_in(presentation_json, presentation_len, "presentation_json") }? {
+            Some(p) => parse_json(p, "invalid_presentation", "The presentation JSON")?,
+            None => Presentation::Bearer,
+        };
         login(client, LoginMethod::Token { token, presentation }, report_json)
     })
 }

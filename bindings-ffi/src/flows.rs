@@ -13,7 +13,6 @@ use crate::boundary::{
 use crate::errors::{termauth_error, termauth_status};
 use termauth_core::{Action, AnyFlow, Error, Flow, FlowSpec, HttpResponse, Input, Outcome, TransportErrorKind};
 
-
 /// What `poll` returned (the action's `type`).
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -126,11 +125,7 @@ fn describe_action(action: &Action) -> R<Current> {
             set(TERMAUTH_FIELD_METHOD, req.method.as_str());
             set(TERMAUTH_FIELD_URL, &req.url);
             set(TERMAUTH_FIELD_BODY, &req.body);
-            headers = req
-                .headers
-                .iter()
-                .map(|(k, v)| (NulStr::new(k), NulStr::new(v)))
-                .collect();
+            headers = req.headers.iter().map(|(k, v)| (NulStr::new(k), NulStr::new(v))).collect();
             (TERMAUTH_ACTION_SEND_REQUEST, req.id, 0)
         }
         Action::ShowUserCode(p) => {
@@ -151,10 +146,7 @@ fn describe_action(action: &Action) -> R<Current> {
             (TERMAUTH_ACTION_PERSIST, 0, 0)
         }
         Action::WaitUntil { at_ms } => (TERMAUTH_ACTION_WAIT_UNTIL, 0, *at_ms),
-        Action::AwaitRedirect {
-            redirect_uri,
-            until_ms,
-        } => {
+        Action::AwaitRedirect { redirect_uri, until_ms } => {
             set(TERMAUTH_FIELD_REDIRECT_URI, redirect_uri);
             (TERMAUTH_ACTION_AWAIT_REDIRECT, 0, *until_ms)
         }
@@ -162,9 +154,7 @@ fn describe_action(action: &Action) -> R<Current> {
         Action::Done { result } => {
             set(TERMAUTH_FIELD_RESULT_JSON, &json_string(result)?);
             match result {
-                Outcome::Tokens { tokens } => {
-                    set(TERMAUTH_FIELD_ACCESS_TOKEN, tokens.access_token.expose())
-                }
+                Outcome::Tokens { tokens } => set(TERMAUTH_FIELD_ACCESS_TOKEN, tokens.access_token.expose()),
                 Outcome::Credential { credential } => {
                     set(TERMAUTH_FIELD_CREDENTIAL_JSON, &credential.to_json());
                     set(TERMAUTH_FIELD_ACCESS_TOKEN, credential.secret().expose());
@@ -180,11 +170,7 @@ fn describe_action(action: &Action) -> R<Current> {
         }
     };
     Ok(Current {
-        action: termauth_action {
-            kind,
-            request_id,
-            at_ms,
-        },
+        action: termauth_action { kind, request_id, at_ms },
         json: NulStr::new(&json_string(action)?),
         fields,
         headers,
@@ -220,11 +206,7 @@ pub unsafe extern "C" fn termauth_flow_free(flow: *mut termauth_flow) {
 
 /// The next action at `now_ms` (Unix ms). Drain it until a waiting or terminal action.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn termauth_flow_poll(
-    flow: *mut termauth_flow,
-    now_ms: u64,
-    out: *mut termauth_action,
-) -> termauth_status {
+pub unsafe extern "C" fn termauth_flow_poll(flow: *mut termauth_flow, now_ms: u64, out: *mut termauth_action) -> termauth_status {
     boundary(std::ptr::null_mut(), || {
         check_out(out, "out")?;
         let f = unsafe { obj_mut(flow, "flow") }?;
@@ -239,10 +221,7 @@ pub unsafe extern "C" fn termauth_flow_poll(
 /// The current (last polled) action as JSON, e.g. `{"type":"wait_until","at_ms":1005000}`.
 /// `USAGE` (code `no_action`) before the first poll.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn termauth_flow_action_json(
-    flow: *const termauth_flow,
-    out: *mut termauth_str,
-) -> termauth_status {
+pub unsafe extern "C" fn termauth_flow_action_json(flow: *const termauth_flow, out: *mut termauth_str) -> termauth_status {
     boundary(std::ptr::null_mut(), || {
         check_out(out, "out")?;
         let c = current(unsafe { obj(flow, "flow") }?)?;
@@ -252,28 +231,18 @@ pub unsafe extern "C" fn termauth_flow_action_json(
 }
 
 fn current(f: &termauth_flow) -> R<&Current> {
-    f.current
-        .as_ref()
-        .ok_or_else(|| usage("no_action", "Call termauth_flow_poll first."))
+    f.current.as_ref().ok_or_else(|| usage("no_action", "Call termauth_flow_poll first."))
 }
 
 /// A string member (`field`: a `termauth_field`) of the current action; a NULL view when
 /// the action has no such member.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn termauth_flow_field(
-    flow: *const termauth_flow,
-    field: u32,
-    out: *mut termauth_str,
-) -> termauth_status {
+pub unsafe extern "C" fn termauth_flow_field(flow: *const termauth_flow, field: u32, out: *mut termauth_str) -> termauth_status {
     boundary(std::ptr::null_mut(), || {
         check_out(out, "out")?;
         let c = current(unsafe { obj(flow, "flow") }?)?;
         let i = field as usize;
-        let v = if i < FIELD_COUNT {
-            opt_view(&c.fields[i])
-        } else {
-            termauth_str::NONE
-        };
+        let v = if i < FIELD_COUNT { opt_view(&c.fields[i]) } else { termauth_str::NONE };
         unsafe { put(out, v) };
         Ok(())
     })
@@ -282,11 +251,7 @@ pub unsafe extern "C" fn termauth_flow_field(
 /// The number of headers of the current SEND_REQUEST action (0 for any other action).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn termauth_flow_request_header_count(flow: *const termauth_flow) -> usize {
-    guard(0, || {
-        unsafe { flow.as_ref() }
-            .and_then(|f| f.current.as_ref())
-            .map_or(0, |c| c.headers.len())
-    })
+    guard(0, || unsafe { flow.as_ref() }.and_then(|f| f.current.as_ref()).map_or(0, |c| c.headers.len()))
 }
 
 /// Header `index` (in order) of the current SEND_REQUEST action.
@@ -313,10 +278,7 @@ pub unsafe extern "C" fn termauth_flow_request_header(
 /// The error of the current FAILED action as an error object (free it); `USAGE`
 /// (`not_failed`) for any other action.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn termauth_flow_failure(
-    flow: *const termauth_flow,
-    out: *mut *mut termauth_error,
-) -> termauth_status {
+pub unsafe extern "C" fn termauth_flow_failure(flow: *const termauth_flow, out: *mut *mut termauth_error) -> termauth_status {
     boundary(std::ptr::null_mut(), || {
         check_out(out, "out")?;
         let c = current(unsafe { obj(flow, "flow") }?)?;
@@ -342,11 +304,8 @@ pub unsafe extern "C" fn termauth_flow_handle_json(
 ) -> termauth_status {
     boundary(err, || {
         let f = unsafe { obj_mut(flow, "flow") }?;
-        let input: Input = parse_json(
-            unsafe { str_in(input_json, input_len, "input_json") }?,
-            "invalid_input",
-            "The input JSON",
-        )?;
+        let input: Input =
+            parse_json(unsafe { str_in(input_json, input_len, "input_json") }?, "invalid_input", "The input JSON")?;
         handle(f, input, now_ms)
     })
 }
@@ -380,21 +339,9 @@ pub unsafe extern "C" fn termauth_flow_handle_response(
 ) -> termauth_status {
     boundary(err, || {
         let f = unsafe { obj_mut(flow, "flow") }?;
-        let headers = parse_headers(&String::from_utf8_lossy(unsafe {
-            bytes_in(headers, headers_len, "headers")
-        }?));
-        let body =
-            String::from_utf8_lossy(unsafe { bytes_in(body, body_len, "body") }?).into_owned();
-        handle(
-            f,
-            Input::HttpResponse(HttpResponse {
-                id,
-                status,
-                headers,
-                body,
-            }),
-            now_ms,
-        )
+        let headers = parse_headers(&String::from_utf8_lossy(unsafe { bytes_in(headers, headers_len, "headers") }?));
+        let body = String::from_utf8_lossy(unsafe { bytes_in(body, body_len, "body") }?).into_owned();
+        handle(f, Input::HttpResponse(HttpResponse { id, status, headers, body }), now_ms)
     })
 }
 
@@ -449,8 +396,5 @@ pub unsafe extern "C" fn termauth_flow_cancel(
     now_ms: u64,
     err: *mut *mut termauth_error,
 ) -> termauth_status {
-    boundary(err, || {
-        handle(unsafe { obj_mut(flow, "flow") }?, Input::Cancel, now_ms)
-    })
+    boundary(err, || handle(unsafe { obj_mut(flow, "flow") }?, Input::Cancel, now_ms))
 }
-

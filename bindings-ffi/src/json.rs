@@ -19,32 +19,15 @@ pub unsafe extern "C" fn termauth_json_equal(
 ) -> termauth_status {
     boundary(err, || {
         check_out(out, "out")?;
-        let a: Value = parse_json(
-            unsafe { str_in(a, a_len, "a") }?,
-            "invalid_json",
-            "The JSON text `a`",
-        )?;
-        let b: Value = parse_json(
-            unsafe { str_in(b, b_len, "b") }?,
-            "invalid_json",
-            "The JSON text `b`",
-        )?;
+        let a: Value = parse_json(unsafe { str_in(a, a_len, "a") }?, "invalid_json", "The JSON text `a`")?;
+        let b: Value = parse_json(unsafe { str_in(b, b_len, "b") }?, "invalid_json", "The JSON text `b`")?;
         unsafe { put(out, a == b) };
         Ok(())
     })
 }
 
-unsafe fn json_lookup(
-    json: *const u8,
-    json_len: usize,
-    pointer: *const u8,
-    pointer_len: usize,
-) -> R<Option<Value>> {
-    let v: Value = parse_json(
-        unsafe { str_in(json, json_len, "json") }?,
-        "invalid_json",
-        "The JSON text",
-    )?;
+unsafe fn json_lookup(json: *const u8, json_len: usize, pointer: *const u8, pointer_len: usize) -> R<Option<Value>> {
+    let v: Value = parse_json(unsafe { str_in(json, json_len, "json") }?, "invalid_json", "The JSON text")?;
     let p = unsafe { str_in(pointer, pointer_len, "pointer") }?;
     Ok(v.pointer(p).cloned())
 }

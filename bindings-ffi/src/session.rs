@@ -21,8 +21,8 @@
 //! session vectors in `tests/vectors/session/`).
 
 use crate::boundary::{
-    NulStr, R, boundary, check_out, free_handle, handle_out, json_string, obj_mut, owned, put, rng_in, str_in,
-    termauth_str, usage,
+    NulStr, R, boundary, check_out, free_handle, handle_out, json_string, obj_mut, owned, put, rng_in, str_in, termauth_str,
+    usage,
 };
 use crate::errors::{describe, termauth_error, termauth_status};
 use std::ffi::c_char;

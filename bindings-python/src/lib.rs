@@ -32,10 +32,7 @@ use termauth_core::{AnyFlow, Error, Flow as _, FlowSpec, Hint, Input, Rng};
 /// Turns a core error into the matching `termauth.Error` subclass.
 fn raise(py: Python<'_>, e: &Error) -> PyErr {
     let json = serde_json::to_string(e).unwrap_or_else(|_| "{}".into());
-    let built = py
-        .import("termauth._errors")
-        .and_then(|m| m.getattr("from_json"))
-        .and_then(|f| f.call1((json.clone(),)));
+    let built = py.import("termauth._errors").and_then(|m| m.getattr("from_json")).and_then(|f| f.call1((json.clone(),)));
     match built {
         Ok(instance) => PyErr::from_value(instance),
         // The pure-Python package is missing (the module was copied alone): still an error, never a panic.
@@ -274,7 +271,9 @@ fn json_value(value: &Bound<'_, PyAny>, depth: usize) -> Result<serde_json::Valu
 /// `value` as JSON: a `str` is parsed as JSON text, anything else converted.
 fn json_of(value: &Bound<'_, PyAny>, what: &str) -> Result<serde_json::Value, Error> {
     if let Ok(s) = value.cast::<PyString>() {
-        let text = s.extract::<String>().map_err(|_| Error::usage("invalid_session_spec", "The session specification is not valid Unicode."))?;
+        let text = s
+            .extract::<String>()
+            .map_err(|_| Error::usage("invalid_session_spec", "The session specification is not valid Unicode."))?;
         return serde_json::from_str(&text).map_err(|e| {
             Error::usage(
                 "invalid_session_spec",
@@ -295,9 +294,8 @@ fn start_local(command: &Bound<'_, PyAny>, config: &Bound<'_, PyAny>, now_ms: u6
     let spec = serde_json::json!({ "command": command, "config": config, "environment": environment });
     // Read from the value (as `SessionSpec::from_json` reads its parsed text): the messages
     // name a member, never a value.
-    let spec = serde_json::from_value::<SessionSpec>(spec).map_err(|e| {
-        Error::usage("invalid_session_spec", format!("The session specification is not valid: {e}."))
-    })?;
+    let spec = serde_json::from_value::<SessionSpec>(spec)
+        .map_err(|e| Error::usage("invalid_session_spec", format!("The session specification is not valid: {e}.")))?;
     let session = Session::start(spec, Rng::from_os()?, now_ms)?;
     Ok(PySession { state: Mutex::new(SessionState { session, poisoned: false }) })
 }

@@ -74,8 +74,7 @@ fn seed_of(seed: &[u8]) -> Result<[u8; 32], Error> {
 
 fn parse_input(text: &str) -> Result<Input, Error> {
     let invalid = |why: String| Error::usage("invalid_input", format!("The input is not a valid termauth input ({why})."));
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| invalid(format!("line {} column {}", e.line(), e.column())))?;
+    let value: Value = serde_json::from_str(text).map_err(|e| invalid(format!("line {} column {}", e.line(), e.column())))?;
     // The message names the member at fault, never its value.
     Input::try_from(value).map_err(invalid)
 }
@@ -118,9 +117,9 @@ pub fn start_flow(spec: &str, seed: &[u8]) -> Result<WasmFlow, String> {
 }
 
 fn parse_session_input(text: &str) -> Result<SessionInput, Error> {
-    let invalid = |why: String| Error::usage("invalid_input", format!("The input is not a valid termauth session input ({why})."));
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| invalid(format!("line {} column {}", e.line(), e.column())))?;
+    let invalid =
+        |why: String| Error::usage("invalid_input", format!("The input is not a valid termauth session input ({why})."));
+    let value: Value = serde_json::from_str(text).map_err(|e| invalid(format!("line {} column {}", e.line(), e.column())))?;
     // The message names the member at fault, never its value.
     SessionInput::try_from(value).map_err(invalid)
 }
@@ -162,8 +161,7 @@ impl WasmSession {
 /// which the façade turns into a `TermauthError`.
 #[wasm_bindgen(js_name = startSession)]
 pub fn start_session(spec: &str, seed: &[u8], now_ms: f64) -> Result<WasmSession, String> {
-    let started = seed_of(seed)
-        .and_then(|s| Session::start(SessionSpec::from_json(spec)?, Rng::from_seed(s), ms(now_ms)));
+    let started = seed_of(seed).and_then(|s| Session::start(SessionSpec::from_json(spec)?, Rng::from_seed(s), ms(now_ms)));
     started.map(|session| WasmSession { session }).map_err(|e| error_json(&e))
 }
 
@@ -234,11 +232,7 @@ pub fn pkce_pair(seed: &[u8]) -> String {
     envelope(seed_of(seed).map(|s| {
         let verifier = termauth_core::pkce_verifier(&mut Rng::from_seed(s));
         let challenge = termauth_core::pkce_challenge(&verifier);
-        string_object([
-            ("code_verifier", verifier),
-            ("code_challenge", challenge),
-            ("code_challenge_method", "S256".to_string()),
-        ])
+        string_object([("code_verifier", verifier), ("code_challenge", challenge), ("code_challenge_method", "S256".to_string())])
     }))
 }
 

@@ -135,7 +135,11 @@ mod tests {
         assert_eq!(in_ci(&ci, true, "A_TOKEN", "A_CLIENT_SECRET").unwrap().unwrap(), AutoMethod::ClientCredentials);
         let e = in_ci(&ci, false, "A_TOKEN", "A_CLIENT_SECRET").unwrap().unwrap_err();
         assert_eq!(e.code, "ci_needs_credentials");
-        assert!(e.message.contains("Set A_TOKEN to a token, or A_CLIENT_SECRET (or TERMAUTH_CLIENT_SECRET) for"), "{}", e.message);
+        assert!(
+            e.message.contains("Set A_TOKEN to a token, or A_CLIENT_SECRET (or TERMAUTH_CLIENT_SECRET) for"),
+            "{}",
+            e.message
+        );
         let e = in_ci(&ci, false, "TERMAUTH_TOKEN", "TERMAUTH_CLIENT_SECRET").unwrap().unwrap_err();
         assert!(e.message.contains("or TERMAUTH_CLIENT_SECRET for client credentials."), "{}", e.message);
         assert!(in_ci(&Surroundings::default(), true, "A_TOKEN", "A_CLIENT_SECRET").is_none());

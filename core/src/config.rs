@@ -88,12 +88,7 @@ impl ServerMetadata {
     /// An endpoint the flow cannot do without, checked with [`check_endpoint`]. The issuer
     /// is checked too: it need not be a URL here, but it must not hold control characters
     /// or whitespace (it is shown to the user and stored with the credential).
-    pub(crate) fn required_endpoint(
-        &self,
-        value: &Option<String>,
-        name: &str,
-        allow_insecure_http: bool,
-    ) -> Result<Url, Error> {
+    pub(crate) fn required_endpoint(&self, value: &Option<String>, name: &str, allow_insecure_http: bool) -> Result<Url, Error> {
         if let Some((position, found)) = uri::find_control(&self.issuer) {
             return Err(unusable("issuer", UriError::Control { found, position }));
         }
@@ -177,23 +172,28 @@ impl Client {
                 pairs.push(("client_id", &self.client_id));
                 pairs.push(("client_secret", client_secret.expose()));
             }
-            ClientAuth::ClientSecretBasic { client_secret } => headers.push((
-                "Authorization".to_string(),
-                basic_authorization(&self.client_id, client_secret.expose()),
-            )),
+            ClientAuth::ClientSecretBasic { client_secret } => {
+                headers.push(("Authorization".to_string(), basic_authorization(&self.client_id, client_secret.expose())))
+            }
         }
         (headers, form_encode(pairs))
     }
 
     pub(crate) fn validate(&self) -> Result<(), Error> {
         if self.client_id.is_empty() {
-            return Err(Error::usage("missing_client_id", "The client ID is empty; set the client ID your authorization server registered for this CLI."));
+            return Err(Error::usage(
+                "missing_client_id",
+                "The client ID is empty; set the client ID your authorization server registered for this CLI.",
+            ));
         }
         match &self.auth {
             ClientAuth::ClientSecretBasic { client_secret } | ClientAuth::ClientSecretPost { client_secret }
                 if client_secret.is_empty() =>
             {
-                Err(Error::usage("missing_client_secret", "The client secret is empty; provide it through the environment or standard input."))
+                Err(Error::usage(
+                    "missing_client_secret",
+                    "The client secret is empty; provide it through the environment or standard input.",
+                ))
             }
             _ => Ok(()),
         }
@@ -219,10 +219,7 @@ pub fn check_endpoint(value: &str, name: &str, allow_insecure_http: bool) -> Res
     let insecure = || {
         Error::usage(
             "insecure_endpoint",
-            format!(
-                "`{name}` must use https (plain http is allowed only for loopback addresses): {}",
-                short(value)
-            ),
+            format!("`{name}` must use https (plain http is allowed only for loopback addresses): {}", short(value)),
         )
     };
     let url = uri::parse(value).map_err(|e| match e {
@@ -272,11 +269,19 @@ mod tests {
     fn control_characters_in_endpoints_and_the_issuer_are_refused() {
         let hostile = ["\u{1b}[2J", "\u{9b}31m", "\r\nX-Injected: 1", "\t", "\0", "\u{7f}", " ", "\n"];
         for bad in hostile {
-            for url in [format!("https://as.example/realms/x{bad}y"), format!("https://as.example/token?secret=hunter2{bad}"), format!("https://as.example/{bad}")] {
+            for url in [
+                format!("https://as.example/realms/x{bad}y"),
+                format!("https://as.example/token?secret=hunter2{bad}"),
+                format!("https://as.example/{bad}"),
+            ] {
                 let e = check_endpoint(&url, "token_endpoint", false).unwrap_err();
                 assert_eq!((e.kind, e.code.as_str()), (crate::ErrorKind::Usage, "invalid_endpoint"), "{url:?}");
                 assert!(e.message.contains("`token_endpoint`") && e.message.contains("at character"), "{}", e.message);
-                assert!(!e.message.contains("hunter2") && !e.message.contains("as.example"), "the value is quoted: {}", e.message);
+                assert!(
+                    !e.message.contains("hunter2") && !e.message.contains("as.example"),
+                    "the value is quoted: {}",
+                    e.message
+                );
                 assert!(!e.message.chars().any(char::is_control), "{:?}", e.message);
             }
             // The issuer of a manual configuration is checked with the first endpoint.

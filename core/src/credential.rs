@@ -182,16 +182,16 @@ impl Credential {
         let corrupt = |why: String| {
             Error::storage(
                 "credential_corrupt",
-                format!("The stored credential is not a valid termauth record ({why}). Log in again to replace it, or restore it from a backup."),
+                format!(
+                    "The stored credential is not a valid termauth record ({why}). Log in again to replace it, or restore it from a backup."
+                ),
                 crate::Hint::Reauthenticate,
             )
         };
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| corrupt(format!("not JSON at line {} column {}", e.line(), e.column())))?;
-        let version = value
-            .get("schema_version")
-            .and_then(Value::as_u64)
-            .ok_or_else(|| corrupt("no schema_version".to_string()))?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| corrupt(format!("not JSON at line {} column {}", e.line(), e.column())))?;
+        let version =
+            value.get("schema_version").and_then(Value::as_u64).ok_or_else(|| corrupt("no schema_version".to_string()))?;
         if version > u64::from(SCHEMA_VERSION) {
             return Err(Error::storage(
                 "credential_newer_version",

@@ -55,7 +55,15 @@ mod tests {
     #[test]
     fn base64_matches_rfc4648_vectors() {
         // RFC 4648 §10.
-        let vectors = [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")];
+        let vectors = [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ];
         for (plain, encoded) in vectors {
             assert_eq!(STANDARD.encode(plain), encoded);
             assert_eq!(base64url(plain.as_bytes()), encoded.trim_end_matches('='));
@@ -79,10 +87,7 @@ mod tests {
         // form-encoded: "my+client" and "s3cr3t%3Awith%2Fspecial%2Bchars"
         let h = basic_authorization("my client", "s3cr3t:with/special+chars");
         let decoded = STANDARD.decode(h.strip_prefix("Basic ").unwrap()).unwrap();
-        assert_eq!(
-            String::from_utf8(decoded).unwrap(),
-            "my+client:s3cr3t%3Awith%2Fspecial%2Bchars"
-        );
+        assert_eq!(String::from_utf8(decoded).unwrap(), "my+client:s3cr3t%3Awith%2Fspecial%2Bchars");
     }
 
     #[test]

@@ -165,9 +165,7 @@ impl Error {
                 "Could not reach the authorization server ({kind}: {}). Check the network connection and try again.",
                 sanitize(d, 200)
             ),
-            None => format!(
-                "Could not reach the authorization server ({kind}). Check the network connection and try again."
-            ),
+            None => format!("Could not reach the authorization server ({kind}). Check the network connection and try again."),
         };
         Error::new(ErrorKind::Transport, "transport_error", message, Hint::RetryLater)
     }
@@ -179,12 +177,7 @@ impl Error {
 
     /// The user (or the driver on their behalf) cancelled the flow.
     pub fn cancelled() -> Self {
-        Error::new(
-            ErrorKind::Interrupted,
-            "cancelled",
-            "The login was cancelled.".to_string(),
-            Hint::Fatal,
-        )
+        Error::new(ErrorKind::Interrupted, "cancelled", "The login was cancelled.".to_string(), Hint::Fatal)
     }
 
     /// An interruption other than cancel, e.g. no redirect arrived in time.
@@ -196,12 +189,7 @@ impl Error {
     ///
     /// The message and hint come from the code; the server's `error_description` is kept
     /// (sanitised) and quoted in the message.
-    pub fn oauth(
-        error: &str,
-        error_description: Option<&str>,
-        error_uri: Option<&str>,
-        status: Option<u16>,
-    ) -> Self {
+    pub fn oauth(error: &str, error_description: Option<&str>, error_uri: Option<&str>, status: Option<u16>) -> Self {
         let error = sanitize(error, 100);
         let (what, hint) = oauth_explanation(&error, status);
         let description = error_description.map(|d| sanitize(d, 300)).filter(|d| !d.is_empty());
@@ -267,58 +255,30 @@ fn oauth_explanation(error: &str, status: Option<u16>) -> (&'static str, Hint) {
             "The server rejected the grant: the code or refresh token is expired, revoked or already used. Log in again",
             Reauthenticate,
         ),
-        "access_denied" => (
-            "The authorization request was denied. Run the login again and approve it",
-            Reauthenticate,
-        ),
-        "expired_token" => (
-            "The device code expired before the login was approved. Run the login again",
-            Reauthenticate,
-        ),
-        "invalid_client" => (
-            "The server did not accept the client. Check the client ID and client secret",
-            FixConfiguration,
-        ),
-        "unauthorized_client" => (
-            "This client is not allowed to use this grant. Check the client's registration at the server",
-            FixConfiguration,
-        ),
+        "access_denied" => ("The authorization request was denied. Run the login again and approve it", Reauthenticate),
+        "expired_token" => ("The device code expired before the login was approved. Run the login again", Reauthenticate),
+        "invalid_client" => ("The server did not accept the client. Check the client ID and client secret", FixConfiguration),
+        "unauthorized_client" => {
+            ("This client is not allowed to use this grant. Check the client's registration at the server", FixConfiguration)
+        }
         "unsupported_grant_type" => (
             "The server does not support this login method. Choose another method or check the server configuration",
             FixConfiguration,
         ),
-        "invalid_scope" => (
-            "The server rejected the requested scope. Check the scopes the client may request",
-            FixConfiguration,
-        ),
-        "invalid_request" => (
-            "The server rejected the request as malformed. Check the client configuration",
-            FixConfiguration,
-        ),
-        "unsupported_token_type" => (
-            "The server cannot revoke this type of token",
-            FixConfiguration,
-        ),
-        "invalid_target" => (
-            "The server rejected the requested resource (RFC 8707). Check the resource indicator",
-            FixConfiguration,
-        ),
-        "unsupported_response_type" => (
-            "The server does not support the authorization code response type for this client",
-            FixConfiguration,
-        ),
-        "login_required" | "consent_required" | "interaction_required" | "account_selection_required" => (
-            "The server needs you to log in interactively. Run the login again",
-            Reauthenticate,
-        ),
-        "temporarily_unavailable" | "server_error" => (
-            "The authorization server had a problem. Try again later",
-            RetryLater,
-        ),
-        "slow_down" | "authorization_pending" => (
-            "The server asked to keep waiting, outside a device-flow poll",
-            Fatal,
-        ),
+        "invalid_scope" => ("The server rejected the requested scope. Check the scopes the client may request", FixConfiguration),
+        "invalid_request" => ("The server rejected the request as malformed. Check the client configuration", FixConfiguration),
+        "unsupported_token_type" => ("The server cannot revoke this type of token", FixConfiguration),
+        "invalid_target" => {
+            ("The server rejected the requested resource (RFC 8707). Check the resource indicator", FixConfiguration)
+        }
+        "unsupported_response_type" => {
+            ("The server does not support the authorization code response type for this client", FixConfiguration)
+        }
+        "login_required" | "consent_required" | "interaction_required" | "account_selection_required" => {
+            ("The server needs you to log in interactively. Run the login again", Reauthenticate)
+        }
+        "temporarily_unavailable" | "server_error" => ("The authorization server had a problem. Try again later", RetryLater),
+        "slow_down" | "authorization_pending" => ("The server asked to keep waiting, outside a device-flow poll", Fatal),
         _ => match status {
             Some(s) if s >= 500 => ("The authorization server failed. Try again later", RetryLater),
             _ => ("The authorization server refused the request", Fatal),

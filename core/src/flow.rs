@@ -209,12 +209,9 @@ impl std::fmt::Debug for Input {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Input::HttpResponse(r) => f.debug_tuple("HttpResponse").field(r).finish(),
-            Input::TransportError { id, kind, message } => f
-                .debug_struct("TransportError")
-                .field("id", id)
-                .field("kind", kind)
-                .field("message", message)
-                .finish(),
+            Input::TransportError { id, kind, message } => {
+                f.debug_struct("TransportError").field("id", id).field("kind", kind).field("message", message).finish()
+            }
             Input::Redirect { url } => {
                 let shown = match url.split_once('?') {
                     Some((before, _)) => format!("{before}?***"),

@@ -59,13 +59,7 @@ impl fmt::Debug for HttpRequest {
         let headers: Vec<(&str, &str)> = self
             .headers
             .iter()
-            .map(|(k, v)| {
-                if k.eq_ignore_ascii_case("authorization") {
-                    (k.as_str(), "***")
-                } else {
-                    (k.as_str(), v.as_str())
-                }
-            })
+            .map(|(k, v)| if k.eq_ignore_ascii_case("authorization") { (k.as_str(), "***") } else { (k.as_str(), v.as_str()) })
             .collect();
         f.debug_struct("HttpRequest")
             .field("id", &self.id)
@@ -118,10 +112,7 @@ impl HttpResponse {
 
     /// The first header with this name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// True for 2xx.
@@ -130,10 +121,7 @@ impl HttpResponse {
     }
 
     fn media_type(&self) -> String {
-        self.header("content-type")
-            .and_then(|v| v.split(';').next())
-            .map(|v| v.trim().to_ascii_lowercase())
-            .unwrap_or_default()
+        self.header("content-type").and_then(|v| v.split(';').next()).map(|v| v.trim().to_ascii_lowercase()).unwrap_or_default()
     }
 
     /// The body as a JSON object (or a form-encoded body turned into one with string
@@ -162,14 +150,9 @@ impl HttpResponse {
             Ok(_) => Err(Error::protocol(
                 "response_not_object",
                 Some(self.status),
-                format!(
-                    "The server answered HTTP {} with JSON that is not an object; check the endpoint URL.",
-                    self.status
-                ),
+                format!("The server answered HTTP {} with JSON that is not an object; check the endpoint URL.", self.status),
             )),
-            Err(_) if looks_like_form(body) && !media.contains("html") && !media.contains("json") => {
-                Ok(form_fields(body))
-            }
+            Err(_) if looks_like_form(body) && !media.contains("html") && !media.contains("json") => Ok(form_fields(body)),
             Err(_) => {
                 let error = Error::protocol(
                     "response_not_json",
@@ -202,10 +185,7 @@ impl HttpResponse {
             return Err(Error::protocol(
                 "unexpected_status",
                 Some(self.status),
-                format!(
-                    "The server answered HTTP {} without an OAuth error code; check the endpoint URL.",
-                    self.status
-                ),
+                format!("The server answered HTTP {} without an OAuth error code; check the endpoint URL.", self.status),
             ));
         }
         Ok(fields)
@@ -261,7 +241,9 @@ fn invalid_field(field: &str, expected: &str, status: u16) -> Error {
     Error::protocol(
         "invalid_field",
         Some(status),
-        format!("The server's response has `{field}` that is not {expected}; the server is not following the OAuth specification."),
+        format!(
+            "The server's response has `{field}` that is not {expected}; the server is not following the OAuth specification."
+        ),
     )
 }
 
@@ -306,9 +288,7 @@ pub(crate) fn opt_seconds(fields: &Map<String, Value>, name: &str, status: u16) 
                 }
             }
         }
-        Some(Value::String(s)) if !s.is_empty() && s.len() <= 12 && s.bytes().all(|b| b.is_ascii_digit()) => {
-            Ok(s.parse().ok())
-        }
+        Some(Value::String(s)) if !s.is_empty() && s.len() <= 12 && s.bytes().all(|b| b.is_ascii_digit()) => Ok(s.parse().ok()),
         Some(_) => Err(invalid_field(name, "a non-negative number of seconds", status)),
     }
 }
@@ -349,12 +329,7 @@ mod tests {
     use super::*;
 
     fn resp(status: u16, ct: &str, body: &str) -> HttpResponse {
-        HttpResponse {
-            id: 1,
-            status,
-            headers: vec![("Content-Type".into(), ct.into())],
-            body: body.into(),
-        }
+        HttpResponse { id: 1, status, headers: vec![("Content-Type".into(), ct.into())], body: body.into() }
     }
 
     #[test]

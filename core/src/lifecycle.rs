@@ -95,9 +95,7 @@ pub fn decide(credential: &Credential, now_ms: u64, policy: &Policy) -> Decision
         // Nothing to renew with yet; serve it for its last moments.
         return Decision::Use;
     }
-    Decision::Relogin {
-        reason: "The access token has expired and there is no refresh token. Log in again.".to_string(),
-    }
+    Decision::Relogin { reason: "The access token has expired and there is no refresh token. Log in again.".to_string() }
 }
 
 /// When `credential` becomes due for renewal: `refresh_skew_ms` before it expires, the
@@ -131,7 +129,13 @@ pub fn renewed_elsewhere(before: &Credential, current: &Credential, now_ms: u64)
 ///
 /// # Errors
 /// Those of [`decide_forced`].
-pub fn decide_locked(before: &Credential, current: &Credential, now_ms: u64, policy: &Policy, force: bool) -> Result<Decision, Error> {
+pub fn decide_locked(
+    before: &Credential,
+    current: &Credential,
+    now_ms: u64,
+    policy: &Policy,
+    force: bool,
+) -> Result<Decision, Error> {
     if !force && renewed_elsewhere(before, current, now_ms) {
         return Ok(Decision::Use);
     }
@@ -156,11 +160,10 @@ pub fn decide_forced(credential: &Credential, now_ms: u64) -> Result<Decision, E
         CredentialData::OAuth { tokens, .. } if tokens.refresh_token.is_some() => {
             Ok(Decision::Refresh { still_valid: !tokens.is_expired(now_ms) })
         }
-        CredentialData::OAuth { .. } => Err(Error::usage(
-            "no_refresh_token",
-            "This credential has no refresh token; log in again to renew it.",
-        )
-        .with_hint(crate::Hint::Reauthenticate)),
+        CredentialData::OAuth { .. } => {
+            Err(Error::usage("no_refresh_token", "This credential has no refresh token; log in again to renew it.")
+                .with_hint(crate::Hint::Reauthenticate))
+        }
         CredentialData::ApiKey { .. } => Err(Error::usage(
             "not_refreshable",
             "API keys and personal access tokens cannot be refreshed; store a new one instead.",
@@ -251,7 +254,10 @@ mod tests {
     #[test]
     fn forced() {
         assert_eq!(decide_forced(&oauth("device_code", Some(100), true), 5).unwrap(), Decision::Refresh { still_valid: true });
-        assert_eq!(decide_forced(&oauth("client_credentials", Some(100), false), 200).unwrap(), Decision::Reacquire { still_valid: false });
+        assert_eq!(
+            decide_forced(&oauth("client_credentials", Some(100), false), 200).unwrap(),
+            Decision::Reacquire { still_valid: false }
+        );
         assert_eq!(decide_forced(&oauth("device_code", Some(100), false), 5).unwrap_err().code, "no_refresh_token");
     }
 

@@ -96,10 +96,16 @@ pub fn proxy_for(url: &str, env: &ProxyEnv) -> Result<Option<Proxy>, Error> {
         let is_scheme = scheme.len() <= 16
             && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
             && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-        let what = if is_scheme { format!("a proxy with the scheme `{scheme}`") } else { "something that is not a proxy URL".to_string() };
+        let what = if is_scheme {
+            format!("a proxy with the scheme `{scheme}`")
+        } else {
+            "something that is not a proxy URL".to_string()
+        };
         return Err(Error::usage(
             "unsupported_proxy",
-            format!("{variable} names {what}; termauth can use http, https and socks5 proxies. Fix {variable}, or list this host in NO_PROXY."),
+            format!(
+                "{variable} names {what}; termauth can use http, https and socks5 proxies. Fix {variable}, or list this host in NO_PROXY."
+            ),
         ));
     }
     Ok(Some(Proxy { url: format!("{canonical}://{rest}"), variable }))
@@ -159,7 +165,14 @@ mod tests {
     #[test]
     fn loopback_never_goes_through_a_proxy() {
         let vars = [("HTTPS_PROXY", "http://p:1")];
-        for url in ["http://127.0.0.1:9/x", "http://127.8.9.10/", "http://localhost:1/", "http://LOCALHOST/", "http://app.localhost:8080/", "http://[::1]:5/"] {
+        for url in [
+            "http://127.0.0.1:9/x",
+            "http://127.8.9.10/",
+            "http://localhost:1/",
+            "http://LOCALHOST/",
+            "http://app.localhost:8080/",
+            "http://[::1]:5/",
+        ] {
             assert_eq!(via(url, &vars), None, "{url}");
         }
         assert!(via("http://127.example/", &vars).is_some());
@@ -167,7 +180,10 @@ mod tests {
 
     #[test]
     fn no_proxy_entries() {
-        let vars = [("HTTPS_PROXY", "p:1"), ("NO_PROXY", " .internal, exact.example:8443 *.corp.example [2001:db8::5]:443,2001:db8::6,::1,10.0.0.7")];
+        let vars = [
+            ("HTTPS_PROXY", "p:1"),
+            ("NO_PROXY", " .internal, exact.example:8443 *.corp.example [2001:db8::5]:443,2001:db8::6,::1,10.0.0.7"),
+        ];
         for url in [
             "https://internal/",
             "https://a.b.internal/",
@@ -181,7 +197,14 @@ mod tests {
         ] {
             assert_eq!(via(url, &vars), None, "{url}");
         }
-        for url in ["https://notinternal/", "https://internal.evil/", "https://exact.example.org/", "https://example.com./", "https://[2001:db8::7]/", "https://10.0.0.70/"] {
+        for url in [
+            "https://notinternal/",
+            "https://internal.evil/",
+            "https://exact.example.org/",
+            "https://example.com./",
+            "https://[2001:db8::7]/",
+            "https://10.0.0.70/",
+        ] {
             assert!(via(url, &vars).is_some(), "{url}");
         }
         assert_eq!(via("https://any.example/", &[("HTTPS_PROXY", "p:1"), ("no_proxy", "*")]), None);
@@ -194,9 +217,17 @@ mod tests {
     fn unsupported_schemes_are_refused_without_quoting_the_value() {
         let e = proxy_for("https://as.example/", &env(&[("ALL_PROXY", "ftp://user:hunter2@p:21")])).unwrap_err();
         assert_eq!(e.code, "unsupported_proxy");
-        assert!(e.message.contains("ALL_PROXY") && e.message.contains("`ftp`") && !e.message.contains("hunter2"), "{}", e.message);
+        assert!(
+            e.message.contains("ALL_PROXY") && e.message.contains("`ftp`") && !e.message.contains("hunter2"),
+            "{}",
+            e.message
+        );
         let e = proxy_for("https://as.example/", &env(&[("ALL_PROXY", "soc5/hk:/su:pw@p:://x")])).unwrap_err();
-        assert!(e.message.contains("ALL_PROXY names something that is not a proxy URL") && !e.message.contains("pw@"), "{}", e.message);
+        assert!(
+            e.message.contains("ALL_PROXY names something that is not a proxy URL") && !e.message.contains("pw@"),
+            "{}",
+            e.message
+        );
         // Not consulted for hosts that go direct.
         assert_eq!(proxy_for("http://127.0.0.1/", &env(&[("ALL_PROXY", "ftp://p:21")])).unwrap(), None);
     }

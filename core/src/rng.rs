@@ -43,7 +43,9 @@ impl Rng {
         getrandom::fill(&mut seed).map_err(|e| {
             crate::Error::usage(
                 "os_random_unavailable",
-                format!("The operating system's random source failed ({e}); termauth cannot create secure login state without it."),
+                format!(
+                    "The operating system's random source failed ({e}); termauth cannot create secure login state without it."
+                ),
             )
         })?;
         Ok(Rng::from_seed(seed))
@@ -75,12 +77,7 @@ impl Rng {
 /// # Errors
 /// A usage error when the text is not exactly 64 hexadecimal digits.
 pub fn parse_seed_hex(hex: &str) -> Result<[u8; 32], crate::Error> {
-    let bad = || {
-        crate::Error::usage(
-            "invalid_seed",
-            "An RNG seed must be exactly 64 hexadecimal digits (32 bytes).",
-        )
-    };
+    let bad = || crate::Error::usage("invalid_seed", "An RNG seed must be exactly 64 hexadecimal digits (32 bytes).");
     if hex.len() != 64 || !hex.is_ascii() {
         return Err(bad());
     }

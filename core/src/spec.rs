@@ -61,8 +61,8 @@ impl FlowSpec {
     /// (never a value: it can be a secret).
     pub fn from_json(text: &str) -> Result<FlowSpec, Error> {
         let invalid = |why: String| Error::usage("invalid_flow_config", format!("The flow configuration is not valid: {why}."));
-        let value: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| invalid(format!("not JSON at line {} column {}", e.line(), e.column())))?;
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| invalid(format!("not JSON at line {} column {}", e.line(), e.column())))?;
         Object::new(value, "it").and_then(FlowSpec::read).map_err(invalid)
     }
 
@@ -133,8 +133,10 @@ mod tests {
 
     #[test]
     fn config_errors_name_the_member_not_the_value() {
-        let e = FlowSpec::from_json(r#"{"flow":"client_credentials","server":{"issuer":"https://as"},
-            "client":{"client_id":"c","auth":{"method":"client_secret_post","client_secret":12345}}}"#)
+        let e = FlowSpec::from_json(
+            r#"{"flow":"client_credentials","server":{"issuer":"https://as"},
+            "client":{"client_id":"c","auth":{"method":"client_secret_post","client_secret":12345}}}"#,
+        )
         .unwrap_err();
         assert_eq!(e.code, "invalid_flow_config");
         assert!(e.message.contains("`client.auth.client_secret` must be a string"), "{}", e.message);

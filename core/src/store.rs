@@ -32,8 +32,8 @@ use crate::error::{Error, Hint};
 use crate::texts;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 
 /// A lock older than this is abandoned. It exceeds the longest hold: a discovery and a
 /// refresh, each bounded by the drivers' 30 s request deadline.
@@ -129,7 +129,12 @@ pub struct CredentialKey {
 
 impl CredentialKey {
     /// A key.
-    pub fn new(app: impl Into<String>, issuer: impl Into<String>, client_id: impl Into<String>, profile: impl Into<String>) -> Self {
+    pub fn new(
+        app: impl Into<String>,
+        issuer: impl Into<String>,
+        client_id: impl Into<String>,
+        profile: impl Into<String>,
+    ) -> Self {
         CredentialKey { app: app.into(), issuer: issuer.into(), client_id: client_id.into(), profile: profile.into() }
     }
 
@@ -192,9 +197,8 @@ pub fn config_dir(env: &Environment, app: &str) -> Result<String, Error> {
             non_empty("XDG_CONFIG_HOME").map(str::to_string).or_else(|| non_empty("HOME").map(|h| join(sep, h, ".config")))
         }
     };
-    base.map(|b| join(sep, &b, app)).ok_or_else(|| {
-        Error::storage("no_config_dir", texts::no_config_dir(&override_variable), Hint::FixConfiguration)
-    })
+    base.map(|b| join(sep, &b, app))
+        .ok_or_else(|| Error::storage("no_config_dir", texts::no_config_dir(&override_variable), Hint::FixConfiguration))
 }
 
 /// `base` + separator + `name`, without doubling a separator `base` ends with.
@@ -448,8 +452,14 @@ mod tests {
         };
         assert_eq!(config_dir(&env(Platform::Linux, &[("HOME", "/home/u")]), "app").unwrap(), "/home/u/.config/app");
         assert_eq!(config_dir(&env(Platform::Linux, &[("HOME", "/h"), ("XDG_CONFIG_HOME", "/x/")]), "app").unwrap(), "/x/app");
-        assert_eq!(config_dir(&env(Platform::Macos, &[("HOME", "/Users/u")]), "app").unwrap(), "/Users/u/Library/Application Support/app");
-        assert_eq!(config_dir(&env(Platform::Windows, &[("APPDATA", r"C:\Users\u\AppData\Roaming")]), "app").unwrap(), r"C:\Users\u\AppData\Roaming\app");
+        assert_eq!(
+            config_dir(&env(Platform::Macos, &[("HOME", "/Users/u")]), "app").unwrap(),
+            "/Users/u/Library/Application Support/app"
+        );
+        assert_eq!(
+            config_dir(&env(Platform::Windows, &[("APPDATA", r"C:\Users\u\AppData\Roaming")]), "app").unwrap(),
+            r"C:\Users\u\AppData\Roaming\app"
+        );
         assert_eq!(config_dir(&env(Platform::Linux, &[("HOME", "/h"), ("MY_APP_CONFIG_DIR", "/o")]), "my.app").unwrap(), "/o");
         assert_eq!(config_dir(&env(Platform::Linux, &[]), "app").unwrap_err().code, "no_config_dir");
         let paths = StorePaths::new(r"C:\d", Platform::Windows);

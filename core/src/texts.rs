@@ -175,7 +175,10 @@ pub fn listen_failed(host: &str, port: u16, why: &str) -> String {
     if port == 0 {
         format!("Could not listen on {host} for the login redirect: {}.", sanitize(why, 200))
     } else {
-        format!("Could not listen on {host}:{port} for the login redirect: {}. Choose another port, or free this one.", sanitize(why, 200))
+        format!(
+            "Could not listen on {host}:{port} for the login redirect: {}. Choose another port, or free this one.",
+            sanitize(why, 200)
+        )
     }
 }
 
@@ -209,7 +212,8 @@ pub fn status_lines(status: &crate::session::Status, now_ms: u64) -> Vec<String>
             if let Some(scope) = &status.scope {
                 lines.push(format!("scope:     {scope}"));
             }
-            let expires = status.expires_at.map(|t| relative_time(t, now_ms)).unwrap_or_else(|| "unknown (not given by the server)".into());
+            let expires =
+                status.expires_at.map(|t| relative_time(t, now_ms)).unwrap_or_else(|| "unknown (not given by the server)".into());
             lines.push(format!("expires:   {expires}"));
             lines.push(format!("renewable: {}", if status.refreshable { "yes" } else { "no" }));
             lines.push(format!("next:      {}", status.decision.as_deref().unwrap_or("?")));
@@ -365,11 +369,11 @@ pub fn not_revoked(why: &str) -> String {
 }
 
 /// Logout of a server without a revocation endpoint.
-pub const NO_REVOCATION_ENDPOINT: &str = "The tokens were deleted here; the server has no revocation endpoint (RFC 7009), so they stay valid there until they expire.";
+pub const NO_REVOCATION_ENDPOINT: &str =
+    "The tokens were deleted here; the server has no revocation endpoint (RFC 7009), so they stay valid there until they expire.";
 
 /// Logout of an API key.
-pub const API_KEY_NOT_REVOKED: &str =
-    "The API key was deleted here; it is still valid at the server until you revoke it there.";
+pub const API_KEY_NOT_REVOKED: &str = "The API key was deleted here; it is still valid at the server until you revoke it there.";
 
 /// Logout of an unreadable record.
 pub fn unreadable_deleted(why: &str) -> String {
@@ -385,7 +389,12 @@ mod tests {
         let page = loopback_page("<t>", "a \"b\" & 'c' <script>\u{1b}[2J");
         assert!(!page.contains("<script>"));
         assert!(!page.contains('\u{1b}'));
-        assert!(page.contains("&lt;script&gt;") && page.contains("&quot;b&quot;") && page.contains("&amp;") && page.contains("&#39;c&#39;"));
+        assert!(
+            page.contains("&lt;script&gt;")
+                && page.contains("&quot;b&quot;")
+                && page.contains("&amp;")
+                && page.contains("&#39;c&#39;")
+        );
     }
 
     #[test]

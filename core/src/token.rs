@@ -2,8 +2,8 @@
 //! (RFC 6749 §5.1).
 
 use crate::error::Error;
-use crate::json::{Object, ReadError, deserialize_via_value};
 use crate::http::{HttpResponse, opt_seconds, opt_str, req_str};
+use crate::json::{Object, ReadError, deserialize_via_value};
 use crate::secret::Secret;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -97,12 +97,9 @@ impl TokenSet {
                 ),
             ));
         };
-        let expires_at = opt_seconds(&fields, "expires_in", status)?
-            .map(|s| now_ms.saturating_add(s.saturating_mul(1000)));
+        let expires_at = opt_seconds(&fields, "expires_in", status)?.map(|s| now_ms.saturating_add(s.saturating_mul(1000)));
         let refresh_token = opt_str(&fields, "refresh_token", status)?.filter(|s| !s.is_empty()).map(Secret::from);
-        let scope = opt_str(&fields, "scope", status)?
-            .or_else(|| requested_scope.map(str::to_string))
-            .filter(|s| !s.is_empty());
+        let scope = opt_str(&fields, "scope", status)?.or_else(|| requested_scope.map(str::to_string)).filter(|s| !s.is_empty());
         let id_token = opt_str(&fields, "id_token", status)?.filter(|s| !s.is_empty()).map(Secret::from);
         let mut extra = fields;
         extra.retain(|k, _| !KNOWN.contains(&k.as_str()));
@@ -172,10 +169,12 @@ mod tests {
 
     #[test]
     fn rotation_keeps_old_refresh_token() {
-        let old = TokenSet::from_response(&ok(r#"{"access_token":"a1","token_type":"Bearer","refresh_token":"r1"}"#), None, 0).unwrap();
+        let old =
+            TokenSet::from_response(&ok(r#"{"access_token":"a1","token_type":"Bearer","refresh_token":"r1"}"#), None, 0).unwrap();
         let new = TokenSet::from_response(&ok(r#"{"access_token":"a2","token_type":"Bearer"}"#), None, 0).unwrap();
         assert_eq!(new.rotated(&old).refresh_token.unwrap().expose(), "r1");
-        let newer = TokenSet::from_response(&ok(r#"{"access_token":"a3","token_type":"Bearer","refresh_token":"r2"}"#), None, 0).unwrap();
+        let newer =
+            TokenSet::from_response(&ok(r#"{"access_token":"a3","token_type":"Bearer","refresh_token":"r2"}"#), None, 0).unwrap();
         assert_eq!(newer.rotated(&old).refresh_token.unwrap().expose(), "r2");
     }
 }

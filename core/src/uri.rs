@@ -58,9 +58,9 @@ impl fmt::Display for UriError {
         match self {
             UriError::NotAbsolute => f.write_str("not an absolute URL"),
             UriError::UnsupportedScheme => f.write_str("the scheme is not http or https"),
-            UriError::NonAsciiHost => f.write_str(
-                "the host name is not ASCII; write an internationalised domain name in its punycode form (xn--…)",
-            ),
+            UriError::NonAsciiHost => {
+                f.write_str("the host name is not ASCII; write an internationalised domain name in its punycode form (xn--…)")
+            }
             UriError::UserInfo => f.write_str("user information (user:password@) is not allowed in the URL"),
             UriError::InvalidAuthority => f.write_str("the host or port is malformed"),
             UriError::Control { position, .. } => {

@@ -32,7 +32,8 @@ struct Store {
 }
 
 fn lock_path() -> String {
-    StorePaths::new(DIR, Platform::Linux).credential_file(&CredentialKey::new("racer", ISSUER, "cli", "default"), "json")
+    StorePaths::new(DIR, Platform::Linux)
+        .credential_file(&CredentialKey::new("racer", ISSUER, "cli", "default"), "json")
         .replace(".json", ".lock")
 }
 
@@ -50,9 +51,8 @@ fn record(access: &str, refresh: &str, updated_at: u64, expires_at: u64) -> Stri
 fn spec(pid: u32) -> SessionSpec {
     let mut config = SessionConfig::new("racer", ISSUER, "cli");
     config.store = StorePreference::File;
-    config.metadata = Some(
-        serde_json::from_value(json!({"issuer": ISSUER, "token_endpoint": format!("{ISSUER}/token")})).unwrap(),
-    );
+    config.metadata =
+        Some(serde_json::from_value(json!({"issuer": ISSUER, "token_endpoint": format!("{ISSUER}/token")})).unwrap());
     let mut env = Environment { platform: Platform::Linux, host: "h".into(), pid, vars: BTreeMap::new() };
     env.vars.insert("HOME".into(), "/home/u".into());
     SessionSpec::new(Command::GetToken, config, env)
@@ -86,7 +86,10 @@ impl Store {
                     self.refreshes += 1;
                     let n = self.refreshes;
                     self.live_refresh = format!("rt-{n}");
-                    (200, json!({"access_token": format!("at-{n}"), "token_type": "Bearer", "expires_in": 3600, "refresh_token": format!("rt-{n}")}))
+                    (
+                        200,
+                        json!({"access_token": format!("at-{n}"), "token_type": "Bearer", "expires_in": 3600, "refresh_token": format!("rt-{n}")}),
+                    )
                 } else {
                     (400, json!({"error": "invalid_grant"}))
                 };
@@ -187,7 +190,10 @@ fn race(seed: u8, n: u32, kill: bool) -> (Store, Vec<Process>) {
                 action => p.pending = Some(action),
             },
         }
-        let holders = procs.iter().filter(|p| store.files.get(&lock_path()).is_some_and(|(c, _)| c.contains(&format!("\"pid\":{}", p.pid)))).count();
+        let holders = procs
+            .iter()
+            .filter(|p| store.files.get(&lock_path()).is_some_and(|(c, _)| c.contains(&format!("\"pid\":{}", p.pid))))
+            .count();
         store.worst_holders = store.worst_holders.max(holders);
         if draw(4) == 0 {
             now += draw(50);

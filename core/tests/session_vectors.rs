@@ -14,8 +14,8 @@
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use termauth_core::session::{Action, Command, Input, LoginMethod, Outcome, Session, SessionConfig, SessionSpec};
 use termauth_core::environment::{Environment, Platform};
+use termauth_core::session::{Action, Command, Input, LoginMethod, Outcome, Session, SessionConfig, SessionSpec};
 use termauth_core::store::{CredentialKey, StorePaths, StorePreference, server_key};
 use termauth_core::{HttpRequest, HttpResponse, Presentation, Rng, Secret, TransportErrorKind, parse_seed_hex};
 
@@ -118,8 +118,7 @@ fn every_session_vector_replays() {
 fn the_files_are_the_scenarios() {
     let scenarios = scenarios();
     let names: BTreeSet<String> = scenarios.iter().map(|s| format!("{}.json", s.name)).collect();
-    let files: BTreeSet<String> =
-        vector_files().iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    let files: BTreeSet<String> = vector_files().iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
     assert_eq!(names, files, "scenarios and files differ; run with TERMAUTH_GENERATE=1");
     for scenario in scenarios {
         let (vector, _) = record(&scenario);
@@ -230,11 +229,16 @@ impl Server {
         let path = request.url.strip_prefix(ISSUER).unwrap_or(&request.url).to_string();
         let form: BTreeMap<String, String> = form_urlencoded::parse(request.body.as_bytes()).into_owned().collect();
         match (path.as_str(), form.get("grant_type").map(String::as_str)) {
-            ("/.well-known/openid-configuration", _) => self.discovery.clone().unwrap_or_else(|| Reply::Http(200, self.metadata())),
+            ("/.well-known/openid-configuration", _) => {
+                self.discovery.clone().unwrap_or_else(|| Reply::Http(200, self.metadata()))
+            }
             ("/device", _) if self.device_reply.is_some() => self.device_reply.clone().unwrap(),
-            ("/device", _) => Reply::Http(200, json!({"device_code": "dc-1", "user_code": "WDJB-MJHT",
+            ("/device", _) => Reply::Http(
+                200,
+                json!({"device_code": "dc-1", "user_code": "WDJB-MJHT",
                 "verification_uri": format!("{ISSUER}/device"),
-                "verification_uri_complete": format!("{ISSUER}/device?user_code=WDJB-MJHT"), "expires_in": 900, "interval": 5})),
+                "verification_uri_complete": format!("{ISSUER}/device?user_code=WDJB-MJHT"), "expires_in": 900, "interval": 5}),
+            ),
             ("/token", Some("urn:ietf:params:oauth:grant-type:device_code")) => {
                 if self.pending > 0 {
                     self.pending -= 1;
@@ -247,7 +251,10 @@ impl Server {
             ("/token", Some("authorization_code")) => self.exchange.clone().unwrap_or_else(|| self.tokens(Some("openid"))),
             ("/token", Some("client_credentials")) => {
                 self.issued += 1;
-                Reply::Http(200, json!({"access_token": format!("cc-{}", self.issued), "token_type": "Bearer", "expires_in": 600}))
+                Reply::Http(
+                    200,
+                    json!({"access_token": format!("cc-{}", self.issued), "token_type": "Bearer", "expires_in": 600}),
+                )
             }
             ("/token", Some("password")) => self.tokens(None),
             ("/revoke", _) => self.revoke.clone().unwrap_or(Reply::Http(200, json!({}))),
@@ -335,7 +342,13 @@ impl World {
             Action::RemoveFile { id, path } => Input::Removed { id: *id, existed: self.files.remove(path).is_some() },
             Action::ListDir { id, path } => {
                 let prefix = format!("{path}/");
-                let names = self.files.keys().filter_map(|p| p.strip_prefix(&prefix)).filter(|n| !n.contains('/')).map(str::to_string).collect();
+                let names = self
+                    .files
+                    .keys()
+                    .filter_map(|p| p.strip_prefix(&prefix))
+                    .filter(|n| !n.contains('/'))
+                    .map(str::to_string)
+                    .collect();
                 Input::DirListing { id: *id, names }
             }
             Action::CreateExclusive { id, path, contents } => {
@@ -347,7 +360,9 @@ impl World {
             }
             Action::ProcessAlive { id, pid } => Input::ProcessStatus { id: *id, alive: Some(self.alive.contains(pid)) },
             Action::KeyringGet { id, service, account } => match &self.keyring {
-                Ok(k) => Input::KeyringValue { id: *id, value: k.get(&(service.clone(), account.clone())).cloned().map(Secret::new) },
+                Ok(k) => {
+                    Input::KeyringValue { id: *id, value: k.get(&(service.clone(), account.clone())).cloned().map(Secret::new) }
+                }
                 Err(why) => Input::IoError { id: *id, message: why.clone() },
             },
             Action::KeyringSet { id, service, account, value } => match &mut self.keyring {
@@ -391,7 +406,11 @@ impl World {
                 headers: vec![("Content-Type".into(), "text/html".into())],
                 body: body.into(),
             }),
-            Reply::Transport => Input::TransportError { id: request.id, kind: TransportErrorKind::Connect, message: Some("connection refused".into()) },
+            Reply::Transport => Input::TransportError {
+                id: request.id,
+                kind: TransportErrorKind::Connect,
+                message: Some("connection refused".into()),
+            },
         }
     }
 
@@ -401,7 +420,9 @@ impl World {
         let base = if paste { "http://127.0.0.1:8400/callback" } else { "/callback" };
         match self.user {
             User::Approves => Input::Redirect { url: format!("{base}?code=code-1&state={state}") },
-            User::Denies => Input::Redirect { url: format!("{base}?error=access_denied&error_description=The+user+said+no&state={state}") },
+            User::Denies => {
+                Input::Redirect { url: format!("{base}?error=access_denied&error_description=The+user+said+no&state={state}") }
+            }
             User::PastesWrongThenRight if !self.pasted_wrong => {
                 self.pasted_wrong = true;
                 Input::Redirect { url: "https://example.com/not-the-redirect".into() }
@@ -483,7 +504,8 @@ fn lock_path() -> String {
 
 /// A stored OAuth record: written at `updated_at`, expiring at `expires_at`.
 fn oauth_record(grant: &str, access: &str, refresh: Option<&str>, updated_at: u64, expires_at: u64) -> String {
-    let mut tokens = json!({"access_token": access, "token_type": "Bearer", "expires_at": expires_at, "scope": "openid offline_access"});
+    let mut tokens =
+        json!({"access_token": access, "token_type": "Bearer", "expires_at": expires_at, "scope": "openid offline_access"});
     if let Some(r) = refresh {
         tokens["refresh_token"] = json!(r);
     }
@@ -545,9 +567,7 @@ fn record(s: &Scenario) -> (Value, World) {
                 break;
             }
             a if a.is_storage() => Some(world.storage(a)),
-            Action::SendRequest(request)
-                if world.cancel_during_request.is_some_and(|p| request.url.ends_with(p)) =>
-            {
+            Action::SendRequest(request) if world.cancel_during_request.is_some_and(|p| request.url.ends_with(p)) => {
                 world.cancel_during_request = None;
                 session.handle(Input::Cancel, world.now).unwrap();
                 steps.push(json!({"handle": {"type": "cancel"}, "now": world.now}));

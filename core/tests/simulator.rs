@@ -46,8 +46,8 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use termauth_core::lifecycle::{self, Decision, Policy};
 use termauth_core::{
-    Action, AnyFlow, Credential, Error, ErrorKind, Flow, FlowSpec, Hint, HttpRequest, HttpResponse, Input, Method,
-    Outcome, Rng, TokenSet, TransportErrorKind, UserCodePrompt,
+    Action, AnyFlow, Credential, Error, ErrorKind, Flow, FlowSpec, Hint, HttpRequest, HttpResponse, Input, Method, Outcome, Rng,
+    TokenSet, TransportErrorKind, UserCodePrompt,
 };
 
 const T0: u64 = 1_700_000_000_000;
@@ -125,11 +125,7 @@ impl Reply {
 }
 
 fn json_reply(status: u16, v: Value) -> Reply {
-    Reply::Http {
-        status,
-        headers: vec![("Content-Type".into(), "application/json; charset=utf-8".into())],
-        body: v.to_string(),
-    }
+    Reply::Http { status, headers: vec![("Content-Type".into(), "application/json; charset=utf-8".into())], body: v.to_string() }
 }
 
 fn oauth_error(status: u16, code: &str) -> Reply {
@@ -440,9 +436,8 @@ impl FakeAs {
             }
         }
         self.not_before = None;
-        let faultable = self.fault_pct > 0
-            && !path.starts_with("/.well-known")
-            && (path != "/device_authorization" || self.fault_first);
+        let faultable =
+            self.fault_pct > 0 && !path.starts_with("/.well-known") && (path != "/device_authorization" || self.fault_first);
         if faultable && self.rng.percent(self.fault_pct) {
             let after_ok = (path == "/token" && grant == "refresh_token") || path == "/revoke";
             let fault = self.pick_fault(after_ok);
@@ -557,8 +552,11 @@ impl FakeAs {
             approve_at: now + k.approve_after_ms,
             used: false,
         });
-        let (uri, uri_complete) =
-            if k.google_aliases { ("verification_url", "verification_url_complete") } else { ("verification_uri", "verification_uri_complete") };
+        let (uri, uri_complete) = if k.google_aliases {
+            ("verification_url", "verification_url_complete")
+        } else {
+            ("verification_uri", "verification_uri_complete")
+        };
         let mut body = Map::new();
         body.insert("device_code".into(), json!(device_code));
         body.insert("user_code".into(), json!(user_code));
@@ -595,7 +593,10 @@ impl FakeAs {
         let since = now - g.last_poll;
         g.last_poll = now;
         if since < g.interval_ms + self.margin_ms {
-            let what = format!("device poll {since} ms after the previous one; the interval is {} ms (+ margin {})", g.interval_ms, self.margin_ms);
+            let what = format!(
+                "device poll {since} ms after the previous one; the interval is {} ms (+ margin {})",
+                g.interval_ms, self.margin_ms
+            );
             self.violations.push(what);
         }
         if since < g.interval_ms {
@@ -892,7 +893,8 @@ impl Browser {
                 used: false,
             },
         );
-        let iss = if server.iss_supported || self.rng.percent(50) { format!("&iss={}", url_encode(ISSUER)) } else { String::new() };
+        let iss =
+            if server.iss_supported || self.rng.percent(50) { format!("&iss={}", url_encode(ISSUER)) } else { String::new() };
         let ok = format!("{redirect_uri}?code={code}&state={state}{iss}");
         let path = url::Url::parse(redirect_uri).unwrap().path().to_string();
         let delay = self.rng.range(1_000, 120_000);
@@ -917,7 +919,11 @@ impl Browser {
                 ]
             }
             Callback::GarbageFirst => vec![
-                Delivery { delay_ms: 50, url: "the code is SplxlOBeZQQYbYS6WxSbIA".into(), refused: Some("redirect_url_invalid") },
+                Delivery {
+                    delay_ms: 50,
+                    url: "the code is SplxlOBeZQQYbYS6WxSbIA".into(),
+                    refused: Some("redirect_url_invalid"),
+                },
                 d(ok),
             ],
             Callback::StateTampered => vec![d(format!("{redirect_uri}?code={code}&state={tampered}{iss}"))],
@@ -925,13 +931,12 @@ impl Browser {
             Callback::ErrorWithTamperedState => {
                 vec![d(format!("{redirect_uri}?error=access_denied&state={tampered}{iss}"))]
             }
-            Callback::AccessDenied => vec![d(format!(
-                "{redirect_uri}?error=access_denied&error_description=The+user+said+no&state={state}{iss}"
-            ))],
-            Callback::IssWrong => vec![d(format!(
-                "{redirect_uri}?code={code}&state={state}&iss={}",
-                url_encode("https://evil.example.com")
-            ))],
+            Callback::AccessDenied => {
+                vec![d(format!("{redirect_uri}?error=access_denied&error_description=The+user+said+no&state={state}{iss}"))]
+            }
+            Callback::IssWrong => {
+                vec![d(format!("{redirect_uri}?code={code}&state={state}&iss={}", url_encode("https://evil.example.com")))]
+            }
             Callback::IssMissing => vec![d(format!("{redirect_uri}?code={code}&state={state}"))],
             Callback::ErrorWithWrongIss => vec![d(format!(
                 "{redirect_uri}?error=access_denied&state={state}&iss={}",
@@ -1035,7 +1040,12 @@ impl Sim {
                 Action::SendRequest(req) => {
                     assert!(!run.cancelled, "{ctx}: SendRequest after Cancel");
                     if let Some((_, p)) = &run.prompt {
-                        assert!(self.now < p.expires_at, "{ctx}: request at {} at or after the code's expiry {}", self.now, p.expires_at);
+                        assert!(
+                            self.now < p.expires_at,
+                            "{ctx}: request at {} at or after the code's expiry {}",
+                            self.now,
+                            p.expires_at
+                        );
                     }
                     if let Some((_, prev)) = run.requests.last() {
                         assert!(req.id > prev.id, "{ctx}: request ids must grow");
@@ -1117,7 +1127,8 @@ impl Sim {
                     self.now = at_ms + late;
                 }
                 Action::AwaitRedirect { redirect_uri, until_ms } => {
-                    let b = browser.as_deref_mut().unwrap_or_else(|| panic!("{ctx}: AwaitRedirect from a flow without a browser"));
+                    let b =
+                        browser.as_deref_mut().unwrap_or_else(|| panic!("{ctx}: AwaitRedirect from a flow without a browser"));
                     assert_eq!(Some(&redirect_uri), b.opened.as_ref().map(|(_, r)| r), "{ctx}: AwaitRedirect's redirect_uri");
                     assert!(until_ms > self.now, "{ctx}: AwaitRedirect deadline in the past");
                     if let Some(prev) = epoch_deadline {
@@ -1315,7 +1326,13 @@ fn device_session(seed: u64, stats: &mut Stats) {
     let fault_pct = r.pick(&[0, 0, 10, 25, 40, 49, 70]);
     let short = r.percent(25);
     let omit_expires = !short && r.percent(10);
-    let expires_in_s = if short { r.range(20, 300) } else if omit_expires { 900 } else { r.range(900, 1800) };
+    let expires_in_s = if short {
+        r.range(20, 300)
+    } else if omit_expires {
+        900
+    } else {
+        r.range(900, 1800)
+    };
     let approve_after_ms = if short { r.range(0, expires_in_s * 1500) } else { r.range(0, (expires_in_s - 900) * 1000) };
     let deny = r.percent(8);
     // 58 s + one slow_down and 70 s exceed the 60 s backoff cap, which must then not
@@ -1420,8 +1437,7 @@ fn device_session(seed: u64, stats: &mut Stats) {
             assert!(
                 !expected_success,
                 "{ctx}: expected success (approval {approve_after_ms} ms after issue, expiry {expires_in_s} s, faults {fault_pct} %), got {error:?}; server polls {}, faults {}",
-                sim.server.polls,
-                sim.server.faults
+                sim.server.polls, sim.server.faults
             );
             match error.code.as_str() {
                 "cancelled" => assert!(run.cancelled, "{ctx}"),
@@ -1461,7 +1477,11 @@ fn refresh_chain(sim: &mut Sim, mut cred: Credential, stats: &mut Stats) -> Opti
         let exp = tokens.expires_at.expect("the simulated server always sends expires_in");
         // Early → Use; within the skew or after expiry → Refresh.
         assert_eq!(lifecycle::decide(&cred, exp - policy.refresh_skew_ms - 1, &policy), Decision::Use, "{ctx}");
-        sim.now = sim.now.max(if sim.rng.percent(70) { exp - sim.rng.range(0, policy.refresh_skew_ms) } else { exp + sim.rng.range(0, 86_400_000) });
+        sim.now = sim.now.max(if sim.rng.percent(70) {
+            exp - sim.rng.range(0, policy.refresh_skew_ms)
+        } else {
+            exp + sim.rng.range(0, 86_400_000)
+        });
         let still_valid = sim.now < exp;
         let decision = lifecycle::decide(&cred, sim.now, &policy);
         let Some(old_rt) = tokens.refresh_token.clone() else {
@@ -1553,7 +1573,8 @@ fn revoke_and_check(sim: &mut Sim, cred: Credential, stats: &mut Stats) {
     }
     list.push(json!({ "token": tokens.access_token.expose(), "token_type_hint": "access_token" }));
     let count = list.len() as u32;
-    let spec = json!({ "flow": "revocation", "server": sim.server.metadata(), "client": { "client_id": CLIENT_ID }, "tokens": list });
+    let spec =
+        json!({ "flow": "revocation", "server": sim.server.metadata(), "client": { "client_id": CLIENT_ID }, "tokens": list });
     let mut flow = sim.start(spec.clone());
     let mut run = sim.drive(&mut flow, None);
     if let Some(e) = run.error() {
@@ -1568,7 +1589,11 @@ fn revoke_and_check(sim: &mut Sim, cred: Credential, stats: &mut Stats) {
         sim.server.fault_pct = 0;
         let mut flow = sim.start(refresh_spec(&cred, &sim.server));
         let run = sim.drive(&mut flow, None);
-        assert!(run.error().is_some_and(|e| e.is_oauth("invalid_grant")), "{ctx}: a revoked refresh token worked: {:?}", run.terminal);
+        assert!(
+            run.error().is_some_and(|e| e.is_oauth("invalid_grant")),
+            "{ctx}: a revoked refresh token worked: {:?}",
+            run.terminal
+        );
     }
 }
 
@@ -1628,7 +1653,10 @@ fn auth_code_case(seed: u64, variant: Callback, stats: &mut Stats) -> Run {
             assert_eq!(tokens.access_token.expose(), issued.access_token, "{ctx}");
             assert_eq!(tokens.id_token.as_ref().map(|t| t.expose().to_string()), issued.id_token, "{ctx}");
             let cred = &run.persists[0];
-            assert!(matches!(cred.data, termauth_core::CredentialData::OAuth { grant: termauth_core::Grant::AuthorizationCode, .. }));
+            assert!(matches!(
+                cred.data,
+                termauth_core::CredentialData::OAuth { grant: termauth_core::Grant::AuthorizationCode, .. }
+            ));
             // The code is single-use: the server refuses it a second time.
             let code = sim.server.codes.values().filter(|c| c.used).count();
             assert_eq!(code, 1, "{ctx}");

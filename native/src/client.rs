@@ -13,7 +13,7 @@
 //! # Ok::<(), termauth::Error>(())
 //! ```
 
-use crate::driver::{CancelFlag, now_ms, read_pasted_line, Pasted};
+use crate::driver::{CancelFlag, Pasted, now_ms, read_pasted_line};
 use crate::environment::{open_browser, snapshot};
 use crate::listener::{Arrival, LoopbackListener, respond};
 use crate::transport::Transport;
@@ -272,7 +272,8 @@ pub struct CredentialLock {
 impl Drop for CredentialLock {
     /// Releases the lock if it is still this holder's: only storage actions are needed.
     fn drop(&mut self) {
-        let spec = SessionSpec::new(Command::Unlock { nonce: self.nonce.clone() }, self.config.clone(), snapshot(&self.config.app));
+        let spec =
+            SessionSpec::new(Command::Unlock { nonce: self.nonce.clone() }, self.config.clone(), snapshot(&self.config.app));
         let Ok(mut session) = Rng::from_os().and_then(|rng| Session::start(spec, rng, now_ms())) else { return };
         loop {
             let action = session.poll(now_ms());

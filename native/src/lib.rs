@@ -30,6 +30,8 @@ pub mod store;
 pub mod transport;
 pub mod ui;
 
-pub use client::{Client, Config, CredentialLock, LoginMethod, LoginReport, LogoutReport, ProfileInfo, SecretMethod, Status, TokenReport};
+pub use client::{
+    Client, Config, CredentialLock, LoginMethod, LoginReport, LogoutReport, ProfileInfo, SecretMethod, Status, TokenReport,
+};
 pub use termauth_core::store::{StoreChoice, StoreKind, StorePreference};
 pub use termauth_core::{self as core, Error, ErrorKind, Hint, Presentation, Secret};

@@ -26,9 +26,14 @@ pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
 /// `None` for any other action.
 pub fn execute(action: &Action) -> Option<Input> {
     let (id, result) = match action {
-        Action::ReadFile { id, path } => (*id, read_file(Path::new(path)).map(|(contents, modified_ms)| {
-            Input::FileContents { id: *id, contents: contents.map(Secret::new), modified_ms }
-        })),
+        Action::ReadFile { id, path } => (
+            *id,
+            read_file(Path::new(path)).map(|(contents, modified_ms)| Input::FileContents {
+                id: *id,
+                contents: contents.map(Secret::new),
+                modified_ms,
+            }),
+        ),
         Action::WriteFile { id, path, contents } => {
             (*id, write_atomic(Path::new(path), contents.expose().as_bytes()).map(|()| Input::Completed { id: *id }))
         }
@@ -38,9 +43,10 @@ pub fn execute(action: &Action) -> Option<Input> {
             (*id, create_exclusive(Path::new(path), contents.as_bytes()).map(|created| Input::Created { id: *id, created }))
         }
         Action::ProcessAlive { id, pid } => (*id, Ok(Input::ProcessStatus { id: *id, alive: process_alive(*pid) })),
-        Action::KeyringGet { id, service, account } => {
-            (*id, keyring_backend::get(service, account).map(|value| Input::KeyringValue { id: *id, value: value.map(Secret::new) }))
-        }
+        Action::KeyringGet { id, service, account } => (
+            *id,
+            keyring_backend::get(service, account).map(|value| Input::KeyringValue { id: *id, value: value.map(Secret::new) }),
+        ),
         Action::KeyringSet { id, service, account, value } => {
             (*id, keyring_backend::set(service, account, value.expose()).map(|()| Input::Completed { id: *id }))
         }
@@ -67,8 +73,7 @@ fn read_file(path: &Path) -> Result<(Option<String>, Option<u64>), String> {
     if metadata.len() > MAX_FILE_BYTES {
         return Err(format!("it is larger than {MAX_FILE_BYTES} bytes"));
     }
-    let modified_ms =
-        metadata.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_millis() as u64);
+    let modified_ms = metadata.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_millis() as u64);
     let mut bytes = Vec::new();
     Read::by_ref(&mut file).take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| text(&e))?;
     let contents = String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_string())?;
@@ -194,7 +199,11 @@ mod keyring_backend {
             (keyring::Error::NoDefaultStore, Err(init)) => format!("the OS keyring could not be opened: {init}"),
             _ => e.to_string(),
         };
-        if text.contains("org.freedesktop.secrets") || text.contains("ServiceUnknown") || text.contains("DBus") || text.contains("D-Bus") {
+        if text.contains("org.freedesktop.secrets")
+            || text.contains("ServiceUnknown")
+            || text.contains("DBus")
+            || text.contains("D-Bus")
+        {
             format!("no Secret Service is running on the session bus ({text})")
         } else {
             text
@@ -244,12 +253,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a/b/record.json");
         let p = path.to_string_lossy().to_string();
-        assert!(matches!(execute(&Action::ReadFile { id: 1, path: p.clone() }), Some(Input::FileContents { contents: None, .. })));
+        assert!(matches!(
+            execute(&Action::ReadFile { id: 1, path: p.clone() }),
+            Some(Input::FileContents { contents: None, .. })
+        ));
         assert!(matches!(
             execute(&Action::WriteFile { id: 2, path: p.clone(), contents: Secret::new("{}") }),
             Some(Input::Completed { id: 2 })
         ));
-        let Some(Input::FileContents { contents: Some(c), modified_ms: Some(_), .. }) = execute(&Action::ReadFile { id: 3, path: p.clone() })
+        let Some(Input::FileContents { contents: Some(c), modified_ms: Some(_), .. }) =
+            execute(&Action::ReadFile { id: 3, path: p.clone() })
         else {
             panic!("read back")
         };
@@ -264,7 +277,9 @@ mod tests {
         let create = |id| execute(&Action::CreateExclusive { id, path: lock.clone(), contents: "l".into() });
         assert!(matches!(create(4), Some(Input::Created { created: true, .. })));
         assert!(matches!(create(5), Some(Input::Created { created: false, .. })));
-        let Some(Input::DirListing { mut names, .. }) = execute(&Action::ListDir { id: 6, path: dir.path().join("a/b").to_string_lossy().into() }) else {
+        let Some(Input::DirListing { mut names, .. }) =
+            execute(&Action::ListDir { id: 6, path: dir.path().join("a/b").to_string_lossy().into() })
+        else {
             panic!("list")
         };
         names.sort();

@@ -73,9 +73,9 @@ impl Transport {
                         None => proxy.url,
                     };
                     // ureq's error would not say more than this, and the URL may hold a password.
-                    ureq::Proxy::new(&url)
-                        .map(|p| agent(Some(p), self.timeout))
-                        .map_err(|_| format!("{} is not a valid proxy URL; fix it, or list this host in NO_PROXY", proxy.variable))
+                    ureq::Proxy::new(&url).map(|p| agent(Some(p), self.timeout)).map_err(|_| {
+                        format!("{} is not a valid proxy URL; fix it, or list this host in NO_PROXY", proxy.variable)
+                    })
                 })
                 .as_ref()
                 .map_err(Clone::clone),

@@ -69,7 +69,11 @@ pub fn qr_lines(data: &str) -> Option<Vec<String>> {
     let width = code.width();
     let colors = code.to_colors();
     let dark = |x: i64, y: i64| -> bool {
-        x >= 0 && y >= 0 && (x as usize) < width && (y as usize) < width && colors[y as usize * width + x as usize] == qrcode::Color::Dark
+        x >= 0
+            && y >= 0
+            && (x as usize) < width
+            && (y as usize) < width
+            && colors[y as usize * width + x as usize] == qrcode::Color::Dark
     };
     let quiet = 2i64;
     let mut lines = Vec::new();

@@ -13,12 +13,7 @@ const SCOPE: &str = "openid offline_access";
 
 fn json_files(dir: &std::path::Path) -> Vec<String> {
     std::fs::read_dir(dir.join("credentials"))
-        .map(|it| {
-            it.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.ends_with(".json"))
-                .collect()
-        })
+        .map(|it| it.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.ends_with(".json")).collect())
         .unwrap_or_default()
 }
 
@@ -37,37 +32,20 @@ fn device_approve_stores_the_token_and_get_token_returns_it() {
     let report = client.login(LoginMethod::Device).expect("device login");
     approver.join();
     let events = approver.events.lock().unwrap();
-    assert_eq!(
-        events.approver.as_ref().unwrap()["ok"],
-        true,
-        "{:?}",
-        events.approver
-    );
+    assert_eq!(events.approver.as_ref().unwrap()["ok"], true, "{:?}", events.approver);
     let code = events.user_code.clone().unwrap();
-    assert!(
-        code.len() == 9 && code.as_bytes()[4] == b'-',
-        "user code {code}"
-    );
+    assert!(code.len() == 9 && code.as_bytes()[4] == b'-', "user code {code}");
     assert_eq!(report.method, "device");
     assert_eq!(report.store.store, termauth::StoreKind::File);
     assert_eq!(report.profile, "default");
     assert_eq!(report.scope.as_deref(), Some(SCOPE));
-    assert!(
-        report.expires_at.unwrap() > now_ms() + 3_000_000,
-        "default TTL is an hour"
-    );
+    assert!(report.expires_at.unwrap() > now_ms() + 3_000_000, "default TTL is an hour");
 
     let record = read_record(dir.path(), &idp.issuer, CLI_CLIENT);
     assert_eq!(record["grant"], "device_code");
     assert_eq!(record["issuer"], idp.issuer.as_str());
-    let access = record["tokens"]["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert!(
-        record["tokens"]["refresh_token"].is_string(),
-        "offline_access gives a refresh token"
-    );
+    let access = record["tokens"]["access_token"].as_str().unwrap().to_string();
+    assert!(record["tokens"]["refresh_token"].is_string(), "offline_access gives a refresh token");
     assert!(record["tokens"]["id_token"].is_string());
 
     assert_eq!(client.get_token().unwrap().expose(), access);
@@ -93,21 +71,13 @@ fn device_deny_fails_with_access_denied_and_stores_nothing() {
     }
     let idp = Idp::shared();
     let dir = tempfile::tempdir().unwrap();
-    let (mut client, approver) = client_with_approver(
-        config(&idp.issuer, dir.path(), CLI_CLIENT, Some(SCOPE)),
-        Some("deny"),
-        Browser::Follow("deny"),
-    );
-    let err = client
-        .login(LoginMethod::Device)
-        .expect_err("denied login must fail");
+    let (mut client, approver) =
+        client_with_approver(config(&idp.issuer, dir.path(), CLI_CLIENT, Some(SCOPE)), Some("deny"), Browser::Follow("deny"));
+    let err = client.login(LoginMethod::Device).expect_err("denied login must fail");
     approver.join();
     assert_eq!(err.code, "access_denied", "{err:?}");
     assert_eq!(err.hint, Hint::Reauthenticate);
-    assert!(
-        json_files(dir.path()).is_empty(),
-        "nothing stored after a denied login"
-    );
+    assert!(json_files(dir.path()).is_empty(), "nothing stored after a denied login");
     assert_eq!(client.get_token().unwrap_err().code, "not_logged_in");
 }
 
@@ -118,24 +88,16 @@ fn device_code_expiry_fails_with_expired_token() {
     }
     let idp = Idp::start_with(&[("IDP_DEVICE_CODE_TTL", "2")]);
     let dir = tempfile::tempdir().unwrap();
-    let (mut client, approver) = client_with_approver(
-        config(&idp.issuer, dir.path(), CLI_CLIENT, Some(SCOPE)),
-        None,
-        Browser::Follow("approve"),
-    );
+    let (mut client, approver) =
+        client_with_approver(config(&idp.issuer, dir.path(), CLI_CLIENT, Some(SCOPE)), None, Browser::Follow("approve"));
     let started = Instant::now();
-    let err = client
-        .login(LoginMethod::Device)
-        .expect_err("nobody approves");
+    let err = client.login(LoginMethod::Device).expect_err("nobody approves");
     let took = started.elapsed();
     approver.join();
     assert_eq!(err.code, "expired_token", "{err:?}");
     assert_eq!(err.hint, Hint::Reauthenticate);
     // It gives up when the code's lifetime is over, not much later (and not before).
-    assert!(
-        took >= Duration::from_millis(1_900) && took < Duration::from_secs(8),
-        "gave up after {took:?}"
-    );
+    assert!(took >= Duration::from_millis(1_900) && took < Duration::from_secs(8), "gave up after {took:?}");
     assert!(json_files(dir.path()).is_empty());
     // The code is dead at the server too.
     let code = approver.events.lock().unwrap().user_code.clone().unwrap();
@@ -163,10 +125,7 @@ fn device_polls_respect_the_interval_under_slow_down_enforcement() {
     let result = std::thread::scope(|s| {
         let user = s.spawn(|| {
             // Let the client poll twice while pending, then approve.
-            assert!(
-                wait_for(Duration::from_secs(10), || device_polls(&proxy).len() >= 2),
-                "the client stopped polling"
-            );
+            assert!(wait_for(Duration::from_secs(10), || device_polls(&proxy).len() >= 2), "the client stopped polling");
             let code = approver.events.lock().unwrap().user_code.clone().unwrap();
             assert_eq!(idp.device(&code, "approve")["ok"], true);
         });
@@ -176,29 +135,16 @@ fn device_polls_respect_the_interval_under_slow_down_enforcement() {
     });
     result.expect("login succeeds under slow_down enforcement");
     let polls = device_polls(&proxy);
-    let slow_downs = polls
-        .iter()
-        .filter(|p| p.error().as_deref() == Some("slow_down"))
-        .count();
-    assert_eq!(
-        slow_downs, 0,
-        "a client that honours the interval is never told to slow down: {polls:?}"
-    );
+    let slow_downs = polls.iter().filter(|p| p.error().as_deref() == Some("slow_down")).count();
+    assert_eq!(slow_downs, 0, "a client that honours the interval is never told to slow down: {polls:?}");
     assert!(polls.len() >= 3, "{polls:?}");
-    let auth = proxy
-        .seen()
-        .into_iter()
-        .find(|s| s.path == "/device/auth")
-        .unwrap();
+    let auth = proxy.seen().into_iter().find(|s| s.path == "/device/auth").unwrap();
     assert!(
         polls[0].at.duration_since(auth.at) >= Duration::from_millis(990),
         "first poll one interval after the code (RFC 8628 §3.4)"
     );
     for w in polls.windows(2) {
-        assert!(
-            w[1].at.duration_since(w[0].at) >= Duration::from_millis(990),
-            "polls closer than the interval: {polls:?}"
-        );
+        assert!(w[1].at.duration_since(w[0].at) >= Duration::from_millis(990), "polls closer than the interval: {polls:?}");
     }
     assert!(client.get_token().is_ok());
 }
@@ -211,20 +157,10 @@ fn device_slow_down_raises_the_interval_and_the_login_still_succeeds() {
     // The IdP enforces a 2 s interval but the proxy advertises 1 s, so the client's second
     // poll is "too fast": the real server answers slow_down once (and its own interval
     // becomes 3 s). RFC 8628 §3.5: the client must add 5 s for this and every later poll.
-    let idp = Idp::start_with(&[
-        ("IDP_SLOW_DOWN", "1"),
-        ("IDP_DEVICE_INTERVAL", "2"),
-        ("IDP_SLOW_DOWN_INCREMENT", "1"),
-    ]);
+    let idp = Idp::start_with(&[("IDP_SLOW_DOWN", "1"), ("IDP_DEVICE_INTERVAL", "2"), ("IDP_SLOW_DOWN_INCREMENT", "1")]);
     let proxy = Proxy::start_with(
         &idp.issuer,
-        Box::new(|path, body| {
-            if path == "/device/auth" {
-                body.replace("\"interval\":2", "\"interval\":1")
-            } else {
-                body
-            }
-        }),
+        Box::new(|path, body| if path == "/device/auth" { body.replace("\"interval\":2", "\"interval\":1") } else { body }),
     );
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = config(&idp.issuer, dir.path(), CLI_CLIENT, Some(SCOPE));
@@ -234,15 +170,9 @@ fn device_slow_down_raises_the_interval_and_the_login_still_succeeds() {
     let result = std::thread::scope(|s| {
         let user = s.spawn(|| {
             let slowed = wait_for(Duration::from_secs(10), || {
-                device_polls(&proxy)
-                    .iter()
-                    .any(|p| p.error().as_deref() == Some("slow_down"))
+                device_polls(&proxy).iter().any(|p| p.error().as_deref() == Some("slow_down"))
             });
-            assert!(
-                slowed,
-                "the setup must provoke one slow_down: {:?}",
-                device_polls(&proxy)
-            );
+            assert!(slowed, "the setup must provoke one slow_down: {:?}", device_polls(&proxy));
             let code = approver.events.lock().unwrap().user_code.clone().unwrap();
             assert_eq!(idp.device(&code, "approve")["ok"], true);
         });
@@ -252,30 +182,12 @@ fn device_slow_down_raises_the_interval_and_the_login_still_succeeds() {
     });
     result.expect("the login succeeds after slow_down");
     let polls = device_polls(&proxy);
-    let errors: Vec<_> = polls
-        .iter()
-        .map(|p| p.error().unwrap_or_else(|| "tokens".into()))
-        .collect();
-    assert_eq!(
-        errors,
-        ["authorization_pending", "slow_down", "tokens"],
-        "one slow_down, then patience"
-    );
+    let errors: Vec<_> = polls.iter().map(|p| p.error().unwrap_or_else(|| "tokens".into())).collect();
+    assert_eq!(errors, ["authorization_pending", "slow_down", "tokens"], "one slow_down, then patience");
     let gap = polls[2].at.duration_since(polls[1].at);
-    assert!(
-        gap >= Duration::from_millis(5_980),
-        "after slow_down the interval is 1 + 5 s, the client waited {gap:?}"
-    );
-    assert!(
-        gap < Duration::from_millis(8_000),
-        "and not much more: {gap:?}"
-    );
-    eprintln!(
-        "slow_down: {} polls, gap after slow_down {:?}, login took {:?}",
-        polls.len(),
-        gap,
-        started.elapsed()
-    );
+    assert!(gap >= Duration::from_millis(5_980), "after slow_down the interval is 1 + 5 s, the client waited {gap:?}");
+    assert!(gap < Duration::from_millis(8_000), "and not much more: {gap:?}");
+    eprintln!("slow_down: {} polls, gap after slow_down {:?}, login took {:?}", polls.len(), gap, started.elapsed());
 }
 
 #[test]
@@ -287,30 +199,22 @@ fn refresh_rotates_the_refresh_token_and_the_old_one_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = config(&idp.issuer, dir.path(), CLI_CLIENT, Some(SCOPE));
     cfg.refresh_skew_ms = 0; // renew at expiry exactly, to observe both sides of it
-    let (mut client, approver) =
-        client_with_approver(cfg, Some("approve"), Browser::Follow("approve"));
+    let (mut client, approver) = client_with_approver(cfg, Some("approve"), Browser::Follow("approve"));
     client.login(LoginMethod::Device).expect("login");
     approver.join();
     let r1 = read_record(dir.path(), &idp.issuer, CLI_CLIENT);
-    let (at1, rt1) = (
-        r1["tokens"]["access_token"].as_str().unwrap().to_string(),
-        r1["tokens"]["refresh_token"].as_str().unwrap().to_string(),
-    );
+    let (at1, rt1) =
+        (r1["tokens"]["access_token"].as_str().unwrap().to_string(), r1["tokens"]["refresh_token"].as_str().unwrap().to_string());
 
     // Forced refresh: new access and refresh tokens, stored.
     let c2 = client.refresh().expect("refresh");
     let r2 = read_record(dir.path(), &idp.issuer, CLI_CLIENT);
-    let (at2, rt2) = (
-        r2["tokens"]["access_token"].as_str().unwrap().to_string(),
-        r2["tokens"]["refresh_token"].as_str().unwrap().to_string(),
-    );
+    let (at2, rt2) =
+        (r2["tokens"]["access_token"].as_str().unwrap().to_string(), r2["tokens"]["refresh_token"].as_str().unwrap().to_string());
     assert_eq!(c2.token.expose(), at2);
     assert_ne!(at2, at1);
     assert_ne!(rt2, rt1, "rotation: a new refresh token is stored");
-    assert_eq!(
-        r2["grant"], "device_code",
-        "the grant of the record survives a refresh"
-    );
+    assert_eq!(r2["grant"], "device_code", "the grant of the record survives a refresh");
     assert!(r2["updated_at"].as_u64() > r1["updated_at"].as_u64());
 
     // Unexpired: get_token serves it as is.
@@ -320,11 +224,7 @@ fn refresh_rotates_the_refresh_token_and_the_old_one_is_rejected() {
     // Expired: get_token renews it by itself.
     let exp2 = r2["tokens"]["expires_at"].as_u64().unwrap();
     assert!(wait_for(Duration::from_secs(5), || now_ms() > exp2));
-    let at3 = client
-        .get_token()
-        .expect("get_token after expiry refreshes")
-        .expose()
-        .to_string();
+    let at3 = client.get_token().expect("get_token after expiry refreshes").expose().to_string();
     let r3 = read_record(dir.path(), &idp.issuer, CLI_CLIENT);
     assert_ne!(at3, at2);
     assert_eq!(r3["tokens"]["access_token"], at3.as_str());
@@ -332,11 +232,7 @@ fn refresh_rotates_the_refresh_token_and_the_old_one_is_rejected() {
 
     // The server rejects the rotated-out refresh token.
     let (status, body) = idp.raw_refresh(CLI_CLIENT, &rt1);
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_grant")),
-        "{body}"
-    );
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
 }
 
 #[test]
@@ -354,10 +250,8 @@ fn logout_revokes_at_the_server_and_deletes_locally() {
     client.login(LoginMethod::Device).expect("login");
     approver.join();
     let r = read_record(dir.path(), &idp.issuer, CLI_CLIENT);
-    let (at, rt) = (
-        r["tokens"]["access_token"].as_str().unwrap().to_string(),
-        r["tokens"]["refresh_token"].as_str().unwrap().to_string(),
-    );
+    let (at, rt) =
+        (r["tokens"]["access_token"].as_str().unwrap().to_string(), r["tokens"]["refresh_token"].as_str().unwrap().to_string());
     let before = idp.introspect(&at);
     assert_eq!(before["active"], true, "{before}");
     assert_eq!(before["client_id"], CLI_CLIENT);
@@ -371,10 +265,7 @@ fn logout_revokes_at_the_server_and_deletes_locally() {
     assert_eq!(idp.raw_refresh(CLI_CLIENT, &rt).1["error"], "invalid_grant");
     assert!(json_files(dir.path()).is_empty());
     let err = client.get_token().unwrap_err();
-    assert_eq!(
-        (err.code.as_str(), err.hint),
-        ("not_logged_in", Hint::Reauthenticate)
-    );
+    assert_eq!((err.code.as_str(), err.hint), ("not_logged_in", Hint::Reauthenticate));
     assert_eq!(client.status().unwrap().source, "none");
     // A second logout has nothing to do.
     let again = client.logout().unwrap();
@@ -397,17 +288,12 @@ fn offline_logout_deletes_locally_and_says_not_revoked() {
     approver.join();
     idp.stop(); // the server is gone (connection refused)
     let started = Instant::now();
-    let report = client
-        .logout()
-        .expect("offline logout still succeeds locally");
+    let report = client.logout().expect("offline logout still succeeds locally");
     assert!(report.removed, "{report:?}");
     assert!(!report.revoked, "{report:?}");
     let note = report.note.unwrap_or_default();
     assert!(note.contains("not revoked"), "the note says so: {note}");
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "no long hang when the server is down"
-    );
+    assert!(started.elapsed() < Duration::from_secs(10), "no long hang when the server is down");
     assert!(json_files(dir.path()).is_empty());
     assert_eq!(client.status().unwrap().source, "none");
 }

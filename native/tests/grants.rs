@@ -22,39 +22,22 @@ fn cli_client_credentials(client_id: &str, secret: &str, extra: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let mut c = cli(dir.path());
     c.env("TERMAUTH_CLIENT_SECRET", secret)
-        .args([
-            "login",
-            "--client-credentials",
-            "--issuer",
-            &idp.issuer,
-            "--client-id",
-            client_id,
-            "--scope",
-            "api:read",
-        ])
+        .args(["login", "--client-credentials", "--issuer", &idp.issuer, "--client-id", client_id, "--scope", "api:read"])
         .args(extra);
     run(c, None, Duration::from_secs(20)).ok();
     let mut t = cli(dir.path());
     t.arg("token");
     let token = run(t, None, Duration::from_secs(20)).ok();
-    assert_eq!(
-        read_record(dir.path(), &idp.issuer, client_id)["tokens"]["access_token"],
-        token.as_str()
-    );
+    assert_eq!(read_record(dir.path(), &idp.issuer, client_id)["tokens"]["access_token"], token.as_str());
     let i = idp.introspect(&token);
     assert_eq!(i["active"], true, "{i}");
     assert_eq!(i["client_id"], client_id);
     assert_eq!(i["scope"], "api:read");
     let mut s = cli(dir.path());
-    s.args(["status", "--json"])
-        .env("TERMAUTH_CLIENT_SECRET", secret);
-    let status: serde_json::Value =
-        serde_json::from_str(&run(s, None, Duration::from_secs(20)).ok()).unwrap();
+    s.args(["status", "--json"]).env("TERMAUTH_CLIENT_SECRET", secret);
+    let status: serde_json::Value = serde_json::from_str(&run(s, None, Duration::from_secs(20)).ok()).unwrap();
     assert_eq!(status["grant"], "client_credentials");
-    assert_eq!(
-        status["refreshable"], true,
-        "renewable by running the grant again: {status}"
-    );
+    assert_eq!(status["refreshable"], true, "renewable by running the grant again: {status}");
 }
 
 #[test]
@@ -72,26 +55,10 @@ fn cli_client_credentials_secret_from_stdin() {
     let idp = Idp::shared();
     let dir = tempfile::tempdir().unwrap();
     let mut c = cli(dir.path());
-    c.args([
-        "login",
-        "--client-credentials",
-        "--client-secret-stdin",
-        "--issuer",
-        &idp.issuer,
-        "--client-id",
-        BASIC_ID,
-    ]);
-    run(
-        c,
-        Some(&format!("{BASIC_SECRET}\n")),
-        Duration::from_secs(20),
-    )
-    .ok();
+    c.args(["login", "--client-credentials", "--client-secret-stdin", "--issuer", &idp.issuer, "--client-id", BASIC_ID]);
+    run(c, Some(&format!("{BASIC_SECRET}\n")), Duration::from_secs(20)).ok();
     // No scope requested: the token has none (the IdP omits `scope`).
-    let token = read_record(dir.path(), &idp.issuer, BASIC_ID)["tokens"]["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = read_record(dir.path(), &idp.issuer, BASIC_ID)["tokens"]["access_token"].as_str().unwrap().to_string();
     assert_eq!(idp.introspect(&token)["active"], true);
 }
 
@@ -111,28 +78,17 @@ fn cli_client_credentials_wrong_secret_is_a_configuration_error() {
     let r = run(c, None, Duration::from_secs(20));
     assert_eq!(r.code, 5, "{r:?}");
     assert!(r.stderr.contains("[invalid_client]"), "{}", r.stderr);
-    assert!(
-        !r.stderr.contains("wrong"),
-        "the secret is never echoed: {}",
-        r.stderr
-    );
+    assert!(!r.stderr.contains("wrong"), "the secret is never echoed: {}", r.stderr);
 }
 
 fn lib_client_credentials(client_id: &str, secret: &str, method: SecretMethod) {
     let idp = Idp::shared();
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = config(
-        &idp.issuer,
-        dir.path(),
-        client_id,
-        Some("api:read api:write"),
-    );
+    let mut cfg = config(&idp.issuer, dir.path(), client_id, Some("api:read api:write"));
     cfg.client_secret = Some(Secret::new(secret));
     cfg.secret_method = method;
     let mut client = common::silent_client(cfg);
-    let report = client
-        .login(LoginMethod::ClientCredentials)
-        .expect("client credentials");
+    let report = client.login(LoginMethod::ClientCredentials).expect("client credentials");
     assert_eq!(report.method, "client_credentials");
     assert_eq!(report.scope.as_deref(), Some("api:read api:write"));
     let t1 = client.get_token().unwrap().expose().to_string();
@@ -166,10 +122,7 @@ fn password_client(scope: Option<&str>, enable: bool) -> (tempfile::TempDir, Cli
 }
 
 fn alice(password: &str) -> LoginMethod {
-    LoginMethod::Password {
-        username: "alice".into(),
-        password: Secret::new(password),
-    }
+    LoginMethod::Password { username: "alice".into(), password: Secret::new(password) }
 }
 
 #[test]
@@ -183,10 +136,7 @@ fn password_grant_without_offline_access_has_no_refresh_token() {
     let status = client.status().unwrap();
     assert!(!status.refreshable);
     let err = client.refresh().unwrap_err();
-    assert_eq!(
-        (err.code.as_str(), err.hint),
-        ("no_refresh_token", Hint::Reauthenticate)
-    );
+    assert_eq!((err.code.as_str(), err.hint), ("no_refresh_token", Hint::Reauthenticate));
     let token = client.get_token().unwrap();
     assert_eq!(Idp::shared().introspect(token.expose())["sub"], "alice");
 }
@@ -201,10 +151,7 @@ fn password_grant_with_offline_access_refreshes() {
     let r2 = read_record(dir.path(), &Idp::shared().issuer, PASSWORD_ID);
     assert_ne!(r2["tokens"]["refresh_token"], r1["tokens"]["refresh_token"]);
     assert_eq!(r2["grant"], "password");
-    assert_eq!(
-        c2.token.expose(),
-        r2["tokens"]["access_token"].as_str().unwrap()
-    );
+    assert_eq!(c2.token.expose(), r2["tokens"]["access_token"].as_str().unwrap());
 }
 
 #[test]
@@ -242,21 +189,11 @@ fn cli_password_grant() {
         "openid offline_access",
         "--json",
     ]);
-    let report: serde_json::Value =
-        serde_json::from_str(&run(c, None, Duration::from_secs(20)).ok()).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&run(c, None, Duration::from_secs(20)).ok()).unwrap();
     assert_eq!(report["method"], "password");
     // Password from stdin, wrong: login required (exit 3).
     let mut bad = cli(dir.path());
-    bad.args([
-        "login",
-        "--password",
-        "--username",
-        "alice",
-        "--issuer",
-        &idp.issuer,
-        "--client-id",
-        PASSWORD_ID,
-    ]);
+    bad.args(["login", "--password", "--username", "alice", "--issuer", &idp.issuer, "--client-id", PASSWORD_ID]);
     let r = run(bad, Some("nope\n"), Duration::from_secs(20));
     assert_eq!(r.code, 3, "{r:?}");
     assert!(r.stderr.contains("[invalid_grant]"), "{}", r.stderr);
@@ -268,36 +205,18 @@ fn cli_password_grant() {
 fn discovery_finds_the_endpoints_from_the_issuer_alone() {
     let idp = Idp::shared();
     let dir = tempfile::tempdir().unwrap();
-    let mut client =
-        common::silent_client(config(&idp.issuer, dir.path(), common::CLI_CLIENT, None));
+    let mut client = common::silent_client(config(&idp.issuer, dir.path(), common::CLI_CLIENT, None));
     let m = client.metadata().expect("discovery");
     let i = &idp.issuer;
     assert_eq!(m.issuer, *i);
-    assert_eq!(
-        m.token_endpoint.as_deref(),
-        Some(format!("{i}/token").as_str())
-    );
-    assert_eq!(
-        m.authorization_endpoint.as_deref(),
-        Some(format!("{i}/auth").as_str())
-    );
-    assert_eq!(
-        m.device_authorization_endpoint.as_deref(),
-        Some(format!("{i}/device/auth").as_str())
-    );
-    assert_eq!(
-        m.revocation_endpoint.as_deref(),
-        Some(format!("{i}/token/revocation").as_str())
-    );
-    assert_eq!(
-        m.introspection_endpoint.as_deref(),
-        Some(format!("{i}/token/introspection").as_str())
-    );
+    assert_eq!(m.token_endpoint.as_deref(), Some(format!("{i}/token").as_str()));
+    assert_eq!(m.authorization_endpoint.as_deref(), Some(format!("{i}/auth").as_str()));
+    assert_eq!(m.device_authorization_endpoint.as_deref(), Some(format!("{i}/device/auth").as_str()));
+    assert_eq!(m.revocation_endpoint.as_deref(), Some(format!("{i}/token/revocation").as_str()));
+    assert_eq!(m.introspection_endpoint.as_deref(), Some(format!("{i}/token/introspection").as_str()));
     assert!(m.authorization_response_iss_parameter_supported);
     // Cached on disk for the next process.
-    let cached = std::fs::read_dir(dir.path().join("metadata"))
-        .unwrap()
-        .count();
+    let cached = std::fs::read_dir(dir.path().join("metadata")).unwrap().count();
     assert_eq!(cached, 1);
 }
 
@@ -313,12 +232,7 @@ fn discovery_with_a_trailing_slash_issuer_is_issuer_mismatch() {
     let err = client.login(LoginMethod::Device).unwrap_err();
     assert_eq!(err.code, "issuer_mismatch");
     // The CLI reports it as a configuration problem.
-    let r = cli_run(
-        dir.path(),
-        &wrong,
-        common::CLI_CLIENT,
-        &["login", "--device"],
-    );
+    let r = cli_run(dir.path(), &wrong, common::CLI_CLIENT, &["login", "--device"]);
     assert_eq!(r.code, 5, "{r:?}");
     assert!(r.stderr.contains("[issuer_mismatch]"), "{}", r.stderr);
 }
@@ -330,25 +244,11 @@ fn env_token_wins_when_configured() {
     let idp = Idp::shared();
     let dir = tempfile::tempdir().unwrap();
     let mut t = cli(dir.path());
-    t.env("TERMAUTH_TOKEN", "abc").args([
-        "token",
-        "--issuer",
-        &idp.issuer,
-        "--client-id",
-        common::CLI_CLIENT,
-    ]);
+    t.env("TERMAUTH_TOKEN", "abc").args(["token", "--issuer", &idp.issuer, "--client-id", common::CLI_CLIENT]);
     assert_eq!(run(t, None, Duration::from_secs(10)).ok(), "abc");
     let mut s = cli(dir.path());
-    s.env("TERMAUTH_TOKEN", "abc").args([
-        "status",
-        "--json",
-        "--issuer",
-        &idp.issuer,
-        "--client-id",
-        common::CLI_CLIENT,
-    ]);
-    let status: serde_json::Value =
-        serde_json::from_str(&run(s, None, Duration::from_secs(10)).ok()).unwrap();
+    s.env("TERMAUTH_TOKEN", "abc").args(["status", "--json", "--issuer", &idp.issuer, "--client-id", common::CLI_CLIENT]);
+    let status: serde_json::Value = serde_json::from_str(&run(s, None, Duration::from_secs(10)).ok()).unwrap();
     assert_eq!(status["source"], "env");
     assert_eq!(status["env_var"], "TERMAUTH_TOKEN");
 }
@@ -361,8 +261,7 @@ fn env_token_needs_no_configuration() {
     assert_eq!(run(t, None, Duration::from_secs(10)).ok(), "abc");
     let mut s = cli(dir.path());
     s.env("TERMAUTH_TOKEN", "abc").args(["status", "--json"]);
-    let status: serde_json::Value =
-        serde_json::from_str(&run(s, None, Duration::from_secs(10)).ok()).unwrap();
+    let status: serde_json::Value = serde_json::from_str(&run(s, None, Duration::from_secs(10)).ok()).unwrap();
     assert_eq!(status["source"], "env");
 }
 
@@ -374,10 +273,7 @@ fn cli_exit_codes() {
     let r = cli_run(dir.path(), &idp.issuer, common::CLI_CLIENT, &["token"]);
     assert_eq!(r.code, 3, "{r:?}");
     assert!(r.stderr.contains("[not_logged_in]"));
-    assert!(
-        r.stdout.is_empty(),
-        "nothing on stdout for $(termauth token)"
-    );
+    assert!(r.stdout.is_empty(), "nothing on stdout for $(termauth token)");
     let r = cli_run(dir.path(), &idp.issuer, common::CLI_CLIENT, &["status"]);
     assert_eq!(r.code, 3, "{r:?}");
     // After a login and a logout, with the remembered issuer: 3 again.
@@ -397,11 +293,7 @@ fn cli_exit_codes() {
     o.arg("logout");
     let out = run(o, None, Duration::from_secs(20));
     out.ok();
-    assert!(
-        out.stderr.contains("revoked at the server"),
-        "{}",
-        out.stderr
-    );
+    assert!(out.stderr.contains("revoked at the server"), "{}", out.stderr);
     let mut t = cli(dir.path());
     t.arg("token");
     assert_eq!(run(t, None, Duration::from_secs(20)).code, 3);
@@ -422,19 +314,11 @@ fn cli_exit_codes() {
     let mut c = cli(dir.path());
     c.args(["login", "--client-secret", "foo"]);
     let r = run(c, None, Duration::from_secs(10));
-    assert!(
-        r.stderr.contains("TERMAUTH_CLIENT_SECRET") && !r.stderr.contains("foo"),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.contains("TERMAUTH_CLIENT_SECRET") && !r.stderr.contains("foo"), "{}", r.stderr);
     // help: 0, on stdout.
     let mut h = cli(dir.path());
     h.arg("help");
-    assert!(
-        run(h, None, Duration::from_secs(10))
-            .ok()
-            .contains("EXIT CODES")
-    );
+    assert!(run(h, None, Duration::from_secs(10)).ok().contains("EXIT CODES"));
 }
 
 #[test]
@@ -451,26 +335,14 @@ fn cli_api_key_is_stored_printed_and_forgotten() {
     let idp = Idp::shared();
     let dir = tempfile::tempdir().unwrap();
     let mut l = cli(dir.path());
-    l.args([
-        "login",
-        "--with-token",
-        "--header",
-        "X-API-Key",
-        "--issuer",
-        &idp.issuer,
-        "--client-id",
-        common::CLI_CLIENT,
-    ]);
+    l.args(["login", "--with-token", "--header", "X-API-Key", "--issuer", &idp.issuer, "--client-id", common::CLI_CLIENT]);
     run(l, Some("  key-123  \n"), Duration::from_secs(10)).ok();
     let mut t = cli(dir.path());
     t.arg("token");
     assert_eq!(run(t, None, Duration::from_secs(10)).ok(), "key-123");
     let record = read_record(dir.path(), &idp.issuer, common::CLI_CLIENT);
     assert_eq!(record["kind"], "api_key");
-    assert_eq!(
-        record["presentation"],
-        serde_json::json!({"scheme": "header", "name": "X-API-Key", "prefix": ""})
-    );
+    assert_eq!(record["presentation"], serde_json::json!({"scheme": "header", "name": "X-API-Key", "prefix": ""}));
     let mut r = cli(dir.path());
     r.arg("refresh");
     let r = run(r, None, Duration::from_secs(10));
@@ -478,18 +350,9 @@ fn cli_api_key_is_stored_printed_and_forgotten() {
     assert!(r.stderr.contains("[not_refreshable]"));
     let mut o = cli(dir.path());
     o.args(["logout", "--json"]);
-    let out: serde_json::Value =
-        serde_json::from_str(&run(o, None, Duration::from_secs(10)).ok()).unwrap();
-    assert_eq!(
-        (out["removed"].as_bool(), out["revoked"].as_bool()),
-        (Some(true), Some(false))
-    );
-    assert!(
-        out["note"]
-            .as_str()
-            .unwrap()
-            .contains("still valid at the server")
-    );
+    let out: serde_json::Value = serde_json::from_str(&run(o, None, Duration::from_secs(10)).ok()).unwrap();
+    assert_eq!((out["removed"].as_bool(), out["revoked"].as_bool()), (Some(true), Some(false)));
+    assert!(out["note"].as_str().unwrap().contains("still valid at the server"));
 }
 
 // ------------------------------------------------------------------ login without a method
@@ -501,7 +364,14 @@ fn cli_auto_in_ci_uses_client_credentials_or_names_the_variables() {
     // CI and a secret: the client credentials grant, no prompt.
     let mut c = cli(dir.path());
     c.env("CI", "true").env("TERMAUTH_CLIENT_SECRET", BASIC_SECRET).args([
-        "login", "--issuer", &idp.issuer, "--client-id", BASIC_ID, "--scope", "api:read", "--json",
+        "login",
+        "--issuer",
+        &idp.issuer,
+        "--client-id",
+        BASIC_ID,
+        "--scope",
+        "api:read",
+        "--json",
     ]);
     let report: serde_json::Value = serde_json::from_str(&run(c, None, Duration::from_secs(20)).ok()).unwrap();
     assert_eq!(report["method"], "client_credentials", "{report}");
@@ -512,7 +382,11 @@ fn cli_auto_in_ci_uses_client_credentials_or_names_the_variables() {
     c.env("CI", "1").args(["login", "--issuer", "http://127.0.0.1:9/unreachable", "--client-id", BASIC_ID]);
     let r = run(c, None, Duration::from_secs(20));
     assert_eq!(r.code, 5, "{r:?}");
-    assert!(r.stderr.contains("Set TERMAUTH_TOKEN to a token, or TERMAUTH_CLIENT_SECRET for client credentials."), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("Set TERMAUTH_TOKEN to a token, or TERMAUTH_CLIENT_SECRET for client credentials."),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("[ci_needs_credentials]"), "{}", r.stderr);
 }
 
@@ -528,7 +402,15 @@ fn cli_refresh_refused_by_the_server_fails_and_drops_the_refresh_token() {
     let dir = tempfile::tempdir().unwrap();
     let mut c = cli(dir.path());
     c.env("TERMAUTH_PASSWORD", "wonderland").args([
-        "login", "--password", "--username", "alice", "--issuer", &idp.issuer, "--client-id", PASSWORD_ID, "--scope",
+        "login",
+        "--password",
+        "--username",
+        "alice",
+        "--issuer",
+        &idp.issuer,
+        "--client-id",
+        PASSWORD_ID,
+        "--scope",
         "openid offline_access",
     ]);
     run(c, None, Duration::from_secs(20)).ok();

@@ -19,19 +19,16 @@ const NO_BUS: &str = "unix:path=/nonexistent/termauth-test-bus";
 
 fn login_cli(dir: &Path, extra: &[&str]) -> Run {
     let mut c = cli(dir);
-    c.env_remove("TERMAUTH_NO_KEYRING")
-        .env("DBUS_SESSION_BUS_ADDRESS", NO_BUS)
-        .env("TERMAUTH_PASSWORD", "wonderland")
-        .args([
-            "login",
-            "--password",
-            "--username",
-            "alice",
-            "--issuer",
-            &Idp::shared().issuer,
-            "--client-id",
-            PASSWORD_ID,
-        ]);
+    c.env_remove("TERMAUTH_NO_KEYRING").env("DBUS_SESSION_BUS_ADDRESS", NO_BUS).env("TERMAUTH_PASSWORD", "wonderland").args([
+        "login",
+        "--password",
+        "--username",
+        "alice",
+        "--issuer",
+        &Idp::shared().issuer,
+        "--client-id",
+        PASSWORD_ID,
+    ]);
     c.args(extra);
     run(c, None, Duration::from_secs(20))
 }
@@ -41,24 +38,13 @@ fn no_keyring_falls_back_to_the_file_store_and_says_why() {
     let dir = tempfile::tempdir().unwrap();
     let r = login_cli(dir.path(), &[]);
     r.ok();
-    assert!(
-        r.stderr.contains("warning: credential stored in"),
-        "{}",
-        r.stderr
-    );
-    assert!(
-        r.stderr.contains("not encrypted") && r.stderr.contains("keyring"),
-        "the reason is given: {}",
-        r.stderr
-    );
+    assert!(r.stderr.contains("warning: credential stored in"), "{}", r.stderr);
+    assert!(r.stderr.contains("not encrypted") && r.stderr.contains("keyring"), "the reason is given: {}", r.stderr);
     let record = record_path(dir.path(), &Idp::shared().issuer, PASSWORD_ID);
     assert!(record.exists());
     let mut s = cli(dir.path());
-    s.env_remove("TERMAUTH_NO_KEYRING")
-        .env("DBUS_SESSION_BUS_ADDRESS", NO_BUS)
-        .args(["status", "--json"]);
-    let status: serde_json::Value =
-        serde_json::from_str(&run(s, None, Duration::from_secs(20)).ok()).unwrap();
+    s.env_remove("TERMAUTH_NO_KEYRING").env("DBUS_SESSION_BUS_ADDRESS", NO_BUS).args(["status", "--json"]);
+    let status: serde_json::Value = serde_json::from_str(&run(s, None, Duration::from_secs(20)).ok()).unwrap();
     assert_eq!(status["store"]["store"], "file");
 }
 
@@ -69,12 +55,7 @@ fn keyring_only_without_a_keyring_fails_and_stores_nothing() {
     assert_eq!(r.code, 5, "{r:?}");
     assert!(r.stderr.contains("[keyring_unavailable]"), "{}", r.stderr);
     let stored: Vec<_> = std::fs::read_dir(dir.path().join("credentials"))
-        .map(|it| {
-            it.flatten()
-                .map(|e| e.file_name())
-                .filter(|n| !n.to_string_lossy().ends_with(".lock"))
-                .collect()
-        })
+        .map(|it| it.flatten().map(|e| e.file_name()).filter(|n| !n.to_string_lossy().ends_with(".lock")).collect())
         .unwrap_or_default();
     assert!(stored.is_empty(), "{stored:?}");
 }
@@ -82,64 +63,38 @@ fn keyring_only_without_a_keyring_fails_and_stores_nothing() {
 #[test]
 #[ignore = "needs an unlocked Secret Service on the session bus: run native/tests/run-keyring-test.sh"]
 fn keyring_login_stores_the_secret_in_the_keyring_only() {
-    assert!(
-        std::env::var_os("TERMAUTH_NO_KEYRING").is_none(),
-        "unset TERMAUTH_NO_KEYRING for this test"
-    );
+    assert!(std::env::var_os("TERMAUTH_NO_KEYRING").is_none(), "unset TERMAUTH_NO_KEYRING for this test");
     let idp = Idp::shared();
     let dir = tempfile::tempdir().unwrap();
     let app = format!("tatest-keyring-{}", std::process::id());
-    let mut cfg = config(
-        &idp.issuer,
-        dir.path(),
-        PASSWORD_ID,
-        Some("openid offline_access"),
-    );
+    let mut cfg = config(&idp.issuer, dir.path(), PASSWORD_ID, Some("openid offline_access"));
     cfg.app = app.clone();
     cfg.store = StorePreference::Keyring; // fail rather than fall back
     cfg.enable_password_grant = true;
     let mut client = common::silent_client(cfg.clone());
     let report = client
-        .login(LoginMethod::Password {
-            username: "alice".into(),
-            password: Secret::new("wonderland"),
-        })
+        .login(LoginMethod::Password { username: "alice".into(), password: Secret::new("wonderland") })
         .expect("login into the keyring");
     assert_eq!(report.store.store, termauth::StoreKind::Keyring, "{:?}", report.store);
 
     let stem = format!("default@{}", server_key(&idp.issuer, PASSWORD_ID));
     let creds = dir.path().join("credentials");
     let pointer_path = creds.join(format!("{stem}.keyring"));
-    let pointer: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&pointer_path).unwrap()).unwrap();
+    let pointer: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&pointer_path).unwrap()).unwrap();
     assert_eq!(pointer["store"], "keyring");
     assert_eq!(pointer["service"], format!("termauth:{app}"));
     assert_eq!(pointer["account"], stem.as_str());
-    assert!(
-        !creds.join(format!("{stem}.json")).exists(),
-        "no file record"
-    );
+    assert!(!creds.join(format!("{stem}.json")).exists(), "no file record");
 
     // The secret is in the keyring, under the documented service and account ...
     let entry = keyring::Entry::new(&format!("termauth:{app}"), &stem).unwrap();
-    let in_keyring: serde_json::Value =
-        serde_json::from_str(&entry.get_password().expect("keyring entry")).unwrap();
-    let access = in_keyring["tokens"]["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let refresh = in_keyring["tokens"]["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let in_keyring: serde_json::Value = serde_json::from_str(&entry.get_password().expect("keyring entry")).unwrap();
+    let access = in_keyring["tokens"]["access_token"].as_str().unwrap().to_string();
+    let refresh = in_keyring["tokens"]["refresh_token"].as_str().unwrap().to_string();
     // ... and in no file.
     for f in walk(dir.path()) {
         let text = std::fs::read_to_string(&f).unwrap_or_default();
-        assert!(
-            !text.contains(&access) && !text.contains(&refresh),
-            "{} holds a secret",
-            f.display()
-        );
+        assert!(!text.contains(&access) && !text.contains(&refresh), "{} holds a secret", f.display());
     }
 
     // Read back, by this client and by a new one; status says keyring.
@@ -151,21 +106,14 @@ fn keyring_login_stores_the_secret_in_the_keyring_only() {
     // A refresh stays in the keyring.
     let renewed = again.refresh().expect("refresh");
     assert!(!creds.join(format!("{stem}.json")).exists());
-    let in_keyring: serde_json::Value =
-        serde_json::from_str(&entry.get_password().unwrap()).unwrap();
-    assert_eq!(
-        in_keyring["tokens"]["access_token"],
-        renewed.token.expose()
-    );
+    let in_keyring: serde_json::Value = serde_json::from_str(&entry.get_password().unwrap()).unwrap();
+    assert_eq!(in_keyring["tokens"]["access_token"], renewed.token.expose());
 
     // Logout removes the entry and the pointer.
     let out = again.logout().unwrap();
     assert!(out.removed && out.revoked, "{out:?}");
     assert!(!pointer_path.exists());
-    assert!(
-        matches!(entry.get_password(), Err(keyring::Error::NoEntry)),
-        "the keyring entry is gone"
-    );
+    assert!(matches!(entry.get_password(), Err(keyring::Error::NoEntry)), "the keyring entry is gone");
 }
 
 #[test]
@@ -185,24 +133,10 @@ fn keyring_is_the_default_store_of_the_cli() {
             .args(args);
         run(c, None, Duration::from_secs(20))
     };
-    let r = with_keyring(&[
-        "login",
-        "--password",
-        "--username",
-        "alice",
-        "--issuer",
-        &idp.issuer,
-        "--client-id",
-        PASSWORD_ID,
-    ]);
+    let r = with_keyring(&["login", "--password", "--username", "alice", "--issuer", &idp.issuer, "--client-id", PASSWORD_ID]);
     r.ok();
-    assert!(
-        !r.stderr.contains("warning"),
-        "no fallback warning: {}",
-        r.stderr
-    );
-    let status: serde_json::Value =
-        serde_json::from_str(&with_keyring(&["status", "--json"]).ok()).unwrap();
+    assert!(!r.stderr.contains("warning"), "no fallback warning: {}", r.stderr);
+    let status: serde_json::Value = serde_json::from_str(&with_keyring(&["status", "--json"]).ok()).unwrap();
     assert_eq!(status["store"]["store"], "keyring", "{status}");
     let token = with_keyring(&["token"]).ok();
     assert_eq!(idp.introspect(&token)["active"], true);

@@ -14,11 +14,7 @@ const SCOPE: &str = "openid offline_access";
 
 fn stored(dir: &std::path::Path) -> usize {
     std::fs::read_dir(dir.join("credentials"))
-        .map(|it| {
-            it.flatten()
-                .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
-                .count()
-        })
+        .map(|it| it.flatten().filter(|e| e.file_name().to_string_lossy().ends_with(".json")).count())
         .unwrap_or(0)
 }
 
@@ -29,33 +25,18 @@ fn browser_approve_logs_in() {
     }
     let idp = Idp::shared();
     let dir = tempfile::tempdir().unwrap();
-    let (mut client, approver) = client_with_approver(
-        config(&idp.issuer, dir.path(), CLI_CLIENT, Some(SCOPE)),
-        None,
-        Browser::Follow("approve"),
-    );
+    let (mut client, approver) =
+        client_with_approver(config(&idp.issuer, dir.path(), CLI_CLIENT, Some(SCOPE)), None, Browser::Follow("approve"));
     let report = client.login(LoginMethod::Browser).expect("browser login");
     approver.join();
     let events = approver.events.lock().unwrap();
     let url = events.browser_url.clone().unwrap();
     assert!(url.starts_with(&format!("{}/auth?", idp.issuer)), "{url}");
-    assert!(
-        url.contains("code_challenge_method=S256") && url.contains("state="),
-        "{url}"
-    );
-    assert!(
-        url.contains("redirect_uri=http%3A%2F%2F127.0.0.1%3A"),
-        "a loopback redirect with a port: {url}"
-    );
+    assert!(url.contains("code_challenge_method=S256") && url.contains("state="), "{url}");
+    assert!(url.contains("redirect_uri=http%3A%2F%2F127.0.0.1%3A"), "a loopback redirect with a port: {url}");
     let v = events.approver.clone().unwrap();
     assert_eq!(v["callback_status"], 200, "{v}");
-    assert!(
-        v["callback_body"]
-            .as_str()
-            .unwrap()
-            .contains("Login approved"),
-        "{v}"
-    );
+    assert!(v["callback_body"].as_str().unwrap().contains("Login approved"), "{v}");
     assert_eq!(report.method, "browser");
     assert_eq!(report.scope.as_deref(), Some(SCOPE));
     let record = read_record(dir.path(), &idp.issuer, CLI_CLIENT);
@@ -73,24 +54,15 @@ fn browser_deny_fails_with_access_denied() {
     }
     let idp = Idp::shared();
     let dir = tempfile::tempdir().unwrap();
-    let (mut client, approver) = client_with_approver(
-        config(&idp.issuer, dir.path(), CLI_CLIENT, Some(SCOPE)),
-        None,
-        Browser::Follow("deny"),
-    );
+    let (mut client, approver) =
+        client_with_approver(config(&idp.issuer, dir.path(), CLI_CLIENT, Some(SCOPE)), None, Browser::Follow("deny"));
     let err = client.login(LoginMethod::Browser).expect_err("denied");
     approver.join();
     assert_eq!(err.code, "access_denied", "{err:?}");
     assert_eq!(err.hint, Hint::Reauthenticate);
     let v = approver.events.lock().unwrap().approver.clone().unwrap();
     assert_eq!(v["query"]["error"], "access_denied");
-    assert!(
-        v["callback_body"]
-            .as_str()
-            .unwrap()
-            .contains("Login failed"),
-        "the browser is told: {v}"
-    );
+    assert!(v["callback_body"].as_str().unwrap().contains("Login failed"), "the browser is told: {v}");
     assert_eq!(stored(dir.path()), 0);
 }
 
@@ -109,22 +81,14 @@ fn browser_tampered_state_is_refused() {
     }
     let idp = Idp::shared();
     let dir = tempfile::tempdir().unwrap();
-    let (mut client, approver) = client_with_approver(
-        config(&idp.issuer, dir.path(), CLI_CLIENT, Some(SCOPE)),
-        None,
-        Browser::Tamper(tamper_state),
-    );
-    let err = client
-        .login(LoginMethod::Browser)
-        .expect_err("forged state");
+    let (mut client, approver) =
+        client_with_approver(config(&idp.issuer, dir.path(), CLI_CLIENT, Some(SCOPE)), None, Browser::Tamper(tamper_state));
+    let err = client.login(LoginMethod::Browser).expect_err("forged state");
     approver.join();
     assert_eq!(err.code, "state_mismatch", "{err:?}");
     assert_eq!(err.hint, Hint::Reauthenticate);
     let (status, body) = approver.events.lock().unwrap().callback.clone().unwrap();
-    assert!(
-        body.contains("Login failed"),
-        "the listener page says so ({status}): {body}"
-    );
+    assert!(body.contains("Login failed"), "the listener page says so ({status}): {body}");
     assert_eq!(stored(dir.path()), 0, "no code was exchanged");
 }
 
@@ -135,11 +99,8 @@ fn browser_tampered_iss_is_refused() {
     }
     let idp = Idp::shared();
     let dir = tempfile::tempdir().unwrap();
-    let (mut client, approver) = client_with_approver(
-        config(&idp.issuer, dir.path(), CLI_CLIENT, Some(SCOPE)),
-        None,
-        Browser::Tamper(tamper_iss),
-    );
+    let (mut client, approver) =
+        client_with_approver(config(&idp.issuer, dir.path(), CLI_CLIENT, Some(SCOPE)), None, Browser::Tamper(tamper_iss));
     let err = client.login(LoginMethod::Browser).expect_err("wrong iss");
     approver.join();
     assert_eq!(err.code, "issuer_mismatch", "{err:?}");
@@ -153,23 +114,9 @@ fn paste_mode_cli_reads_the_redirect_from_stdin() {
     let idp = Idp::shared();
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = cli(dir.path());
-    cmd.args([
-        "login",
-        "--paste",
-        "--issuer",
-        &idp.issuer,
-        "--client-id",
-        CLI_CLIENT,
-        "--scope",
-        SCOPE,
-    ]);
+    cmd.args(["login", "--paste", "--issuer", &idp.issuer, "--client-id", CLI_CLIENT, "--scope", SCOPE]);
     let started = std::time::Instant::now();
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let mut stdin = child.stdin.take().unwrap();
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel::<String>();
@@ -184,17 +131,12 @@ fn paste_mode_cli_reads_the_redirect_from_stdin() {
     });
     let prefix = format!("{}/auth?", idp.issuer);
     let url = loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(15))
-            .expect("the CLI prints the authorization URL on stderr");
+        let line = rx.recv_timeout(Duration::from_secs(15)).expect("the CLI prints the authorization URL on stderr");
         if line.trim().starts_with(&prefix) {
             break line.trim().to_string();
         }
     };
-    assert!(
-        url.contains("redirect_uri=http%3A%2F%2F127.0.0.1%3A8400%2Fcallback"),
-        "{url}"
-    );
+    assert!(url.contains("redirect_uri=http%3A%2F%2F127.0.0.1%3A8400%2Fcallback"), "{url}");
     let v = idp.authorize(&url, "approve", false);
     let redirect = v["redirect"].as_str().unwrap().to_string();
     // Something that is not a URL first: the CLI asks again instead of failing.
@@ -209,20 +151,14 @@ fn paste_mode_cli_reads_the_redirect_from_stdin() {
             if let Some(s) = child.try_wait().unwrap() {
                 break s;
             }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "paste login did not finish"
-            );
+            assert!(std::time::Instant::now() < deadline, "paste login did not finish");
             std::thread::sleep(Duration::from_millis(10));
         }
     };
     drop(stdin);
     let err = reader.join().unwrap();
     assert!(run.success(), "paste login failed ({run:?}): {err}");
-    assert!(
-        err.contains("Paste it again"),
-        "a bad paste is retried: {err}"
-    );
+    assert!(err.contains("Paste it again"), "a bad paste is retried: {err}");
     assert!(err.contains("method: paste"), "{err}");
     let record = read_record(dir.path(), &idp.issuer, CLI_CLIENT);
     assert_eq!(record["grant"], "authorization_code");

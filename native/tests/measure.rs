@@ -29,12 +29,7 @@ fn measure_device_approval_to_token() {
     for _ in 0..RUNS {
         let dir = tempfile::tempdir().unwrap();
         let (mut client, h) = client_with_approver(
-            config(
-                &idp.issuer,
-                dir.path(),
-                CLI_CLIENT,
-                Some("openid offline_access"),
-            ),
+            config(&idp.issuer, dir.path(), CLI_CLIENT, Some("openid offline_access")),
             Some("approve"),
             Browser::Follow("approve"),
         );
@@ -68,12 +63,7 @@ fn measure_loopback_redirect_to_token() {
     for _ in 0..RUNS {
         let dir = tempfile::tempdir().unwrap();
         let (mut client, h) = client_with_approver(
-            config(
-                &idp.issuer,
-                dir.path(),
-                CLI_CLIENT,
-                Some("openid offline_access"),
-            ),
+            config(&idp.issuer, dir.path(), CLI_CLIENT, Some("openid offline_access")),
             None,
             Browser::Tamper(same),
         );
@@ -89,14 +79,9 @@ fn measure_loopback_redirect_to_token() {
     eprintln!(
         "browser flow, {RUNS} runs:\n  redirect sent to the listener -> token stored: median {:.1} ms {:?}\n  redirect sent -> listener's page received: median {:.1} ms {:?}\n  login() total incl. discovery and the headless approver: median {:.0} ms",
         median_ms(redirect.clone()),
-        redirect
-            .iter()
-            .map(|d| (ms(*d) * 10.0).round() / 10.0)
-            .collect::<Vec<_>>(),
+        redirect.iter().map(|d| (ms(*d) * 10.0).round() / 10.0).collect::<Vec<_>>(),
         median_ms(page.clone()),
-        page.iter()
-            .map(|d| (ms(*d) * 10.0).round() / 10.0)
-            .collect::<Vec<_>>(),
+        page.iter().map(|d| (ms(*d) * 10.0).round() / 10.0).collect::<Vec<_>>(),
         median_ms(total),
     );
 }
@@ -124,10 +109,7 @@ fn measure_cold_token_wall_time() {
     let release = PathBuf::from(BIN.replace("/debug/", "/release/"));
     for (label, bin) in [("debug", debug), ("release", release)] {
         if !bin.exists() {
-            eprintln!(
-                "{label}: {} not built (cargo build --release -p termauth)",
-                bin.display()
-            );
+            eprintln!("{label}: {} not built (cargo build --release -p termauth)", bin.display());
             continue;
         }
         let mut times = Vec::new();
@@ -144,11 +126,7 @@ fn measure_cold_token_wall_time() {
             let started = Instant::now();
             let out = cmd.output().unwrap(); // exact wall time: no polling
             times.push(started.elapsed());
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         }
         let mut sorted = times.clone();
         sorted.sort();

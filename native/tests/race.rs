@@ -28,11 +28,8 @@ struct Race {
 
 /// A device login (library, unattended), then the CLI pointed at `proxy`.
 fn login(idp: &Idp, proxy: &Proxy, dir: &Path) {
-    let (mut client, approver) = client_with_approver(
-        config(&idp.issuer, dir, CLI_CLIENT, Some(SCOPE)),
-        Some("approve"),
-        Browser::Follow("approve"),
-    );
+    let (mut client, approver) =
+        client_with_approver(config(&idp.issuer, dir, CLI_CLIENT, Some(SCOPE)), Some("approve"), Browser::Follow("approve"));
     client.login(LoginMethod::Device).expect("device login");
     approver.join();
     write_metadata_cache(dir, &proxy.metadata(idp));
@@ -60,38 +57,18 @@ fn race(idp: &Idp, dir: &Path) -> Race {
             failures.push(r);
         }
     }
-    Race {
-        tokens,
-        failures,
-        last_spawn,
-    }
+    Race { tokens, failures, last_spawn }
 }
 
 /// Everything the race must satisfy; prints the figures.
 #[allow(clippy::too_many_arguments)]
-fn check(
-    label: &str,
-    idp: &Idp,
-    proxy: &Proxy,
-    dir: &Path,
-    old_at: &str,
-    old_rt: &str,
-    r: &Race,
-    long_lived: bool,
-) {
+fn check(label: &str, idp: &Idp, proxy: &Proxy, dir: &Path, old_at: &str, old_rt: &str, r: &Race, long_lived: bool) {
     let refreshes = proxy.token_requests(REFRESH);
     let distinct: BTreeSet<_> = r.tokens.iter().collect();
     let after = read_record(dir, &idp.issuer, CLI_CLIENT);
     let lost = {
         let mut s = cli(dir);
-        s.args([
-            "status",
-            "--json",
-            "--issuer",
-            &idp.issuer,
-            "--client-id",
-            CLI_CLIENT,
-        ]);
+        s.args(["status", "--json", "--issuer", &idp.issuer, "--client-id", CLI_CLIENT]);
         let st = run(s, None, Duration::from_secs(20));
         usize::from(st.code != 0)
     };
@@ -101,34 +78,17 @@ fn check(
         refreshes.len(),
         distinct.len()
     );
-    assert!(
-        r.failures.is_empty(),
-        "every process prints a token: {:?}",
-        r.failures
-    );
-    assert_eq!(
-        refreshes.len(),
-        1,
-        "exactly one refresh request reached the server: {refreshes:?}"
-    );
-    assert_eq!(
-        refreshes[0].form.get("refresh_token").map(String::as_str),
-        Some(old_rt)
-    );
+    assert!(r.failures.is_empty(), "every process prints a token: {:?}", r.failures);
+    assert_eq!(refreshes.len(), 1, "exactly one refresh request reached the server: {refreshes:?}");
+    assert_eq!(refreshes[0].form.get("refresh_token").map(String::as_str), Some(old_rt));
     assert_eq!(refreshes[0].status, 200);
     // The one refresh happened while every other process was already running.
-    assert!(
-        r.last_spawn < refreshes[0].at + Duration::from_millis(400),
-        "the processes overlapped the refresh"
-    );
+    assert!(r.last_spawn < refreshes[0].at + Duration::from_millis(400), "the processes overlapped the refresh");
     assert_eq!(distinct.len(), 1, "one token for everybody: {distinct:?}");
     let token = r.tokens[0].clone();
     assert_ne!(token, old_at);
     assert_eq!(after["tokens"]["access_token"], token.as_str());
-    assert_ne!(
-        after["tokens"]["refresh_token"], old_rt,
-        "rotated exactly once"
-    );
+    assert_ne!(after["tokens"]["refresh_token"], old_rt, "rotated exactly once");
     assert_eq!(lost, 0, "termauth status is fine afterwards");
     if long_lived {
         assert_eq!(idp.introspect(&token)["active"], true);
@@ -138,10 +98,7 @@ fn check(
         assert_eq!(proxy.token_requests(REFRESH).len(), 1);
     }
     // And the server has retired the old refresh token.
-    assert_eq!(
-        idp.raw_refresh(CLI_CLIENT, old_rt).1["error"],
-        "invalid_grant"
-    );
+    assert_eq!(idp.raw_refresh(CLI_CLIENT, old_rt).1["error"], "invalid_grant");
 }
 
 fn slow_token_endpoint(idp: &Idp) -> Proxy {
@@ -177,16 +134,7 @@ fn concurrent_token_processes_refresh_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let (proxy, old_at, old_rt) = setup(&idp, dir.path());
     let r = race(&idp, dir.path());
-    check(
-        "ttl 3600 s",
-        &idp,
-        &proxy,
-        dir.path(),
-        &old_at,
-        &old_rt,
-        &r,
-        true,
-    );
+    check("ttl 3600 s", &idp, &proxy, dir.path(), &old_at, &old_rt, &r, true);
 }
 
 #[test]
@@ -198,16 +146,7 @@ fn concurrent_token_processes_refresh_once_with_short_lived_tokens() {
     let dir = tempfile::tempdir().unwrap();
     let (proxy, old_at, old_rt) = setup(&idp, dir.path());
     let r = race(&idp, dir.path());
-    check(
-        "ttl 3 s",
-        &idp,
-        &proxy,
-        dir.path(),
-        &old_at,
-        &old_rt,
-        &r,
-        false,
-    );
+    check("ttl 3 s", &idp, &proxy, dir.path(), &old_at, &old_rt, &r, false);
 }
 
 #[test]
@@ -219,27 +158,11 @@ fn concurrent_token_processes_with_a_stale_lock_refresh_exactly_once() {
     let idp = Idp::start();
     let dir = tempfile::tempdir().unwrap();
     let (proxy, old_at, old_rt) = setup(&idp, dir.path());
-    let lock = dir.path().join("credentials").join(format!(
-        "default@{}.lock",
-        server_key(&idp.issuer, CLI_CLIENT)
-    ));
-    std::fs::write(
-        &lock,
-        json!({"pid": 999_999_999u32, "host": "elsewhere", "created_at": now_ms() - 120_000})
-            .to_string(),
-    )
-    .unwrap();
+    let lock = dir.path().join("credentials").join(format!("default@{}.lock", server_key(&idp.issuer, CLI_CLIENT)));
+    std::fs::write(&lock, json!({"pid": 999_999_999u32, "host": "elsewhere", "created_at": now_ms() - 120_000}).to_string())
+        .unwrap();
     let r = race(&idp, dir.path());
-    check(
-        "stale lock",
-        &idp,
-        &proxy,
-        dir.path(),
-        &old_at,
-        &old_rt,
-        &r,
-        true,
-    );
+    check("stale lock", &idp, &proxy, dir.path(), &old_at, &old_rt, &r, true);
     assert!(!lock.exists());
 }
 
@@ -269,27 +192,17 @@ fn a_login_during_a_refresh_is_not_overwritten_by_it() {
         .stderr(std::process::Stdio::piped());
     let started = Instant::now();
     let child = c.spawn().unwrap();
-    assert!(
-        wait_for(Duration::from_secs(5), || proxy.token_arrivals(REFRESH)
-            == 1),
-        "the refresh is in flight"
-    );
+    assert!(wait_for(Duration::from_secs(5), || proxy.token_arrivals(REFRESH) == 1), "the refresh is in flight");
     // ... while the user logs in again, in the browser (direct to the IdP, not delayed).
     let mut cfg = config(&idp.issuer, dir.path(), CLI_CLIENT, Some(SCOPE));
     cfg.metadata = Some(idp.metadata()); // not through the slow proxy
     let (mut client, approver) = client_with_approver(cfg, None, Browser::Follow("approve"));
     client.login(LoginMethod::Browser).expect("new login");
     approver.join();
-    let new_at = read_record(dir.path(), &idp.issuer, CLI_CLIENT)["tokens"]["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let new_at = read_record(dir.path(), &idp.issuer, CLI_CLIENT)["tokens"]["access_token"].as_str().unwrap().to_string();
     let r = finish(child, started, Duration::from_secs(20));
     r.ok();
     let after = read_record(dir.path(), &idp.issuer, CLI_CLIENT);
-    assert_eq!(
-        after["grant"], "authorization_code",
-        "the new login must survive the old session's refresh"
-    );
+    assert_eq!(after["grant"], "authorization_code", "the new login must survive the old session's refresh");
     assert_eq!(after["tokens"]["access_token"], new_at.as_str());
 }

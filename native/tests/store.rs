@@ -19,20 +19,10 @@ use termauth::{Client, Hint, LoginMethod, Secret};
 const PASSWORD_ID: &str = "termauth-password";
 
 fn password_login_lib(dir: &Path) -> Client {
-    let mut cfg = config(
-        &Idp::shared().issuer,
-        dir,
-        PASSWORD_ID,
-        Some("openid offline_access"),
-    );
+    let mut cfg = config(&Idp::shared().issuer, dir, PASSWORD_ID, Some("openid offline_access"));
     cfg.enable_password_grant = true;
     let mut client = common::silent_client(cfg);
-    client
-        .login(LoginMethod::Password {
-            username: "alice".into(),
-            password: Secret::new("wonderland"),
-        })
-        .expect("login");
+    client.login(LoginMethod::Password { username: "alice".into(), password: Secret::new("wonderland") }).expect("login");
     client
 }
 
@@ -78,16 +68,11 @@ fn all_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn lock_path(dir: &Path) -> PathBuf {
-    dir.join("credentials").join(format!(
-        "default@{}.lock",
-        server_key(&Idp::shared().issuer, PASSWORD_ID)
-    ))
+    dir.join("credentials").join(format!("default@{}.lock", server_key(&Idp::shared().issuer, PASSWORD_ID)))
 }
 
 fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default()
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_default()
 }
 
 #[test]
@@ -112,9 +97,7 @@ fn file_store_is_private_and_replaced_atomically() {
         s.spawn(|| {
             while !stop.load(Ordering::Relaxed) {
                 match std::fs::read_to_string(&record) {
-                    Ok(text) if Credential::from_json(&text).is_ok() => {
-                        reads.fetch_add(1, Ordering::Relaxed)
-                    }
+                    Ok(text) if Credential::from_json(&text).is_ok() => reads.fetch_add(1, Ordering::Relaxed),
                     _ => bad.fetch_add(1, Ordering::Relaxed),
                 };
             }
@@ -126,20 +109,9 @@ fn file_store_is_private_and_replaced_atomically() {
         }
         stop.store(true, Ordering::Relaxed);
     });
-    assert_eq!(
-        bad.load(Ordering::Relaxed),
-        0,
-        "a reader saw a missing or partial record"
-    );
-    assert!(
-        reads.load(Ordering::Relaxed) > 20,
-        "the reader ran ({})",
-        reads.load(Ordering::Relaxed)
-    );
-    assert_eq!(
-        same_inode, 0,
-        "each write is a new file renamed over the old one, never an in-place rewrite"
-    );
+    assert_eq!(bad.load(Ordering::Relaxed), 0, "a reader saw a missing or partial record");
+    assert!(reads.load(Ordering::Relaxed) > 20, "the reader ran ({})", reads.load(Ordering::Relaxed));
+    assert_eq!(same_inode, 0, "each write is a new file renamed over the old one, never an in-place rewrite");
     assert_eq!(mode(&record), 0o600, "still 0600 after rewrites");
     let leftovers: Vec<_> = all_files(&dir)
         .into_iter()
@@ -148,19 +120,12 @@ fn file_store_is_private_and_replaced_atomically() {
             n.ends_with(".tmp") || n.ends_with(".lock")
         })
         .collect();
-    assert!(
-        leftovers.is_empty(),
-        "no temp or lock files left: {leftovers:?}"
-    );
+    assert!(leftovers.is_empty(), "no temp or lock files left: {leftovers:?}");
 }
 
 fn assert_untouched(path: &Path, bytes: &[u8], mtime: std::time::SystemTime) {
     assert!(path.exists(), "the record was deleted");
-    assert_eq!(
-        std::fs::read(path).unwrap(),
-        bytes,
-        "the record was modified"
-    );
+    assert_eq!(std::fs::read(path).unwrap(), bytes, "the record was modified");
     assert_eq!(std::fs::metadata(path).unwrap().modified().unwrap(), mtime);
 }
 
@@ -177,19 +142,9 @@ fn corrupt_record_is_reported_and_left_alone() {
 
     let mut client = common::silent_client(config(issuer, dir, PASSWORD_ID, None));
     let err = client.get_token().unwrap_err();
-    assert_eq!(
-        (err.code.as_str(), err.hint),
-        ("credential_corrupt", Hint::Reauthenticate),
-        "{err:?}"
-    );
-    assert!(
-        !err.message.contains("sec\""),
-        "no record content in the message"
-    );
-    assert_eq!(
-        client.status().unwrap().error.map(|e| e.code),
-        Some("credential_corrupt".into())
-    );
+    assert_eq!((err.code.as_str(), err.hint), ("credential_corrupt", Hint::Reauthenticate), "{err:?}");
+    assert!(!err.message.contains("sec\""), "no record content in the message");
+    assert_eq!(client.status().unwrap().error.map(|e| e.code), Some("credential_corrupt".into()));
     assert_eq!(client.refresh().unwrap_err().code, "credential_corrupt");
     let t = token_cli(dir);
     assert_eq!(t.code, 3, "{t:?}");
@@ -218,14 +173,8 @@ fn newer_record_version_is_refused_and_left_alone() {
     let mut client = common::silent_client(config(issuer, dir, PASSWORD_ID, None));
     let err = client.get_token().unwrap_err();
     assert_eq!(err.code, "credential_newer_version", "{err:?}");
-    assert_eq!(
-        client.status().unwrap().error.map(|e| e.code),
-        Some("credential_newer_version".into())
-    );
-    assert_eq!(
-        client.refresh().unwrap_err().code,
-        "credential_newer_version"
-    );
+    assert_eq!(client.status().unwrap().error.map(|e| e.code), Some("credential_newer_version".into()));
+    assert_eq!(client.refresh().unwrap_err().code, "credential_newer_version");
     let t = token_cli(dir);
     assert_eq!(t.code, 5, "configuration problem (upgrade termauth): {t:?}");
     assert_untouched(&record, &bytes, mtime);
@@ -236,10 +185,7 @@ fn token_with_planted_lock(lock: serde_json::Value) -> (tempfile::TempDir, Strin
     let issuer = &Idp::shared().issuer;
     let tmp = tempfile::tempdir().unwrap();
     password_login_cli(tmp.path());
-    let old = read_record(tmp.path(), issuer, PASSWORD_ID)["tokens"]["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let old = read_record(tmp.path(), issuer, PASSWORD_ID)["tokens"]["access_token"].as_str().unwrap().to_string();
     expire_record(tmp.path(), issuer, PASSWORD_ID);
     std::fs::write(lock_path(tmp.path()), lock.to_string()).unwrap();
     let r = token_cli(tmp.path());
@@ -254,11 +200,7 @@ fn stale_lock_by_age_is_broken() {
     let (tmp, old, r) = token_with_planted_lock(lock);
     let token = r.ok();
     assert_ne!(token, old, "refreshed");
-    assert!(
-        r.took < Duration::from_secs(5),
-        "the stale lock was broken at once ({:?})",
-        r.took
-    );
+    assert!(r.took < Duration::from_secs(5), "the stale lock was broken at once ({:?})", r.took);
     assert!(!lock_path(tmp.path()).exists(), "and released");
 }
 
@@ -280,10 +222,7 @@ fn live_lock_holder_makes_token_wait() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     password_login_cli(dir);
-    let old = read_record(dir, issuer, PASSWORD_ID)["tokens"]["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let old = read_record(dir, issuer, PASSWORD_ID)["tokens"]["access_token"].as_str().unwrap().to_string();
     expire_record(dir, issuer, PASSWORD_ID);
     // This process takes the credential's real lock, as another termauth would.
     let mut cfg = config(issuer, dir, PASSWORD_ID, None);
@@ -292,28 +231,19 @@ fn live_lock_holder_makes_token_wait() {
     assert!(lock_path(dir).exists());
     let started = Instant::now();
     let mut c = cli(dir);
-    c.arg("token")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
+    c.arg("token").stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
     let mut child = c.spawn().unwrap();
     // Observation window: it must still be waiting.
     let window = Duration::from_millis(1_500);
     let exited_early = wait_for(window, || child.try_wait().unwrap().is_some());
     assert!(!exited_early, "termauth token did not wait for the lock");
-    assert_eq!(
-        read_record(dir, issuer, PASSWORD_ID)["tokens"]["access_token"],
-        old.as_str(),
-        "nothing written meanwhile"
-    );
+    assert_eq!(read_record(dir, issuer, PASSWORD_ID)["tokens"]["access_token"], old.as_str(), "nothing written meanwhile");
     drop(guard);
     let released = Instant::now();
     let r = finish(child, started, Duration::from_secs(20));
     let token = r.ok();
     assert_ne!(token, old, "refreshed after the lock was released");
-    assert!(
-        released.elapsed() < Duration::from_secs(3),
-        "it noticed the release quickly"
-    );
+    assert!(released.elapsed() < Duration::from_secs(3), "it noticed the release quickly");
     assert!(r.took >= window);
     assert!(!lock_path(dir).exists());
 }
@@ -338,12 +268,8 @@ fn stale_lock_is_broken_by_exactly_one_of_many_takers() {
     let (mut rounds_with_two, mut worst) = (0, 0);
     const ROUNDS: usize = 600; // the window is microseconds wide: 1-7% of rounds hit it here
     for _round in 0..ROUNDS {
-        std::fs::write(
-            &path,
-            json!({"pid": 999_999_999u32, "host": "elsewhere", "created_at": now_ms() - 121_000})
-                .to_string(),
-        )
-        .unwrap();
+        std::fs::write(&path, json!({"pid": 999_999_999u32, "host": "elsewhere", "created_at": now_ms() - 121_000}).to_string())
+            .unwrap();
         let winners = AtomicUsize::new(0);
         let start = std::sync::Barrier::new(threads);
         let done = std::sync::Barrier::new(threads);
@@ -365,13 +291,8 @@ fn stale_lock_is_broken_by_exactly_one_of_many_takers() {
         worst = worst.max(w);
         rounds_with_two += usize::from(w > 1);
     }
-    eprintln!(
-        "stale lock broken by several takers at once in {rounds_with_two} of {ROUNDS} rounds (worst: {worst} holders)"
-    );
-    assert_eq!(
-        worst, 1,
-        "{worst} takers held the lock at the same time in {rounds_with_two} of {ROUNDS} rounds"
-    );
+    eprintln!("stale lock broken by several takers at once in {rounds_with_two} of {ROUNDS} rounds (worst: {worst} holders)");
+    assert_eq!(worst, 1, "{worst} takers held the lock at the same time in {rounds_with_two} of {ROUNDS} rounds");
 }
 
 #[test]
@@ -380,21 +301,13 @@ fn releasing_a_broken_lock_does_not_remove_the_new_holders_lock() {
     let (mut taker, path) = lock_taker(tmp.path());
     let first = taker.lock().expect("first taker");
     // The first holder is slow: its lock now looks abandoned.
-    let mut info: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let mut info: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     info["created_at"] = json!(now_ms() - termauth::store::STALE_LOCK_MS - 1_000);
     std::fs::write(&path, info.to_string()).unwrap();
     let second = taker.lock().expect("second taker breaks the stale lock");
     drop(first); // the slow one finishes
-    assert!(
-        path.exists(),
-        "the second holder's lock file must survive the first one's release"
-    );
-    assert_eq!(
-        taker.lock().unwrap_err().code,
-        "store_locked",
-        "a third taker must not get the lock while the second holds it"
-    );
+    assert!(path.exists(), "the second holder's lock file must survive the first one's release");
+    assert_eq!(taker.lock().unwrap_err().code, "store_locked", "a third taker must not get the lock while the second holds it");
     drop(second);
     assert!(!path.exists(), "the holder's release removes it");
 }

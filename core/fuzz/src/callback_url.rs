@@ -22,10 +22,26 @@ fn config(n: u8) -> (Value, bool, bool) {
     };
     let client = json!({ "client_id": CLIENT_ID });
     match n % 4 {
-        0 => (json!({ "flow": "authorization_code", "server": server(true), "client": client, "scope": "openid profile", "redirect_port": 8400 }), true, true),
-        1 => (json!({ "flow": "authorization_code", "server": server(false), "client": client, "scope": "repo", "redirect_host": "localhost", "redirect_port": 53682, "redirect_path": "/cb" }), false, false),
-        2 => (json!({ "flow": "authorization_code", "server": server(false), "client": client, "scope": "openid offline_access", "redirect_uri": "https://app.example.com/oauth/callback" }), true, false),
-        _ => (json!({ "flow": "authorization_code", "server": server(true), "client": client, "redirect_host": "[::1]", "redirect_port": 1, "nonce": true }), false, true),
+        0 => (
+            json!({ "flow": "authorization_code", "server": server(true), "client": client, "scope": "openid profile", "redirect_port": 8400 }),
+            true,
+            true,
+        ),
+        1 => (
+            json!({ "flow": "authorization_code", "server": server(false), "client": client, "scope": "repo", "redirect_host": "localhost", "redirect_port": 53682, "redirect_path": "/cb" }),
+            false,
+            false,
+        ),
+        2 => (
+            json!({ "flow": "authorization_code", "server": server(false), "client": client, "scope": "openid offline_access", "redirect_uri": "https://app.example.com/oauth/callback" }),
+            true,
+            false,
+        ),
+        _ => (
+            json!({ "flow": "authorization_code", "server": server(true), "client": client, "redirect_host": "[::1]", "redirect_port": 1, "nonce": true }),
+            false,
+            true,
+        ),
     }
 }
 
@@ -78,7 +94,10 @@ pub fn run(data: &[u8]) {
     assert!(!iss_required || get("iss").is_some(), "a redirect without the required iss was accepted");
     let code = get("code").expect("a redirect without a code was accepted");
     let form: Vec<(String, String)> = url::form_urlencoded::parse(req.body.as_bytes()).into_owned().collect();
-    assert!(form.iter().any(|(k, v)| k == "code" && v == code), "the exchange sends another code: {form:?} vs {code:?} from {raw:?}");
+    assert!(
+        form.iter().any(|(k, v)| k == "code" && v == code),
+        "the exchange sends another code: {form:?} vs {code:?} from {raw:?}"
+    );
     assert!(form.iter().any(|(k, v)| k == "redirect_uri" && *v == redirect_uri));
     // The exchange.
     let claims = fill(secs.get(3).map_or("", String::as_str), d.now);

@@ -103,7 +103,9 @@ fn refresh(c: &Credential) {
     let Action::SendRequest(req) = d.drain() else { panic!("a refresh does not send its request") };
     let form: Vec<(String, String)> = url::form_urlencoded::parse(req.body.as_bytes()).into_owned().collect();
     assert!(form.iter().any(|(k, v)| k == "refresh_token" && v == rt.expose()), "the refresh request lacks the refresh token");
-    let raw = RawResponse::parse("200\nContent-Type: application/json\n\n{\"access_token\":\"new-at\",\"token_type\":\"Bearer\",\"expires_in\":60}");
+    let raw = RawResponse::parse(
+        "200\nContent-Type: application/json\n\n{\"access_token\":\"new-at\",\"token_type\":\"Bearer\",\"expires_in\":60}",
+    );
     d.answer(&raw, req.id).unwrap();
     match d.drain() {
         Action::Done { result: Outcome::Tokens { tokens: new } } => {

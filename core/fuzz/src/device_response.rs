@@ -31,7 +31,11 @@ pub fn run(data: &[u8]) {
             match d.drain() {
                 Action::SendRequest(r) => {
                     if let Some((at, min_gap)) = last {
-                        assert!(d.now >= at + min_gap, "polled {} ms after a response; at least {min_gap} ms required", d.now - at);
+                        assert!(
+                            d.now >= at + min_gap,
+                            "polled {} ms after a response; at least {min_gap} ms required",
+                            d.now - at
+                        );
                         assert!(r.body.contains("device_code="), "a poll without the device code");
                     }
                     break r.id;

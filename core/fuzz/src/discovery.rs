@@ -4,8 +4,8 @@
 
 use crate::{Driver, RawResponse, T0, sections, start};
 use serde_json::json;
-use termauth_core::flows::discovery::well_known_urls;
 use termauth_core::flows::MetadataDocument;
+use termauth_core::flows::discovery::well_known_urls;
 use termauth_core::{Action, Method, Outcome};
 
 const ISSUERS: [&str; 5] = [

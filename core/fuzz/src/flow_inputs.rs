@@ -83,12 +83,24 @@ fn canned(i: u8, d: &Driver) -> RawResponse {
         m.to_string()
     };
     match i % 20 {
-        0 => response(200, JSON, r#"{"device_code":"dc-1","user_code":"WDJB-MJHT","verification_uri":"https://as.example.com/device","expires_in":600,"interval":5}"#),
-        1 => response(200, JSON, r#"{"device_code":"dc-1","user_code":"U","verification_url":"https://as.example.com/d","verification_uri_complete":"https://as.example.com/d?u=U","expires_in":2,"interval":0}"#),
+        0 => response(
+            200,
+            JSON,
+            r#"{"device_code":"dc-1","user_code":"WDJB-MJHT","verification_uri":"https://as.example.com/device","expires_in":600,"interval":5}"#,
+        ),
+        1 => response(
+            200,
+            JSON,
+            r#"{"device_code":"dc-1","user_code":"U","verification_url":"https://as.example.com/d","verification_uri_complete":"https://as.example.com/d?u=U","expires_in":2,"interval":0}"#,
+        ),
         2 => response(400, JSON, r#"{"error":"authorization_pending"}"#),
         3 => response(400, JSON, r#"{"error":"slow_down"}"#),
         4 => response(200, JSON, r#"{"error":"slow_down","interval":30}"#),
-        5 => response(200, JSON, r#"{"access_token":"at-1","token_type":"Bearer","expires_in":3600,"refresh_token":"rt-1","scope":"openid"}"#),
+        5 => response(
+            200,
+            JSON,
+            r#"{"access_token":"at-1","token_type":"Bearer","expires_in":3600,"refresh_token":"rt-1","scope":"openid"}"#,
+        ),
         6 => response(200, "application/x-www-form-urlencoded", "access_token=gho_x&token_type=bearer&scope=repo%2Cgist"),
         7 => {
             let mut r = response(503, "text/plain", "Service Unavailable");
@@ -117,7 +129,11 @@ fn canned(i: u8, d: &Driver) -> RawResponse {
                 .unwrap_or_default();
             let claims = json!({ "iss": ISSUER, "aud": CLIENT_ID, "exp": d.now / 1000 + 3600, "nonce": nonce });
             let jwt = format!("e30.{}.sig", termauth_core::fuzzing::base64url(claims.to_string().as_bytes()));
-            response(200, JSON, &json!({ "access_token": "at-2", "token_type": "DPoP", "id_token": jwt, "expires_in": 60 }).to_string())
+            response(
+                200,
+                JSON,
+                &json!({ "access_token": "at-2", "token_type": "DPoP", "id_token": jwt, "expires_in": 60 }).to_string(),
+            )
         }
         18 => response(400, JSON, r#"{"error":"invalid_grant"}"#),
         _ => response(500, JSON, r#"{"error":"server_error"}"#),
@@ -192,8 +208,13 @@ pub fn run(data: &[u8]) {
             }
             5 => {
                 let id = d.outstanding.unwrap_or(d.last_id);
-                let kind = [TransportErrorKind::Dns, TransportErrorKind::Connect, TransportErrorKind::Tls, TransportErrorKind::Timeout, TransportErrorKind::Other]
-                    [(b.byte() % 5) as usize];
+                let kind = [
+                    TransportErrorKind::Dns,
+                    TransportErrorKind::Connect,
+                    TransportErrorKind::Tls,
+                    TransportErrorKind::Timeout,
+                    TransportErrorKind::Other,
+                ][(b.byte() % 5) as usize];
                 let _ = d.handle(Input::TransportError { id, kind, message: None });
             }
             6 => {

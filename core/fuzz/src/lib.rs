@@ -179,10 +179,7 @@ impl Driver {
         self.terminal.is_some()
             || self.cancelled
             || self.polled
-                && matches!(
-                    self.flow.clone().poll(0),
-                    Action::Persist { .. } | Action::Done { .. } | Action::Failed { .. }
-                )
+                && matches!(self.flow.clone().poll(0), Action::Persist { .. } | Action::Done { .. } | Action::Failed { .. })
     }
 
     /// Polls once and checks the action.
@@ -212,8 +209,12 @@ impl Driver {
         }
         if let Some(c) = self.persisted.take() {
             match a {
-                Action::Done { result: Outcome::Tokens { tokens } } => assert_eq!(c.tokens(), Some(tokens), "Persist and Done differ"),
-                Action::Done { result: Outcome::Credential { credential } } => assert_eq!(&c, credential, "Persist and Done differ"),
+                Action::Done { result: Outcome::Tokens { tokens } } => {
+                    assert_eq!(c.tokens(), Some(tokens), "Persist and Done differ")
+                }
+                Action::Done { result: Outcome::Credential { credential } } => {
+                    assert_eq!(&c, credential, "Persist and Done differ")
+                }
                 other => panic!("Persist not followed by Done: {other:?}"),
             }
         } else if let Action::Done { result: Outcome::Tokens { .. } | Outcome::Credential { .. } } = a {
@@ -367,7 +368,11 @@ const TOKEN_MEMBERS: [&str; 4] = ["access_token", "refresh_token", "id_token", "
 /// of a fixed message is no false alarm: the token members of `fields` are replaced by
 /// markers, the result is parsed again as JSON with `parse`, and no marker may show in
 /// the error's message, excerpt, description or URI.
-pub fn assert_no_token_in_error(resp: &HttpResponse, fields: &Map<String, Value>, parse: impl Fn(&HttpResponse) -> Result<(), Error>) {
+pub fn assert_no_token_in_error(
+    resp: &HttpResponse,
+    fields: &Map<String, Value>,
+    parse: impl Fn(&HttpResponse) -> Result<(), Error>,
+) {
     let mut marked = fields.clone();
     let mut any = false;
     for key in TOKEN_MEMBERS {

@@ -74,17 +74,24 @@ pub fn run(data: &[u8]) {
                 };
                 Input::FileContents { id, contents: contents.map(Secret::new), modified_ms: Some(T0 - 1_000) }
             }
-            Action::WriteFile { id, .. } | Action::KeyringSet { id, .. } | Action::KeyringDelete { id, .. } => Input::Completed { id },
+            Action::WriteFile { id, .. } | Action::KeyringSet { id, .. } | Action::KeyringDelete { id, .. } => {
+                Input::Completed { id }
+            }
             Action::RemoveFile { id, .. } => Input::Removed { id, existed: true },
             Action::ListDir { id, .. } => Input::DirListing { id, names: parts.iter().take(3).cloned().collect() },
             Action::CreateExclusive { id, .. } => Input::Created { id, created: op & 0x80 == 0 },
             Action::ProcessAlive { id, .. } => Input::ProcessStatus { id, alive: Some(op & 0x40 == 0) },
             Action::KeyringGet { id, .. } => Input::KeyringValue { id, value: part(1).map(Secret::new) },
             Action::SendRequest(r) => match responses.next() {
-                Some(raw) => Input::HttpResponse(HttpResponse { id: r.id, status: raw.status, headers: raw.headers, body: raw.body }),
+                Some(raw) => {
+                    Input::HttpResponse(HttpResponse { id: r.id, status: raw.status, headers: raw.headers, body: raw.body })
+                }
                 None => Input::TransportError { id: r.id, kind: termauth_core::TransportErrorKind::Timeout, message: None },
             },
-            Action::Notice { .. } | Action::ShowUserCode { .. } | Action::ShowAuthorizationUrl { .. } | Action::AnswerBrowser { .. } => {
+            Action::Notice { .. }
+            | Action::ShowUserCode { .. }
+            | Action::ShowAuthorizationUrl { .. }
+            | Action::AnswerBrowser { .. } => {
                 continue;
             }
             other => panic!("this command does not {other:?}"),

@@ -20,7 +20,11 @@ pub fn run(data: &[u8]) {
             }
             let fields = resp.fields().expect("fields of an accepted response");
             if fields.get("scope").is_none_or(|v| v.is_null()) {
-                assert_eq!(tokens.scope.as_deref(), scope.filter(|s| !s.is_empty()), "the requested scope stands in for an omitted one");
+                assert_eq!(
+                    tokens.scope.as_deref(),
+                    scope.filter(|s| !s.is_empty()),
+                    "the requested scope stands in for an omitted one"
+                );
             }
             let auth = tokens.authorization();
             assert_eq!(auth.expose(), format!("{} {}", tokens.token_type, tokens.access_token.expose()));
@@ -31,7 +35,8 @@ pub fn run(data: &[u8]) {
                     id: 1,
                     status: 200,
                     headers: vec![],
-                    body: r#"{"access_token":"old-at","token_type":"Bearer","refresh_token":"old-rt","id_token":"old-id"}"#.into(),
+                    body: r#"{"access_token":"old-at","token_type":"Bearer","refresh_token":"old-rt","id_token":"old-id"}"#
+                        .into(),
                 },
                 None,
                 0,

@@ -9,9 +9,9 @@ use crate::credential::{Credential, CredentialData, Presentation};
 use crate::error::Error;
 use crate::flow::{Action, Exchange, Machine, Outcome};
 use crate::http::HttpResponse;
+use crate::json::{Object, ReadError, deserialize_via_value};
 use crate::secret::Secret;
 use serde::Serialize;
-use crate::json::{Object, ReadError, deserialize_via_value};
 
 /// API key configuration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -76,10 +76,8 @@ impl Machine for ApiKey {
     }
 
     fn step(&mut self, now_ms: u64) -> Option<Action> {
-        let credential = Credential::new(
-            CredentialData::ApiKey { key: self.key.clone(), presentation: self.presentation.clone() },
-            now_ms,
-        );
+        let credential =
+            Credential::new(CredentialData::ApiKey { key: self.key.clone(), presentation: self.presentation.clone() }, now_ms);
         self.ex.emit(Action::Persist { credential: credential.clone() });
         self.ex.finish(Outcome::Credential { credential });
         None

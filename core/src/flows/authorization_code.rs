@@ -23,13 +23,13 @@ use crate::error::{Error, Hint};
 use crate::flow::{Action, Exchange, Machine};
 use crate::flows::token_grant::persist_and_finish;
 use crate::http::{HttpResponse, Method, short};
+use crate::json::{Object, ReadError, deserialize_via_value};
 use crate::pkce;
 use crate::rng::Rng;
 use crate::secret::Secret;
 use crate::token::TokenSet;
 use crate::uri::{self, UriError, Url};
 use serde::Serialize;
-use crate::json::{Object, ReadError, deserialize_via_value};
 use std::collections::BTreeMap;
 use subtle::ConstantTimeEq;
 
@@ -41,8 +41,17 @@ pub const DEFAULT_REDIRECT_TIMEOUT_MS: u64 = 300_000;
 
 /// Parameters the flow sets itself; `extra_params` may not override them.
 const RESERVED: [&str; 11] = [
-    "response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge",
-    "code_challenge_method", "nonce", "prompt", "login_hint", "resource",
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+    "nonce",
+    "prompt",
+    "login_hint",
+    "resource",
 ];
 
 fn default_host() -> String {
@@ -181,19 +190,22 @@ impl AuthorizationCodeFlow {
             }
         }
         if let Some(k) = config.extra_params.keys().find(|k| RESERVED.contains(&k.as_str())) {
-            return Err(Error::usage("reserved_parameter", format!("`{}` is set by termauth itself; use the matching option instead of extra_params.", short(k))));
+            return Err(Error::usage(
+                "reserved_parameter",
+                format!("`{}` is set by termauth itself; use the matching option instead of extra_params.", short(k)),
+            ));
         }
         let s = &config.server;
-        let authorization_endpoint = s.required_endpoint(&s.authorization_endpoint, "authorization_endpoint", config.allow_insecure_http)?;
+        let authorization_endpoint =
+            s.required_endpoint(&s.authorization_endpoint, "authorization_endpoint", config.allow_insecure_http)?;
         let token_endpoint = s.required_endpoint(&s.token_endpoint, "token_endpoint", config.allow_insecure_http)?.to_string();
         let redirect_uri = redirect_uri(&config)?;
         let redirect_uri_text = redirect_uri.as_str().to_owned();
         // RFC 6749 §10.10 / RFC 7636 §7.1: state and verifier of 256 bits (≥ 128 required).
         let oauth_state = Secret::new(rng.token(32));
         let code_verifier = Secret::new(pkce::new_verifier(&mut rng));
-        let wants_nonce = config
-            .nonce
-            .unwrap_or_else(|| config.scope.as_deref().is_some_and(|s| s.split_whitespace().any(|x| x == "openid")));
+        let wants_nonce =
+            config.nonce.unwrap_or_else(|| config.scope.as_deref().is_some_and(|s| s.split_whitespace().any(|x| x == "openid")));
         let nonce = wants_nonce.then(|| Secret::new(rng.token(32)));
         Ok(AuthorizationCodeFlow {
             ex: Exchange::new(),
@@ -219,11 +231,8 @@ impl AuthorizationCodeFlow {
     fn authorization_url(&self) -> String {
         let c = &self.config;
         let challenge = pkce::s256_challenge(self.code_verifier.expose());
-        let mut params: Vec<(&str, &str)> = vec![
-            ("response_type", "code"),
-            ("client_id", &c.client.client_id),
-            ("redirect_uri", &self.redirect_uri_text),
-        ];
+        let mut params: Vec<(&str, &str)> =
+            vec![("response_type", "code"), ("client_id", &c.client.client_id), ("redirect_uri", &self.redirect_uri_text)];
         if let Some(scope) = c.scope.as_deref().filter(|s| !s.is_empty()) {
             params.push(("scope", scope));
         }
@@ -262,14 +271,24 @@ impl AuthorizationCodeFlow {
         // A paste may come with spaces or a line break around it; inside, control characters
         // and whitespace are refused like in any URL.
         let raw = raw.trim_ascii();
-        let url = if raw.starts_with('/') { uri::join_target(&self.redirect_uri, raw) } else { uri::parse(raw) }.map_err(|e| {
-            Error::usage("redirect_url_invalid", format!("That is not a usable URL ({e}). Paste the whole address from the browser's address bar after the login."))
-        })?;
+        let url =
+            if raw.starts_with('/') { uri::join_target(&self.redirect_uri, raw) } else { uri::parse(raw) }.map_err(|e| {
+                Error::usage(
+                    "redirect_url_invalid",
+                    format!(
+                        "That is not a usable URL ({e}). Paste the whole address from the browser's address bar after the login."
+                    ),
+                )
+            })?;
         // (1) path
         if url.path() != self.redirect_uri.path() {
             return Err(Error::usage(
                 "redirect_path_mismatch",
-                format!("The redirect went to `{}`, not to `{}`; paste the address the login page sent the browser to.", short(url.path()), self.redirect_uri.path()),
+                format!(
+                    "The redirect went to `{}`, not to `{}`; paste the address the login page sent the browser to.",
+                    short(url.path()),
+                    self.redirect_uri.path()
+                ),
             ));
         }
         let params: Vec<_> = url.query_pairs().collect();
@@ -292,7 +311,11 @@ impl AuthorizationCodeFlow {
                 return Ok(Err(Error::protocol(
                     "issuer_mismatch",
                     None,
-                    format!("The redirect came from issuer `{}`, not `{}` (RFC 9207); it was refused. Run the login again.", short(iss), short(issuer)),
+                    format!(
+                        "The redirect came from issuer `{}`, not `{}` (RFC 9207); it was refused. Run the login again.",
+                        short(iss),
+                        short(issuer)
+                    ),
                 )
                 .with_hint(Hint::Reauthenticate)));
             }
@@ -313,7 +336,11 @@ impl AuthorizationCodeFlow {
         // (5) the code
         match get("code").filter(|c| !c.is_empty()) {
             Some(code) => Ok(Ok(ValidatedCallback { code: Secret::new(code) })),
-            None => Ok(Err(Error::protocol("missing_code", None, "The redirect has neither a `code` nor an `error`. Run the login again."))),
+            None => Ok(Err(Error::protocol(
+                "missing_code",
+                None,
+                "The redirect has neither a `code` nor an `error`. Run the login again.",
+            ))),
         }
     }
 
@@ -329,7 +356,8 @@ impl AuthorizationCodeFlow {
             return Ok(());
         };
         let refuse = |code: &str, what: &str| {
-            Err(Error::protocol(code, Some(status), format!("The ID token was refused: {what}. Run the login again.")).with_hint(Hint::Reauthenticate))
+            Err(Error::protocol(code, Some(status), format!("The ID token was refused: {what}. Run the login again."))
+                .with_hint(Hint::Reauthenticate))
         };
         let Some(claims) = id_token
             .expose()
@@ -522,7 +550,12 @@ mod tests {
     /// `query_pairs_mut` would give.
     #[test]
     fn the_authorization_url_keeps_the_endpoints_query() {
-        for endpoint in ["https://as.example/authorize", "https://as.example/authorize?", "https://as.example/authorize?tenant=a&x=%20", "https://as.example/a?b&"] {
+        for endpoint in [
+            "https://as.example/authorize",
+            "https://as.example/authorize?",
+            "https://as.example/authorize?tenant=a&x=%20",
+            "https://as.example/a?b&",
+        ] {
             let server = serde_json::json!({ "issuer": "https://as.example", "authorization_endpoint": endpoint, "token_endpoint": "https://as.example/token" });
             let flow = config(serde_json::json!({ "server": server, "scope": "openid email", "extra_params": { "audience": "https://api.example/ a+b" } })).unwrap();
             let got = flow.authorization_url();
@@ -603,8 +636,14 @@ mod tests {
                 (serde_json::json!({ "redirect_path": format!("/cb{c}") }), "`redirect_path`"),
                 (serde_json::json!({ "redirect_host": format!("127.0.0.1{c}") }), "`redirect_host`"),
                 (serde_json::json!({ "redirect_host": format!("{c}127.0.0.1") }), "`redirect_host`"),
-                (serde_json::json!({ "server": { "issuer": "https://as.example", "authorization_endpoint": format!("https://as.example/auth{c}"), "token_endpoint": "https://as.example/token" } }), "`authorization_endpoint`"),
-                (serde_json::json!({ "server": { "issuer": format!("https://as.example{c}"), "authorization_endpoint": "https://as.example/auth", "token_endpoint": "https://as.example/token" } }), "`issuer`"),
+                (
+                    serde_json::json!({ "server": { "issuer": "https://as.example", "authorization_endpoint": format!("https://as.example/auth{c}"), "token_endpoint": "https://as.example/token" } }),
+                    "`authorization_endpoint`",
+                ),
+                (
+                    serde_json::json!({ "server": { "issuer": format!("https://as.example{c}"), "authorization_endpoint": "https://as.example/auth", "token_endpoint": "https://as.example/token" } }),
+                    "`issuer`",
+                ),
             ] {
                 let e = config(extra).unwrap_err();
                 assert_eq!(e.kind, crate::ErrorKind::Usage, "{member} {c:?}");

@@ -17,10 +17,10 @@ use crate::error::{Error, ErrorKind};
 use crate::flow::{Action, Exchange, Machine, UserCodePrompt};
 use crate::flows::token_grant::{persist_and_finish, scope_and_resources};
 use crate::http::{HttpResponse, Method, opt_seconds, opt_str, req_str};
+use crate::json::{Object, ReadError, deserialize_via_value};
 use crate::secret::Secret;
 use crate::token::TokenSet;
 use serde::Serialize;
-use crate::json::{Object, ReadError, deserialize_via_value};
 
 /// RFC 8628 §3.2: "If no value is provided, clients MUST use 5 as the default."
 pub const DEFAULT_INTERVAL_MS: u64 = 5_000;
@@ -72,13 +72,7 @@ impl DeviceConfig {
 enum State {
     Start,
     Authorizing,
-    Polling {
-        device_code: Secret,
-        interval_ms: u64,
-        next_poll_at: u64,
-        expires_at: u64,
-        failures: u32,
-    },
+    Polling { device_code: Secret, interval_ms: u64, next_poll_at: u64, expires_at: u64, failures: u32 },
 }
 
 /// The device authorization grant flow.
@@ -104,7 +98,8 @@ impl DeviceFlow {
     pub fn new(config: DeviceConfig) -> Result<Self, Error> {
         config.client.validate()?;
         let s = &config.server;
-        let device = s.required_endpoint(&s.device_authorization_endpoint, "device_authorization_endpoint", config.allow_insecure_http)?;
+        let device =
+            s.required_endpoint(&s.device_authorization_endpoint, "device_authorization_endpoint", config.allow_insecure_http)?;
         let token = s.required_endpoint(&s.token_endpoint, "token_endpoint", config.allow_insecure_http)?;
         Ok(DeviceFlow {
             ex: Exchange::new(),
@@ -138,11 +133,16 @@ impl DeviceFlow {
         .filter(|u| !u.is_empty());
         // The user types their credentials at this URI: it gets the same HTTPS rule as
         // every endpoint, and no control characters (it is shown in a terminal).
-        let uris = [("verification_uri", Some(&verification_uri)), ("verification_uri_complete", verification_uri_complete.as_ref())];
+        let uris =
+            [("verification_uri", Some(&verification_uri)), ("verification_uri_complete", verification_uri_complete.as_ref())];
         for (name, uri) in uris {
             if let Some(uri) = uri {
                 check_endpoint(uri, name, self.allow_insecure_http).map_err(|e| {
-                    Error::protocol("invalid_field", Some(status), format!("The device authorization response is unusable: {}", e.message))
+                    Error::protocol(
+                        "invalid_field",
+                        Some(status),
+                        format!("The device authorization response is unusable: {}", e.message),
+                    )
                 })?;
             }
         }
@@ -154,12 +154,7 @@ impl DeviceFlow {
             .map_or(DEFAULT_INTERVAL_MS, |s| s.saturating_mul(1000))
             .max(MIN_INTERVAL_MS);
         let expires_at = now_ms.saturating_add(expires_in_ms);
-        self.ex.emit(Action::ShowUserCode(UserCodePrompt {
-            user_code,
-            verification_uri,
-            verification_uri_complete,
-            expires_at,
-        }));
+        self.ex.emit(Action::ShowUserCode(UserCodePrompt { user_code, verification_uri, verification_uri_complete, expires_at }));
         // §3.4: the client polls "at a reasonable interval", the first time one interval
         // after the device authorization response, not immediately.
         self.state = State::Polling {
@@ -257,10 +252,9 @@ impl Machine for DeviceFlow {
                 if now_ms < *next_poll_at {
                     return Some(Action::WaitUntil { at_ms: (*next_poll_at).min(*expires_at) });
                 }
-                let (headers, body) = self.client.form_post(&[
-                    ("grant_type", Grant::DeviceCode.grant_type()),
-                    ("device_code", device_code.expose()),
-                ]);
+                let (headers, body) = self
+                    .client
+                    .form_post(&[("grant_type", Grant::DeviceCode.grant_type()), ("device_code", device_code.expose())]);
                 self.ex.send(Method::Post, self.token_endpoint.clone(), headers, body);
                 None
             }
@@ -303,7 +297,12 @@ mod tests {
     }
 
     fn respond(flow: &mut DeviceFlow, body: serde_json::Value) -> Result<(), Error> {
-        let resp = HttpResponse { id: 1, status: 200, headers: vec![("Content-Type".into(), "application/json".into())], body: body.to_string() };
+        let resp = HttpResponse {
+            id: 1,
+            status: 200,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: body.to_string(),
+        };
         flow.on_authorization(&resp, 0)
     }
 
@@ -317,7 +316,10 @@ mod tests {
             for (body, member) in [
                 (serde_json::json!({ "device_code": "d", "user_code": "U", "verification_uri": bad }), "`verification_uri`"),
                 (serde_json::json!({ "device_code": "d", "user_code": "U", "verification_url": bad }), "`verification_uri`"),
-                (serde_json::json!({ "device_code": "d", "user_code": "U", "verification_uri": good, "verification_uri_complete": bad }), "`verification_uri_complete`"),
+                (
+                    serde_json::json!({ "device_code": "d", "user_code": "U", "verification_uri": good, "verification_uri_complete": bad }),
+                    "`verification_uri_complete`",
+                ),
             ] {
                 let e = respond(&mut authorizing(), body).unwrap_err();
                 assert_eq!((e.kind, e.code.as_str()), (ErrorKind::Protocol, "invalid_field"), "{c:?}");

@@ -176,11 +176,17 @@ mod tests {
             ]
         );
         let u = crate::uri::parse("https://as.example").unwrap();
-        assert_eq!(well_known_urls(&u, MetadataDocument::Oauth), vec!["https://as.example/.well-known/oauth-authorization-server"]);
+        assert_eq!(
+            well_known_urls(&u, MetadataDocument::Oauth),
+            vec!["https://as.example/.well-known/oauth-authorization-server"]
+        );
         let u = crate::uri::parse("http://[::1]:8080/realms/dev/").unwrap();
         assert_eq!(
             well_known_urls(&u, MetadataDocument::Auto),
-            vec!["http://[::1]:8080/realms/dev/.well-known/openid-configuration", "http://[::1]:8080/.well-known/oauth-authorization-server/realms/dev"]
+            vec![
+                "http://[::1]:8080/realms/dev/.well-known/openid-configuration",
+                "http://[::1]:8080/.well-known/oauth-authorization-server/realms/dev"
+            ]
         );
         // The origin is the url crate's (RFC 6454).
         for issuer in ["https://AS.example:443/t?q#f", "http://127.0.0.1:8080", "https://xn--bcher-kva.example.:8443/a//"] {
@@ -196,7 +202,8 @@ mod tests {
     fn an_issuer_with_control_characters_is_refused() {
         for bad in ["\u{1b}]8;;https://evil.example\u{7}", "\u{9b}2J", "\r\nHost: evil.example", "\t", "\0", "\u{7f}", " "] {
             let issuer = format!("https://as.example/realms/a{bad}b");
-            let e = Discovery::new(DiscoveryConfig { issuer, document: MetadataDocument::Auto, allow_insecure_http: false }).unwrap_err();
+            let e = Discovery::new(DiscoveryConfig { issuer, document: MetadataDocument::Auto, allow_insecure_http: false })
+                .unwrap_err();
             assert_eq!((e.kind, e.code.as_str()), (crate::ErrorKind::Usage, "invalid_endpoint"), "{bad:?}");
             assert!(e.message.contains("`issuer`") && !e.message.contains("as.example"), "{}", e.message);
         }

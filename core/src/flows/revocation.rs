@@ -13,9 +13,9 @@ use crate::config::{Client, ServerMetadata};
 use crate::error::Error;
 use crate::flow::{Action, Exchange, Introspection, Machine, Outcome};
 use crate::http::{HttpResponse, Method};
+use crate::json::{Object, ReadError, deserialize_via_value};
 use crate::secret::Secret;
 use serde::Serialize;
-use crate::json::{Object, ReadError, deserialize_via_value};
 use serde_json::Value;
 
 /// A token to revoke or introspect, with its optional `token_type_hint`
@@ -111,11 +111,19 @@ impl TokenEndpointCall {
     pub fn revocation(config: RevocationConfig) -> Result<Self, Error> {
         config.client.validate()?;
         let server = &config.server;
-        let endpoint = server.required_endpoint(&server.revocation_endpoint, "revocation_endpoint", config.allow_insecure_http)?;
+        let endpoint =
+            server.required_endpoint(&server.revocation_endpoint, "revocation_endpoint", config.allow_insecure_http)?;
         if config.tokens.is_empty() {
             return Err(Error::usage("no_token", "Give at least one token to revoke."));
         }
-        Ok(TokenEndpointCall { ex: Exchange::new(), endpoint: endpoint.to_string(), client: config.client, tokens: config.tokens, next: 0, introspect: false })
+        Ok(TokenEndpointCall {
+            ex: Exchange::new(),
+            endpoint: endpoint.to_string(),
+            client: config.client,
+            tokens: config.tokens,
+            next: 0,
+            introspect: false,
+        })
     }
 
     /// An introspection flow.
@@ -125,8 +133,16 @@ impl TokenEndpointCall {
     pub fn introspection(config: IntrospectionConfig) -> Result<Self, Error> {
         config.client.validate()?;
         let server = &config.server;
-        let endpoint = server.required_endpoint(&server.introspection_endpoint, "introspection_endpoint", config.allow_insecure_http)?;
-        Ok(TokenEndpointCall { ex: Exchange::new(), endpoint: endpoint.to_string(), client: config.client, tokens: vec![config.token], next: 0, introspect: true })
+        let endpoint =
+            server.required_endpoint(&server.introspection_endpoint, "introspection_endpoint", config.allow_insecure_http)?;
+        Ok(TokenEndpointCall {
+            ex: Exchange::new(),
+            endpoint: endpoint.to_string(),
+            client: config.client,
+            tokens: vec![config.token],
+            next: 0,
+            introspect: true,
+        })
     }
 
     fn on_revocation_response(&mut self, resp: &HttpResponse) {

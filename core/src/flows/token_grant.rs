@@ -11,10 +11,10 @@ use crate::credential::{Credential, CredentialData, Grant};
 use crate::error::Error;
 use crate::flow::{Action, Exchange, Machine, Outcome};
 use crate::http::{HttpResponse, Method};
+use crate::json::{Object, ReadError, deserialize_via_value};
 use crate::secret::Secret;
 use crate::token::TokenSet;
 use serde::Serialize;
-use crate::json::{Object, ReadError, deserialize_via_value};
 
 /// Client credentials grant (RFC 6749 §4.4): for CI and machines, with a confidential client.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -205,15 +205,7 @@ impl TokenGrant {
             ("password", config.password.clone()),
         ];
         params.extend(scope_and_resources(config.scope.as_deref(), &[]));
-        TokenGrant::new(
-            &config.server,
-            config.client,
-            config.allow_insecure_http,
-            Grant::Password,
-            params,
-            config.scope,
-            None,
-        )
+        TokenGrant::new(&config.server, config.client, config.allow_insecure_http, Grant::Password, params, config.scope, None)
     }
 
     /// A refresh grant.
@@ -253,7 +245,10 @@ impl TokenGrant {
             if let Some(extra) = narrow.split_whitespace().find(|s| !granted.contains(s)) {
                 return Err(Error::usage(
                     "scope_not_granted",
-                    format!("A refresh can only ask for scopes the login granted; `{}` was not granted. Log in again with the wider scope.", crate::http::short(extra)),
+                    format!(
+                        "A refresh can only ask for scopes the login granted; `{}` was not granted. Log in again with the wider scope.",
+                        crate::http::short(extra)
+                    ),
                 ));
             }
         }

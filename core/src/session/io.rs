@@ -297,9 +297,7 @@ impl Io {
     /// Sends an HTTP request; the answer carries `request`'s own id again.
     pub(crate) async fn http(&self, request: HttpRequest) -> crate::flow::Input {
         let flow_id = request.id;
-        let input = self
-            .request(Expect::Http, Action::SendRequest(request))
-            .await;
+        let input = self.request(Expect::Http, Action::SendRequest(request)).await;
         match input {
             Input::HttpResponse(mut r) => {
                 r.id = flow_id;

@@ -305,7 +305,9 @@ impl Command {
                     "browser" => LoginMethod::Browser,
                     "paste" => LoginMethod::Paste,
                     "client_credentials" => LoginMethod::ClientCredentials,
-                    "password" => LoginMethod::Password { username: o.str("username")?, password: Secret::new(o.str("password")?) },
+                    "password" => {
+                        LoginMethod::Password { username: o.str("username")?, password: Secret::new(o.str("password")?) }
+                    }
                     "token" => LoginMethod::Token {
                         token: Secret::new(o.str("token")?),
                         presentation: Presentation::read_member(&mut o)?,
@@ -326,7 +328,10 @@ impl Command {
             "lock" => Command::Lock,
             "unlock" => Command::Unlock { nonce: o.str("nonce")? },
             _ => {
-                return Err(o.unknown_tag("op", "login, get_token, refresh, logout, status, profiles, use_profile, discover, lock, unlock"));
+                return Err(o.unknown_tag(
+                    "op",
+                    "login, get_token, refresh, logout, status, profiles, use_profile, discover, lock, unlock",
+                ));
             }
         };
         o.no_more()?;
@@ -410,9 +415,10 @@ impl SessionSpec {
     /// `invalid_session_spec`: a JSON syntax position, or the member at fault (never a
     /// value: it can be a secret).
     pub fn from_json(text: &str) -> Result<SessionSpec, Error> {
-        let invalid = |why: String| Error::usage("invalid_session_spec", format!("The session specification is not valid: {why}."));
-        let value: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| invalid(format!("not JSON at line {} column {}", e.line(), e.column())))?;
+        let invalid =
+            |why: String| Error::usage("invalid_session_spec", format!("The session specification is not valid: {why}."));
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| invalid(format!("not JSON at line {} column {}", e.line(), e.column())))?;
         Object::new(value, "it").and_then(SessionSpec::read).map_err(invalid)
     }
 }
@@ -771,7 +777,9 @@ impl Input {
     fn read(mut o: Object) -> Result<Self, ReadError> {
         let input = match o.tag("type")?.as_str() {
             "http_response" => Input::HttpResponse(HttpResponse::read(o)?),
-            "transport_error" => Input::TransportError { id: o.uint("id")?, kind: o.variant("kind")?, message: o.opt_str("message")? },
+            "transport_error" => {
+                Input::TransportError { id: o.uint("id")?, kind: o.variant("kind")?, message: o.opt_str("message")? }
+            }
             "redirect" => Input::Redirect { url: o.str("url")? },
             "input_closed" => Input::InputClosed,
             "cancel" => Input::Cancel,

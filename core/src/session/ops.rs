@@ -24,8 +24,8 @@ use crate::rng::Rng;
 use crate::secret::Secret;
 use crate::spec::FlowSpec;
 use crate::store::{
-    self, CredentialKey, KEYRING_MAX_BYTES, KEYRING_PROBE_ACCOUNT, LOCK_RETRY_MS, LockInfo, LockJudgement,
-    StoreChoice, StoreKind, StorePaths, StorePreference,
+    self, CredentialKey, KEYRING_MAX_BYTES, KEYRING_PROBE_ACCOUNT, LOCK_RETRY_MS, LockInfo, LockJudgement, StoreChoice,
+    StoreKind, StorePaths, StorePreference,
 };
 use crate::texts;
 
@@ -162,7 +162,10 @@ async fn load(ctx: &mut Ctx, key: &CredentialKey) -> Result<Option<Loaded>, Erro
                 e.message = format!("{} ({file})", e.message);
                 e
             })?;
-            return Ok(Some(Loaded { credential, choice: StoreChoice { store: StoreKind::File, reason: texts::stored_in(&file) } }));
+            return Ok(Some(Loaded {
+                credential,
+                choice: StoreChoice { store: StoreKind::File, reason: texts::stored_in(&file) },
+            }));
         }
         Ok(None) => {}
         Err(why) => return Err(store_io("read", &file, &why)),
@@ -352,7 +355,8 @@ async fn set_active_profile(ctx: &mut Ctx, profile: &str) -> Result<(), Error> {
     let held = acquire(ctx, &paths.profiles_lock(), false).await?;
     let path = paths.profiles_file();
     let current = ctx.io.read_file(&path).await.ok().flatten();
-    let text = store::with_active_profile(current.as_ref().map(|(t, _)| t.expose()), &ctx.config.issuer, &ctx.config.client_id, profile);
+    let text =
+        store::with_active_profile(current.as_ref().map(|(t, _)| t.expose()), &ctx.config.issuer, &ctx.config.client_id, profile);
     let written = ctx.io.write_file(&path, text).await.map_err(|why| store_io("write", &path, &why));
     release(ctx, held).await;
     written
@@ -444,7 +448,8 @@ async fn run_flow(ctx: &mut Ctx, spec: FlowSpec, mode: Mode) -> Result<(FlowOutc
             }
             FlowAction::Persist { credential } => persisted = Some(credential),
             FlowAction::WaitUntil { at_ms } => {
-                let progress = code_expires_at.map(|until_ms| Progress { text: texts::WAITING_FOR_APPROVAL.to_string(), until_ms });
+                let progress =
+                    code_expires_at.map(|until_ms| Progress { text: texts::WAITING_FOR_APPROVAL.to_string(), until_ms });
                 ctx.io.wait_until(at_ms, progress, true).await;
             }
             FlowAction::AwaitRedirect { redirect_uri, until_ms } => {
@@ -457,7 +462,9 @@ async fn run_flow(ctx: &mut Ctx, spec: FlowSpec, mode: Mode) -> Result<(FlowOutc
                     Arrival::Url(url) => match flow.handle(FlowInput::Redirect { url }, ctx.now()) {
                         Err(refused) => match source {
                             RedirectSource::Listener => answer_browser(ctx, 400, texts::PAGE_FAILED_TITLE, &refused.message),
-                            RedirectSource::Paste => ctx.notice(NoticeLevel::Warning, &refused.code, texts::paste_again(&refused.message)),
+                            RedirectSource::Paste => {
+                                ctx.notice(NoticeLevel::Warning, &refused.code, texts::paste_again(&refused.message))
+                            }
                         },
                         Ok(()) => {
                             let next = flow.poll(ctx.now());
@@ -559,10 +566,7 @@ async fn login(ctx: &mut Ctx, method: LoginMethod) -> Result<Outcome, Error> {
                 } else {
                     check_listener_host(&config.redirect_host)?;
                     let port = ctx.io.listen(&config.redirect_host, config.redirect_port).await.map_err(|why| {
-                        Error::usage(
-                            "listen_failed",
-                            texts::listen_failed(&config.redirect_host, config.redirect_port, &why),
-                        )
+                        Error::usage("listen_failed", texts::listen_failed(&config.redirect_host, config.redirect_port, &why))
                     })?;
                     if config.redirect_port != 0 && here.ssh {
                         ctx.notice(NoticeLevel::Info, "ssh_forward", texts::ssh_forward(&config.redirect_host, port));
@@ -886,8 +890,8 @@ async fn status(ctx: &mut Ctx) -> Result<Outcome, Error> {
                     status.grant = Some(*grant);
                     status.scope = tokens.scope.clone();
                     status.expires_at = tokens.expires_at;
-                    status.refreshable = tokens.refresh_token.is_some()
-                        || (*grant == Grant::ClientCredentials && ctx.client_secret.is_some());
+                    status.refreshable =
+                        tokens.refresh_token.is_some() || (*grant == Grant::ClientCredentials && ctx.client_secret.is_some());
                 }
                 CredentialData::ApiKey { .. } => status.credential_kind = Some("api_key".into()),
             }

@@ -4,9 +4,9 @@
 use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
 use termauth::store::{StorePreference, app_config_dir, write_atomic};
+use termauth::{Client, Config, Error, Hint, LoginMethod, Presentation, Secret, SecretMethod};
 use termauth_core::environment::env_name;
 use termauth_core::texts;
-use termauth::{Client, Config, Error, Hint, LoginMethod, Presentation, Secret, SecretMethod};
 
 const HELP: &str = "termauth — log in to an OAuth 2.0 / OpenID Connect server from the terminal
 
@@ -176,9 +176,7 @@ fn remembered(app: &str) -> serde_json::Value {
 }
 
 fn pick(flag: &Option<String>, env: &str, saved: &serde_json::Value, key: &str) -> Option<String> {
-    flag.clone()
-        .or_else(|| std::env::var(env).ok().filter(|v| !v.is_empty()))
-        .or_else(|| saved[key].as_str().map(str::to_string))
+    flag.clone().or_else(|| std::env::var(env).ok().filter(|v| !v.is_empty())).or_else(|| saved[key].as_str().map(str::to_string))
 }
 
 fn read_stdin_secret(what: &str) -> Result<Secret, Error> {
@@ -275,7 +273,10 @@ fn run(a: Args) -> Result<(), Error> {
             let mut client = Client::new(config)?;
             let report = client.login(method)?;
             if let Ok(dir) = app_config_dir(&a.app) {
-                let _ = write_atomic(&dir.join("config.json"), serde_json::to_string_pretty(&remember).unwrap_or_default().as_bytes());
+                let _ = write_atomic(
+                    &dir.join("config.json"),
+                    serde_json::to_string_pretty(&remember).unwrap_or_default().as_bytes(),
+                );
             }
             if a.json {
                 println!("{}", serde_json::to_string(&report).unwrap_or_default());

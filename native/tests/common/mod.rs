@@ -102,14 +102,7 @@ impl Idp {
         let issuer = ready["issuer"].as_str().expect("issuer").to_string();
         let port = ready["port"].as_u64().expect("port") as u16;
         let stdin = child.stdin.take();
-        Idp {
-            child,
-            stdin,
-            issuer,
-            port,
-            stderr_path,
-            _tmp: tmp,
-        }
+        Idp { child, stdin, issuer, port, stderr_path, _tmp: tmp }
     }
 
     /// One IdP (default settings) shared by the tests of this binary; it dies with the
@@ -132,11 +125,7 @@ impl Idp {
 
     /// `POST /__test/device`.
     pub fn device(&self, user_code: &str, action: &str) -> Value {
-        post_json(
-            &format!("{}/__test/device", self.issuer),
-            &json!({"user_code": user_code, "action": action}),
-        )
-        .1
+        post_json(&format!("{}/__test/device", self.issuer), &json!({"user_code": user_code, "action": action})).1
     }
 
     /// `POST /__test/authorize`.
@@ -164,11 +153,7 @@ impl Idp {
     pub fn raw_refresh(&self, client_id: &str, refresh_token: &str) -> (u16, Value) {
         post_form(
             &format!("{}/token", self.issuer),
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", refresh_token),
-                ("client_id", client_id),
-            ],
+            &[("grant_type", "refresh_token"), ("refresh_token", refresh_token), ("client_id", client_id)],
             None,
         )
     }
@@ -210,62 +195,36 @@ pub fn post_json(url: &str, body: &Value) -> (u16, Value) {
         .send(body.to_string().as_bytes())
         .unwrap_or_else(|e| panic!("POST {url}: {e}"));
     let status = resp.status().as_u16();
-    (
-        status,
-        parse_body(resp.body_mut().read_to_string().unwrap_or_default()),
-    )
+    (status, parse_body(resp.body_mut().read_to_string().unwrap_or_default()))
 }
 
 /// `POST url` with a form body, optionally with HTTP Basic client authentication
 /// (RFC 6749 §2.3.1: id and secret form-encoded before base64).
 pub fn post_form(url: &str, form: &[(&str, &str)], basic: Option<(&str, &str)>) -> (u16, Value) {
-    let body = form
-        .iter()
-        .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
-        .collect::<Vec<_>>()
-        .join("&");
-    let mut req = agent()
-        .post(url)
-        .header("content-type", "application/x-www-form-urlencoded");
+    let body = form.iter().map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v))).collect::<Vec<_>>().join("&");
+    let mut req = agent().post(url).header("content-type", "application/x-www-form-urlencoded");
     if let Some((id, secret)) = basic {
         let creds = base64(format!("{}:{}", urlencode(id), urlencode(secret)).as_bytes());
         req = req.header("authorization", &format!("Basic {creds}"));
     }
-    let mut resp = req
-        .send(body.as_bytes())
-        .unwrap_or_else(|e| panic!("POST {url}: {e}"));
+    let mut resp = req.send(body.as_bytes()).unwrap_or_else(|e| panic!("POST {url}: {e}"));
     let status = resp.status().as_u16();
-    (
-        status,
-        parse_body(resp.body_mut().read_to_string().unwrap_or_default()),
-    )
+    (status, parse_body(resp.body_mut().read_to_string().unwrap_or_default()))
 }
 
 /// `GET url`: `(status, body)`.
 pub fn get(url: &str) -> (u16, Value) {
-    let mut resp = agent()
-        .get(url)
-        .call()
-        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let mut resp = agent().get(url).call().unwrap_or_else(|e| panic!("GET {url}: {e}"));
     let status = resp.status().as_u16();
-    (
-        status,
-        parse_body(resp.body_mut().read_to_string().unwrap_or_default()),
-    )
+    (status, parse_body(resp.body_mut().read_to_string().unwrap_or_default()))
 }
 
 /// `GET url` with a bearer token: `(status, body)`.
 pub fn get_bearer(url: &str, token: &str) -> (u16, Value) {
-    let mut resp = agent()
-        .get(url)
-        .header("authorization", &format!("Bearer {token}"))
-        .call()
-        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let mut resp =
+        agent().get(url).header("authorization", &format!("Bearer {token}")).call().unwrap_or_else(|e| panic!("GET {url}: {e}"));
     let status = resp.status().as_u16();
-    (
-        status,
-        parse_body(resp.body_mut().read_to_string().unwrap_or_default()),
-    )
+    (status, parse_body(resp.body_mut().read_to_string().unwrap_or_default()))
 }
 
 /// `application/x-www-form-urlencoded` encoding.
@@ -273,9 +232,7 @@ pub fn urlencode(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
             b' ' => out.push('+'),
             _ => out.push_str(&format!("%{b:02X}")),
         }
@@ -287,11 +244,7 @@ fn base64(data: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -362,15 +315,7 @@ pub struct Seen {
 impl std::fmt::Debug for Seen {
     // No bodies: they hold tokens, and they would drown the failure message.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} {} {:?} -> {} {:?}",
-            self.method,
-            self.path,
-            self.grant_type(),
-            self.status,
-            self.error()
-        )
+        write!(f, "{} {} {:?} -> {} {:?}", self.method, self.path, self.grant_type(), self.status, self.error())
     }
 }
 
@@ -381,9 +326,7 @@ impl Seen {
     }
     /// The OAuth `error` of the answer.
     pub fn error(&self) -> Option<String> {
-        serde_json::from_str::<Value>(&self.body)
-            .ok()
-            .and_then(|v| v["error"].as_str().map(str::to_string))
+        serde_json::from_str::<Value>(&self.body).ok().and_then(|v| v["error"].as_str().map(str::to_string))
     }
 }
 
@@ -421,10 +364,7 @@ fn form_fields(body: &str) -> HashMap<String, String> {
         }
         String::from_utf8_lossy(&out).into_owned()
     };
-    body.split('&')
-        .filter_map(|p| p.split_once('='))
-        .map(|(k, v)| (decode(k), decode(v)))
-        .collect()
+    body.split('&').filter_map(|p| p.split_once('=')).map(|(k, v)| (decode(k), decode(v))).collect()
 }
 
 /// An HTTP/1.1 message: start line, headers, body.
@@ -450,12 +390,7 @@ fn read_message(stream: &mut impl BufRead, to_eof: bool) -> Option<Message> {
             headers.push((k.trim().to_string(), v.trim().to_string()));
         }
     }
-    let header = |name: &str| {
-        headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.clone())
-    };
+    let header = |name: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
     let mut body = Vec::new();
     if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
         loop {
@@ -499,28 +434,16 @@ impl Proxy {
         let (log2, arrivals2) = (log.clone(), arrivals.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (up, log, arrivals, rewrite) =
-                    (up.clone(), log2.clone(), arrivals2.clone(), rewrite.clone());
+                let (up, log, arrivals, rewrite) = (up.clone(), log2.clone(), arrivals2.clone(), rewrite.clone());
                 std::thread::spawn(move || {
                     let _ = Proxy::serve(stream, &up, &log, &arrivals, rewrite.as_ref());
                 });
             }
         });
-        Proxy {
-            url,
-            upstream: upstream.to_string(),
-            log,
-            arrivals,
-        }
+        Proxy { url, upstream: upstream.to_string(), log, arrivals }
     }
 
-    fn serve(
-        mut client: TcpStream,
-        up: &str,
-        log: &Mutex<Vec<Seen>>,
-        arrivals: &Arrivals,
-        rewrite: &Rewrite,
-    ) -> Option<()> {
+    fn serve(mut client: TcpStream, up: &str, log: &Mutex<Vec<Seen>>, arrivals: &Arrivals, rewrite: &Rewrite) -> Option<()> {
         let mut reader = BufReader::new(client.try_clone().ok()?);
         // One request per connection: we answer `Connection: close`.
         let (start, headers, body) = read_message(&mut reader, false)?;
@@ -529,51 +452,28 @@ impl Proxy {
         let (method, target) = (parts.next()?.to_string(), parts.next()?.to_string());
         let path = target.split('?').next().unwrap_or("").to_string();
         let form = form_fields(&String::from_utf8_lossy(&body));
-        arrivals
-            .lock()
-            .unwrap()
-            .push((path.clone(), form.get("grant_type").cloned()));
+        arrivals.lock().unwrap().push((path.clone(), form.get("grant_type").cloned()));
         let mut upstream = TcpStream::connect(up).ok()?;
         let mut head = format!("{method} {target} HTTP/1.1\r\nHost: {up}\r\nConnection: close\r\n");
         for (k, v) in &headers {
-            if !["host", "connection", "content-length", "transfer-encoding"]
-                .contains(&k.to_ascii_lowercase().as_str())
-            {
+            if !["host", "connection", "content-length", "transfer-encoding"].contains(&k.to_ascii_lowercase().as_str()) {
                 head.push_str(&format!("{k}: {v}\r\n"));
             }
         }
         head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
         upstream.write_all(head.as_bytes()).ok()?;
         upstream.write_all(&body).ok()?;
-        let (status_line, resp_headers, resp_body) =
-            read_message(&mut BufReader::new(upstream), true)?;
+        let (status_line, resp_headers, resp_body) = read_message(&mut BufReader::new(upstream), true)?;
         let status: u16 = status_line.split_whitespace().nth(1)?.parse().ok()?;
         let text = rewrite(&path, String::from_utf8_lossy(&resp_body).into_owned());
-        log.lock().unwrap().push(Seen {
-            at,
-            method,
-            path,
-            form,
-            status,
-            body: text.clone(),
-        });
+        log.lock().unwrap().push(Seen { at, method, path, form, status, body: text.clone() });
         let mut out = format!("{status_line}\r\n");
         for (k, v) in &resp_headers {
-            if ![
-                "connection",
-                "content-length",
-                "transfer-encoding",
-                "keep-alive",
-            ]
-            .contains(&k.to_ascii_lowercase().as_str())
-            {
+            if !["connection", "content-length", "transfer-encoding", "keep-alive"].contains(&k.to_ascii_lowercase().as_str()) {
                 out.push_str(&format!("{k}: {v}\r\n"));
             }
         }
-        out.push_str(&format!(
-            "Content-Length: {}\r\nConnection: close\r\n\r\n",
-            text.len()
-        ));
+        out.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n", text.len()));
         client.write_all(out.as_bytes()).ok()?;
         client.write_all(text.as_bytes()).ok()?;
         let _ = client.flush();
@@ -587,20 +487,12 @@ impl Proxy {
 
     /// Token-endpoint requests with this grant type that have *arrived* (answered or not).
     pub fn token_arrivals(&self, grant_type: &str) -> usize {
-        self.arrivals
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(p, g)| p == "/token" && g.as_deref() == Some(grant_type))
-            .count()
+        self.arrivals.lock().unwrap().iter().filter(|(p, g)| p == "/token" && g.as_deref() == Some(grant_type)).count()
     }
 
     /// Token-endpoint requests with this grant type (answered).
     pub fn token_requests(&self, grant_type: &str) -> Vec<Seen> {
-        self.seen()
-            .into_iter()
-            .filter(|s| s.path == "/token" && s.grant_type() == Some(grant_type))
-            .collect()
+        self.seen().into_iter().filter(|s| s.path == "/token" && s.grant_type() == Some(grant_type)).collect()
     }
 
     /// The IdP's metadata with every endpoint that lives under the issuer sent through
@@ -625,9 +517,7 @@ impl Proxy {
 /// Writes the CLI's metadata cache (`<dir>/metadata/<key>.json`) so that `termauth`
 /// processes use `metadata` (e.g. a [`Proxy::metadata`]) instead of discovering.
 pub fn write_metadata_cache(dir: &Path, metadata: &ServerMetadata) {
-    let path = dir
-        .join("metadata")
-        .join(format!("{}.json", server_key(&metadata.issuer, "")));
+    let path = dir.join("metadata").join(format!("{}.json", server_key(&metadata.issuer, "")));
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let v = json!({"fetched_at": now_ms(), "metadata": metadata});
     std::fs::write(path, v.to_string()).unwrap();
@@ -658,8 +548,7 @@ pub fn key(app: &str, issuer: &str, client_id: &str) -> CredentialKey {
 
 /// The file-store record of the default profile.
 pub fn record_path(dir: &Path, issuer: &str, client_id: &str) -> PathBuf {
-    dir.join("credentials")
-        .join(format!("default@{}.json", server_key(issuer, client_id)))
+    dir.join("credentials").join(format!("default@{}.json", server_key(issuer, client_id)))
 }
 
 /// Reads the stored record as JSON.
@@ -747,18 +636,8 @@ impl Approver {
         browser: Browser,
         cancel: CancelFlag,
     ) -> (Box<dyn Ui + Send>, ApproverHandle) {
-        let a = Approver {
-            issuer: issuer.to_string(),
-            device,
-            browser,
-            cancel,
-            events: Arc::default(),
-            threads: Arc::default(),
-        };
-        let handle = ApproverHandle {
-            events: a.events.clone(),
-            threads: a.threads.clone(),
-        };
+        let a = Approver { issuer: issuer.to_string(), device, browser, cancel, events: Arc::default(), threads: Arc::default() };
+        let handle = ApproverHandle { events: a.events.clone(), threads: a.threads.clone() };
         (Box::new(a), handle)
     }
 }
@@ -771,27 +650,17 @@ impl Ui for Approver {
             e.shown_at = Some(Instant::now());
         }
         let Some(action) = self.device else { return };
-        let (issuer, code, events, cancel) = (
-            self.issuer.clone(),
-            prompt.user_code.clone(),
-            self.events.clone(),
-            self.cancel.clone(),
-        );
-        self.threads
-            .lock()
-            .unwrap()
-            .push(std::thread::spawn(move || {
-                let (_, v) = post_json(
-                    &format!("{issuer}/__test/device"),
-                    &json!({"user_code": code, "action": action}),
-                );
-                if v["ok"] != true {
-                    cancel.cancel();
-                }
-                let mut e = events.lock().unwrap();
-                e.approved_at = Some(Instant::now());
-                e.approver = Some(v);
-            }));
+        let (issuer, code, events, cancel) =
+            (self.issuer.clone(), prompt.user_code.clone(), self.events.clone(), self.cancel.clone());
+        self.threads.lock().unwrap().push(std::thread::spawn(move || {
+            let (_, v) = post_json(&format!("{issuer}/__test/device"), &json!({"user_code": code, "action": action}));
+            if v["ok"] != true {
+                cancel.cancel();
+            }
+            let mut e = events.lock().unwrap();
+            e.approved_at = Some(Instant::now());
+            e.approver = Some(v);
+        }));
     }
 
     fn show_authorization_url(&mut self, url: &str, _text: &Prompt) {
@@ -800,55 +669,44 @@ impl Ui for Approver {
             e.browser_url = Some(url.to_string());
             e.shown_at = Some(Instant::now());
         }
-        let (issuer, url, events, plan) = (
-            self.issuer.clone(),
-            url.to_string(),
-            self.events.clone(),
-            self.browser,
-        );
+        let (issuer, url, events, plan) = (self.issuer.clone(), url.to_string(), self.events.clone(), self.browser);
         let cancel = self.cancel.clone();
-        self.threads
-            .lock()
-            .unwrap()
-            .push(std::thread::spawn(move || {
-                let authorize = |action: &str, follow: bool| {
-                    let (status, v) = post_json(
-                        &format!("{issuer}/__test/authorize"),
-                        &json!({"url": url, "action": action, "follow_redirect": follow}),
-                    );
-                    if status != 200 || v["ok"] != true {
-                        cancel.cancel();
-                        events.lock().unwrap().approver = Some(v.clone());
-                        panic!("approver failed ({status}): {v}");
-                    }
-                    v
-                };
-                match plan {
-                    Browser::Follow(action) => {
-                        let v = authorize(action, true);
-                        let mut e = events.lock().unwrap();
-                        e.approved_at = Some(Instant::now());
-                        e.approver = Some(v);
-                    }
-                    Browser::Tamper(f) => {
-                        let v = authorize("approve", false);
-                        let redirect = f(v["redirect"].as_str().expect("redirect"));
-                        events.lock().unwrap().redirect_sent_at = Some(Instant::now());
-                        let mut resp = agent()
-                            .get(&redirect)
-                            .call()
-                            .expect("GET the loopback listener");
-                        let status = resp.status().as_u16();
-                        let body = resp.body_mut().read_to_string().unwrap_or_default();
-                        let answered = Instant::now();
-                        let mut e = events.lock().unwrap();
-                        e.callback_answered_at = Some(answered);
-                        e.approved_at = Some(Instant::now());
-                        e.approver = Some(v);
-                        e.callback = Some((status, body));
-                    }
+        self.threads.lock().unwrap().push(std::thread::spawn(move || {
+            let authorize = |action: &str, follow: bool| {
+                let (status, v) = post_json(
+                    &format!("{issuer}/__test/authorize"),
+                    &json!({"url": url, "action": action, "follow_redirect": follow}),
+                );
+                if status != 200 || v["ok"] != true {
+                    cancel.cancel();
+                    events.lock().unwrap().approver = Some(v.clone());
+                    panic!("approver failed ({status}): {v}");
                 }
-            }));
+                v
+            };
+            match plan {
+                Browser::Follow(action) => {
+                    let v = authorize(action, true);
+                    let mut e = events.lock().unwrap();
+                    e.approved_at = Some(Instant::now());
+                    e.approver = Some(v);
+                }
+                Browser::Tamper(f) => {
+                    let v = authorize("approve", false);
+                    let redirect = f(v["redirect"].as_str().expect("redirect"));
+                    events.lock().unwrap().redirect_sent_at = Some(Instant::now());
+                    let mut resp = agent().get(&redirect).call().expect("GET the loopback listener");
+                    let status = resp.status().as_u16();
+                    let body = resp.body_mut().read_to_string().unwrap_or_default();
+                    let answered = Instant::now();
+                    let mut e = events.lock().unwrap();
+                    e.callback_answered_at = Some(answered);
+                    e.approved_at = Some(Instant::now());
+                    e.approver = Some(v);
+                    e.callback = Some((status, body));
+                }
+            }
+        }));
     }
 
     fn progress(&mut self, _: u64, _: &Progress) {}
@@ -857,11 +715,7 @@ impl Ui for Approver {
 }
 
 /// A library client with an [`Approver`].
-pub fn client_with_approver(
-    config: Config,
-    device: Option<&'static str>,
-    browser: Browser,
-) -> (Client, ApproverHandle) {
+pub fn client_with_approver(config: Config, device: Option<&'static str>, browser: Browser) -> (Client, ApproverHandle) {
     let issuer = config.issuer.clone();
     let mut client = Client::new(config).expect("client");
     let cancel = CancelFlag::new();
@@ -877,29 +731,16 @@ pub fn client_with_approver(
 /// process with `BROWSER` set to nothing and returns `true`: the caller returns at once.
 pub fn rerun_without_browser(test_name: &str) -> bool {
     let desktop = cfg!(any(target_os = "macos", windows))
-        || ["DISPLAY", "WAYLAND_DISPLAY"]
-            .iter()
-            .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()));
+        || ["DISPLAY", "WAYLAND_DISPLAY"].iter().any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()));
     if std::env::var_os("BROWSER").is_some() || !desktop {
         return false;
     }
     let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            test_name,
-            "--exact",
-            "--nocapture",
-            "--include-ignored",
-            "--test-threads=1",
-        ])
+        .args([test_name, "--exact", "--nocapture", "--include-ignored", "--test-threads=1"])
         .env("BROWSER", "")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     true
 }
 
@@ -959,11 +800,7 @@ pub struct Run {
 impl Run {
     /// Asserts exit 0 and returns stdout trimmed.
     pub fn ok(&self) -> String {
-        assert_eq!(
-            self.code, 0,
-            "termauth failed:\nstdout: {}\nstderr: {}",
-            self.stdout, self.stderr
-        );
+        assert_eq!(self.code, 0, "termauth failed:\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
         self.stdout.trim().to_string()
     }
 }
@@ -972,11 +809,7 @@ impl Run {
 pub fn run(mut cmd: Command, stdin: Option<&str>, timeout: Duration) -> Run {
     let started = Instant::now();
     let mut child = cmd
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -1009,27 +842,18 @@ pub fn finish(mut child: Child, started: Instant, timeout: Duration) -> Run {
         if Instant::now() >= deadline {
             let _ = child.kill();
             let _ = child.wait();
-            panic!(
-                "termauth did not finish within {timeout:?}; stderr: {}",
-                t_err.join().unwrap()
-            );
+            panic!("termauth did not finish within {timeout:?}; stderr: {}", t_err.join().unwrap());
         }
         std::thread::sleep(Duration::from_millis(5));
     };
     let took = started.elapsed();
-    Run {
-        code: status.code().unwrap_or(-1),
-        stdout: t_out.join().unwrap(),
-        stderr: t_err.join().unwrap(),
-        took,
-    }
+    Run { code: status.code().unwrap_or(-1), stdout: t_out.join().unwrap(), stderr: t_err.join().unwrap(), took }
 }
 
 /// `termauth ARGS` with the issuer and client given, 30 s timeout.
 pub fn cli_run(dir: &Path, issuer: &str, client_id: &str, args: &[&str]) -> Run {
     let mut c = cli(dir);
-    c.args(args)
-        .args(["--issuer", issuer, "--client-id", client_id]);
+    c.args(args).args(["--issuer", issuer, "--client-id", client_id]);
     run(c, None, Duration::from_secs(30))
 }
 
@@ -1037,10 +861,6 @@ pub fn cli_run(dir: &Path, issuer: &str, client_id: &str, args: &[&str]) -> Run 
 pub fn median_ms(mut v: Vec<Duration>) -> f64 {
     v.sort();
     let n = v.len();
-    let mid = if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2
-    };
+    let mid = if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2 };
     mid.as_secs_f64() * 1000.0
 }
