@@ -18,6 +18,8 @@ use serde_json::{Map, Value};
 /// discovery document ("manual endpoint configuration"). Members this crate does not use
 /// are kept in `extra`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+// `schemars(default)`: a member the reader (`read`) fills in when absent, optional in the JSON Schema.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ServerMetadata {
     /// The issuer identifier.
@@ -39,6 +41,7 @@ pub struct ServerMetadata {
     pub introspection_endpoint: Option<String>,
     /// RFC 9207 §3: the server sends `iss` in authorization responses, so the client must
     /// require it.
+    #[cfg_attr(feature = "schema", schemars(default))]
     pub authorization_response_iss_parameter_supported: bool,
     /// PKCE methods (RFC 7636 §4.3 / RFC 8414); when present it must contain `S256`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -108,6 +111,7 @@ impl ServerMetadata {
 /// How the client authenticates at the token, revocation and introspection endpoints
 /// (RFC 6749 §2.3, RFC 8414 `token_endpoint_auth_methods_supported` names).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "method", rename_all = "snake_case")]
 pub enum ClientAuth {
     /// A public client (a CLI): `client_id` in the body, no secret.
@@ -127,11 +131,14 @@ pub enum ClientAuth {
 
 /// The OAuth client: its identifier and its authentication method.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+// `schemars(default)`: a member the reader (`read`) fills in when absent, optional in the JSON Schema.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Client {
     /// The client identifier (RFC 6749 §2.2).
     pub client_id: String,
     /// How it authenticates; a public client when absent.
+    #[cfg_attr(feature = "schema", schemars(default))]
     pub auth: ClientAuth,
 }
 

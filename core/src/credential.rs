@@ -27,6 +27,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// How the OAuth tokens in a record were obtained; decides how they are renewed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Grant {
     /// RFC 8628 device authorization grant.
@@ -53,6 +54,8 @@ impl Grant {
 
 /// How an API key or personal access token is sent.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+// `schemars(default)`: a member the reader (`read`) fills in when absent, optional in the JSON Schema.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "scheme", rename_all = "snake_case")]
 pub enum Presentation {
     /// `Authorization: Bearer <key>` (RFC 6750 §2.1).
@@ -64,6 +67,7 @@ pub enum Presentation {
         /// The header name.
         name: String,
         /// Text put before the key (include the space), e.g. `"token "`.
+        #[cfg_attr(feature = "schema", schemars(default))]
         prefix: String,
     },
 }
@@ -73,6 +77,8 @@ pub enum Presentation {
 // boxing its token set would change the public shape users match on.
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize)]
+// `schemars(default)`: a member the reader (`read`) fills in when absent, optional in the JSON Schema.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum CredentialData {
     /// An OAuth token set.
@@ -97,12 +103,14 @@ pub enum CredentialData {
         /// The key.
         key: Secret,
         /// How it is sent.
+        #[cfg_attr(feature = "schema", schemars(default))]
         presentation: Presentation,
     },
 }
 
 /// A stored credential: a versioned record (see the module docs).
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Credential {
     /// The record format version ([`SCHEMA_VERSION`]).
     pub schema_version: u32,

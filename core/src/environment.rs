@@ -25,6 +25,7 @@ use std::fmt;
 
 /// The operating system family: it decides the config directory and a few keyring rules.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Platform {
     /// Linux (and other Unix systems that follow the XDG base directories).
@@ -84,15 +85,21 @@ pub fn env_name(app: &str, suffix: &str) -> String {
 
 /// The process the session runs in, as its driver observed it (see the module docs).
 #[derive(Clone, Default, PartialEq, Eq, Serialize)]
+// `schemars(default)`: a member the reader (`read`) fills in when absent, optional in the JSON Schema.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Environment {
     /// The operating system family.
+    #[cfg_attr(feature = "schema", schemars(default))]
     pub platform: Platform,
     /// This machine's host name (a lock names its holder's host, so a dead holder on this
     /// host can be recognised).
+    #[cfg_attr(feature = "schema", schemars(default))]
     pub host: String,
     /// This process's id.
+    #[cfg_attr(feature = "schema", schemars(default))]
     pub pid: u32,
     /// The variables the session reads that are set (names from [`Environment::variable_names`]).
+    #[cfg_attr(feature = "schema", schemars(default))]
     pub vars: BTreeMap<String, String>,
 }
 

@@ -21,6 +21,7 @@ use std::fmt;
 
 /// The family of an [`Error`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// The caller broke the driver contract or gave an unusable configuration.
@@ -40,6 +41,7 @@ pub enum ErrorKind {
 
 /// What a CLI should do about an error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Hint {
     /// The credential is no good: run the login again.
@@ -54,6 +56,7 @@ pub enum Hint {
 
 /// The error type of every termauth-core operation (see the module docs).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Error {
     /// The family.
     pub kind: ErrorKind,

@@ -26,6 +26,7 @@ use std::collections::VecDeque;
 
 /// What the device flow asks the driver to show the user (RFC 8628 §3.3).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct UserCodePrompt {
     /// The code the user types (not a secret: it is useless without the device code).
     pub user_code: String,
@@ -40,6 +41,7 @@ pub struct UserCodePrompt {
 
 /// The result of an introspection request (RFC 7662 §2.2).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Introspection {
     /// Whether the token is active.
     pub active: bool,
@@ -50,6 +52,7 @@ pub struct Introspection {
 
 /// What a finished flow produced.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Outcome {
     /// A grant succeeded (device, authorization code, client credentials, password, refresh).
@@ -81,6 +84,7 @@ pub enum Outcome {
 
 /// What the flow asks of the driver. `poll` returns one at a time.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[must_use]
 pub enum Action {
@@ -134,6 +138,7 @@ pub enum Action {
 
 /// How a request failed to get an HTTP response.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TransportErrorKind {
     /// The name did not resolve.
@@ -162,6 +167,7 @@ impl TransportErrorKind {
 
 /// What the driver tells the flow.
 #[derive(Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Input {
     /// The response to a [`Action::SendRequest`].

@@ -17,6 +17,7 @@ pub const MAX_RESPONSE_BYTES: usize = 256 * 1024;
 
 /// An HTTP method the flows use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Method {
     /// `GET` (metadata discovery).
     #[serde(rename = "GET")]
@@ -41,6 +42,7 @@ impl Method {
 ///
 /// `Debug` redacts the body and the `Authorization` header: both can carry secrets.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct HttpRequest {
     /// The request id, to echo back.
     pub id: u64,
@@ -76,14 +78,18 @@ impl fmt::Debug for HttpRequest {
 ///
 /// `Debug` redacts the body: it can carry tokens.
 #[derive(Clone, PartialEq, Eq, Serialize)]
+// `schemars(default)`: a member the reader (`read`) fills in when absent, optional in the JSON Schema.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct HttpResponse {
     /// The id of the request this answers.
     pub id: u64,
     /// The HTTP status code.
     pub status: u16,
     /// Header name/value pairs (names in any case).
+    #[cfg_attr(feature = "schema", schemars(default))]
     pub headers: Vec<(String, String)>,
     /// The body.
+    #[cfg_attr(feature = "schema", schemars(default))]
     pub body: String,
 }
 

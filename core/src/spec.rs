@@ -11,6 +11,7 @@ use serde::Serialize;
 
 /// The configuration of any flow, tagged by `flow`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "flow", rename_all = "snake_case")]
 pub enum FlowSpec {
     /// Metadata discovery (RFC 8414 / OIDC Discovery).

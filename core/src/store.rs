@@ -56,6 +56,7 @@ pub const KEYRING_PROBE_ACCOUNT: &str = ".probe";
 
 /// Where credentials go: which store to try.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StorePreference {
     /// The keyring when it works; otherwise the file store, with a warning that says why.
@@ -69,6 +70,7 @@ pub enum StorePreference {
 
 /// Which store holds a credential.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StoreKind {
     /// The OS keyring.
@@ -79,6 +81,7 @@ pub enum StoreKind {
 
 /// Which store holds (or will hold) a credential, and why, as a sentence.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StoreChoice {
     /// The store.
     pub store: StoreKind,

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 /// A block of text for the terminal: lines, an optional QR code, more lines.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Prompt {
     /// Lines to print first.
     pub lines: Vec<String>,
@@ -26,6 +27,7 @@ pub struct Prompt {
 
 /// A QR code with the line that introduces it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct QrCode {
     /// Printed above the code.
     pub caption: String,

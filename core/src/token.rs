@@ -11,6 +11,8 @@ use std::fmt;
 
 /// Tokens from a token response, with the expiry made absolute.
 #[derive(Clone, PartialEq, Serialize)]
+// `schemars(default)`: a member the reader (`read`) fills in when absent, optional in the JSON Schema.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TokenSet {
     /// The access token.
     pub access_token: Secret,
@@ -32,6 +34,7 @@ pub struct TokenSet {
     pub id_token: Option<Secret>,
     /// Every other member of the token response, preserved.
     #[serde(skip_serializing_if = "Map::is_empty")]
+    #[cfg_attr(feature = "schema", schemars(default))]
     pub extra: Map<String, Value>,
 }
 

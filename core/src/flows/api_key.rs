@@ -15,11 +15,14 @@ use serde::Serialize;
 
 /// API key configuration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+// `schemars(default)`: a member the reader (`read`) fills in when absent, optional in the JSON Schema.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ApiKeyConfig {
     /// The key (read from stdin or an environment variable by the driver; never a flag).
     pub key: Secret,
     /// How it is sent.
+    #[cfg_attr(feature = "schema", schemars(default))]
     pub presentation: Presentation,
 }
 

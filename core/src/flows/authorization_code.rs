@@ -64,6 +64,8 @@ fn default_path() -> String {
 
 /// Authorization code + PKCE configuration.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+// `schemars(default)`: a member the reader (`read`) fills in when absent, optional in the JSON Schema.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AuthorizationCodeConfig {
     /// The server (needs `authorization_endpoint` and `token_endpoint`).
@@ -78,8 +80,10 @@ pub struct AuthorizationCodeConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redirect_port: Option<u16>,
     /// The loopback host: `127.0.0.1` (default), `[::1]` or `localhost`.
+    #[cfg_attr(feature = "schema", schemars(default = "default_host"))]
     pub redirect_host: String,
     /// The callback path, default `/callback`.
+    #[cfg_attr(feature = "schema", schemars(default = "default_path"))]
     pub redirect_path: String,
     /// A complete redirect URI instead of host/port/path, e.g. for paste mode with a
     /// registered page. Must be loopback `http` or `https`.
@@ -90,6 +94,7 @@ pub struct AuthorizationCodeConfig {
     pub nonce: Option<bool>,
     /// RFC 8707 resource indicators.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "schema", schemars(default))]
     pub resource: Vec<String>,
     /// OIDC `prompt` (e.g. `login`, `consent`, `select_account`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -99,13 +104,16 @@ pub struct AuthorizationCodeConfig {
     pub login_hint: Option<String>,
     /// Other authorization request parameters (e.g. `audience`), passed through.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[cfg_attr(feature = "schema", schemars(default))]
     pub extra_params: BTreeMap<String, String>,
     /// Only `S256` is accepted; `plain` is refused (RFC 7636 §4.2, RFC 9700 §2.1.1).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code_challenge_method: Option<String>,
     /// How long to wait for the redirect.
+    #[cfg_attr(feature = "schema", schemars(default = "default_timeout"))]
     pub redirect_timeout_ms: u64,
     /// Allow plain-http endpoints on non-loopback hosts (tests only).
+    #[cfg_attr(feature = "schema", schemars(default))]
     pub allow_insecure_http: bool,
 }
 

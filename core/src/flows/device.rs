@@ -35,6 +35,8 @@ pub const MIN_INTERVAL_MS: u64 = 1_000;
 
 /// Device flow configuration.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+// `schemars(default)`: a member the reader (`read`) fills in when absent, optional in the JSON Schema.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeviceConfig {
     /// The server (needs `device_authorization_endpoint` and `token_endpoint`).
@@ -46,10 +48,13 @@ pub struct DeviceConfig {
     pub scope: Option<String>,
     /// RFC 8707 resource indicators.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "schema", schemars(default))]
     pub resource: Vec<String>,
     /// Extra wait added to every poll, for clocks that run fast relative to the server's.
+    #[cfg_attr(feature = "schema", schemars(default))]
     pub clock_drift_margin_ms: u64,
     /// Allow plain-http endpoints on non-loopback hosts (tests only).
+    #[cfg_attr(feature = "schema", schemars(default))]
     pub allow_insecure_http: bool,
 }
 

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 /// Which well-known document to fetch.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MetadataDocument {
     /// OpenID Connect Discovery first, then RFC 8414 when the first is not found.
@@ -31,13 +32,17 @@ pub enum MetadataDocument {
 
 /// Discovery configuration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+// `schemars(default)`: a member the reader (`read`) fills in when absent, optional in the JSON Schema.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DiscoveryConfig {
     /// The issuer identifier, e.g. `https://login.example.com` (no query or fragment).
     pub issuer: String,
     /// Which document to fetch.
+    #[cfg_attr(feature = "schema", schemars(default))]
     pub document: MetadataDocument,
     /// Allow plain-http endpoints on non-loopback hosts (tests only).
+    #[cfg_attr(feature = "schema", schemars(default))]
     pub allow_insecure_http: bool,
 }
 

@@ -21,6 +21,7 @@ use serde_json::Value;
 /// A token to revoke or introspect, with its optional `token_type_hint`
 /// (`refresh_token` or `access_token`, RFC 7009 §2.1).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct TokenToSend {
     /// The token.
@@ -32,6 +33,8 @@ pub struct TokenToSend {
 
 /// Revocation configuration.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+// `schemars(default)`: a member the reader (`read`) fills in when absent, optional in the JSON Schema.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RevocationConfig {
     /// The server (needs `revocation_endpoint`).
@@ -41,11 +44,14 @@ pub struct RevocationConfig {
     /// The tokens, revoked in this order.
     pub tokens: Vec<TokenToSend>,
     /// Allow plain-http endpoints on non-loopback hosts (tests only).
+    #[cfg_attr(feature = "schema", schemars(default))]
     pub allow_insecure_http: bool,
 }
 
 /// Introspection configuration.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+// `schemars(default)`: a member the reader (`read`) fills in when absent, optional in the JSON Schema.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct IntrospectionConfig {
     /// The server (needs `introspection_endpoint`).
@@ -55,6 +61,7 @@ pub struct IntrospectionConfig {
     /// The token to ask about.
     pub token: TokenToSend,
     /// Allow plain-http endpoints on non-loopback hosts (tests only).
+    #[cfg_attr(feature = "schema", schemars(default))]
     pub allow_insecure_http: bool,
 }
 

@@ -18,6 +18,8 @@ use serde::Serialize;
 
 /// Client credentials grant (RFC 6749 §4.4): for CI and machines, with a confidential client.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+// `schemars(default)`: a member the reader (`read`) fills in when absent, optional in the JSON Schema.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ClientCredentialsConfig {
     /// The server (needs `token_endpoint`).
@@ -29,14 +31,18 @@ pub struct ClientCredentialsConfig {
     pub scope: Option<String>,
     /// RFC 8707 resource indicators.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "schema", schemars(default))]
     pub resource: Vec<String>,
     /// Allow plain-http endpoints on non-loopback hosts (tests only).
+    #[cfg_attr(feature = "schema", schemars(default))]
     pub allow_insecure_http: bool,
 }
 
 /// Resource owner password credentials grant (RFC 6749 §4.3). Legacy: the user's password
 /// passes through the CLI. Refused unless `enable_password_grant` is true.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+// `schemars(default)`: a member the reader (`read`) fills in when absent, optional in the JSON Schema.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PasswordConfig {
     /// The server (needs `token_endpoint`).
@@ -51,13 +57,17 @@ pub struct PasswordConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Must be true: the caller opts in to this legacy grant explicitly.
+    #[cfg_attr(feature = "schema", schemars(default))]
     pub enable_password_grant: bool,
     /// Allow plain-http endpoints on non-loopback hosts (tests only).
+    #[cfg_attr(feature = "schema", schemars(default))]
     pub allow_insecure_http: bool,
 }
 
 /// Refresh grant (RFC 6749 §6) for a stored OAuth credential.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+// `schemars(default)`: a member the reader (`read`) fills in when absent, optional in the JSON Schema.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RefreshConfig {
     /// The server (needs `token_endpoint`).
@@ -71,8 +81,10 @@ pub struct RefreshConfig {
     pub scope: Option<String>,
     /// RFC 8707 resource indicators.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "schema", schemars(default))]
     pub resource: Vec<String>,
     /// Allow plain-http endpoints on non-loopback hosts (tests only).
+    #[cfg_attr(feature = "schema", schemars(default))]
     pub allow_insecure_http: bool,
 }
 

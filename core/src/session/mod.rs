@@ -72,6 +72,7 @@ pub use crate::flows::authorization_code::DEFAULT_REDIRECT_TIMEOUT_MS;
 
 /// How a confidential client sends its secret (RFC 6749 §2.3.1).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SecretMethod {
     /// HTTP Basic, the default.
@@ -84,6 +85,9 @@ pub enum SecretMethod {
 /// What a session needs to know about the client, the server and the store. Build it with
 /// [`SessionConfig::new`] and set what differs from the defaults.
 #[derive(Clone, PartialEq, Serialize)]
+// `schemars(default)`: a member the reader (`read`) fills in when absent, optional in the JSON Schema.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(deny_unknown_fields))]
 #[non_exhaustive]
 pub struct SessionConfig {
     /// The application name: config directory, keyring service, `<APP>_TOKEN`.
@@ -99,11 +103,13 @@ pub struct SessionConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<Secret>,
     /// How the secret is sent.
+    #[cfg_attr(feature = "schema", schemars(default))]
     pub secret_method: SecretMethod,
     /// The profile; the active one (or `default`) when `None`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
     /// Where credentials go.
+    #[cfg_attr(feature = "schema", schemars(default))]
     pub store: StorePreference,
     /// The config directory; `<APP>_CONFIG_DIR` or the platform's when `None`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -112,28 +118,38 @@ pub struct SessionConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<ServerMetadata>,
     /// The loopback redirect host (a loopback IP literal or `localhost`).
+    #[cfg_attr(feature = "schema", schemars(default = "SessionConfig::default_redirect_host"))]
     pub redirect_host: String,
     /// The loopback port (0: any free port; fix it for `ssh -L`).
+    #[cfg_attr(feature = "schema", schemars(default))]
     pub redirect_port: u16,
     /// The loopback redirect path.
+    #[cfg_attr(feature = "schema", schemars(default = "SessionConfig::default_redirect_path"))]
     pub redirect_path: String,
     /// A complete redirect URI for paste mode (default: the loopback one).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redirect_uri: Option<String>,
     /// RFC 8707 resource indicators.
+    #[cfg_attr(feature = "schema", schemars(default))]
     pub resource: Vec<String>,
     /// Allow plain-http endpoints on non-loopback hosts (tests only).
+    #[cfg_attr(feature = "schema", schemars(default))]
     pub allow_insecure_http: bool,
     /// Allow the legacy password grant.
+    #[cfg_attr(feature = "schema", schemars(default))]
     pub enable_password_grant: bool,
     /// Renew this long before expiry (capped at half the token's lifetime).
+    #[cfg_attr(feature = "schema", schemars(default = "SessionConfig::default_refresh_skew_ms"))]
     pub refresh_skew_ms: u64,
     /// How long a browser login waits for the redirect.
+    #[cfg_attr(feature = "schema", schemars(default = "SessionConfig::default_redirect_timeout_ms"))]
     pub redirect_timeout_ms: u64,
     /// How long to wait for another process's credential lock before giving up
     /// (`store_locked`). The default outlives an abandoned lock (see `crate::store`).
+    #[cfg_attr(feature = "schema", schemars(default = "SessionConfig::default_lock_wait_ms"))]
     pub lock_wait_ms: u64,
     /// Whether the session may ask the driver to open a browser (`false`: only print URLs).
+    #[cfg_attr(feature = "schema", schemars(default = "SessionConfig::default_launch_browser"))]
     pub launch_browser: bool,
 }
 
@@ -206,6 +222,35 @@ impl SessionConfig {
         };
         o.no_more()?;
         Ok(config)
+    }
+}
+
+/// The defaults [`SessionConfig::read`] fills in for absent members (those of
+/// [`SessionConfig::new`]), named for the JSON Schema's `default`s.
+#[cfg(feature = "schema")]
+impl SessionConfig {
+    fn default_redirect_host() -> String {
+        SessionConfig::new("", "", "").redirect_host
+    }
+
+    fn default_redirect_path() -> String {
+        SessionConfig::new("", "", "").redirect_path
+    }
+
+    fn default_refresh_skew_ms() -> u64 {
+        SessionConfig::new("", "", "").refresh_skew_ms
+    }
+
+    fn default_redirect_timeout_ms() -> u64 {
+        SessionConfig::new("", "", "").redirect_timeout_ms
+    }
+
+    fn default_lock_wait_ms() -> u64 {
+        SessionConfig::new("", "", "").lock_wait_ms
+    }
+
+    fn default_launch_browser() -> bool {
+        SessionConfig::new("", "", "").launch_browser
     }
 }
 
@@ -379,9 +424,95 @@ impl Serialize for Command {
     }
 }
 
+/// JSON Schema: the map [`Command::read`] accepts and `Serialize` writes, tagged by `op`;
+/// `login`'s `method` is optional (`auto`) in what is read, always written. Unknown members
+/// are refused.
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Command {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Command".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        use serde_json::{Value, json};
+        let reading = generator.contract().is_deserialize();
+        let presentation = generator.subschema_for::<Presentation>().to_value();
+        let string = || json!({ "type": "string" });
+        let op = |name: &str, description: &str, members: &[(&str, Value)], required: &[&str]| {
+            let mut properties = serde_json::Map::new();
+            properties.insert("op".into(), json!({ "type": "string", "const": name }));
+            for (member, schema) in members {
+                properties.insert((*member).into(), schema.clone());
+            }
+            let mut all = vec!["op"];
+            all.extend_from_slice(required);
+            json!({
+                "description": description,
+                "type": "object",
+                "properties": properties,
+                "required": all,
+                "additionalProperties": false,
+            })
+        };
+        let method = |names: &[&str]| match names {
+            [one] => json!({ "type": "string", "const": one }),
+            many => json!({ "type": "string", "enum": many }),
+        };
+        let mut simple_method = method(&["auto", "device", "browser", "paste", "client_credentials"]);
+        if reading {
+            simple_method["default"] = json!("auto");
+        }
+        let variants = vec![
+            op(
+                "login",
+                "Log in (`auto`: chosen from where the CLI runs) and store the credential under the profile, which becomes the active one.",
+                &[("method", simple_method)],
+                if reading { &[] } else { &["method"] },
+            ),
+            op(
+                "login",
+                "Log in with the resource owner password grant (needs `enable_password_grant`).",
+                &[("method", method(&["password"])), ("username", string()), ("password", string())],
+                &["method", "username", "password"],
+            ),
+            op(
+                "login",
+                "Store an API key / personal access token.",
+                &[("method", method(&["token"])), ("token", string()), ("presentation", presentation)],
+                if reading { &["method", "token"] } else { &["method", "token", "presentation"] },
+            ),
+            op("get_token", "A valid access token: `<APP>_TOKEN`, else the stored one, renewed when due.", &[], &[]),
+            op("refresh", "Renew the stored credential now, whatever its expiry.", &[], &[]),
+            op("logout", "Revoke at the server (refresh token first, RFC 7009), then delete here.", &[], &[]),
+            op("status", "Which token would be used, from where, and in what state.", &[], &[]),
+            op("profiles", "The profiles stored for this issuer and client.", &[], &[]),
+            op(
+                "use_profile",
+                "Make `profile` the active one (it must have a credential).",
+                &[("profile", string())],
+                &["profile"],
+            ),
+            op("discover", "The server metadata: configured, cached (a day) or discovered (and cached).", &[], &[]),
+            op("lock", "Take the credential's lock (the one renewals and logins take).", &[], &[]),
+            op(
+                "unlock",
+                "Release the lock taken by `lock` (only if it still holds `nonce`).",
+                &[("nonce", string())],
+                &["nonce"],
+            ),
+        ];
+        schemars::json_schema!({
+            "description": "What a session is asked to do, tagged by `op`.",
+            "oneOf": variants,
+        })
+    }
+}
+
 /// A session's whole input: the command, the configuration and the environment snapshot.
 /// JSON: `{"command": {"op": "login", "method": "device"}, "config": {…}, "environment": {…}}`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(deny_unknown_fields))]
 pub struct SessionSpec {
     /// What to do.
     pub command: Command,
@@ -425,6 +556,7 @@ impl SessionSpec {
 
 /// Where an awaited redirect comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RedirectSource {
     /// The loopback listener started by `listen`.
@@ -436,6 +568,7 @@ pub enum RedirectSource {
 /// A progress line to show while waiting (a spinner): `text` with `{left}` replaced by the
 /// time left until `until_ms`, as `m:ss` ([`crate::texts::minutes_seconds`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Progress {
     /// The line, with the `{left}` placeholder.
     pub text: String,
@@ -445,6 +578,7 @@ pub struct Progress {
 
 /// How loud a notice is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum NoticeLevel {
     /// Information.
@@ -458,6 +592,8 @@ pub enum NoticeLevel {
 // users match on.
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "SessionAction"))]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[must_use]
 pub enum Action {
@@ -676,6 +812,9 @@ impl Action {
 
 /// What the driver tells the session.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+// `schemars(default)`: a member the reader (`read`) fills in when absent, optional in the JSON Schema.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "SessionInput"))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Input {
     /// The response to a `send_request`.
@@ -705,6 +844,7 @@ pub enum Input {
         /// The request id.
         id: u64,
         /// Whether a browser started.
+        #[cfg_attr(feature = "schema", schemars(default))]
         launched: bool,
     },
     /// The answer to `listen`.
@@ -734,6 +874,7 @@ pub enum Input {
         /// The request id.
         id: u64,
         /// Whether the file existed.
+        #[cfg_attr(feature = "schema", schemars(default))]
         existed: bool,
     },
     /// The answer to `list_dir`.
@@ -741,6 +882,7 @@ pub enum Input {
         /// The request id.
         id: u64,
         /// The entry names.
+        #[cfg_attr(feature = "schema", schemars(default))]
         names: Vec<String>,
     },
     /// The answer to `create_exclusive`.
@@ -748,6 +890,7 @@ pub enum Input {
         /// The request id.
         id: u64,
         /// False when the file already existed.
+        #[cfg_attr(feature = "schema", schemars(default))]
         created: bool,
     },
     /// The answer to `process_alive`.
@@ -869,6 +1012,7 @@ impl From<crate::flow::Input> for Input {
 
 /// Where `get_token`'s token came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TokenSource {
     /// `<APP>_TOKEN`.
@@ -879,6 +1023,7 @@ pub enum TokenSource {
 
 /// A valid token (`get_token`, `refresh`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TokenReport {
     /// Where it came from.
     pub source: TokenSource,
@@ -903,6 +1048,7 @@ pub struct TokenReport {
 
 /// What a login did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LoginReport {
     /// The method used (`device`, `browser`, `paste`, `client_credentials`, `password`, `token`).
     pub method: String,
@@ -922,6 +1068,7 @@ pub struct LoginReport {
 
 /// What logout did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LogoutReport {
     /// A stored credential was deleted.
     pub removed: bool,
@@ -936,6 +1083,7 @@ pub struct LogoutReport {
 
 /// Where `get_token`'s token comes from, and its state (no secrets).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Status {
     /// `env` (`<APP>_TOKEN`), `store`, or `none`.
     pub source: String,
@@ -976,6 +1124,7 @@ pub struct Status {
 
 /// One stored profile.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ProfileInfo {
     /// Its name.
     pub name: String,
@@ -985,6 +1134,8 @@ pub struct ProfileInfo {
 
 /// What a finished session produced.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "SessionOutcome"))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Outcome {
     /// `login`.
