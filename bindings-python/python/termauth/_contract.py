@@ -902,7 +902,7 @@ class Introspection(TypedDict):
 
 class _LoginReportRequired(TypedDict):
     # The method used (`device`, `browser`, `paste`, `client_credentials`, `password`, `token`).
-    method: str
+    method: Literal["device", "browser", "paste", "client_credentials", "password", "token"]
     # The profile written (now the active one).
     profile: str
     # Where the credential went and why.
@@ -1709,7 +1709,7 @@ class SessionOutcomeLogout(LogoutReport):
 
 class _StatusRequired(TypedDict):
     # `env` (`<APP>_TOKEN`), `store`, or `none`.
-    source: str
+    source: Literal["env", "store", "none"]
     # The variable consulted.
     env_var: str
     # The profile.
@@ -1729,7 +1729,7 @@ class Status(_StatusRequired, total=False):
     # The store holding the credential, and why.
     store: StoreChoice
     # `oauth` or `api_key` (not `kind`: that names the outcome).
-    credential_kind: str
+    credential_kind: Literal["oauth", "api_key"]
     # How the tokens were obtained.
     grant: Grant
     # The granted scope.
@@ -1737,7 +1737,7 @@ class Status(_StatusRequired, total=False):
     # When the access token expires (Unix ms).
     expires_at: int
     # `use`, `refresh`, `reacquire` or `relogin`.
-    decision: str
+    decision: Literal["use", "refresh", "reacquire", "relogin"]
     # A problem reading the store.
     error: Error
 

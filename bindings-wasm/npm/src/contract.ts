@@ -683,7 +683,7 @@ export interface IntrospectionConfig {
 /** What a login did. */
 export interface LoginReport {
   /** The method used (`device`, `browser`, `paste`, `client_credentials`, `password`, `token`). */
-  method: string;
+  method: 'device' | 'browser' | 'paste' | 'client_credentials' | 'password' | 'token';
   /** The profile written (now the active one). */
   profile: string;
   /** Where the credential went and why. */
@@ -1602,7 +1602,7 @@ export interface SessionSpec {
 /** Where `get_token`'s token comes from, and its state (no secrets). */
 export interface Status {
   /** `env` (`<APP>_TOKEN`), `store`, or `none`. */
-  source: string;
+  source: 'env' | 'store' | 'none';
   /** The variable consulted. */
   env_var: string;
   /** The profile. */
@@ -1614,7 +1614,7 @@ export interface Status {
   /** The store holding the credential, and why. */
   store?: StoreChoice;
   /** `oauth` or `api_key` (not `kind`: that names the outcome). */
-  credential_kind?: string;
+  credential_kind?: 'oauth' | 'api_key';
   /** How the tokens were obtained. */
   grant?: Grant;
   /** The granted scope. */
@@ -1624,7 +1624,7 @@ export interface Status {
   /** There is a refresh token (or a client secret, for client credentials). */
   refreshable: boolean;
   /** `use`, `refresh`, `reacquire` or `relogin`. */
-  decision?: string;
+  decision?: 'use' | 'refresh' | 'reacquire' | 'relogin';
   /** A problem reading the store. */
   error?: Error;
   /** The status as lines for a person (`issuer:    …`, `expires:   in 59m12s`, …). */

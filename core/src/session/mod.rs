@@ -1051,6 +1051,7 @@ pub struct TokenReport {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LoginReport {
     /// The method used (`device`, `browser`, `paste`, `client_credentials`, `password`, `token`).
+    #[cfg_attr(feature = "schema", schemars(extend("enum" = ["device", "browser", "paste", "client_credentials", "password", "token"])))]
     pub method: String,
     /// The profile written (now the active one).
     pub profile: String,
@@ -1086,6 +1087,7 @@ pub struct LogoutReport {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Status {
     /// `env` (`<APP>_TOKEN`), `store`, or `none`.
+    #[cfg_attr(feature = "schema", schemars(extend("enum" = ["env", "store", "none"])))]
     pub source: String,
     /// The variable consulted.
     pub env_var: String,
@@ -1100,6 +1102,7 @@ pub struct Status {
     pub store: Option<StoreChoice>,
     /// `oauth` or `api_key` (not `kind`: that names the outcome).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(extend("enum" = ["oauth", "api_key"])))]
     pub credential_kind: Option<String>,
     /// How the tokens were obtained.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1114,6 +1117,7 @@ pub struct Status {
     pub refreshable: bool,
     /// `use`, `refresh`, `reacquire` or `relogin`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(extend("enum" = ["use", "refresh", "reacquire", "relogin"])))]
     pub decision: Option<String>,
     /// A problem reading the store.
     #[serde(skip_serializing_if = "Option::is_none")]
