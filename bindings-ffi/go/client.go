@@ -12,8 +12,11 @@ import (
 
 // Client runs commands. It is safe for concurrent use (each call is its own session).
 type Client struct {
-	cfg    Config
-	config map[string]any // the session's `config`
+	cfg    Config         // without ClientSecret, which lives behind secret
+	config map[string]any // the session's `config`, without client_secret
+	// The client secret behind a pointer: fmt prints a Client value's unexported fields
+	// raw (no String method), and a pointer shows as an address, never the secret.
+	secret *string
 	http   *http.Client
 	stdin  lines
 }
@@ -29,9 +32,17 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Stdin == nil {
 		cfg.Stdin = os.Stdin
 	}
-	c := &Client{cfg: cfg, config: sessionConfig(&cfg), http: cfg.HTTPClient}
+	secret := cfg.ClientSecret
+	cfg.ClientSecret = ""
+	c := &Client{cfg: cfg, config: sessionConfig(&cfg), secret: &secret, http: cfg.HTTPClient}
 	if c.http == nil {
 		c.http = defaultHTTPClient()
+	} else {
+		// The host's client, but never following a redirect: on 307/308 Go would send the
+		// form (refresh token, client secret, code verifier) to wherever it points.
+		own := *c.http
+		own.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		c.http = &own
 	}
 	spec, err := c.spec(map[string]any{"op": "status"}, []byte("{}"))
 	if err != nil {
@@ -58,7 +69,15 @@ func (c *Client) GoString() string { return c.String() }
 func (c *Client) Close() error { return nil }
 
 func (c *Client) spec(command map[string]any, environment []byte) ([]byte, error) {
-	return json.Marshal(map[string]any{"command": command, "config": c.config, "environment": json.RawMessage(environment)})
+	config := c.config
+	if *c.secret != "" {
+		config = make(map[string]any, len(c.config)+1)
+		for k, v := range c.config {
+			config[k] = v
+		}
+		config["client_secret"] = *c.secret
+	}
+	return json.Marshal(map[string]any{"command": command, "config": config, "environment": json.RawMessage(environment)})
 }
 
 // call runs command and decodes its outcome.

@@ -127,15 +127,20 @@ func TestListenerFloodAndHalfSentRequests(t *testing.T) {
 }
 
 // hostileServer is an authorization server whose strings carry terminal escape
-// sequences and control characters.
-func hostileServer(t *testing.T, token http.HandlerFunc) (*httptest.Server, json.RawMessage) {
+// sequences and control characters: in the user code (which the session shows cleaned),
+// or, with hostileURIs, in the verification URIs too (which the core refuses outright).
+func hostileServer(t *testing.T, token http.HandlerFunc, hostileURIs ...bool) (*httptest.Server, json.RawMessage) {
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
+	inURI := ""
+	if len(hostileURIs) > 0 && hostileURIs[0] {
+		inURI = `\u001b]0;pwned\u0007`
+	}
 	mux.HandleFunc("/device", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"device_code":"dc","user_code":"WDJB-MJHT","verification_uri":"%s/device\u001b]0;pwned\u0007",`+
-			`"verification_uri_complete":"%s/device?user_code=WDJB-MJHT\u001b[2J","expires_in":600,"interval":1}`, srv.URL, srv.URL)
+		fmt.Fprintf(w, `{"device_code":"dc","user_code":"WDJB\u001b]0;pwned\u0007-MJHT\u009b2J","verification_uri":"%s/device%s",`+
+			`"verification_uri_complete":"%s/device?user_code=WDJB-MJHT%s","expires_in":600,"interval":1}`, srv.URL, inURI, srv.URL, inURI)
 	})
 	mux.HandleFunc("/token", token)
 	meta, _ := json.Marshal(map[string]any{"issuer": srv.URL, "token_endpoint": srv.URL + "/token",
@@ -215,8 +220,8 @@ func TestEscapeSequencesAreShownOnlyAsTheSessionGivesThem(t *testing.T) {
 			if stderr.String() != expected.String() {
 				t.Errorf("printed %q\nthe session gave %q", stderr.String(), expected.String())
 			}
-			if !strings.Contains(stderr.String(), "WDJB-MJHT") {
-				t.Errorf("the device prompt was not shown: %q", stderr.String())
+			if !strings.Contains(stderr.String(), "enter the code: WDJB\uFFFD]0;pwned\uFFFD-MJHT\uFFFD2J") {
+				t.Errorf("the device prompt was not shown, cleaned: %q", stderr.String())
 			}
 			// What the server sent reaches the terminal clean: the core cleans it (texts and
 			// errors). Bidi overrides are not cleaned by the core yet: logged, for the core.
@@ -271,5 +276,20 @@ func TestHugeBodiesAndRedirectsAreRefused(t *testing.T) {
 	c2 := newClient(t, Config{Issuer: srv.URL, Metadata: meta2, Profile: "redirect"})
 	if _, err := c2.Login(ctx(t), Device); !errors.As(err, &te) || te.Status != 302 {
 		t.Errorf("a redirecting endpoint: %#v", err)
+	}
+}
+
+// A verification URI carrying escape sequences is refused before anything is shown.
+func TestHostileVerificationURIIsRefused(t *testing.T) {
+	srv, meta := hostileServer(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }, true)
+	var stderr bytes.Buffer
+	c := newClient(t, Config{Issuer: srv.URL, Metadata: meta, Stderr: &stderr})
+	_, err := c.Login(ctx(t), Device)
+	var te *Error
+	if !errors.As(err, &te) || te.Code != "invalid_field" {
+		t.Fatalf("login against a hostile verification URI: %v", err)
+	}
+	if stderr.Len() != 0 || len(controlChars(te.Message)) > 0 {
+		t.Errorf("printed %q, message %q", stderr.String(), te.Message)
 	}
 }

@@ -2,6 +2,7 @@ package termauth
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -23,15 +24,18 @@ func (ts tokenSource) Token() (*oauth2.Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	tok := &oauth2.Token{AccessToken: r.Token, TokenType: "Bearer"}
-	if r.ExpiresAt > 0 {
-		// oauth2 asks again 10 s before Expiry; this makes that the moment the core's
-		// refresh skew starts (asking earlier only returns the same token).
-		skew := ts.c.cfg.RefreshSkew
-		if skew == 0 {
-			skew = 60 * time.Second // the core's default (SessionConfig.refresh_skew_ms)
-		}
-		tok.Expiry = time.UnixMilli(r.ExpiresAt).Add(10*time.Second - skew)
+	// oauth2 sends `Authorization: <TokenType> <AccessToken>`: the core's header split in
+	// two (an API key presented as `Authorization: token …` keeps its scheme).
+	name, value := r.Header[0], r.Header[1]
+	scheme, token, ok := strings.Cut(value, " ")
+	if !strings.EqualFold(name, "Authorization") || !ok {
+		return nil, &Error{Kind: "usage", Code: "header_not_authorization", Hint: "fix_configuration",
+			Message: "This credential is presented in the " + name + " header, which an oauth2.TokenSource cannot set; use Client.TokenReport and its Header."}
+	}
+	tok := &oauth2.Token{AccessToken: token, TokenType: scheme}
+	if r.RenewAt > 0 {
+		// oauth2 asks again 10 s before Expiry: make that the core's renewal time.
+		tok.Expiry = time.UnixMilli(r.RenewAt).Add(10 * time.Second)
 	}
 	return tok, nil
 }

@@ -2,6 +2,7 @@ package termauth
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -13,10 +14,15 @@ func TestSecretsAreNotPrinted(t *testing.T) {
 	tok := Token("pat-secret")
 	report := TokenReport{Source: "store", Token: "at-secret", Header: [2]string{"Authorization", "Bearer at-secret"},
 		Credential: []byte(`{"tokens":{"refresh_token":"rt-secret"}}`)}
+	client, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, s := range []string{
 		fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg),
 		fmt.Sprintf("%v", m), fmt.Sprintf("%+v", m), fmt.Sprintf("%#v", m), fmt.Sprintf("%v", tok),
-		fmt.Sprintf("%v", &Client{cfg: cfg}), fmt.Sprintf("%+v", &Client{cfg: cfg}),
+		fmt.Sprintf("%v", client), fmt.Sprintf("%+v", client), fmt.Sprintf("%#v", client),
+		fmt.Sprintf("%+v", reflect.ValueOf(client).Elem()), // a Client value: unexported fields printed raw
 		fmt.Sprintf("%v", report), fmt.Sprintf("%+v", &report), fmt.Sprintf("%#v", report),
 	} {
 		for _, secret := range []string{"hunter2", "wonderland", "pat-secret", "at-secret", "rt-secret"} {

@@ -39,6 +39,7 @@ type TokenReport struct {
 	Token      string          `json:"token"`
 	Header     [2]string       `json:"header"`
 	ExpiresAt  int64           `json:"expires_at,omitempty"`
+	RenewAt    int64           `json:"renew_at,omitempty"` // when to ask again (Unix ms, 0 when nothing expires)
 	Credential json.RawMessage `json:"credential,omitempty"`
 	Text       string          `json:"text,omitempty"`
 }
@@ -74,6 +75,7 @@ type Status struct {
 	Refreshable    bool         `json:"refreshable"`
 	Decision       string       `json:"decision,omitempty"` // use, refresh, reacquire, relogin
 	Error          *Error       `json:"error,omitempty"`
+	Lines          []string     `json:"lines"` // the status for a person, as the core words it
 }
 
 // Profile is a stored profile.

@@ -320,15 +320,12 @@ fn get_token(py: Python<'_>, config: &Bound<'_, PyAny>, now_ms: u64) -> PyResult
     let command = PyString::new(py, r#"{"op":"get_token"}"#);
     let session = guard(py, || start_local(command.as_any(), config, now_ms))?;
     let action = session.advance_detached(py, now_ms)?;
-    let token = {
-        let mut state = session.lock(py)?;
-        match state.session.poll(now_ms) {
-            termauth_core::session::Action::Done { result: termauth_core::session::Outcome::Token(report) } => {
-                Some(report.token.expose().to_string())
-            }
-            _ => None,
-        }
-    };
+    // Decide from the action `advance` returned: polling again would take (and lose) the
+    // next one — a notice is followed by the lock's release, for example.
+    let token = serde_json::from_str::<serde_json::Value>(&action).ok().and_then(|a| {
+        let done = a.get("type")? == "done" && a.get("result")?.get("kind")? == "token";
+        done.then(|| a["result"]["token"].as_str().map(str::to_string)).flatten()
+    });
     match token {
         Some(token) => Ok(PyString::new(py, &token).into_any().unbind()),
         None => Ok((Py::new(py, session)?, action).into_pyobject(py)?.into_any().unbind()),

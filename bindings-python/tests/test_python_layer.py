@@ -511,7 +511,7 @@ def test_hostile_user_code_reaches_the_terminal_clean(fake: Fake, config_dir: Pa
 
     fake.routes["/device"] = (200, [("Content-Type", "application/json")], json.dumps({
         "device_code": "d", "user_code": "AB\x1b]0;pwned\x07CD\n\x1b[2J\x9b2J", "interval": 1, "expires_in": 2,
-        "verification_uri": fake.url + "/v\x1b[31m", "verification_uri_complete": fake.url + "/v?\r\nX"}).encode())
+        "verification_uri": fake.url + "/v", "verification_uri_complete": fake.url + "/v?c=1"}).encode())
     fake.routes["/token"] = (400, [("Content-Type", "application/json")], b'{"error":"expired_token"}')
     out = io.StringIO()
     c = termauth.Client(app="t", issuer=fake.url, client_id="cli", metadata=fake.metadata(),
@@ -522,6 +522,17 @@ def test_hostile_user_code_reaches_the_terminal_clean(fake: Fake, config_dir: Pa
     for raw in ("\x1b]0;", "\x07", "\x9b", "\x1b[31m", "\x1b[2J", "?\r\n"):  # the spinner's own \r and
         assert raw not in printed, repr(raw)                             # \x1b[2K are the renderer's
     assert "enter the code: AB\ufffd]0;pwned\ufffdCD" in printed
+    # Escape sequences in the verification URIs: refused before anything is shown.
+    fake.routes["/device"] = (200, [("Content-Type", "application/json")], json.dumps({
+        "device_code": "d", "user_code": "AB", "interval": 1, "expires_in": 2,
+        "verification_uri": fake.url + "/v\x1b[31m", "verification_uri_complete": fake.url + "/v?\r\nX"}).encode())
+    out = io.StringIO()
+    c = termauth.Client(app="t", issuer=fake.url, client_id="cli", metadata=fake.metadata(),
+                        ui=termauth.TerminalUI(out, rich=True))
+    with pytest.raises(termauth.ProtocolError) as e:
+        c.login("device")
+    assert e.value.code == "invalid_field" and out.getvalue() == ""
+    assert not any(ch in e.value.message for ch in "\x1b\r\n")
 
 
 def test_sessions_refuse_hostile_inputs() -> None:

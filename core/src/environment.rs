@@ -145,8 +145,14 @@ impl Environment {
         for name in CI_VARIABLES.iter().chain(&SSH_VARIABLES).chain(&DISPLAY_VARIABLES) {
             names.push(name.to_string());
         }
-        names.dedup();
-        names
+        // App `termauth` reads TERMAUTH_CLIENT_SECRET once, not twice.
+        let mut unique: Vec<String> = Vec::with_capacity(names.len());
+        for name in names {
+            if !unique.contains(&name) {
+                unique.push(name);
+            }
+        }
+        unique
     }
 
     /// Collects the variables for `app` through `lookup` (`std::env::var(name).ok()`, a

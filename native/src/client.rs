@@ -181,6 +181,11 @@ impl Client {
         let mut running = Running::default();
         let result = self.execute(&mut session, &mut running);
         self.ui.clear();
+        if running.cancel_sent {
+            // That Ctrl-C was for this command: the next one starts afresh (a second press
+            // during this one already exited with 130).
+            self.cancel.reset();
+        }
         result
     }
 
@@ -203,7 +208,10 @@ impl Client {
                     session.handle(answer.into(), now_ms())?;
                 }
                 Action::WaitUntil { at_ms, progress } => {
-                    while now_ms() < at_ms && !self.cancel.is_cancelled() {
+                    // Wake early only to hand a new Ctrl-C to the session: once it has the
+                    // cancel, a wait it still asks for is one it will not cut short (storing
+                    // tokens already issued), and polling again at once would spin.
+                    while now_ms() < at_ms && (running.cancel_sent || !self.cancel.is_cancelled()) {
                         if let Some(p) = &progress {
                             self.ui.progress(now_ms(), p);
                         }

@@ -76,6 +76,10 @@ fn read_file(path: &Path) -> Result<(Option<String>, Option<u64>), String> {
     let modified_ms = metadata.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_millis() as u64);
     let mut bytes = Vec::new();
     Read::by_ref(&mut file).take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| text(&e))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        // It grew between the size check and the read.
+        return Err(format!("it is larger than {MAX_FILE_BYTES} bytes"));
+    }
     let contents = String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_string())?;
     Ok((Some(contents), modified_ms))
 }

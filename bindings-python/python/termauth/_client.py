@@ -249,10 +249,12 @@ class Client:
         if isinstance(action, SendRequest):
             answer = self.transport.send(action).to_dict()
         elif isinstance(action, WaitUntil):
-            while not run.cancelled() and now_ms() < action.at_ms:
+            # Wake early only to hand a new Ctrl-C to the session: a wait it still asks for
+            # after the cancel is one it will not cut short (storing issued tokens).
+            while (run.cancel_sent or not run.cancelled()) and now_ms() < action.at_ms:
                 if action.progress is not None:
                     self.ui.progress(now_ms(), action.progress)
-                time.sleep(min(action.at_ms - now_ms(), 100) / 1000)
+                time.sleep(max(0, min(action.at_ms - now_ms(), 100)) / 1000)
         elif isinstance(action, ShowUserCode):
             self.ui.show_user_code(action)
         elif isinstance(action, ShowAuthorizationUrl):

@@ -10,6 +10,7 @@ another method). The pages are the session's, escaped there.
 from __future__ import annotations
 
 import ipaddress
+import os
 import selectors
 import socket
 import time
@@ -73,6 +74,10 @@ class LoopbackListener:
             raise OSError("the redirect listener only binds loopback addresses (RFC 8252 §8.3)")
         sock = socket.socket(socket.AF_INET6 if ip.version == 6 else socket.AF_INET, socket.SOCK_STREAM)
         try:
+            # A fixed port (for `ssh -L`) can be bound again right after a login, while the
+            # last callback's connection is in TIME_WAIT, as Rust, Go and Node allow.
+            if os.name != "nt":
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((str(ip), port))
             sock.listen(MAX_CONNECTIONS)
         except OSError:

@@ -107,14 +107,37 @@ class TerminalUI(UI):
 
 
 def default_open_browser(url: str) -> bool:
-    """Opens ``url`` with :mod:`webbrowser` (the session only asks where a browser can be
-    opened: a display or ``BROWSER``)."""
-    try:
-        import webbrowser
+    """Opens ``url`` as every termauth executor does: ``BROWSER`` (a ``:``-separated list of
+    commands; ``%s`` is replaced by the URL, else it is appended; an empty ``BROWSER`` opens
+    nothing), else the platform's opener (``open``, ``rundll32``, ``xdg-open``). Started
+    detached, with standard streams to ``/dev/null``, never waited for; ``True`` when a
+    program started. (The session only asks where a browser can be opened.)"""
+    import subprocess
 
-        return bool(webbrowser.open(url))
-    except Exception:  # noqa: BLE001 - opening a browser never fails the login
+    def spawn(argv: "list[str]") -> bool:
+        try:
+            subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=(os.name != "nt"), close_fds=True)
+            return True
+        except (OSError, ValueError):
+            return False
+
+    browsers = os.environ.get("BROWSER")
+    if browsers is not None:
+        for entry in (e for e in browsers.split(":") if e.strip()):
+            words = entry.split()
+            if any("%s" in w for w in words):
+                words = [w.replace("%s", url) for w in words]
+            else:
+                words.append(url)
+            if words and spawn(words):
+                return True
         return False
+    if sys.platform == "darwin":
+        return spawn(["open", url])
+    if os.name == "nt":
+        return spawn(["rundll32", "url.dll,FileProtocolHandler", url])
+    return spawn(["xdg-open", url])
 
 
 class StdinLines:

@@ -30,16 +30,16 @@ interface Running {
 
 const MAX_TIMER = 2 ** 31 - 1;
 
-function sleepUntil(atMs: number, signal: AbortSignal, maxMs: number): Promise<void> {
+function sleepUntil(atMs: number, signal: AbortSignal | undefined, maxMs: number): Promise<void> {
   return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
+    if (signal?.aborted) return resolve();
     const done = () => {
       clearTimeout(timer);
-      signal.removeEventListener('abort', done);
+      signal?.removeEventListener('abort', done);
       resolve();
     };
     const timer = setTimeout(done, Math.min(Math.max(0, atMs - Date.now()), maxMs, MAX_TIMER));
-    signal.addEventListener('abort', done, { once: true });
+    signal?.addEventListener('abort', done, { once: true });
   });
 }
 
@@ -226,9 +226,11 @@ export class Client {
           break;
         case 'wait_until':
           this.#armSigint(running);
-          while (Date.now() < action.at_ms && !running.cancel.signal.aborted) {
+          // Wake early only to hand a new Ctrl-C to the session: a wait it still asks for
+          // after the cancel is one it will not cut short (storing issued tokens).
+          while (Date.now() < action.at_ms && (running.cancelSent || !running.cancel.signal.aborted)) {
             if (action.progress) this.#terminal.progress(Date.now(), action.progress);
-            await sleepUntil(action.at_ms, running.cancel.signal, 100);
+            await sleepUntil(action.at_ms, running.cancelSent ? undefined : running.cancel.signal, 100);
           }
           break;
         case 'launch_browser':

@@ -82,7 +82,7 @@ export function readFile(path: string): { contents: string; modifiedMs: number }
     }
     let contents: string;
     try {
-      contents = new TextDecoder('utf-8', { fatal: true }).decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+      contents = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
     } catch {
       throw new Error('it is not UTF-8 text');
     }

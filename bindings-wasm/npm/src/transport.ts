@@ -144,7 +144,7 @@ async function readCapped(res: Response): Promise<string> {
     all.set(c, at);
     at += c.byteLength;
   }
-  return new TextDecoder('utf-8', { fatal: false }).decode(all);
+  return new TextDecoder('utf-8', { fatal: false, ignoreBOM: true }).decode(all);
 }
 
 /** Sends `req` and returns the input to feed back to the flow. Never throws. */

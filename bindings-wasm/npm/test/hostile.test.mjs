@@ -75,8 +75,11 @@ const json = (status, body) => new Response(JSON.stringify(body), { status, head
 const SPINNER = /(\r[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] Waiting for approval… \d+:\d\d left \(Ctrl-C to cancel\) )+\r\u001b\[2K/g;
 
 /** A device login against a server whose user_code, verification URIs and error_description carry escape sequences. */
-async function hostileDeviceLogin(rich) {
+// `uris`: also put the escape sequences in the verification URIs (the core refuses those
+// outright, before anything is shown); otherwise only in the user code (shown cleaned).
+async function hostileDeviceLogin(rich, uris = false) {
   const evil = '\u001b[2J\u001b]0;pwned\u0007\u009b31m';
+  const inUri = uris ? evil : '';
   const { out, text } = capture();
   const c = new Client({
     app: 'hostile',
@@ -92,8 +95,8 @@ async function hostileDeviceLogin(rich) {
         ? json(200, {
             device_code: 'dc',
             user_code: `WDJB${evil}MJHT`,
-            verification_uri: `https://as.example/device${evil}`,
-            verification_uri_complete: `https://as.example/device?user_code=WDJB${evil}`,
+            verification_uri: `https://as.example/device${inUri}`,
+            verification_uri_complete: `https://as.example/device?user_code=WDJB${inUri}`,
             expires_in: 600,
             interval: 1,
           })
@@ -132,6 +135,15 @@ test('a server\'s escape sequences in user_code and verification_uri never reach
     assert.ok(!CONTROL.test(printed.replace(SPINNER, '')), `printed: ${JSON.stringify(printed)}`);
     assert.ok(!printed.includes('pwned\u0007'));
     assert.match(prompts[0].text.lines[0], /WDJB\uFFFD\[2J/, 'the core replaced the controls');
+  }
+});
+
+test('a verification URI carrying escape sequences is refused before anything is shown', async () => {
+  for (const rich of [false, true]) {
+    const { printed, prompts, error } = await hostileDeviceLogin(rich, true);
+    assert.equal(error.code, 'invalid_field');
+    assert.equal(prompts.length, 0);
+    assert.ok(!CONTROL.test(printed.replace(SPINNER, '')) && !CONTROL.test(error.message), JSON.stringify(error.message));
   }
 });
 
