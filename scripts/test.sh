@@ -13,6 +13,15 @@ echo "== core: clippy (disallowed clock/sleep methods enforced), wasm32 build"
 cargo clippy --locked -p termauth-core --all-targets -- -D warnings
 cargo build --locked -p termauth-core --target wasm32-unknown-unknown
 
+echo "== contract: JSON Schema from the Rust types, TypeScript and Python types from it (regenerated, compared with the committed files)"
+cargo clippy --locked -p termauth-core --features schema --all-targets -- -D warnings
+cargo test --locked -p termauth-core --features schema --test schema
+python3 scripts/gen_contract.py --check
+if cargo tree --locked -p termauth-wasm --target wasm32-unknown-unknown -e normal -i schemars >/dev/null 2>&1; then
+  echo "error: schemars is in the wasm dependency graph; only core/tests/schema.rs may enable termauth-core/schema" >&2
+  exit 1
+fi
+
 echo "== workspace: build, then test (units, conversation vectors, simulator, integration against the real IdP)"
 cargo build --locked --workspace
 cargo clippy --locked --workspace --all-targets -- -D warnings

@@ -11,7 +11,7 @@ import json
 import os
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Type, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, Type, TypeVar, Union, cast
 
 from . import _native
 from ._errors import Error
@@ -23,6 +23,9 @@ from .session import (
     LogoutReport, Notice, Outcome, ProfileInfo, SendRequest, ShowAuthorizationUrl, ShowUserCode, Status, TokenReport,
     Unlocked, WaitUntil, action_from_dict,
 )
+
+if TYPE_CHECKING:  # the JSON's TypedDicts: for the type checker only (importing them costs 10 ms)
+    from ._contract import Command
 
 __all__ = ["Client", "CredentialLock", "LoginReport", "LogoutReport", "Status", "ProfileInfo", "TokenReport"]
 
@@ -140,7 +143,7 @@ class Client:
             command["token"] = token
             bearer = {"scheme": "bearer"}
             command["presentation"] = {"scheme": "header", "name": header, "prefix": prefix} if header else bearer
-        return self._expect(command, LoginReport)
+        return self._expect(cast("Command", command), LoginReport)
 
     def get_token(self) -> str:
         """A valid access token (or key): ``<APP>_TOKEN`` when set, else the stored credential,
@@ -160,7 +163,8 @@ class Client:
     def authorization_header(self, force_refresh: bool = False) -> Tuple[str, str]:
         """The header presenting the credential, ``(name, value)``: ``("Authorization",
         "Bearer …")`` or an API key's own header. ``force_refresh`` renews it first."""
-        return self._expect({"op": "refresh" if force_refresh else "get_token"}, TokenReport).header
+        command: Command = {"op": "refresh"} if force_refresh else {"op": "get_token"}
+        return self._expect(command, TokenReport).header
 
     def refresh(self) -> TokenReport:
         """Renews the stored credential now, whatever its expiry. Unlike :meth:`get_token`, a
@@ -200,10 +204,10 @@ class Client:
 
     # ------------------------------------------------------------------ the executor
 
-    def _expect(self, command: Dict[str, Any], kind: Type[T]) -> T:
+    def _expect(self, command: Command, kind: Type[T]) -> T:
         return _of(self._run(command), kind)
 
-    def _run(self, command: Dict[str, Any]) -> Outcome:
+    def _run(self, command: Command) -> Outcome:
         return self._carry_on(*_native.start(command, self._config, now_ms()))
 
     def _carry_on(self, session: _native.Session, action_json: str) -> Outcome:

@@ -406,6 +406,7 @@ class _CommandLoginRequired(TypedDict):
 
 class CommandLogin(_CommandLoginRequired, total=False):
     """Log in (`auto`: chosen from where the CLI runs) and store the credential under the profile, which becomes the active one."""
+    # The login method.
     # Default: `"auto"`.
     method: Literal["auto", "device", "browser", "paste", "client_credentials"]
 
@@ -414,18 +415,22 @@ class CommandLoginPassword(TypedDict):
     """Log in with the resource owner password grant (needs `enable_password_grant`)."""
     op: Literal["login"]
     method: Literal["password"]
+    # The username.
     username: str
+    # The password.
     password: str
 
 
 class _CommandLoginTokenRequired(TypedDict):
     op: Literal["login"]
     method: Literal["token"]
+    # The API key or token.
     token: str
 
 
 class CommandLoginToken(_CommandLoginTokenRequired, total=False):
     """Store an API key / personal access token."""
+    # How the token is sent (bearer when absent).
     presentation: PresentationInput
 
 
@@ -457,6 +462,7 @@ class CommandProfiles(TypedDict):
 class CommandUseProfile(TypedDict):
     """Make `profile` the active one (it must have a credential)."""
     op: Literal["use_profile"]
+    # The profile.
     profile: str
 
 
@@ -473,6 +479,7 @@ class CommandLock(TypedDict):
 class CommandUnlock(TypedDict):
     """Release the lock taken by `lock` (only if it still holds `nonce`)."""
     op: Literal["unlock"]
+    # The nonce `locked` returned.
     nonce: str
 
 

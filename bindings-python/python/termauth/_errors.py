@@ -13,6 +13,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds at start-up; annotations are strings here
     from typing import Any, Dict, Optional, Type
 
+    from . import _contract
+
 __all__ = [
     "Error",
     "UsageError",
@@ -151,7 +153,7 @@ _BY_KIND: Dict[str, Type[Error]] = {
 }
 
 
-def from_dict(record: Dict[str, Any]) -> Error:
+def from_dict(record: _contract.Error) -> Error:
     """Builds the right :class:`Error` subclass from the core's error record."""
     kind = str(record.get("kind", "usage"))
     code = str(record.get("code", "error"))

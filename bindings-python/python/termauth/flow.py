@@ -19,17 +19,22 @@ Time is wall-clock Unix milliseconds passed in; ``WaitUntil`` is absolute. A ref
 raises a :class:`termauth.UsageError` and leaves the flow unchanged.
 
 Actions and inputs are frozen dataclasses built from (and serialised back to) the exact
-JSON the core speaks (``tests/vectors/README.md``); ``to_dict()`` gives that JSON value.
+JSON the core speaks (``tests/vectors/README.md``); ``to_dict()`` gives that JSON value. The
+raw JSON values are typed by the TypedDicts of :mod:`termauth._contract`, generated from the
+core's Rust types.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union
 
 from . import _native
 from ._errors import Error, from_dict
+
+if TYPE_CHECKING:  # the JSON's TypedDicts: for the type checker only (importing them costs 10 ms)
+    from . import _contract as contract
 
 __all__ = [
     "Flow",
@@ -119,7 +124,7 @@ class OpenBrowser:
 class Persist:
     """Store this credential record (a dict in the core's record format); poll again."""
 
-    credential: Dict[str, Any] = field(repr=False)
+    credential: contract.Credential = field(repr=False)
 
     def to_dict(self) -> Dict[str, Any]:
         return {"type": "persist", "credential": self.credential}
@@ -165,7 +170,7 @@ class Done:
     """The flow succeeded (terminal). ``result`` is the outcome, tagged by ``kind``:
     ``tokens``, ``metadata``, ``introspection``, ``revoked`` or ``credential``."""
 
-    result: Dict[str, Any] = field(repr=False)
+    result: contract.Outcome = field(repr=False)
 
     @property
     def kind(self) -> str:
@@ -188,28 +193,27 @@ class Failed:
 Action = Union[SendRequest, ShowUserCode, OpenBrowser, Persist, WaitUntil, AwaitRedirect, AwaitResponse, Done, Failed]
 
 
-def action_from_dict(d: Dict[str, Any]) -> Action:
+def action_from_dict(d: contract.Action) -> Action:
     """The typed action for the core's action JSON value."""
-    t = d["type"]
-    if t == "send_request":
+    if d["type"] == "send_request":
         return SendRequest(d["id"], d["method"], d["url"], [(h[0], h[1]) for h in d["headers"]], d["body"])
-    if t == "wait_until":
+    if d["type"] == "wait_until":
         return WaitUntil(d["at_ms"])
-    if t == "show_user_code":
+    if d["type"] == "show_user_code":
         return ShowUserCode(d["user_code"], d["verification_uri"], d["expires_at"], d.get("verification_uri_complete"))
-    if t == "open_browser":
+    if d["type"] == "open_browser":
         return OpenBrowser(d["url"], d["redirect_uri"])
-    if t == "persist":
+    if d["type"] == "persist":
         return Persist(d["credential"])
-    if t == "await_redirect":
+    if d["type"] == "await_redirect":
         return AwaitRedirect(d["redirect_uri"], d["until_ms"])
-    if t == "await_response":
+    if d["type"] == "await_response":
         return AwaitResponse(d["id"])
-    if t == "done":
+    if d["type"] == "done":
         return Done(d["result"])
-    if t == "failed":
+    if d["type"] == "failed":
         return Failed(from_dict(d["error"]))
-    raise Error(f"Unknown action type {t!r} from the core.", code="internal_error")
+    raise Error(f"Unknown action type {d['type']!r} from the core.", code="internal_error")
 
 
 # ---------------------------------------------------------------- inputs (what handle takes)
@@ -275,18 +279,18 @@ class Cancel:
 Input = Union[HttpResponse, TransportFailure, Redirect, Cancel]
 
 
-def input_from_dict(d: Dict[str, Any]) -> Input:
+def input_from_dict(d: contract.Input) -> Input:
     """The typed input for an input JSON value."""
-    t = d.get("type")
-    if t == "http_response":
-        return HttpResponse(d["id"], d["status"], [(h[0], h[1]) for h in d.get("headers", [])], d.get("body", ""))
-    if t == "transport_error":
-        return TransportFailure(d["id"], d["kind"], d.get("message"))
-    if t == "redirect":
-        return Redirect(d["url"])
-    if t == "cancel":
-        return Cancel()
-    raise Error(f"Unknown input type {t!r}.", code="invalid_input")
+    if "type" in d:
+        if d["type"] == "http_response":
+            return HttpResponse(d["id"], d["status"], [(h[0], h[1]) for h in d.get("headers", [])], d.get("body", ""))
+        if d["type"] == "transport_error":
+            return TransportFailure(d["id"], d["kind"], d.get("message"))
+        if d["type"] == "redirect":
+            return Redirect(d["url"])
+        if d["type"] == "cancel":
+            return Cancel()
+    raise Error(f"Unknown input type {d.get('type')!r}.", code="invalid_input")
 
 
 # ---------------------------------------------------------------- the flow
@@ -302,7 +306,7 @@ class Flow:
         self._flow = native
 
     @classmethod
-    def from_spec(cls, spec: Union[str, Dict[str, Any]], seed: Optional[bytes] = None) -> "Flow":
+    def from_spec(cls, spec: Union[str, contract.FlowSpec], seed: Optional[bytes] = None) -> "Flow":
         """Starts a flow from a ``FlowSpec`` (JSON text or dict, tagged by ``flow``).
 
         ``seed`` (32 bytes) fixes the RNG (``state``, PKCE verifier, nonce) for tests; by
@@ -316,7 +320,7 @@ class Flow:
         """The next action at ``now_ms``."""
         return action_from_dict(json.loads(self._flow.poll_json(now_ms)))
 
-    def handle(self, input: Union[Input, Dict[str, Any]], now_ms: int) -> None:
+    def handle(self, input: Union[Input, contract.Input], now_ms: int) -> None:
         """Feeds ``input`` at ``now_ms``. Raises :class:`termauth.UsageError` when refused
         (unknown or repeated id, flow finished, redirect to a wrong path, …); the flow is
         then unchanged."""

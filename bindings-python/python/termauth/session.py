@@ -16,18 +16,29 @@ custom executor, a test)::
 :class:`StorageAction`); ``advance`` performs those with the Rust storage code and returns
 the first action that is not storage. Every sentence a user reads is in the actions
 (``text``, ``progress``, ``html``): an executor renders, it never writes words of its own.
-The JSON shapes are those of ``tests/vectors/README.md``.
+The JSON shapes are those of ``tests/vectors/README.md``; the raw JSON values are typed by
+the TypedDicts of :mod:`termauth._contract`, generated from the core's Rust types.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union
 
 from . import _native
 from ._errors import Error, from_dict
 from .flow import AwaitResponse, SendRequest
+
+if TYPE_CHECKING:  # the JSON's TypedDicts: for the type checker only (importing them costs 10 ms)
+    from . import _contract as contract
+
+    # The JSON of a storage primitive.
+    StorageJson = Union[
+        contract.SessionActionReadFile, contract.SessionActionWriteFile, contract.SessionActionRemoveFile,
+        contract.SessionActionListDir, contract.SessionActionCreateExclusive, contract.SessionActionProcessAlive,
+        contract.SessionActionKeyringGet, contract.SessionActionKeyringSet, contract.SessionActionKeyringDelete,
+    ]
 
 __all__ = [
     "Session",
@@ -83,7 +94,7 @@ class Prompt:
     after: List[str] = field(default_factory=list)
 
     @staticmethod
-    def from_dict(d: Dict[str, Any]) -> "Prompt":
+    def from_dict(d: contract.Prompt) -> "Prompt":
         qr = d.get("qr")
         return Prompt(list(d["lines"]), QrCode(qr["caption"], qr["data"]) if qr else None, list(d.get("after", [])))
 
@@ -184,7 +195,7 @@ class StorageAction:
 
     type: str
     id: int
-    data: Dict[str, Any] = field(repr=False)
+    data: "StorageJson" = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -212,38 +223,37 @@ _STORAGE = frozenset(
 )
 
 
-def action_from_dict(d: Dict[str, Any]) -> Action:
+def action_from_dict(d: contract.SessionAction) -> Action:
     """The typed action for the session's action JSON value."""
-    t = d["type"]
-    if t == "send_request":
+    if d["type"] == "send_request":
         return SendRequest(d["id"], d["method"], d["url"], [(h[0], h[1]) for h in d["headers"]], d["body"])
-    if t == "await_response":
+    if d["type"] == "await_response":
         return AwaitResponse(d["id"])
-    if t == "wait_until":
+    if d["type"] == "wait_until":
         p = d.get("progress")
         return WaitUntil(d["at_ms"], Progress(p["text"], p["until_ms"]) if p else None)
-    if t == "launch_browser":
+    if d["type"] == "launch_browser":
         return LaunchBrowser(d["id"], d["url"])
-    if t == "show_user_code":
+    if d["type"] == "show_user_code":
         return ShowUserCode(d["user_code"], d["verification_uri"], d["expires_at"], Prompt.from_dict(d["text"]),
                             d.get("verification_uri_complete"))
-    if t == "show_authorization_url":
+    if d["type"] == "show_authorization_url":
         return ShowAuthorizationUrl(d["url"], d["redirect_uri"], Prompt.from_dict(d["text"]))
-    if t == "listen":
+    if d["type"] == "listen":
         return Listen(d["id"], d["host"], d["port"], d["not_found_html"])
-    if t == "await_redirect":
+    if d["type"] == "await_redirect":
         return AwaitRedirect(d["redirect_uri"], d["until_ms"], d["source"])
-    if t == "answer_browser":
+    if d["type"] == "answer_browser":
         return AnswerBrowser(d["status"], d["html"])
-    if t == "notice":
+    if d["type"] == "notice":
         return Notice(d["level"], d["code"], d["text"])
-    if t in _STORAGE:
-        return StorageAction(t, d["id"], d)
-    if t == "done":
+    if d["type"] == "done":
         return Done(outcome_from_dict(d["result"]))
-    if t == "failed":
+    if d["type"] == "failed":
         return Failed(from_dict(d["error"]))
-    raise Error(f"Unknown session action {t!r} from the core.", code="internal_error")
+    if d["type"] not in _STORAGE:
+        raise Error(f"Unknown session action {d['type']!r} from the core.", code="internal_error")
+    return StorageAction(d["type"], d["id"], d)
 
 
 # ---------------------------------------------------------------- outcomes
@@ -273,7 +283,7 @@ class TokenReport:
     token: str = field(repr=False)
     header: Tuple[str, str] = field(repr=False)
     expires_at: Optional[int] = None
-    credential: Optional[Dict[str, Any]] = field(default=None, repr=False)
+    credential: Optional[contract.Credential] = field(default=None, repr=False)
     text: Optional[str] = None
 
 
@@ -350,40 +360,40 @@ Outcome = Union[LoginReport, TokenReport, LogoutReport, Status, List[ProfileInfo
                 Locked, Unlocked]
 
 
-def _store(d: Optional[Dict[str, Any]]) -> Tuple[Optional[str], Optional[str]]:
+def _store(d: Optional[contract.StoreChoice]) -> Tuple[Optional[str], Optional[str]]:
     return (d["store"], d["reason"]) if d else (None, None)
 
 
-def outcome_from_dict(d: Dict[str, Any]) -> Outcome:
+def outcome_from_dict(d: contract.SessionOutcome) -> Outcome:
     """The typed outcome for a ``done`` action's ``result``."""
-    kind = d["kind"]
-    if kind == "login":
+    if d["kind"] == "login":
         store, reason = _store(d["store"])
         return LoginReport(d["method"], d["profile"], store or "", reason or "", d.get("scope"), d.get("expires_at"),
                            d["text"])
-    if kind == "token":
+    if d["kind"] == "token":
         name, value = d["header"]
         return TokenReport(d["source"], d["token"], (name, value), d.get("expires_at"), d.get("credential"),
                            d.get("text"))
-    if kind == "logout":
+    if d["kind"] == "logout":
         return LogoutReport(d["removed"], d["revoked"], d.get("note"), d["text"])
-    if kind == "status":
+    if d["kind"] == "status":
         store, reason = _store(d.get("store"))
-        error = from_dict(d["error"]) if d.get("error") else None
+        error_record = d.get("error")
+        error = from_dict(error_record) if error_record else None
         return Status(d["source"], d["env_var"], d["profile"], d["issuer"], d["client_id"], store, reason,
                       d.get("credential_kind"), d.get("grant"), d.get("scope"), d.get("expires_at"), d["refreshable"],
                       d.get("decision"), error)
-    if kind == "profiles":
+    if d["kind"] == "profiles":
         return [ProfileInfo(p["name"], p["active"]) for p in d["profiles"]]
-    if kind == "profile_used":
+    if d["kind"] == "profile_used":
         return ProfileUsed(d["profile"])
-    if kind == "metadata":
+    if d["kind"] == "metadata":
         return dict(d["metadata"])
-    if kind == "locked":
+    if d["kind"] == "locked":
         return Locked(d["path"], d["nonce"])
-    if kind == "unlocked":
+    if d["kind"] == "unlocked":
         return Unlocked(d["released"])
-    raise Error(f"Unknown session outcome {kind!r} from the core.", code="internal_error")
+    raise Error(f"Unknown session outcome {d['kind']!r} from the core.", code="internal_error")
 
 
 # ---------------------------------------------------------------- the session
@@ -398,7 +408,7 @@ class Session:
         self._native = native
 
     @classmethod
-    def start(cls, spec: Union[str, Dict[str, Any]], seed: Optional[bytes] = None, now_ms: int = 0) -> "Session":
+    def start(cls, spec: Union[str, contract.SessionSpec], seed: Optional[bytes] = None, now_ms: int = 0) -> "Session":
         """Starts a session from a ``SessionSpec`` (``{"command", "config", "environment"}``,
         JSON text or dict; :func:`termauth._native.environment_json` gives this process's
         environment). ``seed`` (32 bytes) fixes its randomness for tests."""
@@ -413,7 +423,7 @@ class Session:
         """The next action that is not storage; storage primitives are performed natively."""
         return action_from_dict(json.loads(self._native.advance_json(now_ms)))
 
-    def handle(self, input: Dict[str, Any], now_ms: int) -> None:
+    def handle(self, input: contract.SessionInput, now_ms: int) -> None:
         """Feeds an input (its JSON value). Raises :class:`termauth.UsageError` when refused;
         the session is then unchanged. ``{"type": "cancel"}`` is always accepted."""
         self._native.handle_json(json.dumps(input), now_ms)

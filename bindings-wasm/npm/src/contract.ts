@@ -231,7 +231,10 @@ export interface ClientCredentialsConfig {
 /** Log in (`auto`: chosen from where the CLI runs) and store the credential under the profile, which becomes the active one. */
 export interface CommandLogin {
   op: 'login';
-  /** Default: `"auto"`. */
+  /**
+   * The login method.
+   * Default: `"auto"`.
+   */
   method?: 'auto' | 'device' | 'browser' | 'paste' | 'client_credentials';
 }
 
@@ -239,7 +242,9 @@ export interface CommandLogin {
 export interface CommandLoginPassword {
   op: 'login';
   method: 'password';
+  /** The username. */
   username: string;
+  /** The password. */
   password: string;
 }
 
@@ -247,7 +252,9 @@ export interface CommandLoginPassword {
 export interface CommandLoginToken {
   op: 'login';
   method: 'token';
+  /** The API key or token. */
   token: string;
+  /** How the token is sent (bearer when absent). */
   presentation?: PresentationInput;
 }
 
@@ -279,6 +286,7 @@ export interface CommandProfiles {
 /** Make `profile` the active one (it must have a credential). */
 export interface CommandUseProfile {
   op: 'use_profile';
+  /** The profile. */
   profile: string;
 }
 
@@ -295,6 +303,7 @@ export interface CommandLock {
 /** Release the lock taken by `lock` (only if it still holds `nonce`). */
 export interface CommandUnlock {
   op: 'unlock';
+  /** The nonce `locked` returned. */
   nonce: string;
 }
 

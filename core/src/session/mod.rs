@@ -436,8 +436,10 @@ impl schemars::JsonSchema for Command {
     fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
         use serde_json::{Value, json};
         let reading = generator.contract().is_deserialize();
-        let presentation = generator.subschema_for::<Presentation>().to_value();
-        let string = || json!({ "type": "string" });
+        let mut presentation = generator.subschema_for::<Presentation>().to_value();
+        presentation["description"] =
+            json!(if reading { "How the token is sent (bearer when absent)." } else { "How the token is sent." });
+        let string = |description: &str| json!({ "type": "string", "description": description });
         let op = |name: &str, description: &str, members: &[(&str, Value)], required: &[&str]| {
             let mut properties = serde_json::Map::new();
             properties.insert("op".into(), json!({ "type": "string", "const": name }));
@@ -456,7 +458,7 @@ impl schemars::JsonSchema for Command {
         };
         let method = |names: &[&str]| match names {
             [one] => json!({ "type": "string", "const": one }),
-            many => json!({ "type": "string", "enum": many }),
+            many => json!({ "type": "string", "enum": many, "description": "The login method." }),
         };
         let mut simple_method = method(&["auto", "device", "browser", "paste", "client_credentials"]);
         if reading {
@@ -472,13 +474,17 @@ impl schemars::JsonSchema for Command {
             op(
                 "login",
                 "Log in with the resource owner password grant (needs `enable_password_grant`).",
-                &[("method", method(&["password"])), ("username", string()), ("password", string())],
+                &[
+                    ("method", method(&["password"])),
+                    ("username", string("The username.")),
+                    ("password", string("The password.")),
+                ],
                 &["method", "username", "password"],
             ),
             op(
                 "login",
                 "Store an API key / personal access token.",
-                &[("method", method(&["token"])), ("token", string()), ("presentation", presentation)],
+                &[("method", method(&["token"])), ("token", string("The API key or token.")), ("presentation", presentation)],
                 if reading { &["method", "token"] } else { &["method", "token", "presentation"] },
             ),
             op("get_token", "A valid access token: `<APP>_TOKEN`, else the stored one, renewed when due.", &[], &[]),
@@ -489,7 +495,7 @@ impl schemars::JsonSchema for Command {
             op(
                 "use_profile",
                 "Make `profile` the active one (it must have a credential).",
-                &[("profile", string())],
+                &[("profile", string("The profile."))],
                 &["profile"],
             ),
             op("discover", "The server metadata: configured, cached (a day) or discovered (and cached).", &[], &[]),
@@ -497,7 +503,7 @@ impl schemars::JsonSchema for Command {
             op(
                 "unlock",
                 "Release the lock taken by `lock` (only if it still holds `nonce`).",
-                &[("nonce", string())],
+                &[("nonce", string("The nonce `locked` returned."))],
                 &["nonce"],
             ),
         ];
