@@ -12,6 +12,10 @@
 //!   (actions, outcomes, a credential to store: the serialize contract, where members skipped
 //!   when empty are optional, never null, and no other member appears). A type whose two
 //!   shapes differ gets both: the written one under its name, the read one as `<Name>Input`.
+//! * The readers are hand-written (`core/src/json.rs`), so the read shapes are checked against
+//!   them: a document with only the members a reader requires is accepted by it and by the
+//!   schema, and refused by both without any one of them; the schema's `default`s are what
+//!   the readers fill in.
 //! * The validator below covers the keywords the generated schema uses (and refuses any
 //!   other), with the 2020-12 semantics of `unevaluatedProperties`.
 
@@ -662,14 +666,17 @@ fn wrong_documents_are_refused() {
     assert_eq!(validator.check("Input", &json!({ "type": "http_response", "id": 1, "status": 200 })), Vec::<String>::new());
 }
 
-/// Every keyword in the schema is one the validator knows (it panics on others, but only
-/// where a document reaches them).
+/// Every keyword (and `format`) in the schema is one the validator knows (it panics on
+/// others, but only where a document reaches them).
 #[test]
 fn the_validator_knows_every_keyword_of_the_schema() {
     fn walk(schema: &Value, keywords: &mut BTreeSet<String>) {
         let Value::Object(map) = schema else { return };
         for (k, v) in map {
             keywords.insert(k.clone());
+            if k == "format" {
+                keywords.insert(format!("format {}", v.as_str().unwrap_or_default()));
+            }
             match k.as_str() {
                 "properties" | "$defs" => v.as_object().into_iter().flat_map(|m| m.values()).for_each(|s| walk(s, keywords)),
                 "oneOf" | "anyOf" | "allOf" | "prefixItems" => v.as_array().into_iter().flatten().for_each(|s| walk(s, keywords)),
@@ -701,6 +708,9 @@ fn the_validator_knows_every_keyword_of_the_schema() {
             "anyOf",
             "allOf",
             "unevaluatedProperties",
+            "format uint16",
+            "format uint32",
+            "format uint64",
         ])
         .map(|k| k.to_string())
         .collect();
