@@ -225,7 +225,7 @@ impl SessionConfig {
     }
 }
 
-/// The defaults [`SessionConfig::read`] fills in for absent members (those of
+/// The defaults `SessionConfig::read` fills in for absent members (those of
 /// [`SessionConfig::new`]), named for the JSON Schema's `default`s.
 #[cfg(feature = "schema")]
 impl SessionConfig {
@@ -424,7 +424,7 @@ impl Serialize for Command {
     }
 }
 
-/// JSON Schema: the map [`Command::read`] accepts and `Serialize` writes, tagged by `op`;
+/// JSON Schema: the map `Command::read` accepts and `Serialize` writes, tagged by `op`;
 /// `login`'s `method` is optional (`auto`) in what is read, always written. Unknown members
 /// are refused.
 #[cfg(feature = "schema")]
