@@ -10,6 +10,9 @@
 // written value also satisfies.
 import type * as C from './contract.js';
 
+/** Every generated shape under its schema name (`contract.DeviceConfig`, `contract.SessionActionReadFile`, …). */
+export type * as contract from './contract.js';
+
 /** Unix milliseconds (wall clock). */
 export type Millis = number;
 
