@@ -120,10 +120,8 @@ export class Client {
   status(): Status {
     const outcome = this.#runSync({ op: 'status' });
     if (!('env_var' in outcome)) throw unexpected(`the session ended with \`${outcome.kind}\`, not \`status\``);
-    // The outcome's tag and the status's own `kind` share one JSON member (the core writes
-    // both; the last, the credential's kind, wins): keep it only as the credential's kind.
-    const { kind, error, ...status } = outcome;
-    return { ...status, ...(kind !== 'status' && { kind }), ...(error && { error: errorFrom(error) }) };
+    const { kind: _outcome, error, ...status } = outcome;
+    return { ...status, ...(error && { error: errorFrom(error) }) };
   }
 
   /** The stored profiles for this issuer and client. Reads the store only. */

@@ -182,7 +182,7 @@ test('API key / personal access token: stored, served, not refreshable', async (
   const r = await c.login({ method: 'token', token: '  pat_123  ', presentation: { scheme: 'header', name: 'X-API-Key' } });
   assert.equal(r.method, 'token');
   assert.equal(await c.getToken(), 'pat_123');
-  assert.equal(c.status().kind, 'api_key');
+  assert.equal(c.status().credential_kind, 'api_key');
   await assert.rejects(c.refresh(), (e) => e.code === 'not_refreshable');
   await assert.rejects(c.login({ method: 'token', token: 'has space' }), (e) => e.code === 'invalid_api_key');
   const out = await c.logout();

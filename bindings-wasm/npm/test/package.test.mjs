@@ -67,7 +67,7 @@ test('the example CLI: client-credentials login, token, status, logout (ESM impo
   assert.equal(token.stderr, '', 'nothing but the token on a cached read');
   const status = JSON.parse((await run(['mycli.mjs', 'status'], env)).stdout);
   assert.equal(status.source, 'store');
-  assert.equal(status.kind, 'oauth');
+  assert.equal(status.credential_kind, 'oauth');
   const refresh = await run(['mycli.mjs', 'refresh'], env);
   assert.equal(refresh.code, 0, refresh.stderr);
   assert.match(refresh.stderr, /^Token renewed; it expires in /);

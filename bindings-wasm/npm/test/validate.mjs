@@ -133,18 +133,15 @@ function checkSessionOutcome(o, where) {
     case 'login':
       return shape(o, where, { kind: S, method: oneOf('device', 'browser', 'paste', 'client_credentials', 'password', 'token'), profile: S, store: storeChoice, text: S }, { scope: S, expires_at: I });
     case 'token':
-      return shape(o, where, { kind: S, source: oneOf('env', 'store'), token: S, header }, { expires_at: I, credential: checkCredential, text: S });
+      return shape(o, where, { kind: S, source: oneOf('env', 'store'), token: S, header }, { expires_at: I, renew_at: I, credential: checkCredential, text: S });
     case 'logout':
       return shape(o, where, { kind: S, removed: B, revoked: B, text: S }, { note: S });
-    // `status`: its tag and the status's own `kind` share the member (see src/types.ts).
     case 'status':
-    case 'oauth':
-    case 'api_key':
       return shape(
         o,
         where,
-        { kind: S, source: oneOf('env', 'store', 'none'), env_var: S, profile: S, issuer: S, client_id: S, refreshable: B },
-        { store: storeChoice, grant: oneOf('device_code', 'authorization_code', 'client_credentials', 'password'), scope: S, expires_at: I, decision: oneOf('use', 'refresh', 'reacquire', 'relogin'), error: checkError },
+        { kind: S, source: oneOf('env', 'store', 'none'), env_var: S, profile: S, issuer: S, client_id: S, refreshable: B, lines: arrayOf(S) },
+        { store: storeChoice, credential_kind: oneOf('oauth', 'api_key'), grant: oneOf('device_code', 'authorization_code', 'client_credentials', 'password'), scope: S, expires_at: I, decision: oneOf('use', 'refresh', 'reacquire', 'relogin'), error: checkError },
       );
     case 'profiles':
       return shape(o, where, { kind: S, profiles: arrayOf((p, w) => shape(p, w, { name: S, active: B })) });
