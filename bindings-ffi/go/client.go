@@ -3,7 +3,6 @@ package termauth
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"os"
 	"sync"
@@ -38,11 +37,7 @@ func New(cfg Config) (*Client, error) {
 	if c.http == nil {
 		c.http = defaultHTTPClient()
 	} else {
-		// The host's client, but never following a redirect: on 307/308 Go would send the
-		// form (refresh token, client secret, code verifier) to wherever it points.
-		own := *c.http
-		own.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-		c.http = &own
+		c.http = withoutRedirects(c.http)
 	}
 	spec, err := c.spec(map[string]any{"op": "status"}, []byte("{}"))
 	if err != nil {
@@ -57,28 +52,8 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
-// String describes the client without its configuration's secrets.
-func (c *Client) String() string {
-	return fmt.Sprintf("termauth.Client(app=%s issuer=%s client_id=%s)", c.cfg.App, c.cfg.Issuer, c.cfg.ClientID)
-}
-
-// GoString is String for %#v.
-func (c *Client) GoString() string { return c.String() }
-
 // Close is a no-op kept for callers that defer it: a Client holds no handle between calls.
 func (c *Client) Close() error { return nil }
-
-func (c *Client) spec(command map[string]any, environment []byte) ([]byte, error) {
-	config := c.config
-	if *c.secret != "" {
-		config = make(map[string]any, len(c.config)+1)
-		for k, v := range c.config {
-			config[k] = v
-		}
-		config["client_secret"] = *c.secret
-	}
-	return json.Marshal(map[string]any{"command": command, "config": config, "environment": json.RawMessage(environment)})
-}
 
 // call runs command and decodes its outcome.
 func call[T any](ctx context.Context, c *Client, command map[string]any) (*T, error) {

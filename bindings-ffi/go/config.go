@@ -145,3 +145,25 @@ func sessionConfig(cfg *Config) map[string]any {
 	set("launch_browser", false, cfg.NoBrowser)
 	return m
 }
+
+// spec is the session's input: the command, the configuration (with the client secret
+// put back in), the environment snapshot.
+func (c *Client) spec(command map[string]any, environment []byte) ([]byte, error) {
+	config := c.config
+	if *c.secret != "" {
+		config = make(map[string]any, len(c.config)+1)
+		for k, v := range c.config {
+			config[k] = v
+		}
+		config["client_secret"] = *c.secret
+	}
+	return json.Marshal(map[string]any{"command": command, "config": config, "environment": json.RawMessage(environment)})
+}
+
+// String describes the client without its configuration's secrets.
+func (c *Client) String() string {
+	return fmt.Sprintf("termauth.Client(app=%s issuer=%s client_id=%s)", c.cfg.App, c.cfg.Issuer, c.cfg.ClientID)
+}
+
+// GoString is String for %#v.
+func (c *Client) GoString() string { return c.String() }

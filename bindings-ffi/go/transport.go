@@ -36,6 +36,14 @@ func defaultHTTPClient() *http.Client {
 	}
 }
 
+// withoutRedirects is the host's client, but never following a redirect: on 307/308 Go
+// would send the form (refresh token, client secret, code verifier) to wherever it points.
+func withoutRedirects(host *http.Client) *http.Client {
+	own := *host
+	own.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &own
+}
+
 // send performs a send_request action; the http_response or transport_error input. A
 // request already sent is let finish (within its deadline) even after Ctrl-C: its answer
 // may carry a rotated refresh token that must not be lost.

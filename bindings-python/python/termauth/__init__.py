@@ -64,14 +64,15 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ._client import Client, CredentialLock
+    from ._client import Client
+    from ._lock import CredentialLock
     from ._ui import UI, SilentUI, TerminalUI
     from .flow import Flow
     from .session import LoginReport, LogoutReport, ProfileInfo, Session, Status, TokenReport
 
 _LAZY = {
     "Client": "._client",
-    "CredentialLock": "._client",
+    "CredentialLock": "._lock",
     "LoginReport": ".session",
     "LogoutReport": ".session",
     "TokenReport": ".session",

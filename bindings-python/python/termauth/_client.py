@@ -26,8 +26,9 @@ from .session import (
 
 if TYPE_CHECKING:  # the JSON's TypedDicts: for the type checker only (importing them costs 10 ms)
     from ._contract import Command
+    from ._lock import CredentialLock
 
-__all__ = ["Client", "CredentialLock", "LoginReport", "LogoutReport", "Status", "ProfileInfo", "TokenReport"]
+__all__ = ["Client", "LoginReport", "LogoutReport", "Status", "ProfileInfo", "TokenReport"]
 
 ReadLine = Callable[[float], Optional[str]]
 T = TypeVar("T")
@@ -44,24 +45,6 @@ def _of(outcome: Outcome, kind: Type[T]) -> T:
     if not isinstance(outcome, kind):
         raise Error(f"The session ended with {type(outcome).__name__}, not {kind.__name__}.", code="internal_error")
     return outcome
-
-
-class CredentialLock:
-    """A held credential lock (:meth:`Client.lock`); released by :meth:`release` or ``with``."""
-
-    def __init__(self, client: Client, locked: Locked) -> None:
-        self._client, self.path, self._nonce = client, locked.path, locked.nonce
-
-    def release(self) -> bool:
-        """Releases the lock (once); whether it was still ours and was removed."""
-        nonce, self._nonce = self._nonce, ""
-        return bool(nonce) and self._client._expect({"op": "unlock", "nonce": nonce}, Unlocked).released
-
-    def __enter__(self) -> "CredentialLock":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
 
 
 class _Run:
@@ -200,6 +183,8 @@ class Client:
 
     def lock(self) -> "CredentialLock":
         """Takes the credential's lock (the one renewals take, in every language), ``with`` it."""
+        from ._lock import CredentialLock
+
         return CredentialLock(self, self._expect({"op": "lock"}, Locked))
 
     # ------------------------------------------------------------------ the executor
