@@ -1185,7 +1185,7 @@ pub enum Outcome {
     },
 }
 
-type Operation = Pin<Box<dyn Future<Output = Result<Outcome, Error>> + Send>>;
+pub(crate) type Operation = Pin<Box<dyn Future<Output = Result<Outcome, Error>> + Send>>;
 
 /// One command, run as a sans-IO machine (see the module docs).
 pub struct Session {
@@ -1211,7 +1211,7 @@ impl Session {
             crate::store::check_profile(profile)?;
         }
         let io = Io::new(now_ms);
-        let operation: Operation = Box::pin(ops::run(io.clone(), spec, rng));
+        let operation = ops::start(io.clone(), spec, rng);
         Ok(Session { io, operation: Some(operation), terminal: None })
     }
 

@@ -3,6 +3,7 @@
 //! lock, the active profile, the metadata cache). Every decision is here or in the pure
 //! modules it calls (`lifecycle`, `auto`, `store`, `texts`).
 
+use super::Operation;
 use super::io::{Arrival, Io, IoFailure};
 use super::{
     Action, Command, LoginMethod, LoginReport, LogoutReport, NoticeLevel, Outcome, ProfileInfo, Progress, RedirectSource,
@@ -29,29 +30,31 @@ use crate::store::{
 };
 use crate::texts;
 
-/// Runs `spec`'s command to its outcome.
-pub(super) async fn run(io: Io, spec: SessionSpec, rng: Rng) -> Result<Outcome, Error> {
+/// The future that runs `spec`'s command to its outcome. Each command is its own boxed
+/// future, so a short command (a cached `get_token`) never runs — and a WebAssembly engine
+/// that compiles functions on first use never compiles — the code of the others.
+pub(super) fn start(io: Io, spec: SessionSpec, rng: Rng) -> Operation {
     let SessionSpec { command, config, environment } = spec;
     let client_secret = config.client_secret.clone().or_else(|| environment.client_secret(&config.app));
     let mut ctx = Ctx { io, config, env: environment, rng, client_secret, metadata: None, profile: None, paths: None };
     match command {
-        Command::Login(method) => login(&mut ctx, method).await,
-        Command::GetToken => get_token(&mut ctx, false).await,
-        Command::Refresh => get_token(&mut ctx, true).await,
-        Command::Logout => logout(&mut ctx).await,
-        Command::Status => status(&mut ctx).await,
-        Command::Profiles => profiles(&mut ctx).await.map(|profiles| Outcome::Profiles { profiles }),
-        Command::UseProfile { profile } => use_profile(&mut ctx, profile).await,
-        Command::Discover => metadata(&mut ctx).await.map(|metadata| Outcome::Metadata { metadata }),
-        Command::Lock => {
+        Command::Login(method) => Box::pin(async move { login(&mut ctx, method).await }),
+        Command::GetToken => Box::pin(async move { get_token(&mut ctx, false).await }),
+        Command::Refresh => Box::pin(async move { get_token(&mut ctx, true).await }),
+        Command::Logout => Box::pin(async move { logout(&mut ctx).await }),
+        Command::Status => Box::pin(async move { status(&mut ctx).await }),
+        Command::Profiles => Box::pin(async move { profiles(&mut ctx).await.map(|profiles| Outcome::Profiles { profiles }) }),
+        Command::UseProfile { profile } => Box::pin(async move { use_profile(&mut ctx, profile).await }),
+        Command::Discover => Box::pin(async move { metadata(&mut ctx).await.map(|metadata| Outcome::Metadata { metadata }) }),
+        Command::Lock => Box::pin(async move {
             let path = lock_file(&mut ctx).await?;
             let held = acquire(&mut ctx, &path, true).await?;
             Ok(Outcome::Locked { path: held.path, nonce: held.nonce })
-        }
-        Command::Unlock { nonce } => {
+        }),
+        Command::Unlock { nonce } => Box::pin(async move {
             let path = lock_file(&mut ctx).await?;
             Ok(Outcome::Unlocked { released: release(&mut ctx, Held { path, nonce }).await })
-        }
+        }),
     }
 }
 
