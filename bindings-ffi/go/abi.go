@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"time"
 	"unsafe"
 )
 
@@ -129,6 +130,26 @@ func newSession(spec []byte, seed []byte, nowMs int64) (*session, error) {
 	s := &session{p: p}
 	runtime.SetFinalizer(s, (*session).free)
 	return s, nil
+}
+
+// startSession starts command for this process (the environment snapshot and the
+// randomness are taken natively) and advances it: the session and its first action that is
+// not storage.
+func startSession(command, config []byte, nowMs int64) (*session, []byte, error) {
+	var p *C.termauth_session
+	var v C.termauth_str
+	var e *C.termauth_error
+	cp, cl := cbytes(command)
+	fp, fl := cbytes(config)
+	st := C.termauth_session_start_json(cp, cl, fp, fl, C.uint64_t(nowMs), &p, &v, &e)
+	runtime.KeepAlive(command)
+	runtime.KeepAlive(config)
+	if err := fail(st, e); err != nil {
+		return nil, nil, err
+	}
+	s := &session{p: p}
+	runtime.SetFinalizer(s, (*session).free)
+	return s, viewBytes(v), nil
 }
 
 func (s *session) free() {
@@ -257,3 +278,6 @@ func jsonEqual(a, b []byte) (bool, error) {
 	runtime.KeepAlive(b)
 	return bool(eq), fail(st, e)
 }
+
+// nowMs is the wall clock (Unix ms) the sessions run on.
+func nowMs() int64 { return time.Now().UnixMilli() }

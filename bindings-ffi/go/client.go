@@ -6,13 +6,13 @@ import (
 	"net/http"
 	"os"
 	"sync"
-	"time"
 )
 
 // Client runs commands. It is safe for concurrent use (each call is its own session).
 type Client struct {
-	cfg    Config         // without ClientSecret, which lives behind secret
-	config map[string]any // the session's `config`, without client_secret
+	cfg         Config         // without ClientSecret, which lives behind secret
+	config      map[string]any // the session's `config`, without client_secret
+	configBytes []byte         // config as JSON
 	// The client secret behind a pointer: fmt prints a Client value's unexported fields
 	// raw (no String method), and a pointer shows as an address, never the secret.
 	secret *string
@@ -34,6 +34,7 @@ func New(cfg Config) (*Client, error) {
 	secret := cfg.ClientSecret
 	cfg.ClientSecret = ""
 	c := &Client{cfg: cfg, config: sessionConfig(&cfg), secret: &secret, http: cfg.HTTPClient}
+	c.configBytes, _ = json.Marshal(c.config)
 	if c.http == nil {
 		c.http = defaultHTTPClient()
 	} else {
@@ -51,9 +52,6 @@ func New(cfg Config) (*Client, error) {
 	s.free()
 	return c, nil
 }
-
-// Close is a no-op kept for callers that defer it: a Client holds no handle between calls.
-func (c *Client) Close() error { return nil }
 
 // call runs command and decodes its outcome.
 func call[T any](ctx context.Context, c *Client, command map[string]any) (*T, error) {
@@ -150,33 +148,27 @@ type action struct {
 
 // run executes one session of command to its end and returns its outcome's JSON.
 func (c *Client) run(ctx context.Context, command map[string]any) (json.RawMessage, error) {
-	env, err := environmentJSON(c.cfg.App)
+	cmd, _ := json.Marshal(command) // strings, numbers and maps of them: it cannot fail
+	config, err := c.configJSON()
 	if err != nil {
-		return nil, err
+		return nil, internalError("cannot encode the configuration")
 	}
-	spec, err := c.spec(command, env)
-	wipe(env)
-	if err != nil {
-		return nil, internalError("cannot encode the session's spec")
+	// One call starts the session (this process's environment, the OS's randomness) and
+	// does its storage: a cached token is already `done`.
+	s, text, err := startSession(cmd, config, nowMs())
+	if len(config) != len(c.configBytes) {
+		wipe(config) // it held the client secret
 	}
-	s, err := newSession(spec, nil, nowMs())
-	wipe(spec)
 	if err != nil {
 		return nil, err
 	}
 	defer s.free()
-	x := &executor{c: c, ui: newTerminal(c.cfg.Stderr), cancel: make(chan struct{})}
+	x := &executor{c: c, cancel: make(chan struct{})}
 	var once sync.Once
-	cancel := func() { once.Do(func() { close(x.cancel) }) }
-	defer c.interrupts(cancel)()
-	defer context.AfterFunc(ctx, cancel)()
+	x.stop = func() { once.Do(func() { close(x.cancel) }) }
+	defer context.AfterFunc(ctx, x.stop)()
 	defer x.close()
-	for {
-		if x.cancelled() && !x.cancelSent {
-			x.cancelSent = true
-			_ = s.handle([]byte(`{"type":"cancel"}`), nowMs())
-		}
-		text, err := s.advance(nowMs())
+	for ; ; text, err = s.advance(nowMs()) {
 		if err != nil {
 			return nil, err
 		}
@@ -208,14 +200,20 @@ func (c *Client) run(ctx context.Context, command map[string]any) (json.RawMessa
 				x.abortBrowser() // a redirect the session no longer waited for
 			}
 		}
+		if x.cancelled() && !x.cancelSent {
+			x.cancelSent = true
+			_ = s.handle([]byte(`{"type":"cancel"}`), nowMs())
+		}
 	}
 }
 
 // executor is what one run keeps between actions.
 type executor struct {
 	c          *Client
-	ui         *terminal
+	ui         *terminal     // made on the first action that is not storage
 	cancel     chan struct{} // closed on Ctrl-C or when ctx ends
+	stop       func()        // closes cancel
+	untrap     func()        // removes the Ctrl-C handler, once one is set
 	cancelSent bool
 	listener   *loopback
 	browser    *callback // the browser connection waiting for its page
@@ -241,6 +239,12 @@ func (x *executor) interrupted() <-chan struct{} {
 // execute does one action; the input to hand back, if it takes one.
 func (x *executor) execute(a *action) (any, error) {
 	traceAction(a)
+	if x.ui == nil {
+		// Only now: a cached token (storage only) costs no terminal check and no signal
+		// handler (signal.Stop waits for the signal loop: most of a cached Token's time).
+		x.ui = newTerminal(x.c.cfg.Stderr)
+		x.untrap = x.c.interrupts(x.stop)
+	}
 	switch a.Type {
 	case "send_request":
 		return x.c.send(a), nil
@@ -287,7 +291,8 @@ func (x *executor) close() {
 	if x.listener != nil {
 		x.listener.close()
 	}
-	x.ui.clear()
+	if x.ui != nil {
+		x.untrap()
+		x.ui.clear()
+	}
 }
-
-func nowMs() int64 { return time.Now().UnixMilli() }

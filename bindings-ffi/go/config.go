@@ -146,18 +146,27 @@ func sessionConfig(cfg *Config) map[string]any {
 	return m
 }
 
-// spec is the session's input: the command, the configuration (with the client secret
-// put back in), the environment snapshot.
-func (c *Client) spec(command map[string]any, environment []byte) ([]byte, error) {
-	config := c.config
-	if *c.secret != "" {
-		config = make(map[string]any, len(c.config)+1)
-		for k, v := range c.config {
-			config[k] = v
-		}
-		config["client_secret"] = *c.secret
+// configJSON is the session's `config`, with the client secret put back in (kept out of
+// the Client's printable fields).
+func (c *Client) configJSON() ([]byte, error) {
+	if *c.secret == "" {
+		return c.configBytes, nil
 	}
-	return json.Marshal(map[string]any{"command": command, "config": config, "environment": json.RawMessage(environment)})
+	config := make(map[string]any, len(c.config)+1)
+	for k, v := range c.config {
+		config[k] = v
+	}
+	config["client_secret"] = *c.secret
+	return json.Marshal(config)
+}
+
+// spec is the session's whole input: the command, the configuration and an environment.
+func (c *Client) spec(command map[string]any, environment []byte) ([]byte, error) {
+	config, err := c.configJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(map[string]any{"command": command, "config": json.RawMessage(config), "environment": json.RawMessage(environment)})
 }
 
 // String describes the client without its configuration's secrets.
@@ -167,3 +176,6 @@ func (c *Client) String() string {
 
 // GoString is String for %#v.
 func (c *Client) GoString() string { return c.String() }
+
+// Close is a no-op kept for callers that defer it: a Client holds no handle between calls.
+func (c *Client) Close() error { return nil }

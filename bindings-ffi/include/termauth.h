@@ -290,6 +290,21 @@ termauth_status termauth_session_new(const uint8_t *spec_json,
                                      struct termauth_session **out,
                                      struct termauth_error **err);
 
+// Starts a session for this process and advances it, in one call: `command_json` and
+// `config_json` are the spec's `command` and `config`; the environment is this process's
+// snapshot for the config's `app` (as `termauth_environment_json`), the randomness the
+// OS's. On success `*out` is the new session and `*action` the first action that is not
+// storage (a view, as `termauth_session_advance_json`): for a cached token, already
+// `done`.
+termauth_status termauth_session_start_json(const uint8_t *command_json,
+                                            size_t command_len,
+                                            const uint8_t *config_json,
+                                            size_t config_len,
+                                            uint64_t now_ms,
+                                            struct termauth_session **out,
+                                            struct termauth_str *action,
+                                            struct termauth_error **err);
+
 // Frees a session (NULL is ignored).
 void termauth_session_free(struct termauth_session *session);
 

@@ -42,6 +42,17 @@ impl termauth_session {
         self.action = Some(json);
         Ok(view)
     }
+
+    /// Polls, doing storage primitives here, until an action the host must do.
+    fn advance(&mut self, now_ms: u64) -> R<termauth_str> {
+        loop {
+            let action = self.session.poll(now_ms);
+            match crate::storage::execute(&action) {
+                Some(answer) => self.session.handle(answer, now_ms)?,
+                None => return self.show(&action),
+            }
+        }
+    }
 }
 
 /// Starts a session from its spec (`{"command":…,"config":…,"environment":…}`, the
@@ -63,6 +74,42 @@ pub unsafe extern "C" fn termauth_session_new(
         let spec = SessionSpec::from_json(unsafe { str_in(spec_json, spec_len, "spec_json") }?)?;
         let session = Session::start(spec, unsafe { rng_in(seed) }?, now_ms)?;
         unsafe { handle_out(out, termauth_session { session, action: None }) };
+        Ok(())
+    })
+}
+
+/// Starts a session for this process and advances it, in one call: `command_json` and
+/// `config_json` are the spec's `command` and `config`; the environment is this process's
+/// snapshot for the config's `app` (as `termauth_environment_json`), the randomness the
+/// OS's. On success `*out` is the new session and `*action` the first action that is not
+/// storage (a view, as `termauth_session_advance_json`): for a cached token, already
+/// `done`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn termauth_session_start_json(
+    command_json: *const u8,
+    command_len: usize,
+    config_json: *const u8,
+    config_len: usize,
+    now_ms: u64,
+    out: *mut *mut termauth_session,
+    action: *mut termauth_str,
+    err: *mut *mut termauth_error,
+) -> termauth_status {
+    boundary(err, || {
+        check_out(out, "out")?;
+        check_out(action, "action")?;
+        let command = unsafe { str_in(command_json, command_len, "command_json") }?;
+        let config = unsafe { str_in(config_json, config_len, "config_json") }?;
+        let app = serde_json::from_str::<serde_json::Value>(config)
+            .ok()
+            .and_then(|v| v.get("app").and_then(|a| a.as_str()).map(str::to_string))
+            .unwrap_or_default();
+        let environment = json_string(&termauth::environment::snapshot(&app))?;
+        let spec = SessionSpec::from_json(&format!(r#"{{"command":{command},"config":{config},"environment":{environment}}}"#))?;
+        let mut s = termauth_session { session: Session::start(spec, termauth_core::Rng::from_os()?, now_ms)?, action: None };
+        let view = s.advance(now_ms)?;
+        unsafe { put(action, view) };
+        unsafe { handle_out(out, s) };
         Ok(())
     })
 }
@@ -129,17 +176,9 @@ pub unsafe extern "C" fn termauth_session_advance_json(
     boundary(err, || {
         check_out(out, "out")?;
         let s = unsafe { obj_mut(session, "session") }?;
-        loop {
-            let action = s.session.poll(now_ms);
-            match crate::storage::execute(&action) {
-                Some(answer) => s.session.handle(answer, now_ms)?,
-                None => {
-                    let view = s.show(&action)?;
-                    unsafe { put(out, view) };
-                    return Ok(());
-                }
-            }
-        }
+        let view = s.advance(now_ms)?;
+        unsafe { put(out, view) };
+        Ok(())
     })
 }
 

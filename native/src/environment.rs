@@ -15,13 +15,17 @@ pub fn platform() -> Platform {
     }
 }
 
-/// This machine's host name (named in lock files).
+/// This machine's host name (named in lock files), read once per process.
 pub fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
-        .map(|s| s.trim().to_string())
-        .or_else(|_| std::env::var("COMPUTERNAME"))
-        .unwrap_or_default()
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+            .map(|s| s.trim().to_string())
+            .or_else(|_| std::env::var("COMPUTERNAME"))
+            .unwrap_or_default()
+    })
+    .clone()
 }
 
 /// The environment snapshot a session of `app` reads: the platform, this host and
