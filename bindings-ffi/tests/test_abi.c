@@ -441,6 +441,26 @@ static void test_malformed_session(void) {
   CHECK(termauth_session_handle_json(NULL, S("{\"type\":\"cancel\"}"), 1, NULL) == TERMAUTH_STATUS_NULL_ARGUMENT,
         "session: handle NULL");
 
+  /* start_json: this process's environment, storage done in place: nothing stored here, so
+   * the first action to hand out is already the failure */
+  termauth_session *started = NULL;
+  termauth_str first = {0};
+  const char *cfg = "{\"app\":\"ctest-start\",\"issuer\":\"https://as.example\",\"client_id\":\"c\","
+                    "\"config_dir\":\"/nonexistent/termauth-ctest-start\"}";
+  CHECK(termauth_session_start_json(S("{\"op\":\"get_token\"}"), S(cfg), 1000, &started, &first, &err) ==
+                TERMAUTH_STATUS_OK &&
+            first.data && strstr(first.data, "\"failed\"") && strstr(first.data, "not_logged_in"),
+        "session: start_json advances to the failure: %s", first.data ? first.data : (err ? termauth_error_message(err).data : ""));
+  termauth_session_free(started), started = NULL;
+  termauth_error_free(err), err = NULL;
+  CHECK(termauth_session_start_json(S("{\"op\":\"nope\"}"), S(cfg), 1000, &started, &first, &err) == TERMAUTH_STATUS_USAGE &&
+            started == NULL && err && strcmp(termauth_error_code(err).data, "invalid_session_spec") == 0,
+        "session: start_json refuses a bad command");
+  termauth_error_free(err), err = NULL;
+  CHECK(termauth_session_start_json(S("{\"op\":\"get_token\"}"), S(cfg), 1000, NULL, &first, NULL) ==
+            TERMAUTH_STATUS_NULL_ARGUMENT,
+        "session: start_json NULL out");
+
   /* a live session (environment: none of this process's) */
   const char *spec = "{\"command\":{\"op\":\"get_token\"},\"config\":{\"app\":\"a\",\"issuer\":\"https://as.example\","
                      "\"client_id\":\"c\",\"config_dir\":\"/nonexistent/termauth-ctest\"},\"environment\":{}}";
