@@ -866,6 +866,13 @@ fn scenarios() -> Vec<Scenario> {
             w.alive.insert(777);
             w.write(&lock_path(), lock_of(777, HOST, T0 - 1_000));
         }).config(|c| c.lock_wait_ms = 1_000),
+        scenario("token_lock_stale_but_being_broken", "A stale lock whose `.break` file another process holds (and keeps): the session waits its lock_wait_ms and fails with store_locked, instead of retrying the break forever (found by fuzzing).", Command::GetToken, |w| {
+            assert_eq!(w.error().code, "store_locked");
+        }).world(|w| {
+            stored(w, oauth_record("device_code", "at-old", Some("rt-0"), T0 - 3_570_000, T0 + 30_000));
+            w.write(&lock_path(), lock_of(999, "host-b", T0 - 121_000));
+            w.write(&format!("{}.break", lock_path()), lock_of(998, "host-b", T0));
+        }).config(|c| c.lock_wait_ms = 1_000),
         scenario("token_invalid_grant_rotated_elsewhere", "The refresh is refused with invalid_grant because a process that ignores the lock rotated the refresh token meanwhile: the record is read again and the other process's tokens are used (RFC 6749 §10.4).", Command::GetToken, |w| {
             assert_eq!(token_of(w), "at-rotated");
             assert_eq!(w.record_json(&record_path())["tokens"]["refresh_token"], "rt-rotated");

@@ -269,6 +269,7 @@ async fn acquire(ctx: &mut Ctx, path: &str, cancellable: bool) -> Result<Held, E
     let nonce = ctx.rng.token(12);
     let started = ctx.now();
     let mut delay = LOCK_RETRY_MS.0;
+    let mut broke_before = false;
     loop {
         let info = LockInfo { pid: ctx.env.pid, host: ctx.env.host.clone(), created_at: ctx.now(), nonce: nonce.clone() };
         match ctx.io.create_exclusive(path, info.to_json()).await {
@@ -276,23 +277,32 @@ async fn acquire(ctx: &mut Ctx, path: &str, cancellable: bool) -> Result<Held, E
             Ok(false) => {}
             Err(why) => return Err(store_io("create the lock", path, &why)),
         }
+        // Released meanwhile (read finds nothing): wait a little and try again, like a held one.
         let seen = ctx.io.read_file(path).await.map_err(|why| store_io("read", path, &why))?;
-        let Some((contents, modified_ms)) = seen else { continue }; // released meanwhile: try again now
-        let (host, pid) = (ctx.env.host.clone(), ctx.env.pid);
-        let mut judgement = store::judge_lock(contents.expose(), modified_ms, ctx.now(), &host, pid, None, false);
-        if let LockJudgement::AskIfAlive(holder) = judgement {
-            let alive = ctx.io.process_alive(holder).await;
-            judgement = store::judge_lock(contents.expose(), modified_ms, ctx.now(), &host, pid, alive, true);
-        }
-        if judgement == LockJudgement::Stale {
-            break_stale(ctx, path, contents.expose()).await?;
-            continue;
+        let mut stale = false;
+        if let Some((contents, modified_ms)) = seen {
+            let (host, pid) = (ctx.env.host.clone(), ctx.env.pid);
+            let mut judgement = store::judge_lock(contents.expose(), modified_ms, ctx.now(), &host, pid, None, false);
+            if let LockJudgement::AskIfAlive(holder) = judgement {
+                let alive = ctx.io.process_alive(holder).await;
+                judgement = store::judge_lock(contents.expose(), modified_ms, ctx.now(), &host, pid, alive, true);
+            }
+            if judgement == LockJudgement::Stale {
+                break_stale(ctx, path, contents.expose()).await?;
+                stale = true;
+            }
         }
         if cancellable && ctx.io.cancelled() {
             return Err(Error::cancelled());
         }
+        // Every way round the loop ends here: a lock that cannot be broken (its `.break`
+        // held forever) or cannot be taken fails after the wait, never loops on.
         if ctx.now().saturating_sub(started) >= ctx.config.lock_wait_ms {
             return Err(Error::storage("store_locked", texts::store_locked(path), Hint::RetryLater));
+        }
+        if stale && !broke_before {
+            broke_before = true;
+            continue; // broken (or being broken): try again at once, the first time
         }
         let at = ctx.now() + delay;
         if !ctx.io.wait_until(at, None, cancellable).await {
