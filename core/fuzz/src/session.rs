@@ -48,7 +48,11 @@ pub fn run(data: &[u8]) {
         let answer = match session.poll(now) {
             Action::Done { .. } => return,
             Action::Failed { error } => {
-                for s in &secrets {
+                // A token that also appears elsewhere in the input (the server sent it back,
+                // a cached endpoint holds it) may be quoted as that text; one only the record
+                // holds must not be.
+                let elsewhere = |s: &str| parts.iter().enumerate().any(|(i, p)| i != 1 && p.contains(s));
+                for s in secrets.iter().filter(|s| !elsewhere(s)) {
                     assert!(!error.message.contains(s.as_str()), "an error quotes a secret: {error:?}");
                 }
                 return;
