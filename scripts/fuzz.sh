@@ -61,7 +61,7 @@ RUSTC_VERSION="$(rustup run "$TOOLCHAIN" rustc --version)"
 
 cd "$CORE"
 echo "building fuzz targets ($RUSTC_VERSION${RUSTC_BOOTSTRAP:+, RUSTC_BOOTSTRAP=1}, sanitizer $SANITIZER)" >&2
-"${FUZZ_CMD[@]}" build -s "$SANITIZER" >&2
+"${FUZZ_CMD[@]}" build -O -s "$SANITIZER" >&2
 
 LOGS="$FUZZ/artifacts/logs"
 mkdir -p "$LOGS"
@@ -97,7 +97,7 @@ for t in $TARGETS; do
   set +e
   # One process (no -jobs / -workers): a 2-core machine, and the figures stay comparable.
   # shellcheck disable=SC2086
-  "${FUZZ_CMD[@]}" run -s "$SANITIZER" "$t" "$FUZZ/corpus/$t" "$FUZZ/seeds/$t" -- \
+  "${FUZZ_CMD[@]}" run -O -s "$SANITIZER" "$t" "$FUZZ/corpus/$t" "$FUZZ/seeds/$t" -- \
     -max_total_time="$SECONDS_PER_TARGET" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
     -dict="$FUZZ/dicts/oauth.dict" -artifact_prefix="$FUZZ/artifacts/$t/" ${FUZZ_ARGS:-} >"$log" 2>&1
   rc=$?
