@@ -292,17 +292,17 @@ async fn acquire(ctx: &mut Ctx, path: &str, cancellable: bool) -> Result<Held, E
                 stale = true;
             }
         }
-        if cancellable && ctx.io.cancelled() {
-            return Err(Error::cancelled());
-        }
-        // Every way round the loop ends here: a lock that cannot be broken (its `.break`
-        // held forever) or cannot be taken fails after the wait, never loops on.
-        if ctx.now().saturating_sub(started) >= ctx.config.lock_wait_ms {
-            return Err(Error::storage("store_locked", texts::store_locked(path), Hint::RetryLater));
-        }
         if stale && !broke_before {
             broke_before = true;
             continue; // broken (or being broken): try again at once, the first time
+        }
+        if cancellable && ctx.io.cancelled() {
+            return Err(Error::cancelled());
+        }
+        // Every other way round the loop ends here: a lock that cannot be broken (its
+        // `.break` held forever) or cannot be taken fails after the wait, never loops on.
+        if ctx.now().saturating_sub(started) >= ctx.config.lock_wait_ms {
+            return Err(Error::storage("store_locked", texts::store_locked(path), Hint::RetryLater));
         }
         let at = ctx.now() + delay;
         if !ctx.io.wait_until(at, None, cancellable).await {
