@@ -40,6 +40,9 @@ for exe in sys.argv[1:]:
     print(f"{exe.rsplit('/',1)[1]:>8}: mean {statistics.mean(t):.2f} ms ± {statistics.stdev(t):.2f} (min {min(t):.2f}, median {statistics.median(t):.2f})")
 PY
 fi
+echo "phases of one cold start, in µs (the median of 21 runs): New, first Token, second Token"
+(cd bench/go && go build -o "$out/timed" ./coldstart/timed)
+for _ in $(seq 21); do "$out/timed"; done | sort -n -k2 | sed -n 11p
 echo "binary sizes: without $(stat -c %s "$out/without") B, with $(stat -c %s "$out/with") B"
 
 echo "== 3. library sizes (release: lto, codegen-units=1)"

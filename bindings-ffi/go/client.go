@@ -55,14 +55,9 @@ func New(cfg Config) (*Client, error) {
 
 // call runs command and decodes its outcome.
 func call[T any](ctx context.Context, c *Client, command map[string]any) (*T, error) {
-	result, err := c.run(ctx, command)
-	defer wipe(result)
-	if err != nil {
-		return nil, err
-	}
 	out := new(T)
-	if json.Unmarshal(result, out) != nil {
-		return nil, internalError("unreadable outcome from libtermauth")
+	if err := c.run(ctx, command, out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -142,16 +137,23 @@ type action struct {
 	Level       string          `json:"level"`
 	Text        json.RawMessage `json:"text"` // a notice's sentence, or a prompt
 	UserCode
-	Result json.RawMessage `json:"result"`
+}
+
+// ending is the part of an action that ends a session: `done` with its outcome (decoded
+// into the caller's value) or `failed`.
+type ending struct {
+	Type   string          `json:"type"`
+	Result any             `json:"result"`
 	Error  json.RawMessage `json:"error"`
 }
 
-// run executes one session of command to its end and returns its outcome's JSON.
-func (c *Client) run(ctx context.Context, command map[string]any) (json.RawMessage, error) {
+// run executes one session of command to its end and decodes its outcome into out (a
+// pointer).
+func (c *Client) run(ctx context.Context, command map[string]any, out any) error {
 	cmd, _ := json.Marshal(command) // strings, numbers and maps of them: it cannot fail
 	config, err := c.configJSON()
 	if err != nil {
-		return nil, internalError("cannot encode the configuration")
+		return internalError("cannot encode the configuration")
 	}
 	// One call starts the session (this process's environment, the OS's randomness) and
 	// does its storage: a cached token is already `done`.
@@ -160,7 +162,7 @@ func (c *Client) run(ctx context.Context, command map[string]any) (json.RawMessa
 		wipe(config) // it held the client secret
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer s.free()
 	x := &executor{c: c, cancel: make(chan struct{})}
@@ -170,32 +172,39 @@ func (c *Client) run(ctx context.Context, command map[string]any) (json.RawMessa
 	defer x.close()
 	for ; ; text, err = s.advance(nowMs()) {
 		if err != nil {
-			return nil, err
+			return err
 		}
+		// The session's last action is read alone first, its outcome straight into out: a
+		// cached token's session is a single `done`, and the full action type's decoder
+		// and a second pass over the outcome cost more than the rest.
+		last := ending{Result: out}
 		var a action
-		err = json.Unmarshal(text, &a)
+		err = json.Unmarshal(text, &last)
+		if err == nil && last.Type != "done" && last.Type != "failed" {
+			err = json.Unmarshal(text, &a)
+		}
 		wipe(text)
 		if err != nil {
-			return nil, internalError("unreadable action from libtermauth")
+			return internalError("unreadable action from libtermauth")
 		}
-		switch a.Type {
+		switch last.Type {
 		case "done":
-			return a.Result, nil
+			return nil
 		case "failed":
-			return nil, errorFromJSON(a.Error)
+			return errorFromJSON(last.Error)
 		case "await_response":
-			return nil, internalError("the session waits for an answer that was never asked for")
+			return internalError("the session waits for an answer that was never asked for")
 		}
 		input, err := x.execute(&a)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if input != nil {
 			b, _ := json.Marshal(input)
 			err := s.handle(b, nowMs())
 			wipe(b)
 			if err != nil && a.Type != "await_redirect" {
-				return nil, err
+				return err
 			} else if err != nil {
 				x.abortBrowser() // a redirect the session no longer waited for
 			}

@@ -100,12 +100,10 @@ pub unsafe extern "C" fn termauth_session_start_json(
         check_out(action, "action")?;
         let command = unsafe { str_in(command_json, command_len, "command_json") }?;
         let config = unsafe { str_in(config_json, config_len, "config_json") }?;
-        let app = serde_json::from_str::<serde_json::Value>(config)
-            .ok()
-            .and_then(|v| v.get("app").and_then(|a| a.as_str()).map(str::to_string))
-            .unwrap_or_default();
-        let environment = json_string(&termauth::environment::snapshot(&app))?;
-        let spec = SessionSpec::from_json(&format!(r#"{{"command":{command},"config":{config},"environment":{environment}}}"#))?;
+        // Parsed once with an empty environment, then given this process's (whose lookups
+        // depend on the config's `app`).
+        let mut spec = SessionSpec::from_json(&format!(r#"{{"command":{command},"config":{config},"environment":{{}}}}"#))?;
+        spec.environment = termauth::environment::snapshot(&spec.config.app);
         let mut s = termauth_session { session: Session::start(spec, termauth_core::Rng::from_os()?, now_ms)?, action: None };
         let view = s.advance(now_ms)?;
         unsafe { put(action, view) };

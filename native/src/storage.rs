@@ -74,7 +74,9 @@ fn read_file(path: &Path) -> Result<(Option<String>, Option<u64>), String> {
         return Err(format!("it is larger than {MAX_FILE_BYTES} bytes"));
     }
     let modified_ms = metadata.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_millis() as u64);
-    let mut bytes = Vec::new();
+    // Room for the whole file and one byte more: read_to_end then reads it at once and sees
+    // the end with a second read (from an empty Vec it probes in 32-byte steps).
+    let mut bytes = Vec::with_capacity(metadata.len() as usize + 1);
     Read::by_ref(&mut file).take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| text(&e))?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         // It grew between the size check and the read.
