@@ -116,37 +116,6 @@ func (c *Client) UseProfile(ctx context.Context, profile string) error {
 	return err
 }
 
-// action is one of the session's actions, decoded from its JSON (the members it uses).
-type action struct {
-	Type        string          `json:"type"`
-	ID          uint64          `json:"id"`
-	Method      string          `json:"method"`
-	URL         string          `json:"url"`
-	Headers     [][2]string     `json:"headers"`
-	Body        string          `json:"body"`
-	AtMs        int64           `json:"at_ms"`
-	Progress    *progress       `json:"progress"`
-	Host        string          `json:"host"`
-	Port        int             `json:"port"`
-	NotFound    string          `json:"not_found_html"`
-	RedirectURI string          `json:"redirect_uri"`
-	UntilMs     int64           `json:"until_ms"`
-	Source      string          `json:"source"`
-	Status      int             `json:"status"`
-	HTML        string          `json:"html"`
-	Level       string          `json:"level"`
-	Text        json.RawMessage `json:"text"` // a notice's sentence, or a prompt
-	UserCode
-}
-
-// ending is the part of an action that ends a session: `done` with its outcome (decoded
-// into the caller's value) or `failed`.
-type ending struct {
-	Type   string          `json:"type"`
-	Result any             `json:"result"`
-	Error  json.RawMessage `json:"error"`
-}
-
 // run executes one session of command to its end and decodes its outcome into out (a
 // pointer).
 func (c *Client) run(ctx context.Context, command map[string]any, out any) error {
