@@ -29,6 +29,9 @@ type Error struct {
 	ErrorURI string `json:"error_uri,omitempty"`
 	// Excerpt is the sanitised start of a non-JSON response body.
 	Excerpt string `json:"excerpt,omitempty"`
+	// RetryAfter is the server's Retry-After on a 429 or 503 answer, as sent (delta-seconds
+	// or an HTTP date; sanitised): do not try again before it.
+	RetryAfter string `json:"retry_after,omitempty"`
 
 	exitCode int // the core's Error::exit_code, when the error came through the library
 }

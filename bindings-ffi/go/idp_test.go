@@ -441,9 +441,10 @@ func TestAuto(t *testing.T) {
 	_ = dir
 }
 
-// The server has no device endpoint: Device falls back to the browser on a desktop, to
-// paste elsewhere, and the session says so.
-func TestDeviceFallback(t *testing.T) {
+// The server has no device endpoint: Device, asked for by name, is a configuration error
+// (exit 5) that names the other methods; Auto picks paste away from a desktop and the
+// browser on one.
+func TestDeviceWithoutEndpoint(t *testing.T) {
 	isolated(t)
 	resp, err := http.Get(issuer + "/.well-known/openid-configuration")
 	if err != nil {
@@ -455,29 +456,32 @@ func TestDeviceFallback(t *testing.T) {
 	delete(meta, "device_authorization_endpoint")
 	noDevice, _ := json.Marshal(meta)
 
+	device := newClient(t, Config{Scope: "openid", Metadata: noDevice})
+	_, err = device.Login(ctx(t), Device)
+	var te *Error
+	if !errors.As(err, &te) || te.Code != "no_device_endpoint" || ExitCode(err) != 5 || !strings.Contains(te.Message, "browser") {
+		t.Errorf("device without a device endpoint: %v", err)
+	}
+
 	stdinR, stdinW := io.Pipe()
 	defer stdinW.Close()
-	var stderr syncBuffer
-	paste := newClient(t, Config{Scope: "openid", Metadata: noDevice, Stdin: stdinR, Stderr: &stderr,
+	paste := newClient(t, Config{Scope: "openid", Metadata: noDevice, Stdin: stdinR,
 		ShowAuthorizationURL: func(u string) {
 			go func() {
 				out := approver(t, "/__test/authorize", map[string]any{"url": u, "action": "approve"})
 				fmt.Fprintln(stdinW, out["redirect"])
 			}()
 		}})
-	if rep, err := paste.Login(ctx(t), Device); err != nil || rep.Method != "paste" {
-		t.Errorf("fallback to paste: %+v %v", rep, err)
-	}
-	if stderr.String() == "" {
-		t.Error("the fallback was not announced")
+	if rep, err := paste.Login(ctx(t), Auto); err != nil || rep.Method != "paste" {
+		t.Errorf("auto without a device endpoint or a display: %+v %v", rep, err)
 	}
 	t.Setenv("DISPLAY", ":0")
 	browser := newClient(t, Config{Profile: "desk", Scope: "openid", Metadata: noDevice, OpenBrowser: func(u string) bool {
 		followBrowser(t, "approve", nil)(u)
 		return true
 	}})
-	if rep, err := browser.Login(ctx(t), Device); err != nil || rep.Method != "browser" {
-		t.Errorf("fallback to the browser: %+v %v", rep, err)
+	if rep, err := browser.Login(ctx(t), Auto); err != nil || rep.Method != "browser" {
+		t.Errorf("auto on a desktop: %+v %v", rep, err)
 	}
 }
 

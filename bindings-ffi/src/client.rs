@@ -23,7 +23,7 @@ pub enum termauth_login_method {
     /// Chosen from the environment (CI → client credentials; SSH/no display → device;
     /// desktop → browser; paste without a device endpoint).
     TERMAUTH_LOGIN_AUTO = 0,
-    /// RFC 8628 device flow (the browser when the server has no device endpoint).
+    /// RFC 8628 device flow (a server without a device endpoint: `no_device_endpoint`).
     TERMAUTH_LOGIN_DEVICE = 1,
     /// Browser with a loopback redirect.
     TERMAUTH_LOGIN_BROWSER = 2,

@@ -152,7 +152,7 @@ impl CredentialData {
                 tokens: TokenSet::read(o.object("tokens")?)?,
                 granted_scope: o.opt_str("granted_scope")?,
             },
-            "api_key" => CredentialData::ApiKey { key: o.str("key")?.into(), presentation: Presentation::read_member(&mut o)? },
+            "api_key" => CredentialData::ApiKey { key: o.token("key")?.into(), presentation: Presentation::read_member(&mut o)? },
             _ => return Err(o.unknown_tag("kind", "oauth, api_key")),
         })
     }

@@ -82,6 +82,10 @@ pub struct Error {
     /// The start of a response body that is not JSON (an HTML error page, say), sanitised.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub excerpt: Option<String>,
+    /// The server's `Retry-After` (RFC 9110 §10.2.3) on a 429 or 503 answer, as it sent it
+    /// (delta-seconds or an HTTP date; sanitised): do not try again before it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<String>,
 }
 
 impl fmt::Display for Error {
@@ -92,11 +96,44 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// Whether `c` must not reach a terminal as it is: a control character (C0, DEL, C1 — ESC
-/// and CSI among them) or a bidirectional formatting character (U+061C, U+200E/F,
-/// U+202A–202E, U+2066–2069), which can make text display other than it reads.
+/// Whether `c` must not reach a terminal as it is:
+/// - a control character (C0, DEL, C1 — ESC and the 8-bit CSI U+009B among them), which can
+///   move the cursor, clear or retitle the terminal, or plant a hyperlink (OSC 8);
+/// - a line or paragraph separator (U+2028, U+2029), which breaks a line where none shows;
+/// - an invisible format character (Unicode general category Cf): the bidirectional
+///   controls (U+061C, U+200E/F, U+202A–202E, U+2066–2069), which make text display other
+///   than it reads, and the zero-width and tag characters (U+00AD, U+200B–200D,
+///   U+2060–2064, U+FEFF, U+E0001–E007F, …), which hide text between what is shown.
 pub fn is_unsafe_for_terminal(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') || is_format_character(c)
+}
+
+/// The characters of general category Cf (format) in Unicode 16.
+fn is_format_character(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{0600}'..='\u{0605}'
+            | '\u{061C}'
+            | '\u{06DD}'
+            | '\u{070F}'
+            | '\u{0890}'..='\u{0891}'
+            | '\u{08E2}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{110BD}'
+            | '\u{110CD}'
+            | '\u{13430}'..='\u{1343F}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0001}'
+            | '\u{E0020}'..='\u{E007F}'
+    )
 }
 
 /// Keeps characters a terminal shows as they are (see [`is_unsafe_for_terminal`]) and cuts
@@ -127,6 +164,7 @@ impl Error {
             error_description: o.opt_str("error_description")?,
             error_uri: o.opt_str("error_uri")?,
             excerpt: o.opt_str("excerpt")?,
+            retry_after: o.opt_str("retry_after")?,
         })
     }
 
@@ -141,6 +179,7 @@ impl Error {
             error_description: None,
             error_uri: None,
             excerpt: None,
+            retry_after: None,
         }
     }
 
@@ -214,6 +253,20 @@ impl Error {
         self
     }
 
+    /// Attaches the server's `Retry-After` (sanitised) and says it in the message.
+    pub(crate) fn with_retry_after(mut self, value: &str) -> Self {
+        let value = sanitize(value, 64);
+        if value.is_empty() {
+            return self;
+        }
+        let when = if value.bytes().all(|b| b.is_ascii_digit()) { format!("{value} seconds") } else { format!("until {value}") };
+        let message = self.message.trim_end();
+        let stop = if message.ends_with('.') { "" } else { "." };
+        self.message = format!("{message}{stop} The server asks to wait {when} before trying again.");
+        self.retry_after = Some(value);
+        self
+    }
+
     /// Attaches a sanitised excerpt of a response body that is not JSON.
     pub(crate) fn with_excerpt(mut self, body: &str) -> Self {
         let e = sanitize(body, 120);
@@ -253,6 +306,11 @@ impl Error {
 /// The user-facing sentence and the hint for an OAuth error code.
 fn oauth_explanation(error: &str, status: Option<u16>) -> (&'static str, Hint) {
     use Hint::*;
+    // 429 Too Many Requests (RFC 6585 §4) is about the rate, whatever code its body
+    // carries; the device flow's own codes keep their meaning.
+    if status == Some(429) && !matches!(error, "slow_down" | "authorization_pending") {
+        return ("The server is limiting requests (HTTP 429 Too Many Requests). Try again later", RetryLater);
+    }
     match error {
         "invalid_grant" => (
             "The server rejected the grant: the code or refresh token is expired, revoked or already used. Log in again",
@@ -304,6 +362,32 @@ mod tests {
         let j = serde_json::to_value(&e).unwrap();
         assert_eq!(j["kind"], "oauth");
         assert_eq!(j["hint"], "reauthenticate");
+    }
+
+    #[test]
+    fn invisible_format_and_separator_characters_are_unsafe() {
+        for c in [
+            '\u{1b}',
+            '\u{9b}',
+            '\u{7f}',
+            '\r',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{200B}',
+            '\u{200D}',
+            '\u{2060}',
+            '\u{FEFF}',
+            '\u{AD}',
+            '\u{202E}',
+            '\u{2067}',
+            '\u{E0041}',
+            '\u{E0001}',
+        ] {
+            assert!(is_unsafe_for_terminal(c), "{c:?}");
+        }
+        for c in ['a', 'é', '字', '…', '\u{FFFD}', ' ', '-', '\u{1F600}'] {
+            assert!(!is_unsafe_for_terminal(c), "{c:?}");
+        }
     }
 
     #[test]

@@ -183,6 +183,14 @@ impl HttpResponse {
     /// The [`Self::fields`] errors; an OAuth error; `unexpected_status` for a non-2xx
     /// response without an `error` member.
     pub fn oauth_fields(&self) -> Result<Map<String, Value>, Error> {
+        self.oauth_fields_of_any_status().map_err(|e| match self.header("retry-after") {
+            // RFC 9110 §10.2.3: on 503 and 429 (RFC 6585 §4), how long to wait.
+            Some(value) if matches!(self.status, 429 | 503) => e.with_retry_after(value),
+            _ => e,
+        })
+    }
+
+    fn oauth_fields_of_any_status(&self) -> Result<Map<String, Value>, Error> {
         let fields = self.fields()?;
         if let Some(error) = oauth_error(self, &fields) {
             return Err(error);
@@ -336,6 +344,32 @@ mod tests {
 
     fn resp(status: u16, ct: &str, body: &str) -> HttpResponse {
         HttpResponse { id: 1, status, headers: vec![("Content-Type".into(), ct.into())], body: body.into() }
+    }
+
+    #[test]
+    fn too_many_requests_is_try_later_whatever_the_body_and_says_retry_after() {
+        let with = |status: u16, body: &str, retry_after: Option<&str>| {
+            let mut r = resp(status, "application/json", body);
+            if let Some(v) = retry_after {
+                r.headers.push(("Retry-After".into(), v.into()));
+            }
+            r.oauth_fields().unwrap_err()
+        };
+        for body in [r#"{"error":"invalid_request"}"#, r#"{"error":"rate_limited"}"#, r#"{}"#, "{"] {
+            let e = with(429, body, Some("30"));
+            assert_eq!(e.exit_code(), 4, "{body}: {e:?}");
+            assert_eq!(e.retry_after.as_deref(), Some("30"), "{body}");
+            assert!(e.message.contains("wait 30 seconds"), "{}", e.message);
+        }
+        let e = with(503, r#"{"error":"temporarily_unavailable"}"#, Some("Wed, 21 Oct 2026 07:28:00 GMT"));
+        assert_eq!(e.exit_code(), 4);
+        assert!(e.message.contains("until Wed, 21 Oct 2026 07:28:00 GMT"), "{}", e.message);
+        // A hostile header value is cleaned and cut.
+        let e = with(429, "{}", Some("1\u{1b}[2J"));
+        assert!(!e.message.chars().any(char::is_control) && !e.retry_after.unwrap().chars().any(char::is_control));
+        // No Retry-After, or not a 429/503: nothing added.
+        assert_eq!(with(429, "{}", None).retry_after, None);
+        assert_eq!(with(400, r#"{"error":"invalid_request"}"#, Some("5")).retry_after, None);
     }
 
     #[test]

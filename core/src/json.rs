@@ -91,6 +91,23 @@ impl Object {
         self.opt_str(name)?.ok_or_else(|| self.missing(name))
     }
 
+    /// A token or key member, checked by [`crate::token::token_syntax_error`] (its value is
+    /// never quoted).
+    pub(crate) fn opt_token(&mut self, name: &str) -> Result<Option<String>, ReadError> {
+        let value = self.opt_str(name)?;
+        match value.as_deref().and_then(crate::token::token_syntax_error) {
+            None => Ok(value),
+            Some(0) => Err(format!("{} is empty", self.path(name))),
+            Some(position) => {
+                Err(format!("{} has a character other than printable ASCII at character {position}", self.path(name)))
+            }
+        }
+    }
+
+    pub(crate) fn token(&mut self, name: &str) -> Result<String, ReadError> {
+        self.opt_token(name)?.ok_or_else(|| self.missing(name))
+    }
+
     /// A string member with a default when absent (`null` is refused, as serde does for
     /// non-`Option` members).
     pub(crate) fn str_or(&mut self, name: &str, default: &str) -> Result<String, ReadError> {

@@ -35,10 +35,25 @@ pub struct QrCode {
     pub data: String,
 }
 
-/// `text` as it may be shown on a terminal: control and bidirectional formatting
-/// characters ([`crate::error::is_unsafe_for_terminal`]) replaced by U+FFFD.
+/// The most characters of one piece of outside text (a URL, a code, a scope) shown on a
+/// terminal; the rest is cut with an ellipsis. Authorization URLs with PKCE, state, scopes
+/// and resources stay far below it.
+const MAX_SHOWN_CHARS: usize = 4096;
+
+/// `text` as it may be shown on a terminal: control, line-separator and invisible format
+/// characters ([`crate::error::is_unsafe_for_terminal`]) replaced by U+FFFD, so that what
+/// was hidden is visible and nothing can move the cursor or rewrite the screen; at most
+/// [`MAX_SHOWN_CHARS`] characters.
 pub fn shown(text: &str) -> String {
-    text.chars().map(|c| if crate::error::is_unsafe_for_terminal(c) { '\u{FFFD}' } else { c }).collect()
+    let mut out = String::with_capacity(text.len().min(MAX_SHOWN_CHARS));
+    for (count, c) in text.chars().enumerate() {
+        if count == MAX_SHOWN_CHARS {
+            out.push('…');
+            break;
+        }
+        out.push(if crate::error::is_unsafe_for_terminal(c) { '\u{FFFD}' } else { c });
+    }
+    out
 }
 
 /// The device flow's instructions (RFC 8628 §3.3).
@@ -89,13 +104,11 @@ pub fn paste_again(why: &str) -> String {
 /// Standard input ended before the redirect URL was pasted.
 pub const STDIN_CLOSED: &str = "Standard input closed before the redirect URL was pasted.";
 
-/// The device → browser fallback.
-pub fn no_device_endpoint(paste: bool) -> String {
-    if paste {
-        "The server has no device authorization endpoint; using the browser login with a pasted redirect instead.".into()
-    } else {
-        "The server has no device authorization endpoint; using the browser login instead.".into()
-    }
+/// An explicit device login against a server without a device endpoint.
+pub fn no_device_endpoint(app: &str) -> String {
+    format!(
+        "The server has no device authorization endpoint (RFC 8628), so the device login cannot be used with it. Log in with the browser instead (`{app} login --browser`, or `--paste` when the browser is on another machine), or let termauth choose (`{app} login`)."
+    )
 }
 
 /// A fixed loopback port over SSH: how to forward it.
@@ -195,12 +208,14 @@ pub fn listener_host(host: &str) -> String {
 /// The lines of `status` for a person (a CLI prints them; `--json` prints the status).
 pub fn status_lines(status: &crate::session::Status, now_ms: u64) -> Vec<String> {
     let mut lines = vec![
-        format!("issuer:    {}", status.issuer),
-        format!("client:    {}", status.client_id),
-        format!("profile:   {}", status.profile),
+        format!("issuer:    {}", shown(&status.issuer)),
+        format!("client:    {}", shown(&status.client_id)),
+        format!("profile:   {}", shown(&status.profile)),
     ];
     match status.source.as_str() {
-        "env" => lines.push(format!("source:    environment variable {} (it wins over stored credentials)", status.env_var)),
+        "env" => {
+            lines.push(format!("source:    environment variable {} (it wins over stored credentials)", shown(&status.env_var)))
+        }
         "store" => {
             if let Some(store) = &status.store {
                 let kind = match store.store {
@@ -212,7 +227,7 @@ pub fn status_lines(status: &crate::session::Status, now_ms: u64) -> Vec<String>
             let via = status.grant.map(|g| format!(" via {}", g.grant_type())).unwrap_or_default();
             lines.push(format!("kind:      {}{via}", status.credential_kind.as_deref().unwrap_or("?")));
             if let Some(scope) = &status.scope {
-                lines.push(format!("scope:     {scope}"));
+                lines.push(format!("scope:     {}", shown(scope)));
             }
             let expires =
                 status.expires_at.map(|t| relative_time(t, now_ms)).unwrap_or_else(|| "unknown (not given by the server)".into());

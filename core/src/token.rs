@@ -52,6 +52,39 @@ impl fmt::Debug for TokenSet {
     }
 }
 
+/// Where `value` breaks the token syntax, as a character position from 1 (0 when empty).
+///
+/// `access_token` and `refresh_token` are `1*VSCHAR` (RFC 6749 Appendix A.12, A.17), and an
+/// access token is sent as `Authorization: Bearer <token>` (RFC 6750 §2.1, whose
+/// `b64token` is narrower still); an ID token is a JWT in compact form (RFC 7519 §3); API
+/// keys go in a header too. One rule serves them all: printable ASCII without the space
+/// (%x21-7E). A token with CR LF would inject a header wherever it is sent (`curl -H
+/// "Authorization: Bearer $(termauth token)"`), one with ESC would rewrite the terminal it
+/// is printed on, one with a space would split the header value.
+pub(crate) fn token_syntax_error(value: &str) -> Option<usize> {
+    if value.is_empty() {
+        return Some(0);
+    }
+    value.chars().position(|c| !matches!(c, '\u{21}'..='\u{7E}')).map(|i| i + 1)
+}
+
+/// The refusal of a token field of a server's response that breaks [`token_syntax_error`];
+/// the value is never quoted (it is a secret).
+fn invalid_token_syntax(field: &str, position: usize, status: u16) -> Error {
+    let what = if position == 0 {
+        "is empty".to_string()
+    } else {
+        format!("has a character other than printable ASCII at character {position}")
+    };
+    Error::protocol(
+        "invalid_token_syntax",
+        Some(status),
+        format!(
+            "The server's `{field}` {what} (RFC 6749 Appendix A allows visible ASCII only); it could not be sent in an HTTP header or printed safely, so nothing was stored."
+        ),
+    )
+}
+
 /// The members [`TokenSet`] names; everything else goes to `extra`.
 const KNOWN: [&str; 6] = ["access_token", "token_type", "expires_in", "refresh_token", "scope", "id_token"];
 
@@ -60,12 +93,12 @@ deserialize_via_value!(TokenSet => TokenSet::read);
 impl TokenSet {
     pub(crate) fn read(mut o: Object) -> Result<Self, ReadError> {
         Ok(TokenSet {
-            access_token: o.str("access_token")?.into(),
+            access_token: o.token("access_token")?.into(),
             token_type: o.str("token_type")?,
             expires_at: o.opt_uint("expires_at")?,
-            refresh_token: o.opt_str("refresh_token")?.map(Secret::from),
+            refresh_token: o.opt_token("refresh_token")?.map(Secret::from),
             scope: o.opt_str("scope")?,
-            id_token: o.opt_str("id_token")?.map(Secret::from),
+            id_token: o.opt_token("id_token")?.map(Secret::from),
             extra: o.map("extra")?,
         })
     }
@@ -104,6 +137,16 @@ impl TokenSet {
         let refresh_token = opt_str(&fields, "refresh_token", status)?.filter(|s| !s.is_empty()).map(Secret::from);
         let scope = opt_str(&fields, "scope", status)?.or_else(|| requested_scope.map(str::to_string)).filter(|s| !s.is_empty());
         let id_token = opt_str(&fields, "id_token", status)?.filter(|s| !s.is_empty()).map(Secret::from);
+        let tokens = [
+            ("access_token", Some(access_token.as_str())),
+            ("refresh_token", refresh_token.as_ref().map(Secret::expose)),
+            ("id_token", id_token.as_ref().map(Secret::expose)),
+        ];
+        for (field, value) in tokens {
+            if let Some(position) = value.and_then(token_syntax_error) {
+                return Err(invalid_token_syntax(field, position, status));
+            }
+        }
         let mut extra = fields;
         extra.retain(|k, _| !KNOWN.contains(&k.as_str()));
         Ok(TokenSet {
@@ -168,6 +211,35 @@ mod tests {
         assert_eq!(code(r#"{"access_token":"a","token_type":"mac"}"#), "token_type_unsupported");
         assert_eq!(code(r#"{"access_token":"a","token_type":"Bearer","expires_in":"soon"}"#), "invalid_field");
         assert_eq!(code(r#"{"access_token":5,"token_type":"Bearer"}"#), "invalid_field");
+    }
+
+    #[test]
+    fn tokens_with_controls_spaces_or_non_ascii_are_refused_and_never_quoted() {
+        for (field, value) in [
+            ("access_token", "at\r\nX-Injected: 1"),
+            ("access_token", "at\u{1b}]0;pwned\u{7}"),
+            ("access_token", "two words"),
+            ("access_token", "caf\u{e9}"),
+            ("refresh_token", "rt\n"),
+            ("refresh_token", "rt\u{9b}2J"),
+            ("id_token", "eyJ.eyJ.sig\u{200B}"),
+        ] {
+            let mut body = serde_json::json!({"access_token": "at-ok", "token_type": "Bearer"});
+            body[field] = value.into();
+            let e = TokenSet::from_response(&ok(&body.to_string()), None, 0).unwrap_err();
+            assert_eq!(e.code, "invalid_token_syntax", "{field} {value:?}");
+            assert!(e.message.contains(field), "{}", e.message);
+            assert!(!e.message.contains(value), "{}", e.message);
+            assert!(!e.message.contains("pwned") && !e.message.contains("Injected"));
+        }
+        // Every visible ASCII character is allowed (RFC 6749 Appendix A: VSCHAR).
+        let visible: String = ('!'..='~').collect();
+        let body = serde_json::json!({"access_token": visible, "token_type": "Bearer", "refresh_token": visible});
+        assert!(TokenSet::from_response(&ok(&body.to_string()), None, 0).is_ok());
+        // A stored record is read by the same rule.
+        let stored = serde_json::json!({"access_token": "at\r\nX: y", "token_type": "Bearer"});
+        let e = TokenSet::try_from(stored).unwrap_err();
+        assert!(e.contains("`access_token`") && !e.contains("X: y"), "{e}");
     }
 
     #[test]

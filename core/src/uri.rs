@@ -43,7 +43,7 @@ pub enum UriError {
     UserInfo,
     /// The host or port is malformed, or not written canonically.
     InvalidAuthority,
-    /// A control character or whitespace in the text.
+    /// A control, invisible formatting or whitespace character in the text.
     Control {
         /// The character.
         found: char,
@@ -64,17 +64,20 @@ impl fmt::Display for UriError {
             UriError::UserInfo => f.write_str("user information (user:password@) is not allowed in the URL"),
             UriError::InvalidAuthority => f.write_str("the host or port is malformed"),
             UriError::Control { position, .. } => {
-                write!(f, "it contains a control character or whitespace at character {position}")
+                write!(f, "it contains a control, invisible formatting or whitespace character at character {position}")
             }
         }
     }
 }
 
-/// The first control character (C0, DEL, C1) or whitespace character (Unicode White_Space:
-/// the space, no-break space, line and paragraph separators, …) in `text`, with its position
-/// counted in characters from 1.
+/// The first character of `text` that a URL must not hold raw: a control character (C0,
+/// DEL, C1), a whitespace character (Unicode White_Space: the space, no-break space, line
+/// and paragraph separators, …) or an invisible format character (bidirectional controls,
+/// zero-width characters; see [`crate::error::is_unsafe_for_terminal`]), with its position
+/// counted in characters from 1. URLs are shown to the user, and an RFC 3986 URI has none
+/// of these unencoded.
 pub fn find_control(text: &str) -> Option<(usize, char)> {
-    text.chars().enumerate().find(|(_, c)| c.is_control() || c.is_whitespace()).map(|(i, c)| (i + 1, c))
+    text.chars().enumerate().find(|(_, c)| c.is_whitespace() || crate::error::is_unsafe_for_terminal(*c)).map(|(i, c)| (i + 1, c))
 }
 
 /// Parses an absolute `http` or `https` URL, with the checks of the module docs.
@@ -192,7 +195,15 @@ mod tests {
             "https://as.examxCC%CCle.com/device",
             "http://aFF%AFF#x",
         ] {
-            assert_eq!(parse(text).unwrap_err(), UriError::InvalidAuthority, "{text:?}");
+            // A soft hyphen (U+00AD, an invisible format character) is refused first.
+            let expected = if text.contains('\u{AD}') {
+                UriError::Control { found: '\u{AD}', position: text.chars().position(|c| c == '\u{AD}').unwrap() + 1 }
+            } else {
+                UriError::InvalidAuthority
+            };
+            assert_eq!(parse(text).unwrap_err(), expected, "{text:?}");
+            let without = text.replace('\u{AD}', "");
+            assert_eq!(parse(&without).unwrap_err(), UriError::InvalidAuthority, "{without:?}");
         }
         let base = parse("http://127.0.0.1:8400/callback").unwrap();
         assert!(join_target(&base, "///EVIL\u{AD}x/callback").is_err());
@@ -317,7 +328,7 @@ mod tests {
             }
         }
         let e = err("https://as.example/\u{1b}[2J");
-        assert_eq!(e.to_string(), "it contains a control character or whitespace at character 20");
+        assert_eq!(e.to_string(), "it contains a control, invisible formatting or whitespace character at character 20");
         assert_eq!(err("https://as.example/a b"), UriError::Control { found: ' ', position: 21 });
     }
 

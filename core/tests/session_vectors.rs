@@ -698,24 +698,41 @@ fn scenarios() -> Vec<Scenario> {
             assert_eq!(shown["text"]["after"][0], "(A browser window was opened for you.)");
             assert_eq!(w.actions.iter().find(|a| a["type"] == "launch_browser").unwrap()["url"], format!("{ISSUER}/device?user_code=WDJB-MJHT"));
         }).env(&[("DISPLAY", ":0")]),
-        scenario("login_device_hostile_user_code", "A server's user code carrying terminal escape sequences (a window title, a screen clear through C1 CSI, a carriage return over the code): the prompt's text shows them as U+FFFD, never as escape sequences.", login(LoginMethod::Device), |w| {
-            let shown = w.actions.iter().find(|a| a["type"] == "show_user_code").unwrap();
-            let line = shown["text"]["lines"][0].as_str().unwrap();
-            assert!(!line.chars().any(char::is_control), "{line:?}");
-            assert!(line.contains("WDJB\u{FFFD}]0;pwned\u{FFFD}-\u{FFFD}2J\u{FFFD}MJHT"), "{line:?}");
+        scenario("login_device_hostile_user_code", "A server's user code carrying terminal escape sequences (a window title, a screen clear through C1 CSI, a carriage return over the code): refused as invalid_field before anything is shown; the error names no part of the code; nothing stored.", login(LoginMethod::Device), |w| {
+            assert_eq!(w.error().code, "invalid_field");
+            assert!(w.error().message.contains("user_code"), "{}", w.error().message);
+            assert!(!w.error().message.contains("pwned"));
+            assert!(!w.actions.iter().any(|a| a["type"] == "show_user_code"));
+            assert!(!w.files.contains_key(&record_path()));
         }).world(|w| {
             w.server.device_reply = Some(Reply::Http(200, json!({"device_code": "dc-1", "user_code": "WDJB\u{1b}]0;pwned\u{7}-\u{9b}2J\rMJHT",
                 "verification_uri": format!("{ISSUER}/device"), "expires_in": 900, "interval": 5})));
         }),
-        scenario("login_device_fallback_browser", "Device login against a server without a device endpoint, on a desktop: a notice, then the browser login with the loopback listener; the page the browser gets says the login was approved.", login(LoginMethod::Device), |w| {
-            assert_eq!(w.codes("notice"), ["device_fallback"]);
-            assert!(w.actions.iter().any(|a| a["type"] == "listen"));
-            let page = w.actions.iter().find(|a| a["type"] == "answer_browser").unwrap();
-            assert!(page["html"].as_str().unwrap().contains("Login approved"));
-            match w.outcome() { Outcome::Login(r) => assert_eq!(r.method, "browser"), o => panic!("{o:?}") }
+        scenario("login_device_invisible_user_code", "A server's user code with invisible characters (a zero-width space and a right-to-left override) that would make the shown code differ from the one to type: refused as invalid_field.", login(LoginMethod::Device), |w| {
+            assert_eq!(w.error().code, "invalid_field");
+            assert!(!w.actions.iter().any(|a| a["type"] == "show_user_code"));
+        }).world(|w| {
+            w.server.device_reply = Some(Reply::Http(200, json!({"device_code": "dc-1", "user_code": "WDJB\u{200B}-\u{202E}THJM",
+                "verification_uri": format!("{ISSUER}/device"), "expires_in": 900, "interval": 5})));
+        }),
+        scenario("login_device_code_expired_on_arrival", "A device authorization response whose expires_in (0) is not longer than one polling interval: the code can never be approved, so the login fails at once with expired_token (exit 4) before anything is shown or polled.", login(LoginMethod::Device), |w| {
+            assert_eq!(w.error().code, "expired_token");
+            assert_eq!(w.error().exit_code(), 4);
+            assert!(!w.actions.iter().any(|a| a["type"] == "show_user_code"));
+            assert_eq!(requests(w).iter().filter(|r| r.contains("device_code")).count(), 0);
+        }).world(|w| {
+            w.server.device_reply = Some(Reply::Http(200, json!({"device_code": "dc-1", "user_code": "WDJB-MJHT",
+                "verification_uri": format!("{ISSUER}/device"), "expires_in": 0, "interval": 5})));
+        }),
+        scenario("login_device_without_endpoint", "Device login asked for explicitly against a server without a device authorization endpoint: a configuration error (exit 5) saying which methods to use instead; no listener, no browser, nothing stored.", login(LoginMethod::Device), |w| {
+            assert_eq!(w.error().code, "no_device_endpoint");
+            assert_eq!(w.error().exit_code(), 5);
+            assert!(w.error().message.contains("browser"), "{}", w.error().message);
+            assert!(!w.actions.iter().any(|a| a["type"] == "listen" || a["type"] == "launch_browser"));
+            assert!(!w.files.contains_key(&record_path()));
         }).env(&[("DISPLAY", ":0")]).world(|w| w.server.device = false),
-        scenario("login_device_fallback_paste", "Device login against a server without a device endpoint over SSH: the browser login with a pasted redirect (no listener); a wrong paste is refused with a notice and asked again.", login(LoginMethod::Device), |w| {
-            assert_eq!(w.codes("notice"), ["device_fallback", "redirect_path_mismatch"]);
+        scenario("login_paste_wrong_then_right", "Paste login over SSH: a wrong paste is refused with a notice and asked again, then the right one logs in (no listener, no browser).", login(LoginMethod::Paste), |w| {
+            assert_eq!(w.codes("notice"), ["redirect_path_mismatch"]);
             assert!(!w.actions.iter().any(|a| a["type"] == "listen" || a["type"] == "launch_browser"));
             match w.outcome() { Outcome::Login(r) => assert_eq!(r.method, "paste"), o => panic!("{o:?}") }
         }).env(&[("SSH_CONNECTION", "10.0.0.1 5555 10.0.0.2 22")]).world(|w| { w.server.device = false; w.user = User::PastesWrongThenRight; }),

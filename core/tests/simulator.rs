@@ -836,8 +836,13 @@ impl Callback {
     /// The code the flow must fail with, or `None` for success.
     fn expected_failure(&self) -> Option<&'static str> {
         match self {
-            Callback::Ok | Callback::Pasted | Callback::WrongPathFirst | Callback::GarbageFirst => None,
-            Callback::StateTampered | Callback::StateMissing | Callback::ErrorWithTamperedState => Some("state_mismatch"),
+            Callback::Ok
+            | Callback::Pasted
+            | Callback::WrongPathFirst
+            | Callback::GarbageFirst
+            | Callback::StateTampered
+            | Callback::StateMissing
+            | Callback::ErrorWithTamperedState => None,
             Callback::AccessDenied => Some("access_denied"),
             Callback::IssWrong | Callback::ErrorWithWrongIss => Some("issuer_mismatch"),
             Callback::IssMissing => Some("issuer_missing"),
@@ -926,11 +931,28 @@ impl Browser {
                 },
                 d(ok),
             ],
-            Callback::StateTampered => vec![d(format!("{redirect_uri}?code={code}&state={tampered}{iss}"))],
-            Callback::StateMissing => vec![d(format!("{redirect_uri}?code={code}{iss}"))],
-            Callback::ErrorWithTamperedState => {
-                vec![d(format!("{redirect_uri}?error=access_denied&state={tampered}{iss}"))]
-            }
+            // A forged or stale redirect (another local process, an old tab) is refused and
+            // the login keeps waiting for the browser's own.
+            Callback::StateTampered => vec![
+                Delivery {
+                    delay_ms: 50,
+                    url: format!("{redirect_uri}?code={code}&state={tampered}{iss}"),
+                    refused: Some("state_mismatch"),
+                },
+                d(ok),
+            ],
+            Callback::StateMissing => vec![
+                Delivery { delay_ms: 50, url: format!("{redirect_uri}?code={code}{iss}"), refused: Some("state_mismatch") },
+                d(ok),
+            ],
+            Callback::ErrorWithTamperedState => vec![
+                Delivery {
+                    delay_ms: 50,
+                    url: format!("{redirect_uri}?error=access_denied&state={tampered}{iss}"),
+                    refused: Some("state_mismatch"),
+                },
+                d(ok),
+            ],
             Callback::AccessDenied => {
                 vec![d(format!("{redirect_uri}?error=access_denied&error_description=The+user+said+no&state={state}{iss}"))]
             }
@@ -1671,7 +1693,15 @@ fn auth_code_case(seed: u64, variant: Callback, stats: &mut Stats) -> Run {
         }
         (got, want) => panic!("{ctx}: expected {want:?}, got {got:?}"),
     }
-    if matches!(variant, Callback::WrongPathFirst | Callback::GarbageFirst) && !cancel {
+    let refused_first = matches!(
+        variant,
+        Callback::WrongPathFirst
+            | Callback::GarbageFirst
+            | Callback::StateTampered
+            | Callback::StateMissing
+            | Callback::ErrorWithTamperedState
+    );
+    if refused_first && !cancel {
         assert_eq!(run.refused_redirects.len(), 1, "{ctx}");
     }
     run
@@ -1751,14 +1781,16 @@ fn loopback_authorization_code_against_simulated_server() {
 
 #[test]
 fn loopback_callback_checks() {
-    // The explicit cases: right state → tokens; tampered state or iss → the right error.
+    // The explicit cases: right state → tokens; a forged state first → refused, then the
+    // real callback → tokens; tampered iss or ID token → the right error.
     let mut stats = Stats::default();
     let ok = auth_code_case(1, Callback::Ok, &mut stats);
     assert!(ok.tokens().is_some() || ok.cancelled, "{:?}", ok.terminal);
+    for variant in [Callback::StateTampered, Callback::StateMissing, Callback::ErrorWithTamperedState] {
+        let run = auth_code_case(2, variant, &mut stats);
+        assert!(run.tokens().is_some() || run.cancelled, "{variant:?}: {:?}", run.terminal);
+    }
     for (variant, code, kind) in [
-        (Callback::StateTampered, "state_mismatch", ErrorKind::Protocol),
-        (Callback::StateMissing, "state_mismatch", ErrorKind::Protocol),
-        (Callback::ErrorWithTamperedState, "state_mismatch", ErrorKind::Protocol),
         (Callback::IssWrong, "issuer_mismatch", ErrorKind::Protocol),
         (Callback::IssMissing, "issuer_missing", ErrorKind::Protocol),
         (Callback::ErrorWithWrongIss, "issuer_mismatch", ErrorKind::Protocol),

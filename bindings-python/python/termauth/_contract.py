@@ -669,6 +669,9 @@ class Error(_ErrorRequired, total=False):
     error_uri: str
     # The start of a response body that is not JSON (an HTML error page, say), sanitised.
     excerpt: str
+    # The server's `Retry-After` (RFC 9110 §10.2.3) on a 429 or 503 answer, as it sent it
+    # (delta-seconds or an HTTP date; sanitised): do not try again before it.
+    retry_after: str
 
 
 # The family of an `Error`.

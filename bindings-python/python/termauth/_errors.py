@@ -28,7 +28,7 @@ __all__ = [
     "from_dict",
 ]
 
-_OPTIONAL = ("status", "error", "error_description", "error_uri", "excerpt")
+_OPTIONAL = ("status", "error", "error_description", "error_uri", "excerpt", "retry_after")
 
 class Error(Exception):
     """The base of every termauth error.
@@ -50,6 +50,7 @@ class Error(Exception):
         error_description: Optional[str] = None,
         error_uri: Optional[str] = None,
         excerpt: Optional[str] = None,
+        retry_after: Optional[str] = None,
     ) -> None:
         super().__init__(message)
         self.message: str = message
@@ -62,6 +63,9 @@ class Error(Exception):
         self.error_description: Optional[str] = error_description
         self.error_uri: Optional[str] = error_uri
         self.excerpt: Optional[str] = excerpt
+        #: The server's ``Retry-After`` on a 429 or 503 answer, as sent (delta-seconds or an
+        #: HTTP date; sanitised): do not try again before it.
+        self.retry_after: Optional[str] = retry_after
 
     @property
     def exit_code(self) -> int:
@@ -170,6 +174,7 @@ def from_dict(record: _contract.Error) -> Error:
         error_description=record.get("error_description"),
         error_uri=record.get("error_uri"),
         excerpt=record.get("excerpt"),
+        retry_after=record.get("retry_after"),
     )
 
 

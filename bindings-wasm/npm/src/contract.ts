@@ -493,6 +493,11 @@ export interface Error {
   error_uri?: string;
   /** The start of a response body that is not JSON (an HTML error page, say), sanitised. */
   excerpt?: string;
+  /**
+   * The server's `Retry-After` (RFC 9110 §10.2.3) on a 429 or 503 answer, as it sent it
+   * (delta-seconds or an HTTP date; sanitised): do not try again before it.
+   */
+  retry_after?: string;
 }
 
 /**

@@ -19,6 +19,8 @@ export class TermauthError extends Error {
   readonly errorUri: string | undefined;
   /** The sanitised start of a non-JSON response body. */
   readonly excerpt: string | undefined;
+  /** The server's `Retry-After` on a 429 or 503 answer, as sent (delta-seconds or an HTTP date; sanitised): do not try again before it. */
+  readonly retryAfter: string | undefined;
 
   constructor(data: ErrorData) {
     super(data.message);
@@ -31,6 +33,7 @@ export class TermauthError extends Error {
     this.errorDescription = data.error_description;
     this.errorUri = data.error_uri;
     this.excerpt = data.excerpt;
+    this.retryAfter = data.retry_after;
   }
 
   /** The error as the core's JSON shape (what other languages see). */
@@ -41,6 +44,7 @@ export class TermauthError extends Error {
     if (this.errorDescription !== undefined) d.error_description = this.errorDescription;
     if (this.errorUri !== undefined) d.error_uri = this.errorUri;
     if (this.excerpt !== undefined) d.excerpt = this.excerpt;
+    if (this.retryAfter !== undefined) d.retry_after = this.retryAfter;
     return d;
   }
 }

@@ -51,14 +51,15 @@ impl ApiKey {
     /// An API key flow.
     ///
     /// # Errors
-    /// `invalid_api_key` for an empty key or one with whitespace or control characters
-    /// (it would break, or inject into, the HTTP header); `invalid_header_name`.
+    /// `invalid_api_key` for an empty key or one with anything but printable ASCII
+    /// (whitespace, control characters, non-ASCII: it would break, or inject into, the
+    /// HTTP header; [`crate::token::token_syntax_error`]); `invalid_header_name`.
     pub fn new(config: ApiKeyConfig) -> Result<Self, Error> {
         let key = config.key.expose().trim();
-        if key.is_empty() || key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if crate::token::token_syntax_error(key).is_some() {
             return Err(Error::usage(
                 "invalid_api_key",
-                "The API key is empty or contains spaces or control characters; paste the key alone, on one line.",
+                "The API key is empty or contains spaces, control characters or non-ASCII characters; paste the key alone, on one line.",
             ));
         }
         if let Presentation::Header { name, prefix } = &config.presentation {

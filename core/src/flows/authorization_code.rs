@@ -4,7 +4,7 @@
 //! | state | poll | on input |
 //! |---|---|---|
 //! | `Start` | `OpenBrowser{url}` → `Awaiting` | — |
-//! | `Awaiting` | `now ≥ until` → `Failed(redirect_timeout)`; else `AwaitRedirect` | `Redirect{url}`: validated in the order below → `Exchanging`; a wrong path or an unparseable URL (control characters and whitespace inside it included) is refused (`handle` errs, the flow keeps waiting); any other failed check → `Failed` |
+//! | `Awaiting` | `now ≥ until` → `Failed(redirect_timeout)`; else `AwaitRedirect` | `Redirect{url}`: validated in the order below → `Exchanging`; a wrong path, an unparseable URL (control characters and whitespace inside it included) or a missing or wrong `state` (a forged or stale request: one must not end the login) is refused (`handle` errs, the flow keeps waiting); any other failed check → `Failed` |
 //! | `Exchanging` | `SendRequest` (token endpoint) / `AwaitResponse` | tokens (nonce checked) → `Persist`, `Done`; error → `Failed` |
 //!
 //! Callback validation order: (1) the path is the redirect path, (2) `state` matches, in
@@ -301,15 +301,17 @@ impl AuthorizationCodeFlow {
         }
         let params: Vec<_> = url.query_pairs().collect();
         let get = |name: &str| -> Option<&str> { params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_ref()) };
-        // (2) state, compared in constant time
+        // (2) state, compared in constant time. A redirect without this login's `state` is
+        // refused and the login keeps waiting (RFC 6749 §10.12: it is how a forged or
+        // stale request is told apart): any local process can reach the loopback listener,
+        // and one forged request must not end the user's login — an error response
+        // without the state included.
         let state_ok = get("state").is_some_and(|s| bool::from(s.as_bytes().ct_eq(self.oauth_state.expose().as_bytes())));
         if !state_ok {
-            return Ok(Err(Error::protocol(
+            return Err(Error::usage(
                 "state_mismatch",
-                None,
-                "The redirect does not belong to this login (its `state` does not match), so it was refused: it may be a stale link or a forged request. Run the login again.",
-            )
-            .with_hint(Hint::Reauthenticate)));
+                "This redirect does not belong to the current login (its `state` does not match), so it was ignored: it may be a stale link or a forged request. The login is still waiting for the browser window it opened.",
+            ));
         }
         // (3) RFC 9207 issuer identification (mix-up defence). §2.4: it applies to error
         // responses too, so it is checked before an `error` is believed.

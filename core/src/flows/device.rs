@@ -126,6 +126,7 @@ impl DeviceFlow {
         let status = resp.status;
         let device_code = req_str(&fields, "device_code", status)?;
         let user_code = req_str(&fields, "user_code", status)?;
+        check_user_code(&user_code, status)?;
         // Google answers `verification_url`; accept it as an alias.
         let verification_uri = match opt_str(&fields, "verification_uri", status)? {
             Some(u) => u,
@@ -151,13 +152,23 @@ impl DeviceFlow {
                 })?;
             }
         }
-        let expires_in_ms = match opt_seconds(&fields, "expires_in", status)? {
-            Some(0) | None => DEFAULT_EXPIRES_IN_MS,
-            Some(s) => s.saturating_mul(1000),
-        };
         let interval_ms = opt_seconds(&fields, "interval", status)?
             .map_or(DEFAULT_INTERVAL_MS, |s| s.saturating_mul(1000))
             .max(MIN_INTERVAL_MS);
+        let expires_in_ms = match opt_seconds(&fields, "expires_in", status)? {
+            None => DEFAULT_EXPIRES_IN_MS,
+            // §3.2: "the lifetime in seconds of the device_code and user_code". A code that
+            // expires before the first poll (0, or no more than one interval) can never be
+            // approved: say so now rather than show it and wait.
+            Some(s) if s.saturating_mul(1000) <= interval_ms => {
+                let mut e = Error::oauth("expired_token", None, None, Some(status));
+                e.message = format!(
+                    "The server's device code expires in {s} seconds, before the first poll could be made; the server is misconfigured. Try again, or log in with another method."
+                );
+                return Err(e.with_hint(crate::error::Hint::RetryLater));
+            }
+            Some(s) => s.saturating_mul(1000),
+        };
         let expires_at = now_ms.saturating_add(expires_in_ms);
         self.ex.emit(Action::ShowUserCode(UserCodePrompt { user_code, verification_uri, verification_uri_complete, expires_at }));
         // §3.4: the client polls "at a reasonable interval", the first time one interval
@@ -225,6 +236,33 @@ impl DeviceFlow {
             self.ex.fail(error);
         }
     }
+}
+
+/// The longest user code accepted: §6.1 asks for codes short enough to type (8 to 9
+/// characters in practice); a long one is a server sending something else.
+const MAX_USER_CODE_CHARS: usize = 64;
+
+/// The user types the `user_code` (§3.3) from the terminal it is shown on: it must be
+/// printable text of a typable length. A code with a control character (ESC, CSI, CR) could
+/// rewrite the terminal around it and show another code or link than the server's.
+fn check_user_code(user_code: &str, status: u16) -> Result<(), Error> {
+    let unusable = |why: String| {
+        Error::protocol(
+            "invalid_field",
+            Some(status),
+            format!("The device authorization response is unusable: its `user_code` {why}."),
+        )
+    };
+    if user_code.trim().is_empty() {
+        return Err(unusable("is empty".into()));
+    }
+    if let Some((i, _)) = user_code.chars().enumerate().find(|(_, c)| crate::error::is_unsafe_for_terminal(*c)) {
+        return Err(unusable(format!("contains a control or invisible formatting character at character {}", i + 1)));
+    }
+    if user_code.chars().count() > MAX_USER_CODE_CHARS {
+        return Err(unusable(format!("is longer than {MAX_USER_CODE_CHARS} characters")));
+    }
+    Ok(())
 }
 
 impl Machine for DeviceFlow {

@@ -1,5 +1,5 @@
 //! The session: everything above the flows, as one sans-IO machine — log in (with `auto`,
-//! the device → browser fallback and the keyring probe), get a valid token (the whole
+//! the keyring probe), get a valid token (the whole
 //! renewal under the cross-process lock), refresh, log out, status and profiles, with the
 //! store's rules, the metadata cache, the environment's precedence and every sentence the
 //! user reads. A driver runs one [`Session`] per command and only executes its actions:
@@ -260,8 +260,8 @@ pub enum LoginMethod {
     /// Chosen from where the CLI runs ([`crate::auto`]): CI → client credentials; desktop →
     /// browser; SSH or no display → device; paste without a device endpoint.
     Auto,
-    /// RFC 8628 device flow; falls back to the browser when the server has no device
-    /// endpoint.
+    /// RFC 8628 device flow; a server without a device endpoint is a configuration error
+    /// (`no_device_endpoint`) that names the methods to use instead.
     Device,
     /// Browser with a loopback redirect (RFC 8252).
     Browser,

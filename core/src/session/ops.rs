@@ -524,7 +524,7 @@ async fn login(ctx: &mut Ctx, method: LoginMethod) -> Result<Outcome, Error> {
         probe.map_err(|why| Error::storage("keyring_unavailable", texts::keyring_required(&why), Hint::FixConfiguration))?;
     }
     let here = ctx.env.surroundings();
-    let mut method = match method {
+    let method = match method {
         LoginMethod::Auto => {
             let token_variable = env_name(&ctx.config.app, "TOKEN");
             let secret_variable = env_name(&ctx.config.app, "CLIENT_SECRET");
@@ -541,87 +541,83 @@ async fn login(ctx: &mut Ctx, method: LoginMethod) -> Result<Outcome, Error> {
         }
         m => m,
     };
-    let (outcome, credential) = loop {
-        let config = ctx.config.clone();
-        break match &method {
-            LoginMethod::Auto => return Err(internal("`auto` was not resolved")),
-            LoginMethod::Token { token, presentation } => {
-                let spec = FlowSpec::ApiKey(ApiKeyConfig { key: token.clone(), presentation: presentation.clone() });
-                run_flow(ctx, spec, Mode::NoRedirect).await?
+    let config = ctx.config.clone();
+    let (outcome, credential) = match &method {
+        LoginMethod::Auto => return Err(internal("`auto` was not resolved")),
+        LoginMethod::Token { token, presentation } => {
+            let spec = FlowSpec::ApiKey(ApiKeyConfig { key: token.clone(), presentation: presentation.clone() });
+            run_flow(ctx, spec, Mode::NoRedirect).await?
+        }
+        LoginMethod::Device => {
+            let server = metadata(ctx).await?;
+            if server.device_authorization_endpoint.is_none() {
+                // The device flow was asked for by name (`auto` never picks it for such
+                // a server): switching to another method behind the user's back would
+                // end somewhere they did not choose (a paste prompt in a script, say).
+                return Err(Error::usage("no_device_endpoint", texts::no_device_endpoint(&ctx.config.app)));
             }
-            LoginMethod::Device => {
-                let server = metadata(ctx).await?;
-                if server.device_authorization_endpoint.is_none() {
-                    // What `auto` picks for a server without one: the browser, or paste
-                    // away from a desktop (or no_interactive_method, before saying anything).
-                    let paste = auto::interactive(&here, &server)? == AutoMethod::Paste;
-                    ctx.notice(NoticeLevel::Info, "device_fallback", texts::no_device_endpoint(paste));
-                    method = if paste { LoginMethod::Paste } else { LoginMethod::Browser };
-                    continue;
+            let spec = FlowSpec::Device(DeviceConfig {
+                server,
+                client: ctx.oauth_client(),
+                scope: config.scope,
+                resource: config.resource,
+                clock_drift_margin_ms: 0,
+                allow_insecure_http: config.allow_insecure_http,
+            });
+            run_flow(ctx, spec, Mode::Device { open_browser: here.desktop() }).await?
+        }
+        LoginMethod::Browser | LoginMethod::Paste => {
+            let paste = method == LoginMethod::Paste;
+            let server = metadata(ctx).await?;
+            let port = if paste {
+                // Paste mode listens nowhere: the browser's redirect fails to load and
+                // the user copies its address instead.
+                if config.redirect_port == 0 { 8400 } else { config.redirect_port }
+            } else {
+                check_listener_host(&config.redirect_host)?;
+                let port = ctx.io.listen(&config.redirect_host, config.redirect_port).await.map_err(|why| {
+                    Error::usage("listen_failed", texts::listen_failed(&config.redirect_host, config.redirect_port, &why))
+                })?;
+                if config.redirect_port != 0 && here.ssh {
+                    ctx.notice(NoticeLevel::Info, "ssh_forward", texts::ssh_forward(&config.redirect_host, port));
                 }
-                let spec = FlowSpec::Device(DeviceConfig {
-                    server,
-                    client: ctx.oauth_client(),
-                    scope: config.scope,
-                    resource: config.resource,
-                    clock_drift_margin_ms: 0,
-                    allow_insecure_http: config.allow_insecure_http,
-                });
-                run_flow(ctx, spec, Mode::Device { open_browser: here.desktop() }).await?
-            }
-            LoginMethod::Browser | LoginMethod::Paste => {
-                let paste = method == LoginMethod::Paste;
-                let server = metadata(ctx).await?;
-                let port = if paste {
-                    // Paste mode listens nowhere: the browser's redirect fails to load and
-                    // the user copies its address instead.
-                    if config.redirect_port == 0 { 8400 } else { config.redirect_port }
-                } else {
-                    check_listener_host(&config.redirect_host)?;
-                    let port = ctx.io.listen(&config.redirect_host, config.redirect_port).await.map_err(|why| {
-                        Error::usage("listen_failed", texts::listen_failed(&config.redirect_host, config.redirect_port, &why))
-                    })?;
-                    if config.redirect_port != 0 && here.ssh {
-                        ctx.notice(NoticeLevel::Info, "ssh_forward", texts::ssh_forward(&config.redirect_host, port));
-                    }
-                    port
-                };
-                let spec = FlowSpec::AuthorizationCode(AuthorizationCodeConfig {
-                    server,
-                    client: ctx.oauth_client(),
-                    scope: config.scope,
-                    redirect_port: Some(port),
-                    redirect_host: config.redirect_host,
-                    redirect_path: config.redirect_path,
-                    redirect_uri: config.redirect_uri,
-                    nonce: None,
-                    resource: config.resource,
-                    prompt: None,
-                    login_hint: None,
-                    extra_params: Default::default(),
-                    code_challenge_method: None,
-                    redirect_timeout_ms: config.redirect_timeout_ms,
-                    allow_insecure_http: config.allow_insecure_http,
-                });
-                run_flow(ctx, spec, if paste { Mode::Paste } else { Mode::Listener }).await?
-            }
-            LoginMethod::ClientCredentials => {
-                let spec = client_credentials_spec(ctx).await?;
-                run_flow(ctx, spec, Mode::NoRedirect).await?
-            }
-            LoginMethod::Password { username, password } => {
-                let spec = FlowSpec::Password(PasswordConfig {
-                    server: metadata(ctx).await?,
-                    client: ctx.oauth_client(),
-                    username: username.clone(),
-                    password: password.clone(),
-                    scope: config.scope,
-                    enable_password_grant: config.enable_password_grant,
-                    allow_insecure_http: config.allow_insecure_http,
-                });
-                run_flow(ctx, spec, Mode::NoRedirect).await?
-            }
-        };
+                port
+            };
+            let spec = FlowSpec::AuthorizationCode(AuthorizationCodeConfig {
+                server,
+                client: ctx.oauth_client(),
+                scope: config.scope,
+                redirect_port: Some(port),
+                redirect_host: config.redirect_host,
+                redirect_path: config.redirect_path,
+                redirect_uri: config.redirect_uri,
+                nonce: None,
+                resource: config.resource,
+                prompt: None,
+                login_hint: None,
+                extra_params: Default::default(),
+                code_challenge_method: None,
+                redirect_timeout_ms: config.redirect_timeout_ms,
+                allow_insecure_http: config.allow_insecure_http,
+            });
+            run_flow(ctx, spec, if paste { Mode::Paste } else { Mode::Listener }).await?
+        }
+        LoginMethod::ClientCredentials => {
+            let spec = client_credentials_spec(ctx).await?;
+            run_flow(ctx, spec, Mode::NoRedirect).await?
+        }
+        LoginMethod::Password { username, password } => {
+            let spec = FlowSpec::Password(PasswordConfig {
+                server: metadata(ctx).await?,
+                client: ctx.oauth_client(),
+                username: username.clone(),
+                password: password.clone(),
+                scope: config.scope,
+                enable_password_grant: config.enable_password_grant,
+                allow_insecure_http: config.allow_insecure_http,
+            });
+            run_flow(ctx, spec, Mode::NoRedirect).await?
+        }
     };
     let credential = match (credential, outcome) {
         (Some(c), _) | (None, FlowOutcome::Credential { credential: c }) => c,
