@@ -205,7 +205,7 @@ pub fn config_dir(env: &Environment, app: &str) -> Result<String, Error> {
 }
 
 /// `base` + separator + `name`, without doubling a separator `base` ends with.
-fn join(sep: char, base: &str, name: &str) -> String {
+pub(crate) fn join(sep: char, base: &str, name: &str) -> String {
     let name = if sep == '\\' { name.replace('/', "\\") } else { name.to_string() };
     if base.ends_with(sep) || base.ends_with('/') { format!("{base}{name}") } else { format!("{base}{sep}{name}") }
 }
@@ -252,6 +252,20 @@ impl StorePaths {
     pub fn metadata_cache(&self, issuer: &str) -> String {
         join(self.sep, &self.under("metadata"), &format!("{}.json", server_key(issuer, "")))
     }
+}
+
+/// Whether `candidate`, a name in a directory listing, is a temporary file of a
+/// `write_file` of `name` in that directory. The driver contract (ARCHITECTURE.md, "The
+/// driver contract") has `write_file` write `.<name>.<random>.tmp` beside `name` and rename
+/// it over `name`; a writer killed between the two leaves it behind, holding a whole
+/// record.
+pub fn is_temporary_of(candidate: &str, name: &str) -> bool {
+    candidate
+        .strip_prefix('.')
+        .and_then(|rest| rest.strip_prefix(name))
+        .and_then(|rest| rest.strip_prefix('.'))
+        .and_then(|rest| rest.strip_suffix(".tmp"))
+        .is_some_and(|random| !random.is_empty() && !random.contains(['/', '\\']))
 }
 
 /// The file that guards a lock while a stale one is broken: `<lock>.break`.
@@ -436,6 +450,24 @@ pub fn metadata_cache_contents(metadata: &ServerMetadata, now_ms: u64) -> String
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn temporary_files_of_a_name() {
+        let name = "default@0ecc52fbfee4ce26.json";
+        assert!(is_temporary_of(".default@0ecc52fbfee4ce26.json.a1B2c3.tmp", name));
+        for other in [
+            "default@0ecc52fbfee4ce26.json",
+            ".default@0ecc52fbfee4ce26.json.tmp",
+            ".default@0ecc52fbfee4ce26.json..tmp",
+            ".default@0ecc52fbfee4ce26.jsonx.a.tmp",
+            ".default@0ecc52fbfee4ce26.keyring.a.tmp",
+            ".work@0ecc52fbfee4ce26.json.a.tmp",
+            "default@0ecc52fbfee4ce26.json.a.tmp",
+            ".default@0ecc52fbfee4ce26.json.a.tmp.b",
+        ] {
+            assert!(!is_temporary_of(other, name), "{other}");
+        }
+    }
+
     use super::*;
 
     #[test]

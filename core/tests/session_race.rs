@@ -72,6 +72,11 @@ impl Store {
                 Input::Completed { id: *id }
             }
             Action::RemoveFile { id, path } => Input::Removed { id: *id, existed: self.files.remove(path).is_some() },
+            Action::ListDir { id, path } => {
+                let prefix = format!("{path}/");
+                let names = self.files.keys().filter_map(|p| p.strip_prefix(&prefix)).filter(|n| !n.contains('/'));
+                Input::DirListing { id: *id, names: names.map(str::to_string).collect() }
+            }
             Action::CreateExclusive { id, path, contents } => {
                 let created = !self.files.contains_key(path);
                 if created {

@@ -800,6 +800,27 @@ fn scenarios() -> Vec<Scenario> {
             assert!(w.requests.is_empty());
             match w.outcome() { Outcome::Login(r) => assert_eq!(r.method, "token"), o => panic!("{o:?}") }
         }),
+        scenario("login_removes_leftover_temporary_files", "An API key login where writers killed mid-write left temporary files (full records) beside this credential and profiles.json: the save under the lock removes them; another profile's temporary file (its writer may be alive under another lock) and unrelated files stay.", login(LoginMethod::Token { token: Secret::new("pat-123"), presentation: Presentation::Bearer }), |w| {
+            assert!(w.outcome.as_ref().unwrap().is_ok());
+            let left: Vec<&String> = w.files.keys().filter(|p| p.ends_with(".tmp")).collect();
+            let other = format!("{DIR}/credentials/.{}.json.Zq81.tmp", CredentialKey::new(APP, ISSUER, CLIENT, "work").file_stem());
+            assert_eq!(left, [&other, &format!("{DIR}/credentials/notes.txt.tmp")], "{left:?}");
+        }).world(|w| {
+            let stem = key().file_stem();
+            for name in [format!("credentials/.{stem}.json.a1B2c3.tmp"), format!("credentials/.{stem}.json.x.tmp"), format!("credentials/.{stem}.keyring.Q9.tmp"), ".profiles.json.k7.tmp".into()] {
+                w.write(&format!("{DIR}/{name}"), r#"{"schema_version":1,"kind":"api_key","key":"old"}"#.into());
+            }
+            let other = CredentialKey::new(APP, ISSUER, CLIENT, "work").file_stem();
+            w.write(&format!("{DIR}/credentials/.{other}.json.Zq81.tmp"), "{}".into());
+            w.write(&format!("{DIR}/credentials/notes.txt.tmp"), "mine".into());
+        }),
+        scenario("logout_removes_leftover_temporary_files", "Logout removes the temporary files killed writers left beside the credential, with the record.", Command::Logout, |w| {
+            assert!(!w.files.keys().any(|p| p.ends_with(".tmp")), "{:?}", w.files.keys());
+        }).world(|w| {
+            stored(w, json!({"schema_version": 1, "updated_at": T0, "kind": "api_key", "key": "pat-1", "presentation": {"scheme": "bearer"}}).to_string());
+            let stem = key().file_stem();
+            w.write(&format!("{DIR}/credentials/.{stem}.json.r4nd0m.tmp"), "{}".into());
+        }),
         scenario("login_cancel_while_waiting", "Ctrl-C while the device flow waits for approval: cancelled, nothing stored, no lock left.", login(LoginMethod::Device), |w| {
             assert_eq!(w.error().code, "cancelled");
             assert!(!w.files.keys().any(|p| p.contains("credentials/")));

@@ -193,10 +193,31 @@ async fn load(ctx: &mut Ctx, key: &CredentialKey) -> Result<Option<Loaded>, Erro
     }
 }
 
+/// Removes the temporary files of `names` in `dir` that writers killed between writing and
+/// renaming left behind ([`store::is_temporary_of`]). Called only under the lock that every
+/// writer of those names holds, so none of them is a live writer's. What cannot be removed
+/// stays for the next write: this is hygiene, not the command's success.
+async fn remove_leftovers(ctx: &mut Ctx, dir: &str, names: &[String]) {
+    let Ok(listing) = ctx.io.list_dir(dir).await else { return };
+    let leftovers = listing.iter().filter(|entry| names.iter().any(|name| store::is_temporary_of(entry, name)));
+    let paths: Vec<String> = leftovers.map(|entry| store::join(ctx.env.platform.separator(), dir, entry)).collect();
+    for path in paths {
+        let _ = ctx.io.remove_file(&path).await;
+    }
+}
+
+/// The names of a credential's files in the credentials directory (record and pointer).
+fn credential_names(key: &CredentialKey) -> [String; 2] {
+    let stem = key.file_stem();
+    [format!("{stem}.json"), format!("{stem}.keyring")]
+}
+
 /// Writes a credential to the keyring or the file store, per the preference, and removes
-/// any copy in the other store.
+/// any copy in the other store (and what killed writers of either left behind). Called
+/// under the credential's lock.
 async fn save(ctx: &mut Ctx, key: &CredentialKey, credential: &Credential) -> Result<StoreChoice, Error> {
     let paths = ctx.paths()?;
+    remove_leftovers(ctx, &paths.credentials_dir(), &credential_names(key)).await;
     let record = paths.credential_file(key, "json");
     let pointer = paths.credential_file(key, "keyring");
     let json = credential.to_json();
@@ -235,9 +256,11 @@ async fn save(ctx: &mut Ctx, key: &CredentialKey, credential: &Credential) -> Re
     }
 }
 
-/// Deletes a credential from both stores; whether anything was there.
+/// Deletes a credential from both stores, with what killed writers left behind; whether
+/// anything was there. Called under the credential's lock.
 async fn delete(ctx: &mut Ctx, key: &CredentialKey) -> Result<bool, Error> {
     let paths = ctx.paths()?;
+    remove_leftovers(ctx, &paths.credentials_dir(), &credential_names(key)).await;
     let record = paths.credential_file(key, "json");
     let pointer = paths.credential_file(key, "keyring");
     let mut found = ctx.io.remove_file(&record).await.map_err(|why| store_io("delete", &record, &why))?;
@@ -366,6 +389,7 @@ async fn set_active_profile(ctx: &mut Ctx, profile: &str) -> Result<(), Error> {
     store::check_profile(profile)?;
     let paths = ctx.paths()?;
     let held = acquire(ctx, &paths.profiles_lock(), false).await?;
+    remove_leftovers(ctx, &paths.dir, &["profiles.json".to_string()]).await;
     let path = paths.profiles_file();
     let current = ctx.io.read_file(&path).await.ok().flatten();
     let text =
