@@ -46,6 +46,8 @@ done
 
 echo "== cross-language refresh race: Rust, Python, Node and Go processes on one expired credential"
 python3 tests/race/all_languages.py --rounds 3 --per-language 2
+echo "== kills during store writes: the Rust CLI (the shared storage primitives) and the npm package"
+python3 tests/race/kill_during_write.py --kills 500 --node-kills 150
 
 if [ -f bindings-wasm/keyring-test.sh ]; then
   echo "== keyring shared by Rust and Node (@napi-rs/keyring) on a real Secret Service"

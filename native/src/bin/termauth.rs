@@ -166,6 +166,21 @@ fn parse(argv: Vec<String>) -> Result<Args, Error> {
     Ok(a)
 }
 
+/// Removes the temporary files of `name` in `dir` (`termauth_core::store::is_temporary_of`)
+/// that are over a minute old: left by a CLI killed while it wrote (a live writer renames
+/// its file within milliseconds). `config.json` is written without a lock, so age tells a
+/// leftover from another process's write in progress.
+fn remove_old_temporaries(dir: &std::path::Path, name: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let old = entry.metadata().ok().and_then(|m| m.modified().ok()).and_then(|t| t.elapsed().ok());
+        let leftover = entry.file_name().to_str().is_some_and(|n| termauth_core::store::is_temporary_of(n, name));
+        if leftover && old.is_some_and(|age| age.as_secs() >= 60) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Login defaults remembered in `<config dir>/config.json` (no secrets).
 fn remembered(app: &str) -> serde_json::Value {
     app_config_dir(app)
@@ -273,6 +288,7 @@ fn run(a: Args) -> Result<(), Error> {
             let mut client = Client::new(config)?;
             let report = client.login(method)?;
             if let Ok(dir) = app_config_dir(&a.app) {
+                remove_old_temporaries(&dir, "config.json");
                 let _ = write_atomic(
                     &dir.join("config.json"),
                     serde_json::to_string_pretty(&remember).unwrap_or_default().as_bytes(),
