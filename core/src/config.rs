@@ -187,6 +187,9 @@ impl Client {
     }
 
     pub(crate) fn validate(&self) -> Result<(), Error> {
+        if self.client_id.chars().any(crate::error::is_unsafe_for_terminal) {
+            return Err(Error::usage("invalid_client_id", crate::texts::invalid_identifier("client ID")));
+        }
         if self.client_id.is_empty() {
             return Err(Error::usage(
                 "missing_client_id",
@@ -205,6 +208,32 @@ impl Client {
             _ => Ok(()),
         }
     }
+}
+
+/// An endpoint value as an error may quote it: cut short, and not at all when it has an
+/// `@` anywhere (`ftp://user:password@host`, `https:user:pw@host`: what looks like user
+/// information may be a password, whatever else is wrong with the URL).
+fn quoted(value: &str) -> String {
+    if value.contains('@') { "(not shown: it may contain a password)".to_string() } else { short(value) }
+}
+
+/// Checks resource indicators (RFC 8707 §2): each "MUST be an absolute URI" and "MUST NOT
+/// include a fragment component"; any scheme (`urn:`, `https:`) is allowed.
+///
+/// # Errors
+/// `invalid_resource`, naming the indicator by its position (from 1), not quoting it.
+pub(crate) fn check_resources(resources: &[String]) -> Result<(), Error> {
+    for (i, resource) in resources.iter().enumerate() {
+        let scheme = resource.split_once(':').map(|(scheme, _)| scheme);
+        let absolute = scheme.is_some_and(|s| {
+            s.starts_with(|c: char| c.is_ascii_alphabetic())
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        }) && resource.len() > scheme.map_or(0, str::len) + 1;
+        if !absolute || resource.contains('#') || crate::uri::find_control(resource).is_some() {
+            return Err(Error::usage("invalid_resource", crate::texts::invalid_resource(i + 1)));
+        }
+    }
+    Ok(())
 }
 
 /// `invalid_endpoint` for the URL `name`, naming the member and never quoting the value:
@@ -226,19 +255,19 @@ pub fn check_endpoint(value: &str, name: &str, allow_insecure_http: bool) -> Res
     let insecure = || {
         Error::usage(
             "insecure_endpoint",
-            format!("`{name}` must use https (plain http is allowed only for loopback addresses): {}", short(value)),
+            format!("`{name}` must use https (plain http is allowed only for loopback addresses): {}", quoted(value)),
         )
     };
     let url = uri::parse(value).map_err(|e| match e {
         UriError::UnsupportedScheme => insecure(),
         UriError::NotAbsolute => {
-            Error::usage("invalid_endpoint", format!("`{name}` is not a valid absolute URL: {}", short(value)))
+            Error::usage("invalid_endpoint", format!("`{name}` is not a valid absolute URL: {}", quoted(value)))
         }
         UriError::Control { .. } | UriError::UserInfo => unusable(name, e),
-        other => Error::usage("invalid_endpoint", format!("`{name}` is unusable ({other}): {}", short(value))),
+        other => Error::usage("invalid_endpoint", format!("`{name}` is unusable ({other}): {}", quoted(value))),
     })?;
     if url.fragment().is_some() {
-        return Err(Error::usage("invalid_endpoint", format!("`{name}` must not contain a fragment: {}", short(value))));
+        return Err(Error::usage("invalid_endpoint", format!("`{name}` must not contain a fragment: {}", quoted(value))));
     }
     if url.scheme() == "http" && !uri::is_loopback(&url) && !allow_insecure_http {
         return Err(insecure());
@@ -249,6 +278,30 @@ pub fn check_endpoint(value: &str, name: &str, allow_insecure_http: bool) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_endpoint_with_user_information_is_never_quoted() {
+        for value in [
+            "ftp://user:hunter2@as.example/",
+            "https:user:hunter2@as.example",
+            "as.example/user:hunter2@x",
+            "http://u:hunter2@as.example.com/",
+        ] {
+            let e = check_endpoint(value, "issuer", false).unwrap_err();
+            assert!(!e.message.contains("hunter2"), "{value}: {}", e.message);
+        }
+    }
+
+    #[test]
+    fn resource_indicators_are_absolute_uris_without_fragments() {
+        assert!(check_resources(&["https://api.example.com/".into(), "urn:example:api".into()]).is_ok());
+        for bad in ["not a uri", "/relative", "https://api.example.com/#x", "", ":x", "https:", "https://api.example.com/\u{1b}"]
+        {
+            let e = check_resources(&["https://ok.example/".into(), bad.into()]).unwrap_err();
+            assert_eq!(e.code, "invalid_resource", "{bad:?}");
+            assert!(e.message.contains("indicator 2"), "{}", e.message);
+        }
+    }
 
     #[test]
     fn endpoints() {

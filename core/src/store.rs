@@ -112,6 +112,21 @@ pub fn check_profile(profile: &str) -> Result<(), Error> {
     if ok { Ok(()) } else { Err(Error::usage("invalid_profile", texts::invalid_profile(profile))) }
 }
 
+/// Checks an application name: it names the config directory (one path component under
+/// the platform's config directory), the keyring service and the environment variables.
+///
+/// # Errors
+/// `invalid_app` when it is empty, longer than 64 characters, starts with a dot (`.`,
+/// `..`, hidden), or holds a path separator (`/`, `\`), a `:` (a Windows drive or stream),
+/// whitespace or a control or invisible character.
+pub fn check_app(app: &str) -> Result<(), Error> {
+    let ok = !app.is_empty()
+        && app.chars().count() <= 64
+        && !app.starts_with('.')
+        && !app.chars().any(|c| matches!(c, '/' | '\\' | ':') || c.is_whitespace() || crate::error::is_unsafe_for_terminal(c));
+    if ok { Ok(()) } else { Err(Error::usage("invalid_app", texts::invalid_app(app))) }
+}
+
 /// The keyring service of `app`'s entries.
 pub fn keyring_service(app: &str) -> String {
     format!("termauth:{app}")

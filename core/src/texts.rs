@@ -357,6 +357,35 @@ pub fn profiles_corrupt(path: &str) -> String {
     format!("{path} is not valid JSON; fix or delete it.")
 }
 
+/// A secret given on the command line, where other users can read it (`ps`, `/proc`) and the
+/// shell keeps it in its history: refused, and never quoted.
+pub fn secret_on_command_line(flag: &str, instead: &str) -> String {
+    format!(
+        "{flag} takes no value on the command line: {instead}. The value you typed was not used; it may now be in your shell history and was visible to other users of this machine while the command ran, so if it is a real secret, revoke or rotate it."
+    )
+}
+
+/// A bad application name.
+pub fn invalid_app(app: &str) -> String {
+    format!(
+        "`{}` is not a valid application name: use 1 to 64 characters without `/`, `\\`, `:`, spaces or control characters, not starting with `.` (it names the config directory).",
+        sanitize(app, 80)
+    )
+}
+
+/// An issuer or client ID that is empty or holds a control, invisible or (for the issuer)
+/// whitespace character; the value is not quoted (it may be anything).
+pub fn invalid_identifier(what: &str) -> String {
+    format!("The {what} is empty or contains a control, invisible or whitespace character; give it as the server publishes it.")
+}
+
+/// A resource indicator that is not an absolute URI without a fragment (RFC 8707 §2).
+pub fn invalid_resource(position: usize) -> String {
+    format!(
+        "Resource indicator {position} is not an absolute URI without a fragment (RFC 8707 §2), such as https://api.example.com/."
+    )
+}
+
 /// A bad profile name.
 pub fn invalid_profile(profile: &str) -> String {
     format!("`{}` is not a valid profile name: use 1 to 64 letters, digits, `.`, `_` or `-`.", sanitize(profile, 80))

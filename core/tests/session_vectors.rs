@@ -846,6 +846,22 @@ fn scenarios() -> Vec<Scenario> {
         scenario("login_profile_invalid", "A profile name with a path in it is refused at start.", login(LoginMethod::Device), |w| {
             assert_eq!(w.error().code, "invalid_profile");
         }).config(|c| c.profile = Some("../evil".into())),
+        scenario("login_app_invalid", "An application name that is a path (`../../x`) is refused at start: it would put the config directory outside the platform's.", login(LoginMethod::Device), |w| {
+            assert_eq!(w.error().code, "invalid_app");
+            assert!(w.actions.is_empty() || w.actions.iter().all(|a| a["type"] == "failed"));
+        }).config(|c| c.app = "../../x".into()),
+        scenario("login_issuer_invalid", "An empty issuer, or one with a control character, is refused at start even for an API key login, which asks no server; the value is not quoted.", login(LoginMethod::Token { token: Secret::new("pat-123"), presentation: Presentation::Bearer }), |w| {
+            assert_eq!(w.error().code, "invalid_issuer");
+            assert!(!w.error().message.contains('\u{1b}'));
+            assert!(!w.files.contains_key(&record_path()));
+        }).config(|c| c.issuer = "https://as.example.com/\u{1b}[2J".into()),
+        scenario("login_client_id_empty", "An empty client ID is refused at start, even for an API key login.", login(LoginMethod::Token { token: Secret::new("pat-123"), presentation: Presentation::Bearer }), |w| {
+            assert_eq!(w.error().code, "invalid_client_id");
+        }).config(|c| c.client_id = String::new()),
+        scenario("login_resource_invalid", "A resource indicator that is not an absolute URI (RFC 8707 §2) is refused at start, before any request.", login(LoginMethod::Device), |w| {
+            assert_eq!(w.error().code, "invalid_resource");
+            assert!(w.requests.is_empty());
+        }).config(|c| c.resource = vec!["https://api.example.com/".into(), "not a uri".into()]),
         // -- get_token
         scenario("token_env_wins", "MYCLI_TOKEN is set: it wins over any stored credential, with no IO at all.", Command::GetToken, |w| {
             assert_eq!(token_of(w), "env-token");

@@ -298,27 +298,76 @@ fn cli_exit_codes() {
     t.arg("token");
     assert_eq!(run(t, None, Duration::from_secs(20)).code, 3);
     // Usage errors: 2.
-    for args in [
-        &["token", "--bogus"][..],
-        &["login", "--client-secret", "foo"],
-        &["frobnicate"],
-        &["login", "--device", "--browser"],
-        &["login", "--port", "x"],
-    ] {
+    for args in [&["token", "--bogus"][..], &["frobnicate"], &["login", "--device", "--browser"], &["login", "--port", "x"]] {
         let mut c = cli(dir.path());
         c.args(args);
         let r = run(c, None, Duration::from_secs(10));
         assert_eq!(r.code, 2, "{args:?}: {r:?}");
         assert!(r.stderr.contains("[cli_usage]"), "{args:?}: {}", r.stderr);
     }
-    let mut c = cli(dir.path());
-    c.args(["login", "--client-secret", "foo"]);
-    let r = run(c, None, Duration::from_secs(10));
-    assert!(r.stderr.contains("TERMAUTH_CLIENT_SECRET") && !r.stderr.contains("foo"), "{}", r.stderr);
     // help: 0, on stdout.
     let mut h = cli(dir.path());
     h.arg("help");
     assert!(run(h, None, Duration::from_secs(10)).ok().contains("EXIT CODES"));
+}
+
+/// Issue 11: a secret on the command line is refused (exit 2), never used and never echoed,
+/// with where it should come from and that it may be in the shell history; bad names and
+/// identifiers are refused before anything is stored.
+#[test]
+fn cli_refuses_secrets_on_the_command_line_and_bad_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "hunter2-0123456789";
+    for (args, instead) in [
+        (vec!["login", "--with-token=SECRET"], "standard input"),
+        (vec!["login", "--with-token", "SECRET"], "standard input"),
+        (vec!["login", "--password=SECRET", "--username", "alice"], "TERMAUTH_PASSWORD"),
+        (vec!["login", "--password", "--username", "alice", "SECRET"], "TERMAUTH_PASSWORD"),
+        (vec!["login", "--client-credentials", "--client-secret=SECRET"], "TERMAUTH_CLIENT_SECRET"),
+        (vec!["login", "--client-credentials", "--client-secret", "SECRET"], "TERMAUTH_CLIENT_SECRET"),
+    ] {
+        let args: Vec<String> = args.iter().map(|a| a.replace("SECRET", secret)).collect();
+        let mut c = cli(dir.path());
+        c.args(&args).args(["--issuer", "https://as.example.com", "--client-id", "cli"]);
+        let r = run(c, Some("from-stdin\n"), Duration::from_secs(10));
+        assert_eq!(r.code, 2, "{args:?}: {r:?}");
+        assert!(r.stderr.contains("[secret_on_command_line]") && r.stderr.contains(instead), "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains("shell history"), "{}", r.stderr);
+        assert!(!r.stderr.contains(secret) && !r.stdout.contains(secret), "{args:?} echoed the secret: {}", r.stderr);
+        assert!(!dir.path().join("credentials").exists(), "{args:?} stored something");
+    }
+    for (args, code, exit) in [
+        (vec!["login", "--with-token", "--app", "../../x"], "[invalid_app]", 2),
+        (vec!["login", "--with-token", "--issuer", "", "--client-id", "cli"], "[invalid_issuer]", 5),
+        (vec!["login", "--with-token", "--issuer", "https://as.example.com", "--client-id", ""], "[invalid_client_id]", 5),
+        (
+            vec!["login", "--with-token", "--issuer", "https://as.example.com/\u{1b}]0;x\u{7}", "--client-id", "cli"],
+            "[invalid_issuer]",
+            5,
+        ),
+        (
+            vec!["login", "--device", "--issuer", "https://as.example.com", "--client-id", "cli", "--resource", "not a uri"],
+            "[invalid_resource]",
+            5,
+        ),
+        (
+            vec!["login", "--device", "--issuer", "ftp://user:hunter2@as.example.com", "--client-id", "cli"],
+            "[insecure_endpoint]",
+            5,
+        ),
+    ] {
+        let mut c = cli(dir.path());
+        c.args(&args);
+        let r = run(c, Some("pat-123\n"), Duration::from_secs(10));
+        assert_eq!(r.code, exit, "{args:?}: {r:?}");
+        assert!(r.stderr.contains(code), "{args:?}: {}", r.stderr);
+        assert!(
+            !r.stderr.contains("hunter2") && !r.stderr.chars().any(|c| c.is_control() && c != '\n'),
+            "{args:?}: {:?}",
+            r.stderr
+        );
+        assert!(!dir.path().join("credentials").exists(), "{args:?} stored something");
+    }
 }
 
 #[test]

@@ -181,6 +181,7 @@ impl AuthorizationCodeFlow {
     /// `missing_redirect_port`, `reserved_parameter`, and the endpoint checks.
     pub fn new(config: AuthorizationCodeConfig, mut rng: Rng) -> Result<Self, Error> {
         config.client.validate()?;
+        crate::config::check_resources(&config.resource)?;
         if let Some(m) = &config.code_challenge_method {
             if m != "S256" {
                 return Err(Error::usage(

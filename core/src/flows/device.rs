@@ -102,6 +102,7 @@ impl DeviceFlow {
     /// Missing endpoints, insecure endpoints, a bad client.
     pub fn new(config: DeviceConfig) -> Result<Self, Error> {
         config.client.validate()?;
+        crate::config::check_resources(&config.resource)?;
         let s = &config.server;
         let device =
             s.required_endpoint(&s.device_authorization_endpoint, "device_authorization_endpoint", config.allow_insecure_http)?;

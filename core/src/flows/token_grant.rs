@@ -188,6 +188,7 @@ impl TokenGrant {
             ));
         }
         let mut params = vec![("grant_type", Secret::new(Grant::ClientCredentials.grant_type()))];
+        crate::config::check_resources(&config.resource)?;
         params.extend(scope_and_resources(config.scope.as_deref(), &config.resource));
         TokenGrant::new(
             &config.server,
@@ -268,6 +269,7 @@ impl TokenGrant {
         // a response without `scope` has the requested one.
         let requested_scope = config.scope.clone().or_else(|| granted.clone());
         let mut params = vec![("grant_type", Secret::new("refresh_token")), ("refresh_token", refresh_token)];
+        crate::config::check_resources(&config.resource)?;
         params.extend(scope_and_resources(config.scope.as_deref(), &config.resource));
         let mut flow = TokenGrant::new(
             &config.server,

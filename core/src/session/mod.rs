@@ -1207,9 +1207,20 @@ impl Session {
     /// # Errors
     /// Usage errors of the configuration that need no IO to find (a bad profile name).
     pub fn start(spec: SessionSpec, rng: Rng, now_ms: u64) -> Result<Session, Error> {
-        if let Some(profile) = &spec.config.profile {
+        let config = &spec.config;
+        crate::store::check_app(&config.app)?;
+        if let Some(profile) = &config.profile {
             crate::store::check_profile(profile)?;
         }
+        // The issuer and client ID name the credential even when no server is asked (an
+        // API key login): they must be something a server could have published.
+        if config.issuer.is_empty() || crate::uri::find_control(&config.issuer).is_some() {
+            return Err(Error::usage("invalid_issuer", crate::texts::invalid_identifier("issuer")));
+        }
+        if config.client_id.is_empty() || config.client_id.chars().any(crate::error::is_unsafe_for_terminal) {
+            return Err(Error::usage("invalid_client_id", crate::texts::invalid_identifier("client ID")));
+        }
+        crate::config::check_resources(&config.resource)?;
         let io = Io::new(now_ms);
         let operation = ops::start(io.clone(), spec, rng);
         Ok(Session { io, operation: Some(operation), terminal: None })

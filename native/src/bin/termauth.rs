@@ -112,6 +112,10 @@ fn parse(argv: Vec<String>) -> Result<Args, Error> {
             inline.clone().or_else(|| it.next()).ok_or_else(|| usage(format!("{flag} needs a value")))
         };
         match name.as_str() {
+            "--with-token" | "--password" if inline.is_some() => return Err(secret_on_argv(&name)),
+            "--device" | "--browser" | "--paste" | "--client-credentials" if inline.is_some() => {
+                return Err(usage(format!("{name} takes no value")));
+            }
             "--device" | "--browser" | "--paste" | "--client-credentials" | "--password" | "--with-token" => {
                 if let Some(m) = &a.method {
                     return Err(usage(format!("choose one login method, not both --{m} and {name}")));
@@ -145,11 +149,7 @@ fn parse(argv: Vec<String>) -> Result<Args, Error> {
                     other => return Err(usage(format!("--client-auth is basic or post, not `{other}`"))),
                 }
             }
-            "--client-secret" => {
-                return Err(usage(
-                    "a client secret is never taken from the command line (anyone can read it with ps); set TERMAUTH_CLIENT_SECRET or use --client-secret-stdin".into(),
-                ));
-            }
+            "--client-secret" => return Err(secret_on_argv("--client-secret")),
             "--client-secret-stdin" => a.client_secret_stdin = true,
             "--resource" => a.resource.push(value("--resource")?),
             "--insecure-http" => a.insecure_http = true,
@@ -163,7 +163,27 @@ fn parse(argv: Vec<String>) -> Result<Args, Error> {
     if a.command.is_empty() {
         a.command = "help".into();
     }
+    // `login --with-token VALUE` / `--password VALUE`: the value is a stray argument, and a
+    // secret. `login` takes none, and none is quoted (it may be one).
+    if a.command == "login" && !a.rest.is_empty() {
+        return Err(match a.method.as_deref() {
+            Some(method @ ("with-token" | "password")) => secret_on_argv(&format!("--{method}")),
+            _ => usage("login takes no arguments besides its options; the extra one was not used".into()),
+        });
+    }
+    termauth_core::store::check_app(&a.app)?;
     Ok(a)
+}
+
+/// A secret-bearing flag given a value on the command line (exit 2), with where the secret
+/// comes from instead.
+fn secret_on_argv(flag: &str) -> Error {
+    let instead = match flag {
+        "--with-token" => "the token is read from standard input (`… | termauth login --with-token`)",
+        "--password" => "the password comes from TERMAUTH_PASSWORD or standard input",
+        _ => "the client secret comes from TERMAUTH_CLIENT_SECRET (or <APP>_CLIENT_SECRET) or --client-secret-stdin",
+    };
+    Error::usage("secret_on_command_line", texts::secret_on_command_line(flag, instead))
 }
 
 /// Removes the temporary files of `name` in `dir` (`termauth_core::store::is_temporary_of`)
@@ -384,11 +404,16 @@ fn exit_code(e: &Error) -> u8 {
 fn main() -> ExitCode {
     termauth::driver::install_ctrlc_handler();
     let argv: Vec<String> = std::env::args().skip(1).collect();
-    match parse(argv).and_then(run) {
+    // A command line that cannot be used is exit 2, whatever the reason.
+    let result = match parse(argv) {
+        Ok(args) => run(args).map_err(|e| (exit_code(&e), e)),
+        Err(e) => Err((2, e)),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+        Err((code, e)) => {
             eprintln!("termauth: {} [{}]", e.message, e.code);
-            ExitCode::from(exit_code(&e))
+            ExitCode::from(code)
         }
     }
 }
