@@ -54,7 +54,7 @@ fn execute_json(text: &str) -> R<String> {
     let action: StorageAction = parse_json(
         text,
         "not_storage",
-        "The action JSON (one of read_file, write_file, remove_file, list_dir, create_exclusive, process_alive, keyring_get, keyring_set, keyring_delete)",
+        "The action JSON (one of read_file, write_file, make_private, remove_file, list_dir, create_exclusive, process_alive, keyring_get, keyring_set, keyring_delete)",
     )?;
     let answer = execute(&action.into()).ok_or_else(|| usage("internal_error", "A storage action was not executed."))?;
     json_string(&answer)

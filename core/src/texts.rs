@@ -365,6 +365,30 @@ pub fn secret_on_command_line(flag: &str, instead: &str) -> String {
     )
 }
 
+/// A credential file that belongs to another user.
+pub fn credential_not_owned(path: &str) -> String {
+    format!(
+        "The credential file {} belongs to another user, so termauth will not use it. Remove it (or the link to it), then log in again.",
+        shown(path)
+    )
+}
+
+/// A credential file that the group or others may write.
+pub fn credential_writable_by_others(path: &str, mode: u32) -> String {
+    format!(
+        "The credential file {} can be written by other users (mode {mode:04o}), so its token may not be yours; termauth will not use it. Remove it, then log in again.",
+        shown(path)
+    )
+}
+
+/// A credential file others could read, now made private.
+pub fn credential_made_private(path: &str, mode: u32, app: &str) -> String {
+    format!(
+        "The credential file {} could be read by other users (mode {mode:04o}); it is now private (0600). If someone may have read it, run `{app} logout` to revoke the token, then log in again.",
+        shown(path)
+    )
+}
+
 /// A bad application name.
 pub fn invalid_app(app: &str) -> String {
     format!(

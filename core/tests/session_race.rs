@@ -62,8 +62,14 @@ impl Store {
     fn answer(&mut self, action: &Action, now: u64) -> Option<Input> {
         Some(match action {
             Action::ReadFile { id, path } => match self.files.get(path) {
-                Some((c, m)) => Input::FileContents { id: *id, contents: Some(Secret::new(c.clone())), modified_ms: Some(*m) },
-                None => Input::FileContents { id: *id, contents: None, modified_ms: None },
+                Some((c, m)) => Input::FileContents {
+                    id: *id,
+                    contents: Some(Secret::new(c.clone())),
+                    modified_ms: Some(*m),
+                    mode: None,
+                    owned: None,
+                },
+                None => Input::FileContents { id: *id, contents: None, modified_ms: None, mode: None, owned: None },
             },
             Action::WriteFile { id, path, contents } => {
                 // An atomic rename: readers see the old record or the new one.

@@ -282,6 +282,10 @@ type Event = (u64, fn(&mut World));
 struct World {
     now: u64,
     files: BTreeMap<String, (String, u64)>,
+    /// Permission bits of the files that are not 0600.
+    modes: BTreeMap<String, u32>,
+    /// Files that belong to another user.
+    foreign: BTreeSet<String>,
     /// `Err`: the keyring cannot be used, with the reason.
     keyring: Result<BTreeMap<(String, String), String>, String>,
     alive: BTreeSet<u32>,
@@ -307,6 +311,8 @@ impl World {
         World {
             now: T0,
             files: BTreeMap::new(),
+            modes: BTreeMap::new(),
+            foreign: BTreeSet::new(),
             keyring: Ok(BTreeMap::new()),
             alive: BTreeSet::from([PID]),
             server: Server::default(),
@@ -332,13 +338,32 @@ impl World {
         let now = self.now;
         match action {
             Action::ReadFile { id, path } => match self.files.get(path) {
-                Some((c, m)) => Input::FileContents { id: *id, contents: Some(Secret::new(c.clone())), modified_ms: Some(*m) },
-                None => Input::FileContents { id: *id, contents: None, modified_ms: None },
+                Some((c, m)) => Input::FileContents {
+                    id: *id,
+                    contents: Some(Secret::new(c.clone())),
+                    modified_ms: Some(*m),
+                    mode: Some(self.modes.get(path).copied().unwrap_or(0o600)),
+                    owned: Some(!self.foreign.contains(path)),
+                },
+                None => Input::FileContents { id: *id, contents: None, modified_ms: None, mode: None, owned: None },
             },
             Action::WriteFile { id, path, contents } => {
+                // A new file (renamed over the old one): 0600, this user's.
                 self.files.insert(path.clone(), (contents.expose().to_string(), now));
+                self.modes.remove(path);
+                self.foreign.remove(path);
                 Input::Completed { id: *id }
             }
+            Action::MakePrivate { id, path } => match self.files.contains_key(path) {
+                true => {
+                    let mode = self.modes.remove(path).unwrap_or(0o600) & 0o700;
+                    if mode != 0o600 {
+                        self.modes.insert(path.clone(), mode);
+                    }
+                    Input::Completed { id: *id }
+                }
+                false => Input::IoError { id: *id, message: "No such file or directory (os error 2)".into() },
+            },
             Action::RemoveFile { id, path } => Input::Removed { id: *id, existed: self.files.remove(path).is_some() },
             Action::ListDir { id, path } => {
                 let prefix = format!("{path}/");
@@ -609,6 +634,8 @@ fn fresh_copy(w: &World) -> World {
     World {
         now: w.now,
         files: w.files.clone(),
+        modes: w.modes.clone(),
+        foreign: w.foreign.clone(),
         keyring: w.keyring.clone(),
         alive: w.alive.clone(),
         server: w.server.clone(),
@@ -863,6 +890,31 @@ fn scenarios() -> Vec<Scenario> {
             assert!(w.requests.is_empty());
         }).config(|c| c.resource = vec!["https://api.example.com/".into(), "not a uri".into()]),
         // -- get_token
+        scenario("token_record_readable_by_others", "A credential file others can read (mode 0644): made private (make_private) before the token is used, with a warning that says how to revoke it; the token is still served.", Command::GetToken, |w| {
+            assert!(w.actions.iter().any(|a| a["type"] == "make_private" && a["path"] == record_path()));
+            assert_eq!(w.codes("notice"), ["credential_made_private"]);
+            assert!(!w.modes.contains_key(&record_path()), "{:?}", w.modes);
+            assert_eq!(token_of(w), "at-stored");
+        }).world(|w| {
+            stored(w, oauth_record("device_code", "at-stored", Some("rt-0"), T0 - 60_000, T0 + 3_000_000));
+            w.modes.insert(record_path(), 0o644);
+        }),
+        scenario("token_record_writable_by_others", "A credential file others can write (mode 0666): refused (credential_writable_by_others, exit 5) — its token may have been planted; nothing is sent.", Command::GetToken, |w| {
+            assert_eq!(w.error().code, "credential_writable_by_others");
+            assert!(w.error().message.contains("0666"), "{}", w.error().message);
+            assert!(w.requests.is_empty());
+        }).world(|w| {
+            stored(w, oauth_record("device_code", "at-stored", Some("rt-0"), T0 - 60_000, T0 + 3_000_000));
+            w.modes.insert(record_path(), 0o666);
+        }),
+        scenario("token_record_owned_by_another_user", "A credential file that belongs to another user (a symlink into their directory, say): refused (credential_not_owned, exit 5); nothing is sent.", Command::GetToken, |w| {
+            assert_eq!(w.error().code, "credential_not_owned");
+            assert_eq!(w.error().exit_code(), 5);
+            assert!(w.requests.is_empty());
+        }).world(|w| {
+            stored(w, oauth_record("device_code", "at-stored", Some("rt-0"), T0 - 60_000, T0 + 3_000_000));
+            w.foreign.insert(record_path());
+        }),
         scenario("token_env_wins", "MYCLI_TOKEN is set: it wins over any stored credential, with no IO at all.", Command::GetToken, |w| {
             assert_eq!(token_of(w), "env-token");
             assert_eq!(w.actions.len(), 1);

@@ -28,12 +28,18 @@ pub fn execute(action: &Action) -> Option<Input> {
     let (id, result) = match action {
         Action::ReadFile { id, path } => (
             *id,
-            read_file(Path::new(path)).map(|(contents, modified_ms)| Input::FileContents {
-                id: *id,
-                contents: contents.map(Secret::new),
-                modified_ms,
+            read_file(Path::new(path)).map(|read| match read {
+                Some(f) => Input::FileContents {
+                    id: *id,
+                    contents: Some(Secret::new(f.contents)),
+                    modified_ms: f.modified_ms,
+                    mode: f.mode,
+                    owned: f.owned,
+                },
+                None => Input::FileContents { id: *id, contents: None, modified_ms: None, mode: None, owned: None },
             }),
         ),
+        Action::MakePrivate { id, path } => (*id, make_private(Path::new(path)).map(|()| Input::Completed { id: *id })),
         Action::WriteFile { id, path, contents } => {
             (*id, write_atomic(Path::new(path), contents.expose().as_bytes()).map(|()| Input::Completed { id: *id }))
         }
@@ -62,11 +68,41 @@ fn text(e: &std::io::Error) -> String {
     e.to_string()
 }
 
-/// The file's text and modification time (Unix ms); `None` when it does not exist.
-fn read_file(path: &Path) -> Result<(Option<String>, Option<u64>), String> {
+/// A file read: its text, its modification time (Unix ms) and, on Unix, its permission
+/// bits and whether it belongs to the user running this process.
+struct FileRead {
+    contents: String,
+    modified_ms: Option<u64>,
+    mode: Option<u32>,
+    owned: Option<bool>,
+}
+
+/// The effective user id of this process.
+#[cfg(unix)]
+fn user_id() -> u32 {
+    nix::unistd::geteuid().as_raw()
+}
+
+/// The permission bits and whether `metadata`'s file (a symlink's target) is the user's.
+fn mode_and_owner(metadata: &fs::Metadata) -> (Option<u32>, Option<bool>) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        (Some(metadata.mode() & 0o777), Some(metadata.uid() == user_id()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = metadata;
+        (None, None)
+    }
+}
+
+/// The file's text, modification time, mode and owner (of what was opened, so of a
+/// symlink's target); `None` when it does not exist.
+fn read_file(path: &Path) -> Result<Option<FileRead>, String> {
     let mut file = match File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == IoKind::NotFound => return Ok((None, None)),
+        Err(e) if e.kind() == IoKind::NotFound => return Ok(None),
         Err(e) => return Err(text(&e)),
     };
     let metadata = file.metadata().map_err(|e| text(&e))?;
@@ -83,19 +119,53 @@ fn read_file(path: &Path) -> Result<(Option<String>, Option<u64>), String> {
         return Err(format!("it is larger than {MAX_FILE_BYTES} bytes"));
     }
     let contents = String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_string())?;
-    Ok((Some(contents), modified_ms))
+    let (mode, owned) = mode_and_owner(&metadata);
+    Ok(Some(FileRead { contents, modified_ms, mode, owned }))
+}
+
+/// Takes the group's and others' permissions away (`chmod go-rwx`); nothing off Unix.
+fn make_private(path: &Path) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(path).map_err(|e| text(&e))?.permissions().mode();
+        fs::set_permissions(path, fs::Permissions::from_mode(mode & 0o700)).map_err(|e| text(&e))?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// Creates `dir` (and parents) with mode 0700 on Unix, and tightens it if it is group- or
-/// world-accessible.
+/// world-accessible. What is written there must stay the user's: `dir` must belong to the
+/// user, and the directory it is in to the user or root (`/tmp`); otherwise (a config
+/// directory that is a symlink into another user's directory, say) nothing is created or
+/// written — that user could read or replace it.
 fn ensure_private_dir(dir: &Path) -> Result<(), String> {
     #[cfg(unix)]
     {
-        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+        let foreign = |path: &Path, uid: u32| {
+            format!(
+                "the directory {} belongs to another user (uid {uid}); termauth keeps credentials only in the user's own directories",
+                path.display()
+            )
+        };
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            if let Ok(m) = fs::metadata(parent) {
+                if m.uid() != user_id() && m.uid() != 0 {
+                    return Err(foreign(parent, m.uid()));
+                }
+            }
+        }
         if !dir.exists() {
             fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| text(&e))?;
         }
-        let mode = fs::metadata(dir).map_err(|e| text(&e))?.permissions().mode();
+        let metadata = fs::metadata(dir).map_err(|e| text(&e))?;
+        if metadata.uid() != user_id() {
+            return Err(foreign(dir, metadata.uid()));
+        }
+        let mode = metadata.permissions().mode();
         if mode & 0o077 != 0 {
             fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|e| text(&e))?;
         }

@@ -311,3 +311,59 @@ fn releasing_a_broken_lock_does_not_remove_the_new_holders_lock() {
     drop(second);
     assert!(!path.exists(), "the holder's release removes it");
 }
+
+/// Issue 11: the store takes nothing on trust. A record others can read is made private
+/// (with a warning), one others can write is refused, one that belongs to another user is
+/// refused, and a config directory that is a symlink to another user's directory is not
+/// written into.
+#[test]
+fn local_state_is_checked() {
+    let issuer = &Idp::shared().issuer;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    password_login_cli(dir);
+    let record = record_path(dir, issuer, PASSWORD_ID);
+
+    std::fs::set_permissions(&record, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let t = token_cli(dir);
+    assert_eq!(t.code, 0, "{t:?}");
+    assert!(t.stderr.contains("could be read by other users (mode 0644)") && t.stderr.contains("logout"), "{}", t.stderr);
+    assert_eq!(mode(&record), 0o600, "made private");
+    let again = token_cli(dir);
+    assert!(!again.stderr.contains("other users"), "warned once: {}", again.stderr);
+
+    std::fs::set_permissions(&record, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let bytes = std::fs::read(&record).unwrap();
+    let mtime = std::fs::metadata(&record).unwrap().modified().unwrap();
+    let t = token_cli(dir);
+    assert_eq!(t.code, 5, "{t:?}");
+    assert!(t.stderr.contains("[credential_writable_by_others]") && t.stderr.contains("0666"), "{}", t.stderr);
+    assert!(t.stdout.is_empty(), "no token printed: {t:?}");
+    assert_untouched(&record, &bytes, mtime);
+    std::fs::set_permissions(&record, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+    // Another user's files: only root can make them here.
+    if std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(1) != 0 {
+        eprintln!("local_state_is_checked: not root, so the other-user cases cannot be set up; skipped");
+        return;
+    }
+    const NOBODY: u32 = 65534;
+    std::os::unix::fs::chown(&record, Some(NOBODY), Some(NOBODY)).unwrap();
+    let t = token_cli(dir);
+    assert_eq!(t.code, 5, "{t:?}");
+    assert!(t.stderr.contains("[credential_not_owned]") && t.stderr.contains("another user"), "{}", t.stderr);
+    std::os::unix::fs::chown(&record, Some(0), Some(0)).unwrap();
+
+    // A config directory that is a symlink to another user's directory: nothing written.
+    let theirs = tempfile::tempdir().unwrap();
+    std::os::unix::fs::chown(theirs.path(), Some(NOBODY), Some(NOBODY)).unwrap();
+    let link_parent = tempfile::tempdir().unwrap();
+    let link = link_parent.path().join("config");
+    std::os::unix::fs::symlink(theirs.path(), &link).unwrap();
+    let mut c = cli(&link);
+    c.args(["login", "--with-token", "--issuer", issuer, "--client-id", PASSWORD_ID]);
+    let r = run(c, Some("pat-0123456789\n"), Duration::from_secs(10));
+    assert_eq!(r.code, 5, "{r:?}");
+    assert!(r.stderr.contains("belongs to another user"), "{}", r.stderr);
+    assert!(all_files(theirs.path()).is_empty(), "written into another user's directory: {:?}", all_files(theirs.path()));
+}

@@ -121,6 +121,7 @@ __all__ = [
     "SessionActionLaunchBrowser",
     "SessionActionListDir",
     "SessionActionListen",
+    "SessionActionMakePrivate",
     "SessionActionNotice",
     "SessionActionProcessAlive",
     "SessionActionReadFile",
@@ -1321,6 +1322,18 @@ class SessionActionWriteFile(TypedDict):
     contents: str
 
 
+class SessionActionMakePrivate(TypedDict):
+    """Take the group's and others' permissions away from a file (`chmod go-rwx`, mode
+    0600 for a record; nothing to do where there are no such modes); `handle` `completed`
+    or `io_error`.
+    """
+    type: Literal["make_private"]
+    # The request id.
+    id: int
+    # The path.
+    path: str
+
+
 class SessionActionRemoveFile(TypedDict):
     """Delete a file; `handle` `removed` (whether it existed) or `io_error`."""
     type: Literal["remove_file"]
@@ -1431,6 +1444,7 @@ SessionAction = Union[
     "SessionActionNotice",
     "SessionActionReadFile",
     "SessionActionWriteFile",
+    "SessionActionMakePrivate",
     "SessionActionRemoveFile",
     "SessionActionListDir",
     "SessionActionCreateExclusive",
@@ -1579,6 +1593,11 @@ class SessionInputFileContents(_SessionInputFileContentsRequired, total=False):
     contents: Optional[str]
     # The modification time (Unix ms), when known.
     modified_ms: Optional[int]
+    # The file's permission bits (`st_mode & 0o777`), where the platform has them.
+    mode: Optional[int]
+    # Whether the file (a symlink's target) belongs to the user running the process,
+    # where the platform can tell.
+    owned: Optional[bool]
 
 
 class SessionInputCompleted(TypedDict):

@@ -218,8 +218,8 @@ Action = Union[
 ]
 
 _STORAGE = frozenset(
-    ("read_file", "write_file", "remove_file", "list_dir", "create_exclusive", "process_alive", "keyring_get",
-     "keyring_set", "keyring_delete")
+    ("read_file", "write_file", "make_private", "remove_file", "list_dir", "create_exclusive", "process_alive",
+     "keyring_get", "keyring_set", "keyring_delete")
 )
 
 

@@ -1165,6 +1165,19 @@ export interface SessionActionWriteFile {
   contents: string;
 }
 
+/**
+ * Take the group's and others' permissions away from a file (`chmod go-rwx`, mode
+ * 0600 for a record; nothing to do where there are no such modes); `handle` `completed`
+ * or `io_error`.
+ */
+export interface SessionActionMakePrivate {
+  type: 'make_private';
+  /** The request id. */
+  id: number;
+  /** The path. */
+  path: string;
+}
+
 /** Delete a file; `handle` `removed` (whether it existed) or `io_error`. */
 export interface SessionActionRemoveFile {
   type: 'remove_file';
@@ -1279,6 +1292,7 @@ export type SessionAction =
   | SessionActionNotice
   | SessionActionReadFile
   | SessionActionWriteFile
+  | SessionActionMakePrivate
   | SessionActionRemoveFile
   | SessionActionListDir
   | SessionActionCreateExclusive
@@ -1441,6 +1455,13 @@ export interface SessionInputFileContents {
   contents?: string | null;
   /** The modification time (Unix ms), when known. */
   modified_ms?: number | null;
+  /** The file's permission bits (`st_mode & 0o777`), where the platform has them. */
+  mode?: number | null;
+  /**
+   * Whether the file (a symlink's target) belongs to the user running the process,
+   * where the platform can tell.
+   */
+  owned?: boolean | null;
 }
 
 /** The answer to `write_file`, `keyring_set` and `keyring_delete`. */

@@ -1,4 +1,4 @@
-// The storage primitives a session asks for — read_file, write_file, remove_file, list_dir,
+// The storage primitives a session asks for — read_file, write_file, make_private, remove_file, list_dir,
 // create_exclusive, process_alive and the keyring calls — done with node:fs and the
 // optional keyring. The same semantics as native/src/storage.rs; IO only: what to read,
 // write or lock, and what it means (paths, formats, lock staleness), is the session's
@@ -26,10 +26,14 @@ export function execute(action: SessionAction): SessionInput | undefined {
     switch (action.type) {
       case 'read_file': {
         const read = readFile(action.path);
-        return read
-          ? { type: 'file_contents', id, contents: read.contents, modified_ms: read.modifiedMs }
-          : { type: 'file_contents', id, contents: null };
+        if (!read) return { type: 'file_contents', id, contents: null };
+        const answer: SessionInput = { type: 'file_contents', id, contents: read.contents, modified_ms: read.modifiedMs };
+        if (read.mode !== undefined) Object.assign(answer, { mode: read.mode, owned: read.owned });
+        return answer;
       }
+      case 'make_private':
+        makePrivate(action.path);
+        return { type: 'completed', id };
       case 'write_file':
         writeAtomic(action.path, action.contents);
         return { type: 'completed', id };
@@ -57,8 +61,14 @@ export function execute(action: SessionAction): SessionInput | undefined {
   }
 }
 
-/** The file's text and modification time (Unix ms); `undefined` when it does not exist. */
-export function readFile(path: string): { contents: string; modifiedMs: number } | undefined {
+/** The effective user id (POSIX); `undefined` where there is none (Windows). */
+const userId = (): number | undefined => (typeof process.geteuid === 'function' ? process.geteuid() : undefined);
+
+/**
+ * The file's text, modification time (Unix ms) and, on POSIX, its permission bits and whether
+ * it (a symlink's target) belongs to this user; `undefined` when it does not exist.
+ */
+export function readFile(path: string): { contents: string; modifiedMs: number; mode?: number; owned?: boolean } | undefined {
   let fd: number;
   try {
     fd = fs.openSync(path, 'r');
@@ -86,20 +96,43 @@ export function readFile(path: string): { contents: string; modifiedMs: number }
     } catch {
       throw new Error('it is not UTF-8 text');
     }
-    return { contents, modifiedMs: Math.floor(stat.mtimeMs) };
+    const uid = userId();
+    if (windows || uid === undefined) return { contents, modifiedMs: Math.floor(stat.mtimeMs) };
+    return { contents, modifiedMs: Math.floor(stat.mtimeMs), mode: stat.mode & 0o777, owned: stat.uid === uid };
   } finally {
     fs.closeSync(fd);
   }
 }
 
-/** Creates `dir` (and parents) with mode 0700, and tightens it if it is group- or world-accessible. */
+/** Takes the group's and others' permissions away (`chmod go-rwx`); nothing on Windows. */
+function makePrivate(path: string): void {
+  if (windows) return;
+  fs.chmodSync(path, fs.statSync(path).mode & 0o700);
+}
+
+/**
+ * Creates `dir` (and parents) with mode 0700, and tightens it if it is group- or world-accessible.
+ * What is written there must stay the user's: `dir` must belong to the user, and the directory it
+ * is in to the user or root (`/tmp`); otherwise (a config directory that is a symlink into another
+ * user's directory, say) nothing is created or written — that user could read or replace it.
+ */
 function ensurePrivateDir(dir: string): void {
   if (windows) {
     fs.mkdirSync(dir, { recursive: true });
     return;
   }
+  const uid = userId();
+  const foreign = (path: string, owner: number) =>
+    new Error(`the directory ${path} belongs to another user (uid ${owner}); termauth keeps credentials only in the user's own directories`);
+  const parent = dirname(dir);
+  if (uid !== undefined && parent !== dir && fs.existsSync(parent)) {
+    const owner = fs.statSync(parent).uid;
+    if (owner !== uid && owner !== 0) throw foreign(parent, owner);
+  }
   if (!fs.existsSync(dir)) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  if ((fs.statSync(dir).mode & 0o077) !== 0) fs.chmodSync(dir, 0o700);
+  const stat = fs.statSync(dir);
+  if (uid !== undefined && stat.uid !== uid) throw foreign(dir, stat.uid);
+  if ((stat.mode & 0o077) !== 0) fs.chmodSync(dir, 0o700);
 }
 
 /** `O_CREAT|O_EXCL|O_WRONLY` with mode 0600: an existing file or symlink of that name is never followed. */

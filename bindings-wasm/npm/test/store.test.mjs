@@ -3,7 +3,7 @@
 // through exclusive temporary files, the 1 MiB read cap, modification times, O_EXCL.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, readdirSync, statSync, symlinkSync, utimesSync, writeFileSync, readFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readdirSync, statSync, symlinkSync, utimesSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execute, MAX_FILE_BYTES } from '../dist/store.js';
 import { tempDir } from './helpers.mjs';
@@ -95,4 +95,39 @@ test('failures are io_error answers with the OS\'s words (never thrown), and a f
     assert.match(answer.message, /^E[A-Z]+: /);
   }
   assert.deepEqual(readdirSync(dir), ['file']);
+});
+
+// Issue 11: what the session needs to take nothing on trust (the same as native/src/storage.rs).
+test('read_file reports the mode and the owner; make_private takes the group\'s and others\' access away', () => {
+  const dir = tempDir();
+  const path = join(dir, 'credentials', 'record.json');
+  execute({ type: 'write_file', id: 1, path, contents: '{}' });
+  chmodSync(path, 0o644);
+  const read = execute({ type: 'read_file', id: 2, path });
+  assert.equal(read.mode, 0o644);
+  assert.equal(read.owned, true);
+  assert.deepEqual(execute({ type: 'make_private', id: 3, path }), { type: 'completed', id: 3 });
+  assert.equal(mode(path), 0o600);
+  assert.equal(execute({ type: 'make_private', id: 4, path: join(dir, 'none') }).type, 'io_error');
+});
+
+test('another user\'s files and directories: reported as not owned; nothing is written into their directory', { skip: process.geteuid?.() !== 0 && 'needs root to make another user\'s files' }, () => {
+  const NOBODY = 65534;
+  const dir = tempDir();
+  const path = join(dir, 'record.json');
+  writeFileSync(path, '{}', { mode: 0o600 });
+  chownSync(path, NOBODY, NOBODY);
+  assert.equal(execute({ type: 'read_file', id: 1, path }).owned, false);
+  // A config directory that is a symlink into another user's directory.
+  const theirs = tempDir();
+  chownSync(theirs, NOBODY, NOBODY);
+  const link = join(tempDir(), 'config');
+  symlinkSync(theirs, link);
+  for (const target of [join(link, 'profiles.json'), join(link, 'credentials', 'record.json')]) {
+    const answer = execute({ type: 'write_file', id: 2, path: target, contents: '{"secret":1}' });
+    assert.equal(answer.type, 'io_error', target);
+    assert.match(answer.message, /belongs to another user/);
+  }
+  assert.equal(execute({ type: 'create_exclusive', id: 3, path: join(link, 'x.lock'), contents: 'l' }).type, 'io_error');
+  assert.deepEqual(readdirSync(theirs), [], 'nothing was written into their directory');
 });

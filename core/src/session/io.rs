@@ -20,6 +20,14 @@ use std::future::poll_fn;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Poll;
 
+/// A file that was read: its text, and what the executor could tell of it.
+pub(crate) struct FileRead {
+    pub(crate) contents: Secret,
+    pub(crate) modified_ms: Option<u64>,
+    pub(crate) mode: Option<u32>,
+    pub(crate) owned: Option<bool>,
+}
+
 /// What kind of answer a request takes (besides `io_error` for the storage ones).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Expect {
@@ -309,9 +317,24 @@ impl Io {
     }
 
     pub(crate) async fn read_file(&self, path: &str) -> Result<Option<(Secret, Option<u64>)>, IoFailure> {
+        Ok(self.read_file_with_owner(path).await?.map(|f| (f.contents, f.modified_ms)))
+    }
+
+    /// `read_file`, with what the executor said of the file's mode and owner.
+    pub(crate) async fn read_file_with_owner(&self, path: &str) -> Result<Option<FileRead>, IoFailure> {
         let path = path.to_string();
         match self.request(Expect::FileContents, Action::ReadFile { id: 0, path }).await {
-            Input::FileContents { contents, modified_ms, .. } => Ok(contents.map(|c| (c, modified_ms))),
+            Input::FileContents { contents, modified_ms, mode, owned, .. } => {
+                Ok(contents.map(|contents| FileRead { contents, modified_ms, mode, owned }))
+            }
+            other => Err(other.io_failure()),
+        }
+    }
+
+    pub(crate) async fn make_private(&self, path: &str) -> Result<(), IoFailure> {
+        let path = path.to_string();
+        match self.request(Expect::Completed, Action::MakePrivate { id: 0, path }).await {
+            Input::Completed { .. } => Ok(()),
             other => Err(other.io_failure()),
         }
     }

@@ -9,8 +9,8 @@
 //!            ┌──────────────────── poll(now_ms) ────────────────────┐
 //!            ▼                                                      │
 //!   driver ◀─ send_request · launch_browser · listen ·                 (do it, then handle its answer:
-//!             read_file · write_file · remove_file · list_dir ·          http_response / transport_error,
-//!             create_exclusive · process_alive ·                         browser_launched, listening,
+//!             read_file · write_file · make_private · remove_file ·     http_response / transport_error,
+//!             list_dir · create_exclusive · process_alive ·              browser_launched, listening,
 //!             keyring_get · keyring_set · keyring_delete                 file_contents, completed, removed,
 //!                                                                        dir_listing, created, process_status,
 //!                                                                        keyring_value, io_error)
@@ -36,12 +36,12 @@
 //! // No profile chosen: the session reads profiles.json first.
 //! let Action::ReadFile { id, path } = session.poll(1_000) else { panic!() };
 //! assert_eq!(path, "/home/u/.config/mycli/profiles.json");
-//! session.handle(Input::FileContents { id, contents: None, modified_ms: None }, 1_000).unwrap();
+//! session.handle(Input::FileContents { id, contents: None, modified_ms: None, mode: None, owned: None }, 1_000).unwrap();
 //! // Then the credential: the file store, then the keyring pointer.
 //! let Action::ReadFile { id, .. } = session.poll(1_000) else { panic!() };
-//! session.handle(Input::FileContents { id, contents: None, modified_ms: None }, 1_000).unwrap();
+//! session.handle(Input::FileContents { id, contents: None, modified_ms: None, mode: None, owned: None }, 1_000).unwrap();
 //! let Action::ReadFile { id, .. } = session.poll(1_000) else { panic!() };
-//! session.handle(Input::FileContents { id, contents: None, modified_ms: None }, 1_000).unwrap();
+//! session.handle(Input::FileContents { id, contents: None, modified_ms: None, mode: None, owned: None }, 1_000).unwrap();
 //! let Action::Failed { error } = session.poll(1_000) else { panic!() };
 //! assert_eq!(error.code, "not_logged_in");
 //! ```
@@ -702,6 +702,15 @@ pub enum Action {
         /// The contents (may hold secrets).
         contents: Secret,
     },
+    /// Take the group's and others' permissions away from a file (`chmod go-rwx`, mode
+    /// 0600 for a record; nothing to do where there are no such modes); `handle` `completed`
+    /// or `io_error`.
+    MakePrivate {
+        /// The request id.
+        id: u64,
+        /// The path.
+        path: String,
+    },
     /// Delete a file; `handle` `removed` (whether it existed) or `io_error`.
     RemoveFile {
         /// The request id.
@@ -787,6 +796,7 @@ impl Action {
             | Action::Listen { id, .. }
             | Action::ReadFile { id, .. }
             | Action::WriteFile { id, .. }
+            | Action::MakePrivate { id, .. }
             | Action::RemoveFile { id, .. }
             | Action::ListDir { id, .. }
             | Action::CreateExclusive { id, .. }
@@ -805,6 +815,7 @@ impl Action {
             self,
             Action::ReadFile { .. }
                 | Action::WriteFile { .. }
+                | Action::MakePrivate { .. }
                 | Action::RemoveFile { .. }
                 | Action::ListDir { .. }
                 | Action::CreateExclusive { .. }
@@ -869,6 +880,13 @@ pub enum Input {
         /// The modification time (Unix ms), when known.
         #[serde(skip_serializing_if = "Option::is_none")]
         modified_ms: Option<u64>,
+        /// The file's permission bits (`st_mode & 0o777`), where the platform has them.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        mode: Option<u32>,
+        /// Whether the file (a symlink's target) belongs to the user running the process,
+        /// where the platform can tell.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        owned: Option<bool>,
     },
     /// The answer to `write_file`, `keyring_set` and `keyring_delete`.
     Completed {
@@ -938,6 +956,8 @@ impl Input {
                 id: o.uint("id")?,
                 contents: o.opt_str("contents")?.map(Secret::new),
                 modified_ms: o.opt_uint("modified_ms")?,
+                mode: o.opt_uint("mode")?,
+                owned: o.opt_bool("owned")?,
             },
             "completed" => Input::Completed { id: o.uint("id")? },
             "removed" => Input::Removed { id: o.uint("id")?, existed: o.flag("existed")? },

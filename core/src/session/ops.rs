@@ -159,8 +159,10 @@ struct Loaded {
 async fn load(ctx: &mut Ctx, key: &CredentialKey) -> Result<Option<Loaded>, Error> {
     let paths = ctx.paths()?;
     let file = paths.credential_file(key, "json");
-    match ctx.io.read_file(&file).await {
-        Ok(Some((text, _))) => {
+    match ctx.io.read_file_with_owner(&file).await {
+        Ok(Some(read)) => {
+            check_private(ctx, &file, read.mode, read.owned).await?;
+            let text = read.contents;
             let credential = Credential::from_json(text.expose()).map_err(|mut e| {
                 e.message = format!("{} ({file})", e.message);
                 e
@@ -191,6 +193,31 @@ async fn load(ctx: &mut Ctx, key: &CredentialKey) -> Result<Option<Loaded>, Erro
         Ok(None) => Err(Error::storage("keyring_entry_missing", texts::KEYRING_ENTRY_MISSING, Hint::Reauthenticate)),
         Err(why) => Err(unusable(&why)),
     }
+}
+
+/// A credential file is the user's alone (the rule `ssh` has for its keys):
+/// - owned by another user (through a symlink, say): refused — its tokens would act for
+///   someone else, or that user could replace them;
+/// - writable by the group or others: refused — anyone could have put their token there;
+/// - readable by them: made private at once (`make_private`), and a warning says the token
+///   may have been read and how to revoke it.
+async fn check_private(ctx: &mut Ctx, path: &str, mode: Option<u32>, owned: Option<bool>) -> Result<(), Error> {
+    if owned == Some(false) {
+        return Err(Error::storage("credential_not_owned", texts::credential_not_owned(path), Hint::FixConfiguration));
+    }
+    let Some(mode) = mode else { return Ok(()) };
+    if mode & 0o022 != 0 {
+        return Err(Error::storage(
+            "credential_writable_by_others",
+            texts::credential_writable_by_others(path, mode),
+            Hint::FixConfiguration,
+        ));
+    }
+    if mode & 0o044 != 0 {
+        ctx.io.make_private(path).await.map_err(|why| store_io("protect", path, &why))?;
+        ctx.notice(NoticeLevel::Warning, "credential_made_private", texts::credential_made_private(path, mode, &ctx.config.app));
+    }
+    Ok(())
 }
 
 /// Removes the temporary files of `names` in `dir` that writers killed between writing and

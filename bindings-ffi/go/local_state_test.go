@@ -1,0 +1,91 @@
+package termauth
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Issue 11: the store takes nothing on trust (the session's rule, the shared storage
+// primitives): a credential file others can read is made private with a warning, one
+// others can write or another user owns is refused, and nothing is written into another
+// user's directory.
+func TestLocalStateIsChecked(t *testing.T) {
+	t.Setenv("TERMAUTH_NO_KEYRING", "1")
+	var stderr syncBuffer
+	newFor := func(dir string) *Client {
+		c, err := New(Config{App: "localstate", Issuer: "https://as.example.com", ClientID: "cli", ConfigDir: dir,
+			Store: StoreFile, Stderr: &stderr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	dir := t.TempDir()
+	c := newFor(dir)
+	if _, err := c.Login(context.Background(), Token("pat-0123456789")); err != nil {
+		t.Fatal(err)
+	}
+	records, _ := filepath.Glob(filepath.Join(dir, "credentials", "*.json"))
+	if len(records) != 1 {
+		t.Fatalf("records: %v", records)
+	}
+	record := records[0]
+	mode := func() os.FileMode { st, _ := os.Stat(record); return st.Mode().Perm() }
+
+	if err := os.Chmod(record, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if tok, err := c.Token(context.Background()); err != nil || tok != "pat-0123456789" {
+		t.Fatalf("token: %q %v", tok, err)
+	}
+	if mode() != 0o600 {
+		t.Errorf("not made private: %o", mode())
+	}
+	if !strings.Contains(stderr.String(), "could be read by other users (mode 0644)") {
+		t.Errorf("no warning: %q", stderr.String())
+	}
+
+	if err := os.Chmod(record, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.Token(context.Background())
+	var te *Error
+	if !errors.As(err, &te) || te.Code != "credential_writable_by_others" || ExitCode(err) != 5 {
+		t.Errorf("writable by others: %v", err)
+	}
+	if mode() != 0o666 {
+		t.Errorf("changed: %o", mode())
+	}
+	_ = os.Chmod(record, 0o600)
+
+	if os.Geteuid() != 0 {
+		t.Log("not root: the other-user cases cannot be set up")
+		return
+	}
+	const nobody = 65534
+	if err := os.Chown(record, nobody, nobody); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Token(context.Background()); !errors.As(err, &te) || te.Code != "credential_not_owned" {
+		t.Errorf("another user's record: %v", err)
+	}
+	theirs := t.TempDir()
+	if err := os.Chown(theirs, nobody, nobody); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(t.TempDir(), "config")
+	if err := os.Symlink(theirs, link); err != nil {
+		t.Fatal(err)
+	}
+	_, err = newFor(link).Login(context.Background(), Token("pat-0123456789"))
+	if err == nil || !strings.Contains(err.Error(), "belongs to another user") {
+		t.Errorf("another user's directory: %v", err)
+	}
+	if entries, _ := os.ReadDir(theirs); len(entries) != 0 {
+		t.Errorf("written into another user's directory: %v", entries)
+	}
+}
