@@ -365,6 +365,14 @@ pub fn secret_on_command_line(flag: &str, instead: &str) -> String {
     )
 }
 
+/// A login that would replace a record a newer termauth wrote.
+pub fn login_over_newer_record(path: &str, app: &str) -> String {
+    format!(
+        "{} was written by a newer termauth, so this login did not replace it. Upgrade termauth, or run `{app} logout` to delete it and log in again.",
+        shown(path)
+    )
+}
+
 /// A credential file that belongs to another user.
 pub fn credential_not_owned(path: &str) -> String {
     format!(

@@ -873,6 +873,12 @@ fn scenarios() -> Vec<Scenario> {
         scenario("login_profile_invalid", "A profile name with a path in it is refused at start.", login(LoginMethod::Device), |w| {
             assert_eq!(w.error().code, "invalid_profile");
         }).config(|c| c.profile = Some("../evil".into())),
+        scenario("login_over_newer_record", "A login where the stored record was written by a newer termauth: not replaced (credential_newer_version, exit 5), the message says to upgrade or log out first.", login(LoginMethod::Token { token: Secret::new("pat-123"), presentation: Presentation::Bearer }), |w| {
+            assert_eq!(w.error().code, "credential_newer_version");
+            assert!(w.error().message.contains("mycli logout"), "{}", w.error().message);
+            assert!(w.files[&record_path()].0.contains("\"schema_version\":9"));
+            assert!(!w.files.contains_key(&lock_path()), "the lock is released");
+        }).world(|w| stored(w, json!({"schema_version": 9, "updated_at": T0, "kind": "future"}).to_string())),
         scenario("login_app_invalid", "An application name that is a path (`../../x`) is refused at start: it would put the config directory outside the platform's.", login(LoginMethod::Device), |w| {
             assert_eq!(w.error().code, "invalid_app");
             assert!(w.actions.is_empty() || w.actions.iter().all(|a| a["type"] == "failed"));

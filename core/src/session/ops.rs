@@ -678,7 +678,10 @@ async fn login(ctx: &mut Ctx, method: LoginMethod) -> Result<Outcome, Error> {
     // the lock must not overwrite the new login with a refresh of the old one.
     let lock_path = ctx.paths()?.credential_file(&key, "lock");
     let held = acquire(ctx, &lock_path, false).await?;
-    let saved = save(ctx, &key, &credential).await;
+    let saved = match newer_record_in_the_way(ctx, &key).await {
+        Some(refused) => Err(refused),
+        None => save(ctx, &key, &credential).await,
+    };
     release(ctx, held).await;
     let store = saved?;
     if store.store == StoreKind::File && ctx.config.store == StorePreference::Auto {
@@ -692,6 +695,22 @@ async fn login(ctx: &mut Ctx, method: LoginMethod) -> Result<Outcome, Error> {
     let method = method.as_str().to_string();
     let text = texts::logged_in(&method, &key.profile, &store.reason, expires_at, ctx.now());
     Ok(Outcome::Login(LoginReport { method, profile: key.profile, store, scope, expires_at, text }))
+}
+
+/// A stored record a newer termauth wrote is not replaced by a login of this one (it may
+/// hold what this version cannot read back, and the newer version is still in use): the
+/// refusal says to upgrade, or to log out (which deletes it) and log in again.
+async fn newer_record_in_the_way(ctx: &mut Ctx, key: &CredentialKey) -> Option<Error> {
+    let record = ctx.paths().ok()?.credential_file(key, "json");
+    let (text, _) = ctx.io.read_file(&record).await.ok().flatten()?;
+    match Credential::from_json(text.expose()) {
+        Err(e) if e.code == "credential_newer_version" => Some(Error::storage(
+            "credential_newer_version",
+            texts::login_over_newer_record(&record, &ctx.config.app),
+            Hint::FixConfiguration,
+        )),
+        _ => None,
+    }
 }
 
 /// RFC 8252 §7.3 / §8.3: the listener binds a loopback IP literal (or `localhost`, bound
