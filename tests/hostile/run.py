@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""The malformed-server corpus (issue 11), run in every language: each case of
+tests/hostile/server.js is an issuer whose discovery, device or token endpoint misbehaves;
+a login against it with the Rust CLI, the Python package, the npm package and the Go
+package must end
+
+  - with the case's exit code (0 ok, 3 log in again, 4 try later, 5 configuration, 6 other)
+    and, when the case names one, its error code;
+  - within a bounded time;
+  - with nothing on stdout or stderr that a terminal acts on or hides: no C0 control but
+    the line feed, no DEL, no C1 control, no bidirectional or zero-width character —
+    whatever the server sent.
+
+    python3 tests/hostile/run.py [--only NAME_PREFIX] [--languages rust,python,node,go]
+
+Needs what scripts/test.sh builds: target/debug/termauth, the Python package in .venv,
+bindings-wasm/npm/dist, and Go with bindings-ffi's library (the Go probe is built here).
+"""
+import argparse
+import concurrent.futures
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+APP = "hostile"
+CLIENT = "cli"
+SECRET = "s3cret-client"
+BOUND_S = 20
+
+# What must never reach a terminal: C0 controls but LF, DEL, C1 controls, and the invisible
+# format characters (bidirectional controls, zero-width characters, BOM, tags).
+UNSAFE = re.compile("[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\U000e0000-\U000e007f]")
+
+PY = r"""
+import sys, termauth
+method, issuer = sys.argv[1], sys.argv[2]
+c = termauth.Client(%r, issuer, %r, launch_browser=False)
+try:
+    c.login(method)
+except termauth.Error as e:
+    print(f"error: {e.message} [{e.code}]", file=sys.stderr)
+    sys.exit(e.exit_code)
+""" % (APP, CLIENT)
+
+JS = r"""
+const { Client, exitCode } = await import(process.argv[1]);
+const [method, issuer] = process.argv.slice(2);
+try {
+  await new Client({ app: %s, issuer, clientId: %s, launchBrowser: false }).login({ method });
+} catch (e) {
+  console.error(`error: ${e.message} [${e.code}]`);
+  process.exit(e.code === undefined ? 1 : exitCode(e));
+}
+""" % (json.dumps(APP), json.dumps(CLIENT))
+
+
+def fail(message):
+    sys.exit(f"hostile/run.py: {message}")
+
+
+def start_server(work):
+    ready = os.path.join(work, "ready.json")
+    proc = subprocess.Popen(["node", os.path.join(ROOT, "tests/hostile/server.js"), "--ready-file", ready],
+                            stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "server.log"), "w"))
+    for _ in range(200):
+        if os.path.exists(ready) and os.path.getsize(ready) > 0:
+            return proc, json.load(open(ready))["url"]
+        time.sleep(0.05)
+    proc.kill()
+    fail("the hostile server did not start")
+
+
+def probes(work):
+    go_probe = os.path.join(work, "go-probe")
+    built = subprocess.run(["go", "build", "-o", go_probe, "./internal/racer"], cwd=os.path.join(ROOT, "bindings-ffi/go"),
+                           env=dict(os.environ, GOFLAGS="-mod=mod"), capture_output=True, text=True)
+    if built.returncode != 0:
+        fail(f"could not build the Go probe (run bindings-ffi/build-lib.sh first):\n{built.stderr}")
+    python = os.path.join(ROOT, ".venv/bin/python")
+    node_pkg = os.path.join(ROOT, "bindings-wasm/npm/dist/index.js")
+    rust = os.path.join(ROOT, "target/debug/termauth")
+    for path, what in [(python, "the Python venv"), (node_pkg, "the npm package build"), (rust, "the Rust CLI")]:
+        if not os.path.exists(path):
+            fail(f"{what} is missing ({path}); run scripts/test.sh, which builds it")
+    flag = {"device": "--device", "client_credentials": "--client-credentials"}
+    return {
+        "rust": lambda m, issuer: [rust, "login", flag[m], "--app", APP, "--issuer", issuer, "--client-id", CLIENT],
+        "python": lambda m, issuer: [python, "-c", PY, m, issuer],
+        "node": lambda m, issuer: ["node", "--input-type=module", "-e", JS, node_pkg, m, issuer],
+        "go": lambda m, issuer: [go_probe, "login", flag[m], "--app", APP, "--issuer", issuer, "--client-id", CLIENT],
+    }
+
+
+def run_case(case, language, argv, work):
+    config_dir = os.path.join(work, "config", language, case["name"])
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TERMAUTH_", "HOSTILE_", "CI", "SSH_", "HTTP", "HTTPS", "ALL_PROXY", "NO_PROXY",
+                                "DISPLAY", "WAYLAND_DISPLAY", "GITHUB_", "GITLAB_"))}
+    env.update({"HOSTILE_CONFIG_DIR": config_dir, "TERMAUTH_NO_KEYRING": "1", "BROWSER": "/bin/false",
+                "NO_COLOR": "1", "TERMAUTH_CLIENT_SECRET": SECRET})
+    started = time.monotonic()
+    try:
+        done = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=BOUND_S * 2)
+        code, out, err = done.returncode, done.stdout, done.stderr
+    except subprocess.TimeoutExpired as e:
+        code, out, err = "timeout", e.stdout or b"", e.stderr or b""
+    took = time.monotonic() - started
+    text = out.decode("utf-8", "replace") + err.decode("utf-8", "replace")
+    problems = []
+    if code != case["exit"]:
+        problems.append(f"exit {code}, expected {case['exit']}")
+    if case["code"] and f"[{case['code']}]" not in text:
+        problems.append(f"no [{case['code']}] in the output")
+    if took > BOUND_S:
+        problems.append(f"took {took:.1f} s (bound {BOUND_S} s)")
+    unsafe = sorted({f"U+{ord(c):04X}" for c in UNSAFE.findall(text)})
+    if unsafe:
+        problems.append(f"characters a terminal acts on or hides reached the output: {', '.join(unsafe)}")
+    if b"hunter2" in out + err or b"X-Injected" in out:
+        problems.append("a secret or an injected header reached the output")
+    return problems, took, text.strip().splitlines()[-1:] if text.strip() else []
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", default="", help="run the cases whose name starts with this")
+    ap.add_argument("--languages", default="rust,python,node,go")
+    ap.add_argument("--verbose", action="store_true", help="print each run's last line of output")
+    args = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="termauth-hostile-")
+    server, url = start_server(work)
+    try:
+        with __import__("urllib.request").request.urlopen(f"{url}/__cases") as r:
+            cases = [c for c in json.load(r) if c["name"].startswith(args.only)]
+        make = probes(work)
+        languages = args.languages.split(",")
+        jobs = [(case, lang) for case in cases for lang in languages]
+        failures, slowest = [], (0.0, "")
+        with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+            futures = {pool.submit(run_case, case, lang, make[lang](case["method"], f"{url}/c/{case['name']}"), work):
+                       (case, lang) for case, lang in jobs}
+            for future in concurrent.futures.as_completed(futures):
+                case, lang = futures[future]
+                problems, took, last = future.result()
+                slowest = max(slowest, (took, f"{case['name']} ({lang})"))
+                if args.verbose:
+                    print(f"{case['name']:40} {lang:6} {took:5.2f}s {last}")
+                for p in problems:
+                    failures.append(f"{case['name']} ({lang}): {p}; output ends: {last}")
+        print(f"hostile server corpus: {len(cases)} cases × {len(languages)} languages = {len(jobs)} logins; "
+              f"slowest {slowest[0]:.1f} s ({slowest[1]})")
+        if failures:
+            fail(f"{len(failures)} failure(s):\n  " + "\n  ".join(sorted(failures)))
+        print("every login ended with its exit and error code, in bounded time, and no control, bidirectional "
+              "or zero-width character reached stdout or stderr")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
