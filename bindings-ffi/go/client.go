@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"time"
 )
 
 // Client runs commands. It is safe for concurrent use (each call is its own session).
@@ -15,9 +16,10 @@ type Client struct {
 	configBytes []byte         // config as JSON
 	// The client secret behind a pointer: fmt prints a Client value's unexported fields
 	// raw (no String method), and a pointer shows as an address, never the secret.
-	secret *string
-	http   *http.Client
-	stdin  lines
+	secret         *string
+	http           *http.Client
+	requestTimeout time.Duration // Config.RequestTimeout, or DefaultRequestTimeout
+	stdin          lines
 }
 
 // New makes a client; the core checks the configuration. It does no network IO.
@@ -33,7 +35,10 @@ func New(cfg Config) (*Client, error) {
 	}
 	secret := cfg.ClientSecret
 	cfg.ClientSecret = ""
-	c := &Client{cfg: cfg, config: sessionConfig(&cfg), secret: &secret, http: cfg.HTTPClient}
+	c := &Client{cfg: cfg, config: sessionConfig(&cfg), secret: &secret, http: cfg.HTTPClient, requestTimeout: cfg.RequestTimeout}
+	if c.requestTimeout <= 0 {
+		c.requestTimeout = DefaultRequestTimeout
+	}
 	c.configBytes, _ = json.Marshal(c.config)
 	if c.http == nil {
 		c.http = defaultHTTPClient()

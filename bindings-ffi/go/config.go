@@ -46,6 +46,11 @@ type Config struct {
 	RedirectTimeout     time.Duration // how long a browser login waits (default 5 min)
 	LockWait            time.Duration // how long to wait for another process's lock (default 150 s)
 	NoBrowser           bool          // never open a browser; print the URL only
+	// RequestTimeout is the overall deadline of each HTTP request: connecting, sending, the
+	// response's headers and its body together (zero or negative: DefaultRequestTimeout,
+	// 30 s). A server still answering when it passes fails the command with an *Error of
+	// Kind "transport" (timed out, HintRetryLater, ExitCode 4). It applies to HTTPClient too.
+	RequestTimeout time.Duration
 
 	HTTPClient *http.Client // sends every request (default: proxies from the environment, no redirects)
 	Stderr     io.Writer    // prompts, progress and notices (default os.Stderr; io.Discard: silent)

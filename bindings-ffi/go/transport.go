@@ -2,8 +2,9 @@ package termauth
 
 // The transport: the session's send_request actions with net/http. Proxies and TLS are
 // Go's (http.ProxyFromEnvironment, the system roots) or those of Config.HTTPClient; every
-// request has an overall deadline of 30 s; redirects are not followed (an OAuth endpoint
-// that redirects a POST is misconfigured, and following it could carry secrets elsewhere).
+// request has an overall deadline (Config.RequestTimeout, 30 s by default); redirects are
+// not followed (an OAuth endpoint that redirects a POST is misconfigured, and following it
+// could carry secrets elsewhere).
 
 import (
 	"context"
@@ -20,8 +21,9 @@ import (
 	"time"
 )
 
-// requestDeadline bounds a whole exchange: connect, send, headers and body.
-const requestDeadline = 30 * time.Second
+// DefaultRequestTimeout is the overall deadline of an HTTP request when
+// Config.RequestTimeout is zero: 30 s, as in every termauth language.
+const DefaultRequestTimeout = 30 * time.Second
 
 // maxBody is one byte more than the core accepts (256 KiB), so that it can refuse a
 // larger body instead of seeing it cut.
@@ -48,7 +50,9 @@ func withoutRedirects(host *http.Client) *http.Client {
 // request already sent is let finish (within its deadline) even after Ctrl-C: its answer
 // may carry a rotated refresh token that must not be lost.
 func (c *Client) send(a *action) map[string]any {
-	ctx, cancel := context.WithTimeout(context.Background(), requestDeadline)
+	// The deadline bounds the whole exchange: connect, send, headers and body (the body's
+	// reads end with the context too).
+	ctx, cancel := context.WithTimeout(context.Background(), c.requestTimeout)
 	defer cancel()
 	failed := func(err error) map[string]any {
 		var ue *url.Error

@@ -173,7 +173,7 @@ enum termauth_login_method
   // Chosen from the environment (CI → client credentials; SSH/no display → device;
   // desktop → browser; paste without a device endpoint).
   TERMAUTH_LOGIN_AUTO = 0,
-  // RFC 8628 device flow (the browser when the server has no device endpoint).
+  // RFC 8628 device flow (a server without a device endpoint: `no_device_endpoint`).
   TERMAUTH_LOGIN_DEVICE = 1,
   // Browser with a loopback redirect.
   TERMAUTH_LOGIN_BROWSER = 2,
@@ -458,7 +458,10 @@ termauth_status termauth_flow_cancel(struct termauth_flow *flow,
 // `config_dir`, `metadata` (skip discovery), `redirect_host`, `redirect_port`,
 // `redirect_path`, `redirect_uri`, `resource` (array), `allow_insecure_http` (tests),
 // `enable_password_grant`, `refresh_skew_ms`, `redirect_timeout_ms`, `launch_browser`,
-// and `ui` (`terminal`: rich on a TTY, the default; `plain`: lines on stderr; `silent`).
+// `ui` (`terminal`: rich on a TTY, the default; `plain`: lines on stderr; `silent`), and
+// `request_timeout_ms`: the overall deadline of each HTTP request (connecting, sending, the
+// response's headers and body together; default 30000), past which the command fails
+// with a `transport` error (timed out, exit code 4).
 termauth_status termauth_client_new(const uint8_t *config_json,
                                     size_t config_len,
                                     struct termauth_client **out,

@@ -10,6 +10,7 @@ use crate::errors::{termauth_error, termauth_status};
 use serde_json::Value;
 use std::ffi::c_char;
 use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
 use termauth::driver::CancelFlag;
 use termauth::ui::{Silent, Terminal};
 use termauth::{Client, Config, LoginMethod};
@@ -43,9 +44,17 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// What `termauth_client_new` reads: the session's `config`, and the executor's own `ui`
+/// and `request_timeout_ms`.
+struct ClientConfig {
+    config: Config,
+    ui: String,
+    request_timeout: Option<Duration>,
+}
+
 /// Reads the configuration with the core's reader of a session's `config` (the same JSON
-/// the Go package sends), plus `ui`.
-fn client_config(text: &str) -> R<(Config, String)> {
+/// the Go package sends), plus `ui` and `request_timeout_ms`.
+fn client_config(text: &str) -> R<ClientConfig> {
     let mut value: Value = parse_json(text, "invalid_client_config", "The client configuration")?;
     let Some(object) = value.as_object_mut() else {
         return Err(usage("invalid_client_config", "The client configuration must be a JSON object."));
@@ -55,12 +64,24 @@ fn client_config(text: &str) -> R<(Config, String)> {
         Some(Value::String(ui)) if matches!(ui.as_str(), "terminal" | "plain" | "silent") => ui,
         Some(_) => return Err(usage("invalid_client_config", "`ui` must be `terminal`, `plain` or `silent`.")),
     };
+    let request_timeout = match object.remove("request_timeout_ms") {
+        None => None,
+        Some(ms) => match ms.as_u64() {
+            Some(ms) if ms > 0 => Some(Duration::from_millis(ms)),
+            _ => {
+                return Err(usage(
+                    "invalid_client_config",
+                    "`request_timeout_ms` must be a positive whole number of milliseconds.",
+                ));
+            }
+        },
+    };
     let spec = serde_json::json!({"command": {"op": "status"}, "config": value, "environment": {}});
     let spec = SessionSpec::from_json(&spec.to_string()).map_err(|mut e| {
         e.code = "invalid_client_config".into();
         e
     })?;
-    Ok((spec.config, ui))
+    Ok(ClientConfig { config: spec.config, ui, request_timeout })
 }
 
 /// Creates a client from a JSON configuration: `app`, `issuer`, `client_id` (required);
@@ -69,7 +90,10 @@ fn client_config(text: &str) -> R<(Config, String)> {
 /// `config_dir`, `metadata` (skip discovery), `redirect_host`, `redirect_port`,
 /// `redirect_path`, `redirect_uri`, `resource` (array), `allow_insecure_http` (tests),
 /// `enable_password_grant`, `refresh_skew_ms`, `redirect_timeout_ms`, `launch_browser`,
-/// and `ui` (`terminal`: rich on a TTY, the default; `plain`: lines on stderr; `silent`).
+/// `ui` (`terminal`: rich on a TTY, the default; `plain`: lines on stderr; `silent`), and
+/// `request_timeout_ms`: the overall deadline of each HTTP request (connecting, sending, the
+/// response's headers and body together; default 30000), past which the command fails
+/// with a `transport` error (timed out, exit code 4).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn termauth_client_new(
     config_json: *const u8,
@@ -79,8 +103,12 @@ pub unsafe extern "C" fn termauth_client_new(
 ) -> termauth_status {
     boundary(err, || {
         check_out(out, "out")?;
-        let (config, ui) = client_config(unsafe { str_in(config_json, config_len, "config_json") }?)?;
+        let ClientConfig { config, ui, request_timeout } =
+            client_config(unsafe { str_in(config_json, config_len, "config_json") }?)?;
         let mut client = Client::new(config)?;
+        if let Some(timeout) = request_timeout {
+            client.set_request_timeout(timeout);
+        }
         match ui.as_str() {
             "plain" => client.set_ui(Box::new(Terminal::plain())),
             "silent" => client.set_ui(Box::new(Silent)),

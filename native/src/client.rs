@@ -75,6 +75,24 @@ impl Client {
         self.ui = ui;
     }
 
+    /// Sets the overall deadline of each HTTP request (default
+    /// [`DEFAULT_REQUEST_TIMEOUT`](crate::transport::DEFAULT_REQUEST_TIMEOUT), 30 s):
+    /// connecting, sending, the response's headers and its body together. A server still
+    /// answering when it passes (one that trickles its answer, or never answers) fails the
+    /// command with a `transport` error (timed out, hint `retry_later`, exit code 4). The
+    /// same option as npm's `timeoutMs`, Python's `timeout_ms`, Go's `RequestTimeout` and the
+    /// C client's `request_timeout_ms`.
+    ///
+    /// ```no_run
+    /// # use termauth::{Client, Config};
+    /// let mut auth = Client::new(Config::new("mycli", "https://login.example.com", "mycli-public"))?;
+    /// auth.set_request_timeout(std::time::Duration::from_secs(10));
+    /// # Ok::<(), termauth::Error>(())
+    /// ```
+    pub fn set_request_timeout(&mut self, timeout: Duration) {
+        self.transport = Transport::new(timeout);
+    }
+
     /// Uses this cancel flag (default: the process's Ctrl-C flag).
     pub fn set_cancel_flag(&mut self, cancel: CancelFlag) {
         self.cancel = cancel;

@@ -1,7 +1,8 @@
 //! HTTP transport for the flows: ureq with rustls and the platform's certificate
-//! verifier, timeouts, `HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY` and `NO_PROXY`, no
-//! redirects (an OAuth endpoint that redirects a POST is misconfigured, and following it
-//! could send secrets elsewhere), and a cap on the response size.
+//! verifier, an overall deadline per request (30 s unless configured), `HTTPS_PROXY` /
+//! `HTTP_PROXY` / `ALL_PROXY` and `NO_PROXY`, no redirects (an OAuth endpoint that
+//! redirects a POST is misconfigured, and following it could send secrets elsewhere), and a
+//! cap on the response size.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -41,15 +42,22 @@ fn agent(proxy: Option<ureq::Proxy>, timeout: Duration) -> ureq::Agent {
         .into()
 }
 
+/// The overall deadline of a request unless configured ([`crate::Client::set_request_timeout`]):
+/// 30 s, as in every termauth language.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 impl Default for Transport {
     fn default() -> Self {
-        Transport::new(Duration::from_secs(30))
+        Transport::new(DEFAULT_REQUEST_TIMEOUT)
     }
 }
 
 impl Transport {
-    /// A transport with this overall per-request timeout, configured from the environment
-    /// (`HTTPS_PROXY`, `ALL_PROXY`, `HTTP_PROXY`, `NO_PROXY`: see [`termauth_core::proxy`]).
+    /// A transport whose every request must be over within `timeout` — connecting, sending,
+    /// the response's headers and its body together (ureq's global timeout), so a server that
+    /// trickles its answer or never answers gets a [`TransportErrorKind::Timeout`] when it
+    /// passes. Proxies come from the environment (`HTTPS_PROXY`, `ALL_PROXY`, `HTTP_PROXY`,
+    /// `NO_PROXY`: see [`termauth_core::proxy`]).
     pub fn new(timeout: Duration) -> Self {
         Transport {
             direct: agent(None, timeout),

@@ -14,7 +14,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, Type, TypeVar, Union, cast
 
 from . import _native
-from ._errors import Error
+from ._errors import Error, usage
 from ._fast import CONFIG_KEYS, now_ms, session_config
 from ._listener import LoopbackListener, respond, url_path
 from ._ui import UI, SilentUI, StdinLines, TerminalUI, default_open_browser, trap_ctrl_c
@@ -66,6 +66,11 @@ class Client:
     :param store: ``auto`` (keyring, else a 0600 file with a warning), ``keyring`` or ``file``.
     :param metadata: server metadata written by hand (dict); else discovery, cached a day.
     :param transport: ``"urllib"`` (default), ``"httpx"``, ``"requests"`` or a ``Transport``.
+    :param timeout_ms: the overall deadline of each HTTP request, in milliseconds (default
+        30 000): connecting, sending, the response's headers and its body together; a server
+        still answering when it passes gives a :class:`termauth.TransportError` (timed out,
+        hint ``retry_later``). Node's ``timeoutMs``. For a named transport; a ``Transport``
+        object has its own (``UrllibTransport(timeout=seconds)``).
     :param ui: a :class:`termauth.UI`; default ``TerminalUI`` (``SilentUI`` if not ``interactive``).
     :param open_browser: ``callable(url) -> bool``, when the session asks; default :mod:`webbrowser`.
     :param read_line: paste input, ``callable(timeout_s) -> str | None``, ``EOFError`` at its end.
@@ -85,7 +90,8 @@ class Client:
         enable_password_grant: Optional[bool] = None, refresh_skew_ms: Optional[int] = None,
         redirect_timeout_ms: Optional[int] = None, lock_wait_ms: Optional[int] = None,
         launch_browser: Optional[bool] = None, interactive: bool = True,
-        ui: Optional[UI] = None, transport: Any = None, open_browser: Optional[Callable[[str], bool]] = None,
+        ui: Optional[UI] = None, transport: Any = None, timeout_ms: Optional[int] = None,
+        open_browser: Optional[Callable[[str], bool]] = None,
         read_line: Optional[ReadLine] = None, cancel: Optional[threading.Event] = None,
     ) -> None:
         self.app, self.issuer, self.client_id = app, issuer, client_id
@@ -93,7 +99,12 @@ class Client:
         self._config = session_config(app, issuer, client_id, {k: given[k] for k in CONFIG_KEYS})
         self.store_preference = store or "auto"
         self.ui: UI = ui if ui is not None else (TerminalUI() if interactive else SilentUI())
+        if timeout_ms is not None and (type(timeout_ms) is not int or timeout_ms <= 0):
+            raise usage("invalid_timeout", "`timeout_ms` must be a positive whole number of milliseconds.")
+        if timeout_ms is not None and transport is not None and not isinstance(transport, str):
+            raise usage("invalid_timeout", "`timeout_ms` applies to a named transport; give a Transport object its own timeout.")
         self._transport_spec: Any = transport
+        self._timeout_s = timeout_ms / 1000 if timeout_ms is not None else None
         self._transport: Any = None
         self._open_browser = open_browser or default_open_browser
         self._read_line = read_line
@@ -105,9 +116,9 @@ class Client:
     @property
     def transport(self) -> Any:
         if self._transport is None:
-            from .transport import make_transport
+            from .transport import DEFAULT_TIMEOUT, make_transport
 
-            self._transport = make_transport(self._transport_spec)
+            self._transport = make_transport(self._transport_spec, self._timeout_s or DEFAULT_TIMEOUT)
         return self._transport
 
     # ------------------------------------------------------------------ the commands

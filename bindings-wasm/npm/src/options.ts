@@ -50,7 +50,13 @@ export interface ClientOptions {
   fetch?: FetchLike;
   /** Replace the terminal UI. */
   ui?: Ui;
-  /** Per-request timeout (default 30 s). */
+  /**
+   * The overall deadline of each HTTP request, in milliseconds (default 30 000): connecting,
+   * sending, the response's headers and its body together. A server still answering when it
+   * passes (one that trickles its answer, or never answers) fails the command with a
+   * `TransportError` (timed out, hint `retry_later`, exit code 4), whatever `fetch` is used.
+   * Python's `timeout_ms`, Go's `RequestTimeout`, Rust's `Client::set_request_timeout`.
+   */
   timeoutMs?: number;
 }
 

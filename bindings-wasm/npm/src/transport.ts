@@ -122,22 +122,31 @@ function describe(e: unknown): string {
   return cause ? `${err?.message ?? 'fetch failed'}: ${cause}` : String(err?.message ?? e);
 }
 
-async function readCapped(res: Response): Promise<string> {
+async function readCapped(res: Response, signal: AbortSignal): Promise<string> {
   if (!res.body) return '';
   const reader = res.body.getReader();
+  // At the deadline the body is cancelled, even from a fetch that ignored `signal` (the
+  // connection is let go; `send` has answered with the timeout already).
+  const cancel = () => void reader.cancel(signal.reason).catch(() => {});
+  signal.addEventListener('abort', cancel, { once: true });
   const chunks: Uint8Array[] = [];
   let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > MAX_RESPONSE_BYTES) {
-      await reader.cancel().catch(() => {});
-      // Over the limit: hand the core an oversized body so it reports response_too_large.
-      return ' '.repeat(MAX_RESPONSE_BYTES + 1);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > MAX_RESPONSE_BYTES) {
+        await reader.cancel().catch(() => {});
+        // Over the limit: hand the core an oversized body so it reports response_too_large.
+        return ' '.repeat(MAX_RESPONSE_BYTES + 1);
+      }
+      chunks.push(value);
     }
-    chunks.push(value);
+  } finally {
+    signal.removeEventListener('abort', cancel);
   }
+  if (signal.aborted) throw signal.reason;
   const all = new Uint8Array(total);
   let at = 0;
   for (const c of chunks) {
@@ -147,21 +156,35 @@ async function readCapped(res: Response): Promise<string> {
   return new TextDecoder('utf-8', { fatal: false, ignoreBOM: true }).decode(all);
 }
 
-/** Sends `req` and returns the input to feed back to the flow. Never throws. */
-export async function send(req: SendRequest, fetchImpl: FetchLike, timeoutMs = 30_000): Promise<Input> {
+/** The overall deadline of a request unless the Client's `timeoutMs` says otherwise: 30 s, as in every termauth language. */
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+/**
+ * Sends `req` and returns the input to feed back to the flow. Never throws. `timeoutMs` is
+ * the request's overall deadline — connecting, sending, the response's headers and its body
+ * together: a server still answering when it passes (one that trickles its answer, or never
+ * answers) gives a `timeout` transport error, even through a `fetchImpl` that ignores
+ * `signal`.
+ */
+export async function send(req: SendRequest, fetchImpl: FetchLike, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Input> {
   try {
+    const signal = AbortSignal.timeout(timeoutMs);
+    const expired = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
     const init: RequestInit = {
       method: req.method,
       headers: req.headers.map(([k, v]) => [k, v] as [string, string]),
       redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
+      signal,
     };
     if (req.method === 'POST') init.body = req.body;
-    const res = await fetchImpl(req.url, init);
-    const headers: Header[] = [];
-    res.headers.forEach((value, name) => headers.push([name, value]));
-    const body = await readCapped(res);
-    return { type: 'http_response', id: req.id, status: res.status, headers, body };
+    const exchange = async (): Promise<Input> => {
+      const res = await fetchImpl(req.url, init);
+      const headers: Header[] = [];
+      res.headers.forEach((value, name) => headers.push([name, value]));
+      const body = await readCapped(res, signal);
+      return { type: 'http_response', id: req.id, status: res.status, headers, body };
+    };
+    return await Promise.race([exchange(), expired]);
   } catch (e) {
     return { type: 'transport_error', id: req.id, kind: errorKind(e), message: describe(e).slice(0, 200) };
   }
