@@ -9,12 +9,13 @@ import hashlib
 import json
 import os
 import queue
+import socket
 import threading
 import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import pytest
 
@@ -230,6 +231,112 @@ def test_browser_deny(idp: Idp, config_dir: Path) -> None:
     res = c._approver_results[0]  # type: ignore[attr-defined]
     # the browser is told the login failed (the session's failure page), not that it worked
     assert "Login failed" in res["callback_body"] and "approved" not in res["callback_body"]
+
+
+# RFC 8252 §8.3: any local program can connect to the loopback listener. Idle connections
+# must not delay the browser's redirect (the listener serves connections concurrently), and
+# a request whose head never completes, or whose request line is not HTTP/1.x (RFC 9112
+# §3), is dropped unparsed: it cannot touch the login.
+
+Neighbour = Callable[[Tuple[str, int]], List[socket.socket]]
+
+
+def browser_login_beside(idp: Idp, neighbour: Neighbour) -> float:
+    """A browser login whose listener first meets ``neighbour`` (a local program, given the
+    listener's address; the sockets it returns stay open until the redirect is answered).
+    Then the user approves and the browser sends the redirect, timed: the login must
+    complete, the redirect answered within 4 s of sending it. Returns that time."""
+    cancel = threading.Event()
+    seen: Dict[str, Any] = {}
+
+    def browser(url: str) -> None:
+        held: List[socket.socket] = []
+        try:
+            redirect_uri = urllib.parse.urlparse(urllib.parse.parse_qs(urllib.parse.urlparse(url).query)["redirect_uri"][0])
+            held = neighbour((str(redirect_uri.hostname), int(redirect_uri.port or 80)))
+            redirect = idp.authorize(url, "approve", follow_redirect=False)["redirect"]
+            sent = time.monotonic()
+            with urllib.request.urlopen(redirect, timeout=10) as r:
+                seen["page"] = (r.status, r.read().decode())
+            seen["took"] = time.monotonic() - sent
+        except BaseException as e:  # the login would otherwise wait for its redirect deadline
+            seen["failed"] = repr(e)
+            cancel.set()
+        finally:
+            for s in held:
+                s.close()
+
+    class User(Recorder):
+        def show_authorization_url(self, action: ShowAuthorizationUrl) -> None:
+            super().show_authorization_url(action)
+            seen["thread"] = threading.Thread(target=browser, args=(action.url,), daemon=True)
+            seen["thread"].start()
+
+    c = termauth.Client(app="termauth", issuer=idp.issuer, client_id=CLI, scope="openid offline_access",
+                        ui=User(), open_browser=lambda u: False, redirect_timeout_ms=60_000, cancel=cancel)
+    try:
+        report = c.login("browser")
+    except termauth.Error as e:
+        raise AssertionError(f"the login did not survive the neighbour: {e!r}; browser: {seen.get('failed')}") from e
+    finally:
+        if "thread" in seen:
+            seen["thread"].join(15)
+    assert "failed" not in seen, seen.get("failed")
+    assert report.method == "browser" and record(c)["grant"] == "authorization_code"
+    status, body = seen["page"]
+    assert status == 200 and "Login approved" in body
+    took = float(seen["took"])
+    assert took < 4.0, f"the redirect was answered after {took:.2f} s: connections were served one at a time"
+    return took
+
+
+def until_closed(s: socket.socket) -> bytes:
+    """What the listener sends back on ``s`` until it closes it (at most 3 s)."""
+    s.settimeout(3)
+    got = b""
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            return got
+        got += chunk
+
+
+def test_browser_login_is_not_delayed_by_idle_connections(idp: Idp, config_dir: Path) -> None:
+    def idle(addr: Tuple[str, int]) -> List[socket.socket]:
+        # Fifty connections that never send a byte, each allowed 5 s: served one after the
+        # other they would hold the redirect for minutes.
+        return [socket.create_connection(addr, timeout=5) for _ in range(50)]
+
+    took = browser_login_beside(idp, idle)
+    print(f"with 50 idle connections open, the redirect was answered in {took * 1000:.1f} ms")
+
+
+def test_browser_login_drops_a_half_sent_request_line(idp: Idp, config_dir: Path) -> None:
+    def half_sent(addr: Tuple[str, int]) -> List[socket.socket]:
+        # No HTTP version and no line end, then FIN: the head never completed, so nothing
+        # is parsed (parsed, it would be taken for a redirect with a forged state).
+        s = socket.create_connection(addr, timeout=5)
+        s.sendall(b"GET /callback?code=x&state=y")
+        s.shutdown(socket.SHUT_WR)
+        got = until_closed(s)
+        assert got == b"", f"a half-sent request was answered: {got!r}"
+        return [s]
+
+    took = browser_login_beside(idp, half_sent)
+    print(f"after a half-sent request line, the redirect was answered in {took * 1000:.1f} ms")
+
+
+def test_browser_login_drops_a_request_line_without_http_version(idp: Idp, config_dir: Path) -> None:
+    def no_version(addr: Tuple[str, int]) -> List[socket.socket]:
+        # A complete head whose request line has no HTTP-version (RFC 9112 §3).
+        s = socket.create_connection(addr, timeout=5)
+        s.sendall(b"GET /callback?code=x&state=y\r\n\r\n")
+        got = until_closed(s)
+        assert got == b"", f"a request without a version was answered: {got!r}"
+        return [s]
+
+    took = browser_login_beside(idp, no_version)
+    print(f"after a request line without a version, the redirect was answered in {took * 1000:.1f} ms")
 
 
 def test_paste(idp: Idp, config_dir: Path) -> None:

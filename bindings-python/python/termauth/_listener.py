@@ -5,18 +5,23 @@ nothing is dropped, and holds up no one), hands a ``GET`` on the exact callback 
 the session and holds that connection until the session's ``answer_browser`` page, and
 answers every other request with the session's ``not_found_html`` (404, or 405 for
 another method). The pages are the session's, escaped there.
+
+A request is parsed only once its head is complete and its request line is HTTP/1.x
+(RFC 9112 §2.2, §3). A connection that closes, fills 16 KiB or runs out of time before
+that, or sends another request line, is closed unanswered: it never reaches the session.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import selectors
 import socket
 import time
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Literal, Optional, Tuple, Union
 
-__all__ = ["LoopbackListener", "respond", "url_path"]
+__all__ = ["LoopbackListener", "parse_head", "respond", "url_path"]
 
 MAX_REQUEST = 16 * 1024
 REQUEST_SECONDS = 5.0
@@ -29,6 +34,36 @@ def url_path(uri: str) -> str:
     rest = uri.split("://", 1)[1] if "://" in uri else uri
     i = rest.find("/")
     return "/" if i < 0 else rest[i:].split("?", 1)[0].split("#", 1)[0]
+
+
+# request-line = method SP request-target SP HTTP-version (RFC 9112 §3): a method that is a
+# token (RFC 9110 §5.6.2), a target of visible ASCII characters, the version HTTP/1.x.
+_REQUEST_LINE = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP/1\.[0-9]")
+
+Head = Union[Literal["incomplete", "not HTTP/1.x"], Tuple[str, str]]
+
+
+def parse_head(data: bytes) -> Head:
+    """Where a request head read so far stands: ``(method, request_target)`` once it is
+    complete, ``"incomplete"`` until then, ``"not HTTP/1.x"`` as soon as its request line
+    is complete and is not one (an HTTP/0.9 ``GET /path`` without a version included).
+
+    The head is the request line and the header fields, each ended by CRLF, then an empty
+    line (RFC 9112 §2.1); a bare LF is taken as a line end and empty lines before the
+    request line are skipped (RFC 9112 §2.2)."""
+    request: Optional[Tuple[str, str]] = None
+    for line in data.split(b"\n")[:-1]:  # the last piece has no line end yet
+        line = line[:-1] if line.endswith(b"\r") else line
+        if request is None:
+            if not line:
+                continue
+            m = _REQUEST_LINE.fullmatch(line)
+            if m is None:
+                return "not HTTP/1.x"
+            request = (m[1].decode("ascii"), m[2].decode("ascii"))
+        elif not line:
+            return request
+    return "incomplete"
 
 
 def respond(conn: socket.socket, status: int, html: str) -> None:
@@ -138,22 +173,25 @@ class LoopbackListener:
         if p.conn.fileno() < 0 or self._pending.get(p.conn.fileno()) is not p:
             return None  # dropped earlier in this round
         try:
-            chunk = p.conn.recv(4096)
+            chunk = p.conn.recv(min(4096, MAX_REQUEST - len(p.data)))
         except (BlockingIOError, InterruptedError):
             return None
         except OSError:
             chunk = b""
         p.data += chunk
-        complete = b"\r\n\r\n" in p.data or b"\n\n" in p.data or len(p.data) >= MAX_REQUEST or not chunk
-        if not complete:
+        head = parse_head(p.data)
+        if head == "incomplete" and chunk and len(p.data) < MAX_REQUEST:
+            return None
+        if not isinstance(head, tuple):
+            # Closed (or reset) or 16 KiB before the head was complete, or not HTTP/1.x:
+            # what arrived is not parsed and the connection is closed unanswered (RFC 9112
+            # §8 lets a server close on an incomplete request; no 400 for a bad request
+            # line, RFC 9112 §3: it is no browser, and nothing of it reaches the session).
+            self._drop(p)
             return None
         self._pending.pop(p.conn.fileno(), None)
         self._selector.unregister(p.conn)
-        if not p.data.strip():
-            p.conn.close()
-            return None
-        parts = p.data[:MAX_REQUEST].split(b"\n", 1)[0].decode("latin-1").split()
-        method, target = (parts + ["", ""])[:2]
+        method, target = head
         if method == "GET" and target.split("?", 1)[0] == path:
             return target
         respond(p.conn, 404 if method == "GET" else 405, self._not_found)

@@ -3,6 +3,11 @@
 // path to the session and keeps its connection open until the session's `answer_browser`
 // page is written to it, and answers everything else with the session's `not_found_html`
 // (404, or 405 for other methods). The pages are the session's, escaped there.
+//
+// node:http serves connections concurrently, and parses a request only once its head is
+// complete. What it cannot parse — a head cut by the peer's FIN, past 16 KiB or its 5 s —
+// is closed unanswered, as in every termauth listener, and so is a request line that is
+// not HTTP/1.x (RFC 9112 §3), which node:http would otherwise hand over.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 
@@ -69,10 +74,13 @@ export class LoopbackListener {
   static async bind(host: string, port: number, notFoundHtml: string): Promise<LoopbackListener> {
     const ip = loopbackIp(host);
     if (ip instanceof Error) throw ip;
-    const server = createServer();
+    const server = createServer({ maxHeaderSize: 16 * 1024 });
     server.maxHeadersCount = 100;
     server.headersTimeout = 5_000;
     server.requestTimeout = 5_000;
+    // A request node:http could not parse (a head cut short, too large, or too slow) is
+    // closed unanswered rather than with its 400/408/431: nothing of it reaches the session.
+    server.on('clientError', (_error, socket) => socket.destroy());
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host: ip, port, exclusive: true }, () => resolve());
@@ -83,6 +91,12 @@ export class LoopbackListener {
   }
 
   #onRequest(req: IncomingMessage, res: ServerResponse): void {
+    if (req.httpVersionMajor !== 1) {
+      // node:http takes `GET /callback?…` without a version as HTTP/0.9, and an
+      // `HTTP/2.0` request line too: neither is an HTTP/1.x request, so neither is a redirect.
+      res.destroy();
+      return;
+    }
     const target = req.url ?? '';
     if (req.method !== 'GET' || this.#path === undefined || target.split('?')[0] !== this.#path) {
       respond(res, req.method === 'GET' ? 404 : 405, this.#notFound);

@@ -174,7 +174,7 @@ impl Drop for Idp {
 
 // ------------------------------------------------------------------------------ HTTP
 
-fn agent() -> ureq::Agent {
+pub fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
