@@ -86,10 +86,15 @@ def record(client: termauth.Client) -> Dict[str, Any]:
 
 
 def store(client: termauth.Client, rec: Dict[str, Any], profile: str = "default") -> None:
-    """Writes a record as another process would (tests tamper with the store this way)."""
+    """Writes a record as another termauth process would, 0600 in a 0700 directory (tests
+    tamper with the store this way; a record others could read would be made private, with
+    a warning)."""
     path = record_path(client.issuer, client.client_id, profile)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(rec))
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(json.dumps(rec))
+    os.chmod(path, 0o600)
 
 
 def run_flow(spec: Dict[str, Any]) -> Dict[str, Any]:

@@ -281,7 +281,7 @@ def test_listener_survives_a_flood_and_half_sent_requests() -> None:
                 hostile.append(s)
             big = socket.create_connection(addr, timeout=5)
             hostile.append(big)
-            try:  # far past 16 KiB: answered and dropped, not buffered
+            try:  # far past 16 KiB: dropped unanswered, not buffered
                 big.sendall(b"GET /" + b"a" * (1024 * 1024))
             except OSError:
                 pass
@@ -316,6 +316,35 @@ def test_listener_drops_requests_that_never_finish(monkeypatch: pytest.MonkeyPat
         s.settimeout(2)
         assert s.recv(100) == b""  # closed without an answer: an incomplete request is no callback
         assert not lst._pending
+        # Nor is a head cut by the peer's FIN, one that fills 16 KiB without ending, or a
+        # request line that is not HTTP/1.x (RFC 9112 §3): each is closed unanswered at once.
+        cut = (b"GET /callback?code=x&state=y", b"GET /callback?code=x HTTP/1.1\r\nHost: a\r\n")
+        hostile = [(head, True) for head in cut] + [
+            (b"GET /callback?code=x&state=y HTTP/1.1\r\nX: " + b"a" * _listener.MAX_REQUEST, False),
+            (b"GET /callback?code=x&state=y\r\n\r\n", False),
+            (b"GET /callback?code=x&state=y HTTP/2.0\r\n\r\n", False),
+            (b"GET  /callback?code=x HTTP/1.1\r\n\r\n", False),
+        ]
+        conns = []
+        for head, fin in hostile:
+            c = socket.create_connection(("127.0.0.1", lst.port))
+            c.sendall(head)
+            if fin:
+                c.shutdown(socket.SHUT_WR)
+            conns.append(c)
+        assert lst.wait("/callback", now_ms() + 200, lambda: False, now_ms) is None
+        assert not lst._pending
+        for c, (head, _) in zip(conns, hostile):
+            c.settimeout(2)
+            try:
+                got = c.recv(100)
+            except ConnectionResetError:  # closed with unread bytes
+                got = b""
+            assert got == b"", head[:40]
+            c.close()
+    assert _listener.parse_head(b"\r\nGET /cb?x=1 HTTP/1.0\nHost: a\n\n") == ("GET", "/cb?x=1")
+    assert _listener.parse_head(b"GET /cb HTTP/1.1\r\n") == "incomplete"
+    assert _listener.parse_head(b"GET /cb\r\n") == "not HTTP/1.x"
 
 
 # ---------------------------------------------------------------- Auth objects: the 401 retry
@@ -505,34 +534,24 @@ def test_renderer_prints_only_the_sessions_words() -> None:
 
 
 def test_hostile_user_code_reaches_the_terminal_clean(fake: Fake, config_dir: Path) -> None:
-    """A server that puts terminal escape sequences and newlines in the device code and
-    its URI: the session cleans or refuses them; the terminal gets no control character."""
+    """A server that puts terminal escape sequences and newlines in the device code or its
+    URIs: the session refuses them before anything is shown; the terminal gets nothing, and
+    the error no control character."""
     import io
 
-    fake.routes["/device"] = (200, [("Content-Type", "application/json")], json.dumps({
-        "device_code": "d", "user_code": "AB\x1b]0;pwned\x07CD\n\x1b[2J\x9b2J", "interval": 1, "expires_in": 2,
-        "verification_uri": fake.url + "/v", "verification_uri_complete": fake.url + "/v?c=1"}).encode())
-    fake.routes["/token"] = (400, [("Content-Type", "application/json")], b'{"error":"expired_token"}')
-    out = io.StringIO()
-    c = termauth.Client(app="t", issuer=fake.url, client_id="cli", metadata=fake.metadata(),
-                        ui=termauth.TerminalUI(out, rich=True))
-    with pytest.raises(termauth.Error):
-        c.login("device")
-    printed = out.getvalue()
-    for raw in ("\x1b]0;", "\x07", "\x9b", "\x1b[31m", "\x1b[2J", "?\r\n"):  # the spinner's own \r and
-        assert raw not in printed, repr(raw)                             # \x1b[2K are the renderer's
-    assert "enter the code: AB\ufffd]0;pwned\ufffdCD" in printed
-    # Escape sequences in the verification URIs: refused before anything is shown.
-    fake.routes["/device"] = (200, [("Content-Type", "application/json")], json.dumps({
-        "device_code": "d", "user_code": "AB", "interval": 1, "expires_in": 2,
-        "verification_uri": fake.url + "/v\x1b[31m", "verification_uri_complete": fake.url + "/v?\r\nX"}).encode())
-    out = io.StringIO()
-    c = termauth.Client(app="t", issuer=fake.url, client_id="cli", metadata=fake.metadata(),
-                        ui=termauth.TerminalUI(out, rich=True))
-    with pytest.raises(termauth.ProtocolError) as e:
-        c.login("device")
-    assert e.value.code == "invalid_field" and out.getvalue() == ""
-    assert not any(ch in e.value.message for ch in "\x1b\r\n")
+    for user_code, uri_tail in (("AB\x1b]0;pwned\x07CD\n\x1b[2J\x9b2J", ""), ("AB\u200bCD", ""),
+                                ("AB", "\x1b[31m"), ("AB\x1b[2J", "\r\nX")):
+        fake.routes["/device"] = (200, [("Content-Type", "application/json")], json.dumps({
+            "device_code": "d", "user_code": user_code, "interval": 1, "expires_in": 2,
+            "verification_uri": fake.url + "/v" + uri_tail, "verification_uri_complete": fake.url + "/v?c=1"}).encode())
+        fake.routes["/token"] = (400, [("Content-Type", "application/json")], b'{"error":"expired_token"}')
+        out = io.StringIO()
+        c = termauth.Client(app="t", issuer=fake.url, client_id="cli", metadata=fake.metadata(),
+                            ui=termauth.TerminalUI(out, rich=True))
+        with pytest.raises(termauth.ProtocolError) as e:
+            c.login("device")
+        assert e.value.code == "invalid_field" and out.getvalue() == "", (user_code, out.getvalue())
+        assert not any(ch in e.value.message for ch in "\x1b\r\n\x9b\u200b") and "pwned" not in e.value.message
 
 
 def test_sessions_refuse_hostile_inputs() -> None:

@@ -35,8 +35,8 @@ if TYPE_CHECKING:  # the JSON's TypedDicts: for the type checker only (importing
 
     # The JSON of a storage primitive.
     StorageJson = Union[
-        contract.SessionActionReadFile, contract.SessionActionWriteFile, contract.SessionActionRemoveFile,
-        contract.SessionActionListDir, contract.SessionActionCreateExclusive, contract.SessionActionProcessAlive,
+        contract.SessionActionReadFile, contract.SessionActionWriteFile, contract.SessionActionMakePrivate,
+        contract.SessionActionRemoveFile, contract.SessionActionListDir, contract.SessionActionCreateExclusive, contract.SessionActionProcessAlive,
         contract.SessionActionKeyringGet, contract.SessionActionKeyringSet, contract.SessionActionKeyringDelete,
     ]
 
@@ -189,7 +189,7 @@ class Notice:
 
 @dataclass(frozen=True)
 class StorageAction:
-    """A storage primitive (``read_file``, ``write_file``, ``remove_file``, ``list_dir``,
+    """A storage primitive (``read_file``, ``write_file``, ``make_private``, ``remove_file``, ``list_dir``,
     ``create_exclusive``, ``process_alive``, ``keyring_get``/``set``/``delete``), as its JSON.
     :meth:`Session.advance` performs these natively; only :meth:`Session.poll` returns them."""
 

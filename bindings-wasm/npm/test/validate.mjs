@@ -183,6 +183,7 @@ export function checkSessionAction(a, where = 'action') {
     case 'notice':
       return shape(a, where, { type: S, level: oneOf('info', 'warning'), code: S, text: S });
     case 'read_file':
+    case 'make_private':
     case 'remove_file':
     case 'list_dir':
       return withId({ path: S });
