@@ -46,7 +46,7 @@ done
 
 echo "== cross-language refresh race: Rust, Python, Node and Go processes on one expired credential"
 python3 tests/race/all_languages.py --rounds 3 --per-language 2
-echo "== the malformed-server corpus: every case in Rust, Python, Node and Go"
+echo "== the malformed-server corpus: every case in Rust, Python, Node, Go and C"
 python3 tests/hostile/run.py
 echo "== kills during store writes: the Rust CLI (the shared storage primitives) and the npm package"
 python3 tests/race/kill_during_write.py --kills 500 --node-kills 150

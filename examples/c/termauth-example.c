@@ -21,8 +21,8 @@
 #define S(str) (const uint8_t *)(str), strlen(str)
 
 static int report(termauth_error *err) {
-  termauth_str msg = termauth_error_message(err);
-  fprintf(stderr, "error: %s\n", msg.data ? msg.data : "unknown error");
+  termauth_str msg = termauth_error_message(err), code = termauth_error_code(err);
+  fprintf(stderr, "error: %s [%s]\n", msg.data ? msg.data : "unknown error", code.data ? code.data : "?");
   int rc = termauth_error_exit_code(err);
   termauth_error_free(err);
   return rc;

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The malformed-server corpus (issue 11), run in every language: each case of
 tests/hostile/server.js is an issuer whose discovery, device or token endpoint misbehaves;
-a login against it with the Rust CLI, the Python package, the npm package and the Go
-package must end
+a login against it with the Rust CLI, the Python package, the npm package, the Go package
+and the C ABI (examples/c) must end
 
   - with the case's exit code (0 ok, 3 log in again, 4 try later, 5 configuration, 6 other)
     and, when the case names one, its error code;
@@ -14,7 +14,8 @@ package must end
     python3 tests/hostile/run.py [--only NAME_PREFIX] [--languages rust,python,node,go]
 
 Needs what scripts/test.sh builds: target/debug/termauth, the Python package in .venv,
-bindings-wasm/npm/dist, and Go with bindings-ffi's library (the Go probe is built here).
+bindings-wasm/npm/dist, and bindings-ffi's library (the Go probe and the C example are built
+here).
 """
 import argparse
 import concurrent.futures
@@ -81,6 +82,12 @@ def probes(work):
                            env=dict(os.environ, GOFLAGS="-mod=mod"), capture_output=True, text=True)
     if built.returncode != 0:
         fail(f"could not build the Go probe (run bindings-ffi/build-lib.sh first):\n{built.stderr}")
+    c_probe = os.path.join(work, "termauth-example-shared")
+    built = subprocess.run(["make", "-s", "-C", os.path.join(ROOT, "examples/c"), f"OUT={work}",
+                            f"PREFIX={os.path.join(ROOT, 'target/termauth-ffi')}", os.path.join(work, "termauth-example-shared")],
+                           capture_output=True, text=True)
+    if built.returncode != 0:
+        fail(f"could not build the C example (run bindings-ffi/build-lib.sh first):\n{built.stderr}")
     python = os.path.join(ROOT, ".venv/bin/python")
     node_pkg = os.path.join(ROOT, "bindings-wasm/npm/dist/index.js")
     rust = os.path.join(ROOT, "target/debug/termauth")
@@ -93,15 +100,17 @@ def probes(work):
         "python": lambda m, issuer: [python, "-c", PY, m, issuer],
         "node": lambda m, issuer: ["node", "--input-type=module", "-e", JS, node_pkg, m, issuer],
         "go": lambda m, issuer: [go_probe, "login", flag[m], "--app", APP, "--issuer", issuer, "--client-id", CLIENT],
+        # The C ABI's client (examples/c): app "termauth-example", EXAMPLE_CONFIG_DIR.
+        "c": lambda m, issuer: [c_probe, {"device": "login-device", "client_credentials": "login-ci"}[m], issuer, CLIENT],
     }
 
 
 def run_case(case, language, argv, work):
     config_dir = os.path.join(work, "config", language, case["name"])
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("TERMAUTH_", "HOSTILE_", "CI", "SSH_", "HTTP", "HTTPS", "ALL_PROXY", "NO_PROXY",
+           if not k.startswith(("TERMAUTH_", "HOSTILE_", "EXAMPLE_", "CI", "SSH_", "HTTP", "HTTPS", "ALL_PROXY", "NO_PROXY",
                                 "DISPLAY", "WAYLAND_DISPLAY", "GITHUB_", "GITLAB_"))}
-    env.update({"HOSTILE_CONFIG_DIR": config_dir, "TERMAUTH_NO_KEYRING": "1", "BROWSER": "/bin/false",
+    env.update({"HOSTILE_CONFIG_DIR": config_dir, "EXAMPLE_CONFIG_DIR": config_dir, "TERMAUTH_NO_KEYRING": "1", "BROWSER": "/bin/false",
                 "NO_COLOR": "1", "TERMAUTH_CLIENT_SECRET": SECRET})
     started = time.monotonic()
     try:
@@ -129,7 +138,7 @@ def run_case(case, language, argv, work):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", default="", help="run the cases whose name starts with this")
-    ap.add_argument("--languages", default="rust,python,node,go")
+    ap.add_argument("--languages", default="rust,python,node,go,c")
     ap.add_argument("--verbose", action="store_true", help="print each run's last line of output")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="termauth-hostile-")
