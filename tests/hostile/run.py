@@ -119,6 +119,12 @@ def run_case(case, language, argv, work):
     except subprocess.TimeoutExpired as e:
         code, out, err = "timeout", e.stdout or b"", e.stderr or b""
     took = time.monotonic() - started
+    if code == 0 and language == "rust":
+        # What was stored is shown later too: `status` (scope, issuer) and `token`.
+        for command in (["status"], ["token"]):
+            more = subprocess.run(argv[:1] + command + argv[3:], env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                                  timeout=BOUND_S)
+            out, err = out + more.stdout, err + more.stderr
     text = out.decode("utf-8", "replace") + err.decode("utf-8", "replace")
     problems = []
     if code != case["exit"]:
