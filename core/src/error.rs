@@ -261,7 +261,7 @@ impl Error {
         }
         let when = if value.bytes().all(|b| b.is_ascii_digit()) { format!("{value} seconds") } else { format!("until {value}") };
         let message = self.message.trim_end();
-        let stop = if message.ends_with('.') { "" } else { "." };
+        let stop = if message.ends_with(['.', '?', '!']) { "" } else { "." };
         self.message = format!("{message}{stop} The server asks to wait {when} before trying again.");
         self.retry_after = Some(value);
         self

@@ -118,13 +118,14 @@ pub fn start(spec: Value, seed: u8) -> AnyFlow {
 }
 
 /// The usage errors `handle` may answer with on a flow that is still running.
-const REFUSALS: [&str; 6] = [
+const REFUSALS: [&str; 7] = [
     "unknown_request_id",
     "duplicate_response",
     "request_not_sent",
     "unexpected_input",
     "redirect_path_mismatch",
     "redirect_url_invalid",
+    "state_mismatch",
 ];
 
 /// Drives a flow and checks the driver contract on every action and input.

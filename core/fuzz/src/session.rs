@@ -76,12 +76,22 @@ pub fn run(data: &[u8]) {
                 } else {
                     None
                 };
-                Input::FileContents { id, contents: contents.map(Secret::new), modified_ms: Some(T0 - 1_000) }
+                // The mode and owner vary with the step's byte: private, readable or writable
+                // by others, another user's, or unknown (a platform without them).
+                let (mode, owned) = match (op >> 3) % 5 {
+                    0 => (Some(0o600), Some(true)),
+                    1 => (Some(0o644), Some(true)),
+                    2 => (Some(0o666), Some(true)),
+                    3 => (Some(0o600), Some(false)),
+                    _ => (None, None),
+                };
+                Input::FileContents { id, contents: contents.map(Secret::new), modified_ms: Some(T0 - 1_000), mode, owned }
             }
             Action::WriteFile { id, .. } | Action::KeyringSet { id, .. } | Action::KeyringDelete { id, .. } => {
                 Input::Completed { id }
             }
             Action::RemoveFile { id, .. } => Input::Removed { id, existed: true },
+            Action::MakePrivate { id, .. } => Input::Completed { id },
             Action::ListDir { id, .. } => Input::DirListing { id, names: parts.iter().take(3).cloned().collect() },
             Action::CreateExclusive { id, .. } => Input::Created { id, created: op & 0x80 == 0 },
             Action::ProcessAlive { id, .. } => Input::ProcessStatus { id, alive: Some(op & 0x40 == 0) },
