@@ -131,7 +131,14 @@ impl Presentation {
     pub(crate) fn read(mut o: Object) -> Result<Self, ReadError> {
         Ok(match o.tag("scheme")?.as_str() {
             "bearer" => Presentation::Bearer,
-            "header" => Presentation::Header { name: o.str("name")?, prefix: o.str_or("prefix", "")? },
+            "header" => {
+                // Sent as a header: the same rules as when the key was stored (ApiKey::new).
+                let (name, prefix) = (o.str("name")?, o.str_or("prefix", "")?);
+                if !crate::flows::api_key::is_header_name(&name) || prefix.chars().any(crate::error::is_unsafe_for_terminal) {
+                    return Err("`presentation` has a header name or prefix that cannot be sent in an HTTP header".into());
+                }
+                Presentation::Header { name, prefix }
+            }
             _ => return Err(o.unknown_tag("scheme", "bearer, header")),
         })
     }

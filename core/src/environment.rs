@@ -198,7 +198,8 @@ impl Environment {
         Surroundings { ci, ssh, display }
     }
 
-    /// `<APP>_TOKEN`, trimmed, when set and not blank: it wins over any stored credential.
+    /// `<APP>_TOKEN`, trimmed, when set and not blank: it wins over any stored credential
+    /// (check it with [`check_app_token`] before use).
     pub fn app_token(&self, app: &str) -> Option<Secret> {
         self.non_blank(&env_name(app, "TOKEN")).map(|t| Secret::new(t.trim()))
     }
@@ -214,5 +215,20 @@ impl Environment {
     /// Whether `TERMAUTH_NO_KEYRING` keeps the keyring out.
     pub fn keyring_disabled(&self) -> bool {
         self.var(TERMAUTH_NO_KEYRING).is_some()
+    }
+}
+
+/// Checks the token of `<APP>_TOKEN` by the rule of every token
+/// ([`crate::token::token_syntax_error`]): it goes into an `Authorization` header and is
+/// printed by `token` commands.
+///
+/// # Errors
+/// `invalid_env_token`, naming the variable and the position, never the value.
+pub fn check_app_token(app: &str, token: &str) -> Result<(), crate::Error> {
+    match crate::token::token_syntax_error(token) {
+        None => Ok(()),
+        Some(position) => {
+            Err(crate::Error::usage("invalid_env_token", crate::texts::invalid_env_token(&env_name(app, "TOKEN"), position)))
+        }
     }
 }

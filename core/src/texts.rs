@@ -397,6 +397,19 @@ pub fn credential_made_private(path: &str, mode: u32, app: &str) -> String {
     )
 }
 
+/// `<APP>_TOKEN` holding what no token may.
+pub fn invalid_env_token(variable: &str, position: usize) -> String {
+    format!(
+        "{variable} has a character other than printable ASCII at character {position} (a space, a line break or a control character), which would break the Authorization header; set it to the token alone."
+    )
+}
+
+/// An issuer URL with `user:password@`.
+pub fn issuer_with_user_information() -> String {
+    "The issuer URL contains user information (user:password@), which termauth never stores or shows; give the issuer without it."
+        .to_string()
+}
+
 /// A bad application name.
 pub fn invalid_app(app: &str) -> String {
     format!(

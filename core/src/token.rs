@@ -94,7 +94,12 @@ impl TokenSet {
     pub(crate) fn read(mut o: Object) -> Result<Self, ReadError> {
         Ok(TokenSet {
             access_token: o.token("access_token")?.into(),
-            token_type: o.str("token_type")?,
+            token_type: match o.str("token_type")?.as_str() {
+                // Written as from_response normalises it; it goes into the Authorization header.
+                t if t.eq_ignore_ascii_case("bearer") => "Bearer".to_string(),
+                t if t.eq_ignore_ascii_case("dpop") => "DPoP".to_string(),
+                _ => return Err("`token_type` must be Bearer or DPoP".into()),
+            },
             expires_at: o.opt_uint("expires_at")?,
             refresh_token: o.opt_token("refresh_token")?.map(Secret::from),
             scope: o.opt_str("scope")?,

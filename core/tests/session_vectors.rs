@@ -823,6 +823,26 @@ fn scenarios() -> Vec<Scenario> {
             assert_eq!(w.requests[0], DISCOVERY);
             assert_eq!(w.record_json(&paths().metadata_cache(ISSUER))["fetched_at"], T0);
         }).world(|w| { let p = paths().metadata_cache(ISSUER); w.write(&p, metadata_cache(T0 - 86_400_000)); }),
+        scenario("login_metadata_cache_writable_by_others", "A fresh metadata cache that others may write (mode 0666) is not believed — its writer would choose where tokens and secrets go: discovery runs again and the cache is rewritten (0600).", login(LoginMethod::Device), |w| {
+            assert_eq!(w.requests[0], DISCOVERY);
+            assert_eq!(w.record_json(&paths().metadata_cache(ISSUER))["fetched_at"], T0);
+            assert!(!w.modes.contains_key(&paths().metadata_cache(ISSUER)));
+        }).world(|w| { let p = paths().metadata_cache(ISSUER); w.write(&p, metadata_cache(T0 - 3_600_000)); w.modes.insert(p, 0o666); }),
+        scenario("login_metadata_cache_of_another_user", "A fresh metadata cache that belongs to another user is not believed: discovery runs again.", login(LoginMethod::Device), |w| {
+            assert_eq!(w.requests[0], DISCOVERY);
+        }).world(|w| { let p = paths().metadata_cache(ISSUER); w.write(&p, metadata_cache(T0 - 3_600_000)); w.foreign.insert(p); }),
+        scenario("login_issuer_with_user_information", "An issuer URL with user:password@ is refused at start, even for an API key login (the password would be stored and shown); nothing stored.", login(LoginMethod::Token { token: Secret::new("pat-123"), presentation: Presentation::Bearer }), |w| {
+            assert_eq!(w.error().code, "invalid_issuer");
+            assert!(!w.error().message.contains("hunter2"));
+            assert!(w.files.is_empty());
+        }).config(|c| c.issuer = "https://user:hunter2@as.example.com".into()),
+        scenario("login_over_newer_record_in_keyring", "A login where the record in the keyring (behind its pointer) was written by a newer termauth: not replaced (credential_newer_version).", login(LoginMethod::Token { token: Secret::new("pat-123"), presentation: Presentation::Bearer }), |w| {
+            assert_eq!(w.error().code, "credential_newer_version");
+            assert!(w.keyring.as_ref().unwrap()[&("termauth:mycli".to_string(), key().file_stem())].contains("\"schema_version\":9"));
+        }).world(|w| {
+            w.write(&pointer_path(), key().keyring_pointer());
+            w.keyring.as_mut().unwrap().insert(("termauth:mycli".into(), key().file_stem()), json!({"schema_version": 9, "updated_at": T0, "kind": "future"}).to_string());
+        }),
         scenario("login_api_key", "An API key login: no request; the key is validated and stored (keyring), sent as a named header.", login(LoginMethod::Token { token: Secret::new("pat-123"), presentation: Presentation::Header { name: "X-API-Key".into(), prefix: String::new() } }), |w| {
             assert!(w.requests.is_empty());
             match w.outcome() { Outcome::Login(r) => assert_eq!(r.method, "token"), o => panic!("{o:?}") }
@@ -1062,6 +1082,20 @@ fn scenarios() -> Vec<Scenario> {
             w.write(&paths().profiles_file(), termauth_core::store::with_active_profile(None, ISSUER, CLIENT, "work"));
             w.write(&paths().credential_file(&work, "json"), oauth_record("device_code", "at-work", None, T0, T0 + 3_600_000));
         }),
+        scenario("token_active_profile_hostile", "profiles.json names an active profile that is a path (`../../x`): refused as profiles_corrupt, nothing read outside the credentials directory.", Command::GetToken, |w| {
+            assert_eq!(w.error().code, "profiles_corrupt");
+            assert!(!w.actions.iter().any(|a| a["path"].as_str().is_some_and(|p| p.contains(".."))));
+        }).world(|w| {
+            w.write(&paths().profiles_file(), json!({"schema_version": 1, "active": {termauth_core::store::server_key(ISSUER, CLIENT): "../../x"}}).to_string());
+        }),
+        scenario("token_env_invalid", "MYCLI_TOKEN holding a line break and a header: refused (invalid_env_token, exit 5) naming the variable, never the value.", Command::GetToken, |w| {
+            assert_eq!(w.error().code, "invalid_env_token");
+            assert!(w.error().message.contains("MYCLI_TOKEN") && !w.error().message.contains("Injected"));
+        }).env(&[("MYCLI_TOKEN", "tok\r\nX-Injected: 1")]),
+        scenario("token_record_bad_token_type", "A stored record whose token_type is neither Bearer nor DPoP (it would go into the Authorization header): unreadable (credential_corrupt).", Command::GetToken, |w| {
+            assert_eq!(w.error().code, "credential_corrupt");
+        }).world(|w| stored(w, json!({"schema_version": 1, "updated_at": T0, "kind": "oauth", "issuer": ISSUER, "client_id": CLIENT, "grant": "device_code",
+            "tokens": {"access_token": "at-1", "token_type": "Bearer\r\nX-Injected: 1", "expires_at": T0 + 3_600_000}}).to_string())),
         // -- refresh
         scenario("refresh_forced", "An explicit refresh of a valid token renews it anyway and says so.", Command::Refresh, |w| {
             assert_eq!(token_of(w), "at-1");

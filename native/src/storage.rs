@@ -138,9 +138,9 @@ fn make_private(path: &Path) -> Result<(), String> {
 
 /// Creates `dir` (and parents) with mode 0700 on Unix, and tightens it if it is group- or
 /// world-accessible. What is written there must stay the user's: `dir` must belong to the
-/// user, and the directory it is in to the user or root (`/tmp`); otherwise (a config
-/// directory that is a symlink into another user's directory, say) nothing is created or
-/// written — that user could read or replace it.
+/// user, and every directory above it (symlinks resolved) to the user or root (`/tmp`,
+/// `/home`); otherwise (a config directory that is a symlink into another user's
+/// directory, say) nothing is created or written — that user could read or replace it.
 fn ensure_private_dir(dir: &Path) -> Result<(), String> {
     #[cfg(unix)]
     {
@@ -151,11 +151,16 @@ fn ensure_private_dir(dir: &Path) -> Result<(), String> {
                 path.display()
             )
         };
-        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-            if let Ok(m) = fs::metadata(parent) {
-                if m.uid() != user_id() && m.uid() != 0 {
-                    return Err(foreign(parent, m.uid()));
-                }
+        // Where a symlink leads is what matters: every real ancestor must be the user's or
+        // root's (anyone else could rename or replace what is below), checked before
+        // anything is created.
+        let existing = dir.ancestors().find(|a| !a.as_os_str().is_empty() && a.exists()).unwrap_or(Path::new("."));
+        let real = fs::canonicalize(existing).map_err(|e| text(&e))?;
+        for ancestor in real.ancestors() {
+            let m = fs::metadata(ancestor).map_err(|e| text(&e))?;
+            let owned = m.uid() == user_id();
+            if !owned && m.uid() != 0 {
+                return Err(foreign(ancestor, m.uid()));
             }
         }
         if !dir.exists() {

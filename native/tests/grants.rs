@@ -325,6 +325,11 @@ fn cli_refuses_secrets_on_the_command_line_and_bad_names() {
         (vec!["login", "--password", "--username", "alice", "SECRET"], "TERMAUTH_PASSWORD"),
         (vec!["login", "--client-credentials", "--client-secret=SECRET"], "TERMAUTH_CLIENT_SECRET"),
         (vec!["login", "--client-credentials", "--client-secret", "SECRET"], "TERMAUTH_CLIENT_SECRET"),
+        // The secret before the command becomes the command; after another command, a stray.
+        (vec!["--password", "SECRET", "login", "--username", "alice"], "TERMAUTH_PASSWORD"),
+        (vec!["--with-token", "SECRET", "login"], "standard input"),
+        (vec!["token", "--with-token", "SECRET"], "standard input"),
+        (vec!["logout", "--password", "SECRET"], "TERMAUTH_PASSWORD"),
     ] {
         let args: Vec<String> = args.iter().map(|a| a.replace("SECRET", secret)).collect();
         let mut c = cli(dir.path());
@@ -337,6 +342,14 @@ fn cli_refuses_secrets_on_the_command_line_and_bad_names() {
         assert!(!dir.path().join("credentials").exists(), "{args:?} stored something");
     }
     for (args, code, exit) in [
+        (vec!["login", "--insecure-http=false", "--device"], "[cli_usage]", 2),
+        (vec!["status", "stray"], "[cli_usage]", 2),
+        (vec!["frob\u{1b}[2J"], "[cli_usage]", 2),
+        (
+            vec!["login", "--with-token", "--issuer", "https://user:hunter2@as.example.com", "--client-id", "cli"],
+            "[invalid_issuer]",
+            5,
+        ),
         (vec!["login", "--with-token", "--app", "../../x"], "[invalid_app]", 2),
         (vec!["login", "--with-token", "--issuer", "", "--client-id", "cli"], "[invalid_issuer]", 5),
         (vec!["login", "--with-token", "--issuer", "https://as.example.com", "--client-id", ""], "[invalid_client_id]", 5),
@@ -368,6 +381,12 @@ fn cli_refuses_secrets_on_the_command_line_and_bad_names() {
         );
         assert!(!dir.path().join("credentials").exists(), "{args:?} stored something");
     }
+    // <APP>_TOKEN with a line break: refused, never printed.
+    let mut c = cli(dir.path());
+    c.env("TERMAUTH_TOKEN", "tok\r\nX-Injected: 1").arg("token");
+    let r = run(c, None, Duration::from_secs(10));
+    assert_eq!(r.code, 5, "{r:?}");
+    assert!(r.stderr.contains("[invalid_env_token]") && !r.stderr.contains("Injected") && r.stdout.is_empty(), "{r:?}");
 }
 
 #[test]

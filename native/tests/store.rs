@@ -366,4 +366,19 @@ fn local_state_is_checked() {
     assert_eq!(r.code, 5, "{r:?}");
     assert!(r.stderr.contains("belongs to another user"), "{}", r.stderr);
     assert!(all_files(theirs.path()).is_empty(), "written into another user's directory: {:?}", all_files(theirs.path()));
+
+    // A symlink to a directory of ours inside another user's directory: they could rename
+    // or replace ours, so it is refused too (the real parent is checked, not the link's).
+    let outer = tempfile::tempdir().unwrap();
+    let mine = outer.path().join("mine");
+    std::fs::create_dir(&mine).unwrap();
+    std::os::unix::fs::chown(outer.path(), Some(NOBODY), Some(NOBODY)).unwrap();
+    let link = link_parent.path().join("config2");
+    std::os::unix::fs::symlink(&mine, &link).unwrap();
+    let mut c = cli(&link);
+    c.args(["login", "--with-token", "--issuer", issuer, "--client-id", PASSWORD_ID]);
+    let r = run(c, Some("pat-0123456789\n"), Duration::from_secs(10));
+    assert_eq!(r.code, 5, "{r:?}");
+    assert!(r.stderr.contains("belongs to another user"), "{}", r.stderr);
+    assert!(all_files(&mine).is_empty(), "written under another user's directory: {:?}", all_files(&mine));
 }

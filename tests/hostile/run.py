@@ -125,8 +125,12 @@ def run_case(case, language, argv, work):
             more = subprocess.run(argv[:1] + command + argv[3:], env=env, stdin=subprocess.DEVNULL, capture_output=True,
                                   timeout=BOUND_S)
             out, err = out + more.stdout, err + more.stderr
-    text = out.decode("utf-8", "replace") + err.decode("utf-8", "replace")
     problems = []
+    try:  # strictly: an 8-bit C1 byte or other invalid UTF-8 is a finding, not a U+FFFD
+        text = out.decode("utf-8") + err.decode("utf-8")
+    except UnicodeDecodeError as e:
+        problems.append(f"output that is not UTF-8 ({e.reason} at byte {e.start})")
+        text = out.decode("utf-8", "replace") + err.decode("utf-8", "replace")
     if code != case["exit"]:
         problems.append(f"exit {code}, expected {case['exit']}")
     if case["code"] and f"[{case['code']}]" not in text:

@@ -112,9 +112,10 @@ function makePrivate(path: string): void {
 
 /**
  * Creates `dir` (and parents) with mode 0700, and tightens it if it is group- or world-accessible.
- * What is written there must stay the user's: `dir` must belong to the user, and the directory it
- * is in to the user or root (`/tmp`); otherwise (a config directory that is a symlink into another
- * user's directory, say) nothing is created or written — that user could read or replace it.
+ * What is written there must stay the user's: `dir` must belong to the user, and every directory
+ * above it (symlinks resolved) to the user or root (`/tmp`, `/home`); otherwise (a config directory
+ * that is a symlink into another user's directory, say) nothing is created or written — that user
+ * could read or replace it.
  */
 function ensurePrivateDir(dir: string): void {
   if (windows) {
@@ -124,10 +125,16 @@ function ensurePrivateDir(dir: string): void {
   const uid = userId();
   const foreign = (path: string, owner: number) =>
     new Error(`the directory ${path} belongs to another user (uid ${owner}); termauth keeps credentials only in the user's own directories`);
-  const parent = dirname(dir);
-  if (uid !== undefined && parent !== dir && fs.existsSync(parent)) {
-    const owner = fs.statSync(parent).uid;
-    if (owner !== uid && owner !== 0) throw foreign(parent, owner);
+  // Where a symlink leads is what matters: every real ancestor must be the user's or root's
+  // (anyone else could rename or replace what is below), checked before anything is created.
+  if (uid !== undefined) {
+    let existing = dir;
+    while (!fs.existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+    for (let a = fs.realpathSync(existing); ; a = dirname(a)) {
+      const owner = fs.statSync(a).uid;
+      if (owner !== uid && owner !== 0) throw foreign(a, owner);
+      if (dirname(a) === a) break;
+    }
   }
   if (!fs.existsSync(dir)) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const stat = fs.statSync(dir);

@@ -130,4 +130,15 @@ test('another user\'s files and directories: reported as not owned; nothing is w
   }
   assert.equal(execute({ type: 'create_exclusive', id: 3, path: join(link, 'x.lock'), contents: 'l' }).type, 'io_error');
   assert.deepEqual(readdirSync(theirs), [], 'nothing was written into their directory');
+  // A symlink to a directory of ours inside another user's directory: the real parent counts.
+  const outer = tempDir();
+  const mine = join(outer, 'mine');
+  mkdirSync(mine);
+  chownSync(outer, NOBODY, NOBODY);
+  const link2 = join(tempDir(), 'config');
+  symlinkSync(mine, link2);
+  const answer = execute({ type: 'write_file', id: 4, path: join(link2, 'credentials', 'record.json'), contents: '{}' });
+  assert.equal(answer.type, 'io_error');
+  assert.match(answer.message, /belongs to another user/);
+  assert.deepEqual(readdirSync(mine), []);
 });

@@ -43,7 +43,7 @@ pub struct ApiKey {
 }
 
 /// True for an RFC 9110 §5.6.2 token (a valid header name).
-fn is_header_name(name: &str) -> bool {
+pub(crate) fn is_header_name(name: &str) -> bool {
     !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
@@ -63,7 +63,7 @@ impl ApiKey {
             ));
         }
         if let Presentation::Header { name, prefix } = &config.presentation {
-            if !is_header_name(name) || prefix.chars().any(|c| c.is_control()) {
+            if !is_header_name(name) || prefix.chars().any(crate::error::is_unsafe_for_terminal) {
                 return Err(Error::usage(
                     "invalid_header_name",
                     "The header used to present the API key must be a valid HTTP header name (letters, digits, `-`), and its prefix must be printable.",

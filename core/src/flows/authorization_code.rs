@@ -311,7 +311,7 @@ impl AuthorizationCodeFlow {
         if !state_ok {
             return Err(Error::usage(
                 "state_mismatch",
-                "This redirect does not belong to the current login (its `state` does not match), so it was ignored: it may be a stale link or a forged request. The login is still waiting for the browser window it opened.",
+                "This redirect does not belong to the current login (its `state` does not match), so it was ignored: it may be a stale link or a forged request. The login is still waiting for the redirect of the login it started.",
             ));
         }
         // (3) RFC 9207 issuer identification (mix-up defence). §2.4: it applies to error

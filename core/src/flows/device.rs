@@ -225,7 +225,10 @@ impl DeviceFlow {
                 .map(|s| s.saturating_mul(1000));
             *failures = 0;
             *interval_ms = interval_ms.saturating_add(SLOW_DOWN_STEP_MS).max(server_interval.unwrap_or(0));
-            *next_poll_at = now_ms.saturating_add(*interval_ms).saturating_add(self.margin_ms);
+            // A slow_down on a 429 or 503 may also say how long to wait (Retry-After): the
+            // later of the two.
+            let retry_after = if matches!(resp.status, 429 | 503) { resp.retry_after(now_ms) } else { None };
+            *next_poll_at = now_ms.saturating_add(*interval_ms).saturating_add(self.margin_ms).max(retry_after.unwrap_or(0));
         } else if resp.status == 429 || resp.status == 503 {
             let retry_after = resp.retry_after(now_ms);
             self.back_off(now_ms, retry_after);
@@ -373,5 +376,24 @@ mod tests {
         }
         let ok = serde_json::json!({ "device_code": "d", "user_code": "U", "verification_uri": good, "verification_uri_complete": format!("{good}?user_code=U") });
         respond(&mut authorizing(), ok).unwrap();
+    }
+
+    /// `slow_down` on a 429 with Retry-After: the next poll waits for the later of the raised
+    /// interval and the server's Retry-After.
+    #[test]
+    fn slow_down_on_a_429_waits_for_retry_after() {
+        let mut flow = authorizing();
+        let ok = serde_json::json!({ "device_code": "d", "user_code": "WDJB-MJHT", "verification_uri": "https://as.example/d", "expires_in": 600, "interval": 5 });
+        respond(&mut flow, ok).unwrap();
+        let slow = HttpResponse {
+            id: 2,
+            status: 429,
+            headers: vec![("Content-Type".into(), "application/json".into()), ("Retry-After".into(), "60".into())],
+            body: r#"{"error":"slow_down"}"#.into(),
+        };
+        flow.on_poll_response(slow, 10_000);
+        let State::Polling { interval_ms, next_poll_at, .. } = flow.state else { panic!("not polling") };
+        assert_eq!(interval_ms, 10_000, "raised by 5 s (RFC 8628 §3.5)");
+        assert_eq!(next_poll_at, 70_000, "Retry-After (60 s) is later than the interval");
     }
 }

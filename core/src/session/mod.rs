@@ -1237,6 +1237,10 @@ impl Session {
         if config.issuer.is_empty() || crate::uri::find_control(&config.issuer).is_some() {
             return Err(Error::usage("invalid_issuer", crate::texts::invalid_identifier("issuer")));
         }
+        // A password in the issuer would be stored with the credential and shown by status.
+        if crate::uri::parse(&config.issuer) == Err(crate::uri::UriError::UserInfo) {
+            return Err(Error::usage("invalid_issuer", crate::texts::issuer_with_user_information()));
+        }
         if config.client_id.is_empty() || config.client_id.chars().any(crate::error::is_unsafe_for_terminal) {
             return Err(Error::usage("invalid_client_id", crate::texts::invalid_identifier("client ID")));
         }

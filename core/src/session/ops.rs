@@ -407,7 +407,13 @@ async fn active_profile(ctx: &mut Ctx) -> Result<Option<String>, Error> {
     let path = ctx.paths()?.profiles_file();
     match ctx.io.read_file(&path).await {
         Ok(None) => Ok(None),
-        Ok(Some((text, _))) => store::active_profile(text.expose(), &path, &ctx.config.issuer, &ctx.config.client_id),
+        Ok(Some((text, _))) => match store::active_profile(text.expose(), &path, &ctx.config.issuer, &ctx.config.client_id)? {
+            // The name becomes part of a path and is shown: the rules of a configured one.
+            Some(profile) if store::check_profile(&profile).is_err() => {
+                Err(Error::storage("profiles_corrupt", texts::profiles_corrupt(&path), Hint::FixConfiguration))
+            }
+            active => Ok(active),
+        },
         Err(why) => Err(store_io("read", &path, &why)),
     }
 }
@@ -440,8 +446,12 @@ async fn metadata(ctx: &mut Ctx) -> Result<ServerMetadata, Error> {
     }
     let cache = ctx.paths().ok().map(|p| p.metadata_cache(&ctx.config.issuer));
     if let Some(cache) = &cache {
-        if let Ok(Some((text, _))) = ctx.io.read_file(cache).await {
-            if let Some(m) = store::cached_metadata(text.expose(), &ctx.config.issuer, ctx.now()) {
+        // Whoever can write the cache chooses the endpoints tokens and secrets are sent to:
+        // one that is another user's, or that others may write, is not believed (the
+        // document is discovered again, and the cache rewritten 0600).
+        let trusted = |f: &super::io::FileRead| f.owned != Some(false) && f.mode.is_none_or(|m| m & 0o022 == 0);
+        if let Ok(Some(read)) = ctx.io.read_file_with_owner(cache).await.map(|f| f.filter(trusted)) {
+            if let Some(m) = store::cached_metadata(read.contents.expose(), &ctx.config.issuer, ctx.now()) {
                 ctx.metadata = Some(m.clone());
                 return Ok(m);
             }
@@ -701,14 +711,16 @@ async fn login(ctx: &mut Ctx, method: LoginMethod) -> Result<Outcome, Error> {
 /// hold what this version cannot read back, and the newer version is still in use): the
 /// refusal says to upgrade, or to log out (which deletes it) and log in again.
 async fn newer_record_in_the_way(ctx: &mut Ctx, key: &CredentialKey) -> Option<Error> {
-    let record = ctx.paths().ok()?.credential_file(key, "json");
-    let (text, _) = ctx.io.read_file(&record).await.ok().flatten()?;
-    match Credential::from_json(text.expose()) {
-        Err(e) if e.code == "credential_newer_version" => Some(Error::storage(
-            "credential_newer_version",
-            texts::login_over_newer_record(&record, &ctx.config.app),
-            Hint::FixConfiguration,
-        )),
+    // In the file store or the keyring (behind its pointer): what `load` reads.
+    match load(ctx, key).await {
+        Err(e) if e.code == "credential_newer_version" => {
+            let record = ctx.paths().ok()?.credential_file(key, "json");
+            Some(Error::storage(
+                "credential_newer_version",
+                texts::login_over_newer_record(&record, &ctx.config.app),
+                Hint::FixConfiguration,
+            ))
+        }
         _ => None,
     }
 }
@@ -755,6 +767,7 @@ fn token_report(ctx: &Ctx, credential: Credential, text: Option<String>) -> Outc
 async fn get_token(ctx: &mut Ctx, force: bool) -> Result<Outcome, Error> {
     if !force {
         if let Some(token) = ctx.env.app_token(&ctx.config.app) {
+            crate::environment::check_app_token(&ctx.config.app, token.expose())?;
             let header = ("Authorization".to_string(), Secret::new(format!("Bearer {}", token.expose())));
             return Ok(Outcome::Token(TokenReport {
                 source: TokenSource::Env,

@@ -113,7 +113,17 @@ fn parse(argv: Vec<String>) -> Result<Args, Error> {
         };
         match name.as_str() {
             "--with-token" | "--password" if inline.is_some() => return Err(secret_on_argv(&name)),
-            "--device" | "--browser" | "--paste" | "--client-credentials" if inline.is_some() => {
+            "--device"
+            | "--browser"
+            | "--paste"
+            | "--client-credentials"
+            | "--client-secret-stdin"
+            | "--insecure-http"
+            | "--json"
+            | "-h"
+            | "--help"
+                if inline.is_some() =>
+            {
                 return Err(usage(format!("{name} takes no value")));
             }
             "--device" | "--browser" | "--paste" | "--client-credentials" | "--password" | "--with-token" => {
@@ -129,7 +139,8 @@ fn parse(argv: Vec<String>) -> Result<Args, Error> {
             "--app" => a.app = value("--app")?,
             "--port" => {
                 let v = value("--port")?;
-                a.port = Some(v.parse().map_err(|_| usage(format!("--port needs a number from 1 to 65535, not `{v}`")))?);
+                a.port =
+                    Some(v.parse().map_err(|_| usage(format!("--port needs a number from 1 to 65535, not `{}`", quoted(&v))))?);
             }
             "--username" => a.username = Some(value("--username")?),
             "--header" => a.header = Some(value("--header")?),
@@ -139,14 +150,14 @@ fn parse(argv: Vec<String>) -> Result<Args, Error> {
                     "auto" => StorePreference::Auto,
                     "keyring" => StorePreference::Keyring,
                     "file" => StorePreference::File,
-                    other => return Err(usage(format!("--store is auto, keyring or file, not `{other}`"))),
+                    other => return Err(usage(format!("--store is auto, keyring or file, not `{}`", quoted(other)))),
                 }
             }
             "--client-auth" => {
                 a.client_auth = match value("--client-auth")?.as_str() {
                     "basic" => SecretMethod::Basic,
                     "post" => SecretMethod::Post,
-                    other => return Err(usage(format!("--client-auth is basic or post, not `{other}`"))),
+                    other => return Err(usage(format!("--client-auth is basic or post, not `{}`", quoted(other)))),
                 }
             }
             "--client-secret" => return Err(secret_on_argv("--client-secret")),
@@ -155,7 +166,7 @@ fn parse(argv: Vec<String>) -> Result<Args, Error> {
             "--insecure-http" => a.insecure_http = true,
             "--json" => a.json = true,
             "-h" | "--help" => a.command = "help".into(),
-            s if s.starts_with('-') => return Err(usage(format!("unknown option `{s}`"))),
+            s if s.starts_with('-') => return Err(usage(format!("unknown option `{}`", quoted(s)))),
             _ if a.command.is_empty() => a.command = arg,
             _ => a.rest.push(arg),
         }
@@ -163,16 +174,29 @@ fn parse(argv: Vec<String>) -> Result<Args, Error> {
     if a.command.is_empty() {
         a.command = "help".into();
     }
-    // `login --with-token VALUE` / `--password VALUE`: the value is a stray argument, and a
-    // secret. `login` takes none, and none is quoted (it may be one).
-    if a.command == "login" && !a.rest.is_empty() {
-        return Err(match a.method.as_deref() {
-            Some(method @ ("with-token" | "password")) => secret_on_argv(&format!("--{method}")),
-            _ => usage("login takes no arguments besides its options; the extra one was not used".into()),
-        });
+    // `login --with-token VALUE` / `--password VALUE` (or `--with-token VALUE login`): the
+    // value is a stray argument, and a secret. Only `profiles use NAME` takes arguments, and
+    // a stray one is never quoted (it may be a secret).
+    let takes = if a.command == "profiles" && a.rest.first().map(String::as_str) == Some("use") { 2 } else { 0 };
+    let secret_flag = matches!(a.method.as_deref(), Some("with-token" | "password"));
+    if secret_flag && (a.rest.len() > takes || !COMMANDS.contains(&a.command.as_str())) {
+        return Err(secret_on_argv(&format!("--{}", a.method.as_deref().unwrap_or_default())));
+    }
+    if a.rest.len() > takes {
+        return Err(usage(format!("`{}` takes no other arguments; the extra one was not used", quoted(&a.command))));
     }
     termauth_core::store::check_app(&a.app)?;
     Ok(a)
+}
+
+/// The commands (`run`'s arms).
+const COMMANDS: [&str; 7] = ["help", "login", "status", "token", "refresh", "logout", "profiles"];
+
+/// A command-line value as an error may quote it: controls and invisible characters made
+/// visible, cut short.
+fn quoted(value: &str) -> String {
+    let shown = texts::shown(value);
+    if shown.chars().count() > 60 { format!("{}…", shown.chars().take(60).collect::<String>()) } else { shown }
 }
 
 /// A secret-bearing flag given a value on the command line (exit 2), with where the secret
@@ -324,6 +348,7 @@ fn run(a: Args) -> Result<(), Error> {
         "token" => {
             // `<APP>_TOKEN` wins, and needs no configuration at all.
             if let Some(token) = env_token(&a.app) {
+                termauth_core::environment::check_app_token(&a.app, &token)?;
                 println!("{token}");
                 return Ok(());
             }
@@ -393,7 +418,7 @@ fn run(a: Args) -> Result<(), Error> {
             }
             Ok(())
         }
-        other => Err(usage(format!("unknown command `{other}`"))),
+        other => Err(usage(format!("unknown command `{}`", quoted(other)))),
     }
 }
 
