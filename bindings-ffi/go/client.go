@@ -33,10 +33,14 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Stdin == nil {
 		cfg.Stdin = os.Stdin
 	}
+	if cfg.RequestTimeout < 0 {
+		return nil, &Error{Kind: "usage", Code: "invalid_timeout", Hint: HintFixConfiguration,
+			Message: "`RequestTimeout` must be a positive duration, or zero for the default (30 s)."}
+	}
 	secret := cfg.ClientSecret
 	cfg.ClientSecret = ""
 	c := &Client{cfg: cfg, config: sessionConfig(&cfg), secret: &secret, http: cfg.HTTPClient, requestTimeout: cfg.RequestTimeout}
-	if c.requestTimeout <= 0 {
+	if c.requestTimeout == 0 {
 		c.requestTimeout = DefaultRequestTimeout
 	}
 	c.configBytes, _ = json.Marshal(c.config)

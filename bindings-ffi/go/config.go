@@ -47,9 +47,11 @@ type Config struct {
 	LockWait            time.Duration // how long to wait for another process's lock (default 150 s)
 	NoBrowser           bool          // never open a browser; print the URL only
 	// RequestTimeout is the overall deadline of each HTTP request: connecting, sending, the
-	// response's headers and its body together (zero or negative: DefaultRequestTimeout,
-	// 30 s). A server still answering when it passes fails the command with an *Error of
-	// Kind "transport" (timed out, HintRetryLater, ExitCode 4). It applies to HTTPClient too.
+	// response's headers and its body together (zero: DefaultRequestTimeout, 30 s, the Go
+	// convention for an unset field; negative: New fails with an *Error of Code
+	// "invalid_timeout", as the other languages refuse zero or a negative deadline). A server
+	// still answering when it passes fails the command with an *Error of Kind "transport"
+	// (timed out, HintRetryLater, ExitCode 4). It applies to HTTPClient too.
 	RequestTimeout time.Duration
 
 	HTTPClient *http.Client // sends every request (default: proxies from the environment, no redirects)

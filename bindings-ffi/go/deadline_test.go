@@ -114,12 +114,26 @@ func TestRequestTimeoutDefault(t *testing.T) {
 	if DefaultRequestTimeout != 30*time.Second {
 		t.Errorf("DefaultRequestTimeout %v", DefaultRequestTimeout)
 	}
-	for _, given := range []time.Duration{0, -time.Second} {
-		if c := newClient(t, Config{RequestTimeout: given}); c.requestTimeout != DefaultRequestTimeout {
-			t.Errorf("RequestTimeout %v gives %v", given, c.requestTimeout)
-		}
+	if c := newClient(t, Config{}); c.requestTimeout != DefaultRequestTimeout {
+		t.Errorf("RequestTimeout 0 gives %v", c.requestTimeout)
 	}
 	if c := newClient(t, Config{RequestTimeout: 5 * time.Second}); c.requestTimeout != 5*time.Second {
 		t.Errorf("RequestTimeout 5s gives %v", c.requestTimeout)
+	}
+}
+
+func TestNegativeRequestTimeoutIsRefused(t *testing.T) {
+	for _, given := range []time.Duration{-time.Nanosecond, -time.Second} {
+		c, err := New(Config{App: "termauth", Issuer: "https://login.example.com", ClientID: "x", RequestTimeout: given})
+		var te *Error
+		if c != nil || !errors.As(err, &te) || te.Kind != "usage" || te.Code != "invalid_timeout" || te.Hint != HintFixConfiguration {
+			t.Fatalf("RequestTimeout %v: %v %#v", given, c, err)
+		}
+		if te.Message != "`RequestTimeout` must be a positive duration, or zero for the default (30 s)." {
+			t.Errorf("message %q", te.Message)
+		}
+		if code := ExitCode(err); code != 5 {
+			t.Errorf("exit code %d", code)
+		}
 	}
 }

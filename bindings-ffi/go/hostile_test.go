@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"syscall"
@@ -136,8 +137,8 @@ func TestListenerFloodAndHalfSentRequests(t *testing.T) {
 // browserLoginBeside runs a browser login whose listener first meets neighbour (a local
 // program, given the listener's address; the connections it returns stay open until the
 // redirect is answered). Then the user approves and the browser sends the redirect, timed:
-// the login must complete, the redirect answered within 4 s of sending it. It returns that
-// time.
+// the login must complete, the redirect answered within 1 s of sending it (0.3-16 ms
+// measured). It returns that time.
 func browserLoginBeside(t *testing.T, neighbour func(addr string) ([]net.Conn, error)) time.Duration {
 	dir := isolated(t)
 	type seen struct {
@@ -195,7 +196,7 @@ func browserLoginBeside(t *testing.T, neighbour func(addr string) ([]net.Conn, e
 	if r := storedRecord(t, dir, "default"); r.Grant != "authorization_code" {
 		t.Errorf("record %+v", r)
 	}
-	if s.took >= 4*time.Second {
+	if s.took >= time.Second {
 		t.Errorf("the redirect was answered after %v: connections were served one at a time", s.took)
 	}
 	return s.took
@@ -272,6 +273,67 @@ func TestListenerDropsARequestLineWithoutHTTPVersion(t *testing.T) {
 		return nil, err
 	})
 	t.Logf("after a request line without a version, the redirect was answered in %v", took)
+}
+
+// TestListenerDropsTheOldestConnectionAndKeepsACompleteCallback: 64 connections that send
+// nothing, then the browser's redirect, before the session knows its redirect path. The
+// redirect's connection makes 65: the oldest idle one is closed unanswered (as in Rust and
+// Python), the next one is not. The idle ones run out of their 5 s; the redirect, its head
+// complete, waits for the session past them and reaches it with its page.
+func TestListenerDropsTheOldestConnectionAndKeepsACompleteCallback(t *testing.T) {
+	l, port, err := listen("127.0.0.1", 0, "not found")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.close()
+	addr := net.JoinHostPort("127.0.0.1", fmt.Sprint(port))
+	var idle []net.Conn
+	defer func() {
+		for _, c := range idle {
+			c.Close()
+		}
+	}()
+	for i := 0; i < maxConnections; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idle = append(idle, c)
+	}
+	browser, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer browser.Close()
+	sent := time.Now()
+	if _, err := io.WriteString(browser, "GET /callback?code=real&state=s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	_ = idle[0].SetReadDeadline(time.Now().Add(2 * time.Second))
+	if n, err := idle[0].Read(buf); n != 0 || (err != io.EOF && !errors.Is(err, syscall.ECONNRESET)) {
+		t.Fatalf("the oldest connection was not closed unanswered: %q %v", buf[:n], err)
+	}
+	_ = idle[1].SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	if _, err := idle[1].Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("the second oldest connection was closed too: %v", err)
+	}
+	time.Sleep(time.Until(sent.Add(requestRead + time.Second)))
+	l.expect("http://127.0.0.1:" + fmt.Sprint(port) + "/callback")
+	select {
+	case cb := <-l.callbacks:
+		if cb.target != "/callback?code=real&state=s" {
+			t.Fatalf("callback %q", cb.target)
+		}
+		cb.answer(200, "approved")
+	case <-time.After(2 * time.Second):
+		t.Fatal("the redirect did not outlive the idle connections' 5 s")
+	}
+	_ = browser.SetReadDeadline(time.Now().Add(2 * time.Second))
+	page, _ := io.ReadAll(browser)
+	if !strings.HasPrefix(string(page), "HTTP/1.1 200 OK\r\n") || !strings.HasSuffix(string(page), "approved") {
+		t.Errorf("the redirect's page: %q", page)
+	}
 }
 
 // hostileServer is an authorization server whose strings carry terminal escape

@@ -69,10 +69,7 @@ fn client_config(text: &str) -> R<ClientConfig> {
         Some(ms) => match ms.as_u64() {
             Some(ms) if ms > 0 => Some(Duration::from_millis(ms)),
             _ => {
-                return Err(usage(
-                    "invalid_client_config",
-                    "`request_timeout_ms` must be a positive whole number of milliseconds.",
-                ));
+                return Err(usage("invalid_timeout", "`request_timeout_ms` must be a positive whole number of milliseconds."));
             }
         },
     };
@@ -107,7 +104,7 @@ pub unsafe extern "C" fn termauth_client_new(
             client_config(unsafe { str_in(config_json, config_len, "config_json") }?)?;
         let mut client = Client::new(config)?;
         if let Some(timeout) = request_timeout {
-            client.set_request_timeout(timeout);
+            client.set_request_timeout(timeout)?;
         }
         match ui.as_str() {
             "plain" => client.set_ui(Box::new(Terminal::plain())),

@@ -126,7 +126,7 @@ fn request_timeout_ms_must_be_a_positive_whole_number() {
         let config = format!(r#"{{"app":"x","issuer":"https://as.example","client_id":"c","request_timeout_ms":{bad}}}"#);
         let err = new_client(&config).map(|c| unsafe { termauth_client_free(c) }).expect_err(bad);
         let (code, message) = unsafe { (view(termauth_error_code(err)), view(termauth_error_message(err))) };
-        assert_eq!(code, "invalid_client_config", "{bad}");
+        assert_eq!(code, "invalid_timeout", "{bad}");
         assert!(message.contains("request_timeout_ms"), "{message}");
         unsafe { termauth_error_free(err) };
     }

@@ -141,7 +141,8 @@ def test_the_default_is_30_seconds_and_the_option_is_checked() -> None:
     for bad in (0, -1, 1.5, True, "30"):
         with pytest.raises(termauth.UsageError) as e:
             termauth.Client(app="termauth", issuer="https://login.example.com", client_id="x", timeout_ms=bad)
-        assert e.value.code == "invalid_timeout"
+        assert e.value.code == "invalid_timeout" and e.value.hint == "fix_configuration"
+        assert str(e.value) == "`timeout_ms` must be a positive whole number of milliseconds."
 
 
 def test_a_body_cut_short_is_a_transport_error(config_dir: Path) -> None:

@@ -250,7 +250,7 @@ def browser_login_beside(idp: Idp, neighbour: Neighbour) -> float:
     """A browser login whose listener first meets ``neighbour`` (a local program, given the
     listener's address; the sockets it returns stay open until the redirect is answered).
     Then the user approves and the browser sends the redirect, timed: the login must
-    complete, the redirect answered within 4 s of sending it. Returns that time."""
+    complete, the redirect answered within 1 s of sending it (0.3-16 ms measured). Returns that time."""
     cancel = threading.Event()
     seen: Dict[str, Any] = {}
 
@@ -291,7 +291,7 @@ def browser_login_beside(idp: Idp, neighbour: Neighbour) -> float:
     status, body = seen["page"]
     assert status == 200 and "Login approved" in body
     took = float(seen["took"])
-    assert took < 4.0, f"the redirect was answered after {took:.2f} s: connections were served one at a time"
+    assert took < 1.0, f"the redirect was answered after {took:.2f} s: connections were served one at a time"
     return took
 
 

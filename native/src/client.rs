@@ -86,11 +86,19 @@ impl Client {
     /// ```no_run
     /// # use termauth::{Client, Config};
     /// let mut auth = Client::new(Config::new("mycli", "https://login.example.com", "mycli-public"))?;
-    /// auth.set_request_timeout(std::time::Duration::from_secs(10));
+    /// auth.set_request_timeout(std::time::Duration::from_secs(10))?;
     /// # Ok::<(), termauth::Error>(())
     /// ```
-    pub fn set_request_timeout(&mut self, timeout: Duration) {
+    ///
+    /// # Errors
+    /// A zero duration (`invalid_timeout`, a usage error), refused as the other languages
+    /// refuse zero or a negative deadline; the deadline in place is kept.
+    pub fn set_request_timeout(&mut self, timeout: Duration) -> Result<(), Error> {
+        if timeout.is_zero() {
+            return Err(Error::usage("invalid_timeout", "The request timeout must be a positive duration."));
+        }
         self.transport = Transport::new(timeout);
+        Ok(())
     }
 
     /// Uses this cancel flag (default: the process's Ctrl-C flag).

@@ -106,7 +106,7 @@ fn times_out(mode: Mode) {
     let peer = SlowPeer::start(mode);
     let dir = tempfile::tempdir().unwrap();
     let mut client = silent_client(config(&peer.issuer(), dir.path(), "deadline", None));
-    client.set_request_timeout(DEADLINE);
+    client.set_request_timeout(DEADLINE).unwrap();
     let start = Instant::now();
     let err = client.metadata().expect_err("a peer that never completes its answer");
     let elapsed = start.elapsed();
@@ -137,4 +137,23 @@ fn a_server_that_never_answers_times_out_at_the_deadline() {
 #[test]
 fn the_default_deadline_is_30_seconds() {
     assert_eq!(termauth::transport::DEFAULT_REQUEST_TIMEOUT, Duration::from_secs(30));
+}
+
+#[test]
+fn a_zero_deadline_is_refused_and_the_one_in_place_kept() {
+    let peer = SlowPeer::start(Mode::Silent);
+    let dir = tempfile::tempdir().unwrap();
+    let mut client = silent_client(config(&peer.issuer(), dir.path(), "deadline", None));
+    client.set_request_timeout(DEADLINE).unwrap();
+    let err = client.set_request_timeout(Duration::ZERO).expect_err("a zero deadline");
+    assert_eq!(err.kind, ErrorKind::Usage, "{err:?}");
+    assert_eq!(err.code, "invalid_timeout");
+    assert_eq!(err.hint, Hint::FixConfiguration);
+    assert_eq!(err.message, "The request timeout must be a positive duration.");
+    assert_eq!(err.exit_code(), 5);
+    // The 1.5 s set before still bounds a request.
+    let start = Instant::now();
+    let err = client.metadata().expect_err("a peer that never answers");
+    assert_eq!(err.code, "transport_error", "{err:?}");
+    assert!(start.elapsed() < DEADLINE + MARGIN, "{:?}", start.elapsed());
 }

@@ -100,9 +100,11 @@ class Client:
         self.store_preference = store or "auto"
         self.ui: UI = ui if ui is not None else (TerminalUI() if interactive else SilentUI())
         if timeout_ms is not None and (type(timeout_ms) is not int or timeout_ms <= 0):
-            raise usage("invalid_timeout", "`timeout_ms` must be a positive whole number of milliseconds.")
+            raise usage("invalid_timeout", "`timeout_ms` must be a positive whole number of milliseconds.",
+                        "fix_configuration")
         if timeout_ms is not None and transport is not None and not isinstance(transport, str):
-            raise usage("invalid_timeout", "`timeout_ms` applies to a named transport; give a Transport object its own timeout.")
+            raise usage("invalid_timeout", "`timeout_ms` applies to a named transport; give a Transport object its own timeout.",
+                        "fix_configuration")
         self._transport_spec: Any = transport
         self._timeout_s = timeout_ms / 1000 if timeout_ms is not None else None
         self._transport: Any = None

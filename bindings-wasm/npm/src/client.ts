@@ -3,7 +3,7 @@
 // HTTP (transport.ts), storage primitives (store.ts), the loopback listener, a browser,
 // the terminal (ui.ts). Every decision, and every sentence shown, is the session's: the
 // same executor as native/src/client.rs.
-import { errorFrom, TermauthError } from './errors.js';
+import { errorFrom, TermauthError, usage } from './errors.js';
 import { openBrowser, snapshot } from './environment.js';
 import { randomSeed } from './flow.js';
 import type { Arrival, LoopbackListener } from './listener.js';
@@ -53,12 +53,21 @@ export class Client {
   #fetch: FetchLike | undefined;
   #ui: Ui | undefined;
 
-  /** @throws UsageError when the core refuses the options (`invalid_session_spec`, `invalid_profile`). */
+  /**
+   * @throws UsageError when the core refuses the options (`invalid_session_spec`, `invalid_profile`),
+   * or `timeoutMs` is not a positive whole number (`invalid_timeout`).
+   */
   constructor(options: ClientOptions) {
     const { clientSecret, ...rest } = options ?? ({} as ClientOptions);
     this.options = rest;
     this.#secret = clientSecret;
     this.#ui = options?.ui;
+    // Python's `timeout_ms` and the C client's `request_timeout_ms` are refused alike; a
+    // fraction is refused too, as AbortSignal.timeout would throw on it at every request.
+    const { timeoutMs } = rest;
+    if (timeoutMs !== undefined && !(Number.isSafeInteger(timeoutMs) && timeoutMs > 0)) {
+      throw usage('invalid_timeout', '`timeoutMs` must be a positive whole number of milliseconds.');
+    }
     // The core checks the options now (no IO), so a bad one fails here, not at first use.
     Session.start({ command: { op: 'status' }, config: this.#config(), environment: {} }, new Uint8Array(32), 0).free();
   }

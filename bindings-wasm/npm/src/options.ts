@@ -55,7 +55,9 @@ export interface ClientOptions {
    * sending, the response's headers and its body together. A server still answering when it
    * passes (one that trickles its answer, or never answers) fails the command with a
    * `TransportError` (timed out, hint `retry_later`, exit code 4), whatever `fetch` is used.
-   * Python's `timeout_ms`, Go's `RequestTimeout`, Rust's `Client::set_request_timeout`.
+   * Anything but a positive whole number is refused when the Client is constructed
+   * (`UsageError` `invalid_timeout`). Python's `timeout_ms`, Go's `RequestTimeout`, Rust's
+   * `Client::set_request_timeout`.
    */
   timeoutMs?: number;
 }

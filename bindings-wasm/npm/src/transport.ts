@@ -168,7 +168,8 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
  */
 export async function send(req: SendRequest, fetchImpl: FetchLike, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Input> {
   try {
-    const signal = AbortSignal.timeout(timeoutMs);
+    // Node's timers hold at most 2^31 - 1 ms (24.8 days); a longer delay would fire at once.
+    const signal = AbortSignal.timeout(Math.min(timeoutMs, 2 ** 31 - 1));
     const expired = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
     const init: RequestInit = {
       method: req.method,

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { Client, TransportError, exitCode } from '../dist/index.js';
+import { Client, TransportError, UsageError, exitCode } from '../dist/index.js';
 import { tempDir } from './helpers.mjs';
 
 const DEADLINE_MS = 1500;
@@ -91,3 +91,36 @@ for (const mode of ['headers', 'body', 'silent']) {
     }
   });
 }
+
+test('timeoutMs must be a positive whole number of milliseconds: anything else is refused when the Client is made', () => {
+  const options = { app: 'termauth', issuer: 'https://login.example.com', clientId: 'x', configDir: tempDir(), interactive: false };
+  for (const bad of [0, -1, -0, 1.5, NaN, Infinity, -Infinity, 2 ** 53, '30', true, null]) {
+    assert.throws(
+      () => new Client({ ...options, timeoutMs: bad }),
+      (e) => {
+        assert.ok(e instanceof UsageError, String(e));
+        assert.equal(e.code, 'invalid_timeout');
+        assert.equal(e.hint, 'fix_configuration');
+        assert.equal(e.message, '`timeoutMs` must be a positive whole number of milliseconds.');
+        assert.equal(exitCode(e), 5);
+        return true;
+      },
+      String(bad),
+    );
+  }
+  for (const good of [undefined, 1, 1500, 30_000, 2 ** 31]) new Client({ ...options, timeoutMs: good });
+});
+
+test('a timeoutMs past what a Node timer holds (2^31 - 1 ms) does not fire at once', async () => {
+  const peer = await slowPeer('silent');
+  try {
+    const c = new Client({
+      app: 'termauth', issuer: peer.issuer, clientId: 'deadline', configDir: tempDir(), store: 'file', interactive: false,
+      timeoutMs: 2 ** 32,
+    });
+    const outcome = await Promise.race([c.metadata().then(() => 'answered', (e) => e), new Promise((r) => setTimeout(() => r('still waiting'), 500))]);
+    assert.equal(outcome, 'still waiting');
+  } finally {
+    await peer.close();
+  }
+});
