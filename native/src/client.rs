@@ -29,7 +29,7 @@ use termauth_core::{Error, Rng, Secret, ServerMetadata};
 /// The termauth client (see the module docs).
 pub struct Client {
     config: Config,
-    transport: Transport,
+    pub(crate) transport: Transport, // its options: `set_request_timeout` (transport.rs)
     ui: Box<dyn Ui + Send>,
     cancel: CancelFlag,
 }
@@ -73,32 +73,6 @@ impl Client {
     /// Replaces the terminal UI (e.g. [`crate::ui::Silent`] for library use).
     pub fn set_ui(&mut self, ui: Box<dyn Ui + Send>) {
         self.ui = ui;
-    }
-
-    /// Sets the overall deadline of each HTTP request (default
-    /// [`DEFAULT_REQUEST_TIMEOUT`](crate::transport::DEFAULT_REQUEST_TIMEOUT), 30 s):
-    /// connecting, sending, the response's headers and its body together. A server still
-    /// answering when it passes (one that trickles its answer, or never answers) fails the
-    /// command with a `transport` error (timed out, hint `retry_later`, exit code 4). The
-    /// same option as npm's `timeoutMs`, Python's `timeout_ms`, Go's `RequestTimeout` and the
-    /// C client's `request_timeout_ms`.
-    ///
-    /// ```no_run
-    /// # use termauth::{Client, Config};
-    /// let mut auth = Client::new(Config::new("mycli", "https://login.example.com", "mycli-public"))?;
-    /// auth.set_request_timeout(std::time::Duration::from_secs(10))?;
-    /// # Ok::<(), termauth::Error>(())
-    /// ```
-    ///
-    /// # Errors
-    /// A zero duration (`invalid_timeout`, a usage error), refused as the other languages
-    /// refuse zero or a negative deadline; the deadline in place is kept.
-    pub fn set_request_timeout(&mut self, timeout: Duration) -> Result<(), Error> {
-        if timeout.is_zero() {
-            return Err(Error::usage("invalid_timeout", "The request timeout must be a positive duration."));
-        }
-        self.transport = Transport::new(timeout);
-        Ok(())
     }
 
     /// Uses this cancel flag (default: the process's Ctrl-C flag).

@@ -158,3 +158,32 @@ fn transport_error(id: u64, e: &ureq::Error) -> Input {
     };
     Input::TransportError { id, kind, message: Some(e.to_string()) }
 }
+
+/// The transport's options on the client.
+impl crate::Client {
+    /// Sets the overall deadline of each HTTP request (default
+    /// [`DEFAULT_REQUEST_TIMEOUT`](crate::transport::DEFAULT_REQUEST_TIMEOUT), 30 s):
+    /// connecting, sending, the response's headers and its body together. A server still
+    /// answering when it passes (one that trickles its answer, or never answers) fails the
+    /// command with a `transport` error (timed out, hint `retry_later`, exit code 4). The
+    /// same option as npm's `timeoutMs`, Python's `timeout_ms`, Go's `RequestTimeout` and the
+    /// C client's `request_timeout_ms`.
+    ///
+    /// ```no_run
+    /// # use termauth::{Client, Config};
+    /// let mut auth = Client::new(Config::new("mycli", "https://login.example.com", "mycli-public"))?;
+    /// auth.set_request_timeout(std::time::Duration::from_secs(10))?;
+    /// # Ok::<(), termauth::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// A zero duration (`invalid_timeout`, a usage error), refused as the other languages
+    /// refuse zero or a negative deadline; the deadline in place is kept.
+    pub fn set_request_timeout(&mut self, timeout: Duration) -> Result<(), termauth_core::Error> {
+        if timeout.is_zero() {
+            return Err(termauth_core::Error::usage("invalid_timeout", "The request timeout must be a positive duration."));
+        }
+        self.transport = Transport::new(timeout);
+        Ok(())
+    }
+}

@@ -14,7 +14,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, Type, TypeVar, Union, cast
 
 from . import _native
-from ._errors import Error, usage
+from ._errors import Error
 from ._fast import CONFIG_KEYS, now_ms, session_config
 from ._listener import LoopbackListener, respond, url_path
 from ._ui import UI, SilentUI, StdinLines, TerminalUI, default_open_browser, trap_ctrl_c
@@ -99,14 +99,11 @@ class Client:
         self._config = session_config(app, issuer, client_id, {k: given[k] for k in CONFIG_KEYS})
         self.store_preference = store or "auto"
         self.ui: UI = ui if ui is not None else (TerminalUI() if interactive else SilentUI())
-        if timeout_ms is not None and (type(timeout_ms) is not int or timeout_ms <= 0):
-            raise usage("invalid_timeout", "`timeout_ms` must be a positive whole number of milliseconds.",
-                        "fix_configuration")
-        if timeout_ms is not None and transport is not None and not isinstance(transport, str):
-            raise usage("invalid_timeout", "`timeout_ms` applies to a named transport; give a Transport object its own timeout.",
-                        "fix_configuration")
         self._transport_spec: Any = transport
-        self._timeout_s = timeout_ms / 1000 if timeout_ms is not None else None
+        self._timeout_s: Optional[float] = None
+        if timeout_ms is not None:  # (transport.py is imported only when needed: start-up time)
+            from .transport import timeout_seconds
+            self._timeout_s = timeout_seconds(timeout_ms, transport)
         self._transport: Any = None
         self._open_browser = open_browser or default_open_browser
         self._read_line = read_line

@@ -426,6 +426,22 @@ class RequestsTransport(Transport):
             return TransportFailure(request.id, _classify(exc), str(exc)[:300] or type(exc).__name__)
 
 
+def timeout_seconds(timeout_ms: Any, transport: Any) -> Optional[float]:
+    """``Client(timeout_ms=…)`` in seconds, ``None`` when not given. Raises
+    :class:`termauth.UsageError` ``invalid_timeout`` for what is not a positive whole number of
+    milliseconds, or a ``Transport`` object (it has its own timeout)."""
+    from ._errors import usage
+
+    if timeout_ms is None:
+        return None
+    if type(timeout_ms) is not int or timeout_ms <= 0:
+        raise usage("invalid_timeout", "`timeout_ms` must be a positive whole number of milliseconds.", "fix_configuration")
+    if transport is not None and not isinstance(transport, str):
+        raise usage("invalid_timeout", "`timeout_ms` applies to a named transport; give a Transport object its own timeout.",
+                    "fix_configuration")
+    return float(timeout_ms) / 1000
+
+
 def make_transport(spec: Union[str, Transport, None], timeout: float = DEFAULT_TIMEOUT) -> Transport:
     """``None``/``"urllib"``, ``"httpx"``, ``"requests"`` (with this overall deadline per
     request, in seconds), or a :class:`Transport` instance (as it is)."""

@@ -3,14 +3,14 @@
 // HTTP (transport.ts), storage primitives (store.ts), the loopback listener, a browser,
 // the terminal (ui.ts). Every decision, and every sentence shown, is the session's: the
 // same executor as native/src/client.rs.
-import { errorFrom, TermauthError, usage } from './errors.js';
+import { errorFrom, TermauthError } from './errors.js';
 import { openBrowser, snapshot } from './environment.js';
 import { randomSeed } from './flow.js';
 import type { Arrival, LoopbackListener } from './listener.js';
 import { LineReader } from './paste.js';
 import { Session } from './session.js';
 import { execute as executeStorage } from './store.js';
-import { environmentFetch, send, type FetchLike } from './transport.js';
+import { checkTimeout, environmentFetch, send, type FetchLike } from './transport.js';
 import { Silent, Terminal, type Ui } from './ui.js';
 import type { ClientOptions, CredentialLock, LoginOptions, Status } from './options.js';
 import type {
@@ -62,12 +62,7 @@ export class Client {
     this.options = rest;
     this.#secret = clientSecret;
     this.#ui = options?.ui;
-    // Python's `timeout_ms` and the C client's `request_timeout_ms` are refused alike; a
-    // fraction is refused too, as AbortSignal.timeout would throw on it at every request.
-    const { timeoutMs } = rest;
-    if (timeoutMs !== undefined && !(Number.isSafeInteger(timeoutMs) && timeoutMs > 0)) {
-      throw usage('invalid_timeout', '`timeoutMs` must be a positive whole number of milliseconds.');
-    }
+    checkTimeout(rest.timeoutMs);
     // The core checks the options now (no IO), so a bad one fails here, not at first use.
     Session.start({ command: { op: 'status' }, config: this.#config(), environment: {} }, new Uint8Array(32), 0).free();
   }

@@ -3,6 +3,7 @@
 // a timeout, and a cap on the response size. It makes no protocol decision: it turns a
 // send_request action into an http_response or transport_error input.
 import { load } from './builtins.js';
+import { usage } from './errors.js';
 import { unwrap } from './flow.js';
 import type { Header, Input, SendRequest, TransportErrorKind } from './types.js';
 import * as wasm from './wasm.js';
@@ -154,6 +155,17 @@ async function readCapped(res: Response, signal: AbortSignal): Promise<string> {
     at += c.byteLength;
   }
   return new TextDecoder('utf-8', { fatal: false, ignoreBOM: true }).decode(all);
+}
+
+/**
+ * Refuses a `timeoutMs` that is not a positive whole number of milliseconds (`invalid_timeout`),
+ * as Python's `timeout_ms` and the C client's `request_timeout_ms` are refused; a fraction too, as
+ * AbortSignal.timeout would throw on it at every request.
+ */
+export function checkTimeout(timeoutMs: number | undefined): void {
+  if (timeoutMs !== undefined && !(Number.isSafeInteger(timeoutMs) && timeoutMs > 0)) {
+    throw usage('invalid_timeout', '`timeoutMs` must be a positive whole number of milliseconds.');
+  }
 }
 
 /** The overall deadline of a request unless the Client's `timeoutMs` says otherwise: 30 s, as in every termauth language. */
