@@ -21,6 +21,8 @@ fi
 pip install -q --disable-pip-version-check "${PIP_PKGS[@]}"
 
 echo "== python: build termauth._native (maturin develop) and the Rust CLI (for the round trip)"
+# pyproject.toml's build-backend is maturin behind a wrapper (build-backend/termauth_build.py).
+export MATURIN_NO_MISSING_BUILD_BACKEND_WARNING=1
 maturin develop -q
 cargo build -q --locked -p termauth
 

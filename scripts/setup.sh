@@ -9,6 +9,10 @@ export DEBIAN_FRONTEND=noninteractive
 rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
 cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+# The Python wheels' targets (bindings-python/build-wheels.sh cross-links them with zig).
+for target in x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu; do
+  rustup target list --installed 2>/dev/null | grep -qx "$target" || rustup target add "$target"
+done
 
 # The real authorization server used by the tests and the demo (oidc-provider, pinned).
 if [ ! -d tests/idp/node_modules/oidc-provider ]; then

@@ -44,6 +44,9 @@ for binding in bindings-wasm bindings-python bindings-ffi; do
   fi
 done
 
+echo "== bindings-python: the wheels PyPI gets (manylinux2014 x86_64 and aarch64, checked by auditwheel) and the sdist, installed from fresh venvs"
+bash bindings-python/wheel-test.sh
+
 echo "== cross-language refresh race: Rust, Python, Node and Go processes on one expired credential"
 python3 tests/race/all_languages.py --rounds 3 --per-language 2
 echo "== the malformed-server corpus: every case in Rust, Python, Node, Go and C"
