@@ -432,10 +432,10 @@ pub fn profiles_in(names: &[String], issuer: &str, client_id: &str) -> Vec<Strin
     let mut out = std::collections::BTreeSet::new();
     for name in names {
         let stem = name.strip_suffix(".json").or_else(|| name.strip_suffix(".keyring"));
-        if let Some(profile) = stem.and_then(|s| s.strip_suffix(&suffix)) {
-            if check_profile(profile).is_ok() {
-                out.insert(profile.to_string());
-            }
+        if let Some(profile) = stem.and_then(|s| s.strip_suffix(&suffix))
+            && check_profile(profile).is_ok()
+        {
+            out.insert(profile.to_string());
         }
     }
     out.into_iter().collect()

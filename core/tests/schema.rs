@@ -214,10 +214,10 @@ fn not_null(member: &mut Value) {
 fn rename_refs(schema: &mut Value, renamed: &BTreeMap<String, String>) {
     match schema {
         Value::Object(map) => {
-            if let Some(Value::String(r)) = map.get_mut("$ref") {
-                if let Some(new) = r.strip_prefix("#/$defs/").and_then(|name| renamed.get(name)) {
-                    *r = format!("#/$defs/{new}");
-                }
+            if let Some(Value::String(r)) = map.get_mut("$ref")
+                && let Some(new) = r.strip_prefix("#/$defs/").and_then(|name| renamed.get(name))
+            {
+                *r = format!("#/$defs/{new}");
             }
             map.values_mut().for_each(|v| rename_refs(v, renamed));
         }
@@ -368,10 +368,10 @@ impl Validator<'_> {
                     other => panic!("{at}: format {other:?} is not supported by this validator"),
                 },
                 "minimum" | "maximum" => {
-                    if let (Some(n), Some(bound)) = (value.as_f64(), argument.as_f64()) {
-                        if (keyword == "minimum" && n < bound) || (keyword == "maximum" && n > bound) {
-                            errors.push(format!("{at}: {value} is out of range ({keyword} {argument})"));
-                        }
+                    if let (Some(n), Some(bound)) = (value.as_f64(), argument.as_f64())
+                        && ((keyword == "minimum" && n < bound) || (keyword == "maximum" && n > bound))
+                    {
+                        errors.push(format!("{at}: {value} is out of range ({keyword} {argument})"));
                     }
                 }
                 "minItems" | "maxItems" => {
@@ -896,10 +896,10 @@ fn check_defaults(root: &Value, schema: &Value, input: &Value, value: &Value, at
     if let (Some(properties), Some(members)) = (schema.get("properties").and_then(Value::as_object), value.as_object()) {
         for (name, sub) in properties {
             let member = members.get(name);
-            if let (Some(default), None) = (sub.get("default"), input.get(name)) {
-                if member != Some(default) {
-                    problems.push(format!("{at}.{name}: the schema's default is {default}, the reader's {member:?}"));
-                }
+            if let (Some(default), None) = (sub.get("default"), input.get(name))
+                && member != Some(default)
+            {
+                problems.push(format!("{at}.{name}: the schema's default is {default}, the reader's {member:?}"));
             }
             if let Some(member) = member {
                 check_defaults(root, sub, input.get(name).unwrap_or(&Value::Null), member, &format!("{at}.{name}"), problems);

@@ -415,10 +415,10 @@ impl World {
             .map(|(_, v)| format!(" {v}"))
             .unwrap_or_default();
         self.requests.push(format!("{} {path}{grant}", request.method.as_str()));
-        if grant == " refresh_token" {
-            if let Some(f) = self.on_refresh.take() {
-                f(self);
-            }
+        if grant == " refresh_token"
+            && let Some(f) = self.on_refresh.take()
+        {
+            f(self);
         }
         let json_headers = vec![("Content-Type".to_string(), "application/json".to_string())];
         match self.server.answer(request) {

@@ -419,10 +419,10 @@ impl FakeAs {
         let device_poll = path == "/token" && grant == DEVICE_GRANT;
         if device_poll {
             let margin = self.margin_ms;
-            if let Some(t) = self.not_before.take() {
-                if now < t + margin {
-                    self.violation(format!("device poll at {now} before the Retry-After time {t} (+ margin {margin})"));
-                }
+            if let Some(t) = self.not_before.take()
+                && now < t + margin
+            {
+                self.violation(format!("device poll at {now} before the Retry-After time {t} (+ margin {margin})"));
             }
             if let Some(g) = self.device.as_mut() {
                 let gap = now.saturating_sub(g.last_attempt);

@@ -49,12 +49,12 @@ impl Terminal {
         for line in &text.lines {
             let _ = writeln!(e, "{line}");
         }
-        if let (true, Some(qr)) = (self.rich, &text.qr) {
-            if let Some(lines) = qr_lines(&qr.data) {
-                let _ = writeln!(e, "{}", qr.caption);
-                for l in lines {
-                    let _ = writeln!(e, "  {l}");
-                }
+        if let (true, Some(qr)) = (self.rich, &text.qr)
+            && let Some(lines) = qr_lines(&qr.data)
+        {
+            let _ = writeln!(e, "{}", qr.caption);
+            for l in lines {
+                let _ = writeln!(e, "  {l}");
             }
         }
         for line in &text.after {

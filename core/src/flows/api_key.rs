@@ -62,13 +62,13 @@ impl ApiKey {
                 "The API key is empty or contains spaces, control characters or non-ASCII characters; paste the key alone, on one line.",
             ));
         }
-        if let Presentation::Header { name, prefix } = &config.presentation {
-            if !is_header_name(name) || prefix.chars().any(crate::error::is_unsafe_for_terminal) {
-                return Err(Error::usage(
-                    "invalid_header_name",
-                    "The header used to present the API key must be a valid HTTP header name (letters, digits, `-`), and its prefix must be printable.",
-                ));
-            }
+        if let Presentation::Header { name, prefix } = &config.presentation
+            && (!is_header_name(name) || prefix.chars().any(crate::error::is_unsafe_for_terminal))
+        {
+            return Err(Error::usage(
+                "invalid_header_name",
+                "The header used to present the API key must be a valid HTTP header name (letters, digits, `-`), and its prefix must be printable.",
+            ));
         }
         Ok(ApiKey { ex: Exchange::new(), key: Secret::new(key), presentation: config.presentation })
     }

@@ -182,21 +182,21 @@ impl AuthorizationCodeFlow {
     pub fn new(config: AuthorizationCodeConfig, mut rng: Rng) -> Result<Self, Error> {
         config.client.validate()?;
         crate::config::check_resources(&config.resource)?;
-        if let Some(m) = &config.code_challenge_method {
-            if m != "S256" {
-                return Err(Error::usage(
-                    "pkce_plain_refused",
-                    format!("PKCE method `{}` is refused: termauth always uses S256 (RFC 7636 §4.2).", short(m)),
-                ));
-            }
+        if let Some(m) = &config.code_challenge_method
+            && m != "S256"
+        {
+            return Err(Error::usage(
+                "pkce_plain_refused",
+                format!("PKCE method `{}` is refused: termauth always uses S256 (RFC 7636 §4.2).", short(m)),
+            ));
         }
-        if let Some(methods) = &config.server.code_challenge_methods_supported {
-            if !methods.iter().any(|m| m == "S256") {
-                return Err(Error::usage(
-                    "pkce_s256_unsupported",
-                    "The server does not list S256 in code_challenge_methods_supported; termauth will not use PKCE `plain`. Ask the server's administrator to enable S256.",
-                ));
-            }
+        if let Some(methods) = &config.server.code_challenge_methods_supported
+            && !methods.iter().any(|m| m == "S256")
+        {
+            return Err(Error::usage(
+                "pkce_s256_unsupported",
+                "The server does not list S256 in code_challenge_methods_supported; termauth will not use PKCE `plain`. Ask the server's administrator to enable S256.",
+            ));
         }
         if let Some(k) = config.extra_params.keys().find(|k| RESERVED.contains(&k.as_str())) {
             return Err(Error::usage(

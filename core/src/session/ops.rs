@@ -395,10 +395,10 @@ async fn break_stale(ctx: &mut Ctx, path: &str, seen: &str) -> Result<(), Error>
 
 /// Releases a lock, only if it still holds this session's nonce; whether it did.
 async fn release(ctx: &mut Ctx, held: Held) -> bool {
-    if let Ok(Some((contents, _))) = ctx.io.read_file(&held.path).await {
-        if LockInfo::parse(contents.expose()).is_some_and(|info| info.nonce == held.nonce) {
-            return ctx.io.remove_file(&held.path).await.unwrap_or(false);
-        }
+    if let Ok(Some((contents, _))) = ctx.io.read_file(&held.path).await
+        && LockInfo::parse(contents.expose()).is_some_and(|info| info.nonce == held.nonce)
+    {
+        return ctx.io.remove_file(&held.path).await.unwrap_or(false);
     }
     false
 }
@@ -450,11 +450,11 @@ async fn metadata(ctx: &mut Ctx) -> Result<ServerMetadata, Error> {
         // one that is another user's, or that others may write, is not believed (the
         // document is discovered again, and the cache rewritten 0600).
         let trusted = |f: &super::io::FileRead| f.owned != Some(false) && f.mode.is_none_or(|m| m & 0o022 == 0);
-        if let Ok(Some(read)) = ctx.io.read_file_with_owner(cache).await.map(|f| f.filter(trusted)) {
-            if let Some(m) = store::cached_metadata(read.contents.expose(), &ctx.config.issuer, ctx.now()) {
-                ctx.metadata = Some(m.clone());
-                return Ok(m);
-            }
+        if let Ok(Some(read)) = ctx.io.read_file_with_owner(cache).await.map(|f| f.filter(trusted))
+            && let Some(m) = store::cached_metadata(read.contents.expose(), &ctx.config.issuer, ctx.now())
+        {
+            ctx.metadata = Some(m.clone());
+            return Ok(m);
         }
     }
     let spec = FlowSpec::Discovery(DiscoveryConfig {
@@ -765,20 +765,18 @@ fn token_report(ctx: &Ctx, credential: Credential, text: Option<String>) -> Outc
 /// "Cross-process refresh". Read → decide → lock → re-read → decide again (use a record
 /// another process renewed meanwhile) → renew → save → unlock.
 async fn get_token(ctx: &mut Ctx, force: bool) -> Result<Outcome, Error> {
-    if !force {
-        if let Some(token) = ctx.env.app_token(&ctx.config.app) {
-            crate::environment::check_app_token(&ctx.config.app, token.expose())?;
-            let header = ("Authorization".to_string(), Secret::new(format!("Bearer {}", token.expose())));
-            return Ok(Outcome::Token(TokenReport {
-                source: TokenSource::Env,
-                token,
-                header,
-                expires_at: None,
-                renew_at: None,
-                credential: None,
-                text: None,
-            }));
-        }
+    if !force && let Some(token) = ctx.env.app_token(&ctx.config.app) {
+        crate::environment::check_app_token(&ctx.config.app, token.expose())?;
+        let header = ("Authorization".to_string(), Secret::new(format!("Bearer {}", token.expose())));
+        return Ok(Outcome::Token(TokenReport {
+            source: TokenSource::Env,
+            token,
+            header,
+            expires_at: None,
+            renew_at: None,
+            credential: None,
+            text: None,
+        }));
     }
     let key = ctx.key().await?;
     let Some(first) = load(ctx, &key).await? else { return Err(ctx.not_logged_in()) };
@@ -826,10 +824,10 @@ async fn renew_locked(ctx: &mut Ctx, key: &CredentialKey, before: &Credential, f
     if dead_grant {
         // RFC 6749 §10.4 rotation: a process that does not honour the lock may have
         // rotated the refresh token first; the record then holds the new one. Re-read once.
-        if let Some(again) = load(ctx, key).await? {
-            if renewed_elsewhere(&current, &again.credential, ctx.now()) {
-                return Ok(token_report(ctx, again.credential, None));
-            }
+        if let Some(again) = load(ctx, key).await?
+            && renewed_elsewhere(&current, &again.credential, ctx.now())
+        {
+            return Ok(token_report(ctx, again.credential, None));
         }
         // The refresh token is dead: keep it no longer, so the next use does not send it
         // again, and `status` says a login is needed once the access token expires.

@@ -352,12 +352,13 @@ fn form_fields(body: &str) -> HashMap<String, String> {
         let mut out = Vec::new();
         let mut i = 0;
         while i < bytes.len() {
-            if bytes[i] == b'%' && i + 2 < bytes.len() {
-                if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                    out.push(b);
-                    i += 3;
-                    continue;
-                }
+            if bytes[i] == b'%'
+                && i + 2 < bytes.len()
+                && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+            {
+                out.push(b);
+                i += 3;
+                continue;
             }
             out.push(bytes[i]);
             i += 1;
@@ -501,12 +502,11 @@ impl Proxy {
         let mut v = serde_json::to_value(idp.metadata()).unwrap();
         let issuer = idp.issuer.clone();
         for (k, val) in v.as_object_mut().unwrap().iter_mut() {
-            if k != "issuer" {
-                if let Some(s) = val.as_str() {
-                    if let Some(rest) = s.strip_prefix(&issuer) {
-                        *val = Value::String(format!("{}{rest}", self.url));
-                    }
-                }
+            if k != "issuer"
+                && let Some(s) = val.as_str()
+                && let Some(rest) = s.strip_prefix(&issuer)
+            {
+                *val = Value::String(format!("{}{rest}", self.url));
             }
         }
         let _ = &self.upstream;
