@@ -603,6 +603,29 @@ def test_cached_path_is_one_native_call(config_dir: Path) -> None:
     assert out.stdout.split("\n")[:2] == ["pat-fast", "[]"]
 
 
+def test_client_cached_path_is_as_light(config_dir: Path) -> None:
+    """The documented path, ``Client(...).get_token()`` on a cached token, is the same native
+    call and loads little more: the client and the UI classes, not the session's dataclasses,
+    json, typing, threading, the listener or an HTTP stack. A session that runs loads them."""
+    termauth.Client(app="termauth", issuer="https://as.example", client_id="cli",
+                    interactive=False).login("token", token="pat-client")
+    heavy = ("json", "typing", "dataclasses", "threading", "signal", "queue", "socket", "selectors", "re",
+             "importlib.util", "termauth.session", "termauth.flow", "termauth._listener", "termauth.transport",
+             "termauth._contract", "urllib.request", "http.client", "ssl")
+    code = (
+        "import sys, termauth\n"
+        "auth = termauth.Client(app='termauth', issuer='https://as.example', client_id='cli',"
+        " scope='openid offline_access')\n"
+        "print(auth.get_token())\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))\n"
+        "print(auth.status().source, auth.authorization_header(), 'termauth.session' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"TERMAUTH_NO_KEYRING": "1", "TERMAUTH_CONFIG_DIR": str(config_dir),
+                              "PATH": "/usr/bin:/bin"})
+    assert out.stdout.split("\n")[:3] == ["pat-client", "[]", "store ('Authorization', 'Bearer pat-client') True"]
+
+
 # ---------------------------------------------------------------- import weight
 
 

@@ -16,7 +16,8 @@ loopback listener, the browser, the terminal)::
     token = auth.get_token()      # cached; refreshed under the lock when due
     auth.logout()                 # revokes, then forgets
 
-Importing is cheap: submodules (and urllib, httpx, requests) load on first use.
+Importing is cheap: submodules (and urllib, httpx, requests) load on first use; a Client
+handing out a cached token loads only itself and the native module.
 """
 
 from __future__ import annotations
@@ -71,18 +72,18 @@ if TYPE_CHECKING:  # pragma: no cover
     from .session import LoginReport, LogoutReport, ProfileInfo, Session, Status, TokenReport
 
 _LAZY = {
-    "Client": "._client",
-    "CredentialLock": "._lock",
-    "LoginReport": ".session",
-    "LogoutReport": ".session",
-    "TokenReport": ".session",
-    "Status": ".session",
-    "ProfileInfo": ".session",
-    "Session": ".session",
-    "UI": "._ui",
-    "TerminalUI": "._ui",
-    "SilentUI": "._ui",
-    "Flow": ".flow",
+    "Client": "_client",
+    "CredentialLock": "_lock",
+    "LoginReport": "session",
+    "LogoutReport": "session",
+    "TokenReport": "session",
+    "Status": "session",
+    "ProfileInfo": "session",
+    "Session": "session",
+    "UI": "_ui",
+    "TerminalUI": "_ui",
+    "SilentUI": "_ui",
+    "Flow": "flow",
 }
 
 
@@ -90,9 +91,8 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'termauth' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module, __name__), name)
+    # The submodule, relative to this package (``__import__``: importlib costs a few ms).
+    value = getattr(__import__(module, globals(), None, (name,), 1), name)
     globals()[name] = value
     return value
 

@@ -7,37 +7,36 @@ decision and every sentence is the session's: this module decides nothing and wr
 
 from __future__ import annotations
 
-import json
 import os
-import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, Type, TypeVar, Union, cast
 
 from . import _native
 from ._errors import Error
-from ._fast import CONFIG_KEYS, now_ms, session_config
-from ._listener import LoopbackListener, respond, url_path
+from ._fast import CONFIG_KEYS, Lazy, now_ms, session_config
 from ._ui import UI, SilentUI, StdinLines, TerminalUI, default_open_browser, trap_ctrl_c
-from .session import (
-    AnswerBrowser, AwaitRedirect, Done, Failed, LaunchBrowser, Listen, Locked, LoginReport,
-    LogoutReport, Notice, Outcome, ProfileInfo, SendRequest, ShowAuthorizationUrl, ShowUserCode, Status, TokenReport,
-    Unlocked, WaitUntil, action_from_dict,
-)
 
-if TYPE_CHECKING:  # the JSON's TypedDicts: for the type checker only (importing them costs 10 ms)
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing is the type checker's: a cached token loads nothing but this module
+    import threading
+    from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Type, TypeVar, Union
+
+    from . import _listener, session as _s
     from ._contract import Command
     from ._lock import CredentialLock
+    from .session import AwaitRedirect, Done, LoginReport, LogoutReport, Outcome, ProfileInfo, Status, TokenReport
 
-__all__ = ["Client", "LoginReport", "LogoutReport", "Status", "ProfileInfo", "TokenReport"]
+    T = TypeVar("T")
+else:  # imported when first used: the session's dataclasses, the listener's sockets
+    _s, _listener = Lazy("session"), Lazy("_listener")
 
-ReadLine = Callable[[float], Optional[str]]
-T = TypeVar("T")
+__all__ = ["Client"]
+
 _CANCEL = '{"type":"cancel"}'
 # What a request interrupted by Ctrl-C is answered with (the session then ends `cancelled`).
-_INTERRUPTED: Dict[type, Dict[str, Any]] = {
-    SendRequest: {"type": "transport_error", "kind": "other", "message": "interrupted"},
-    LaunchBrowser: {"type": "browser_launched", "launched": False},
-    Listen: {"type": "io_error", "message": "interrupted"},
+_INTERRUPTED: Dict[str, Dict[str, Any]] = {
+    "SendRequest": {"type": "transport_error", "kind": "other", "message": "interrupted"},
+    "LaunchBrowser": {"type": "browser_launched", "launched": False},
+    "Listen": {"type": "io_error", "message": "interrupted"},
 }
 
 
@@ -50,7 +49,7 @@ def _of(outcome: Outcome, kind: Type[T]) -> T:
 class _Run:
     """What one session's execution holds: the listener, the browser waiting for its page."""
 
-    listener: Optional[LoopbackListener] = None
+    listener: Optional[_listener.LoopbackListener] = None
     browser: Any = None
     cancel_sent = False
     doing: Any = None  # the request being done, until its answer is handed to the session
@@ -92,7 +91,7 @@ class Client:
         launch_browser: Optional[bool] = None, interactive: bool = True,
         ui: Optional[UI] = None, transport: Any = None, timeout_ms: Optional[int] = None,
         open_browser: Optional[Callable[[str], bool]] = None,
-        read_line: Optional[ReadLine] = None, cancel: Optional[threading.Event] = None,
+        read_line: Optional[Callable[[float], Optional[str]]] = None, cancel: Optional[threading.Event] = None,
     ) -> None:
         self.app, self.issuer, self.client_id = app, issuer, client_id
         given = locals()
@@ -129,14 +128,14 @@ class Client:
         ``browser``, ``paste``, ``client_credentials``, ``password`` (``username=``, ``password=``;
         needs ``enable_password_grant=True``) or ``token`` (an API key: ``token=``, sent as a
         Bearer token or in ``header=`` after ``prefix=``)."""
-        command: Dict[str, Any] = {"op": "login", "method": method}
+        command: Any = {"op": "login", "method": method}  # (a Command, checked by the session)
         if username is not None or password is not None:
             command.update(username=username, password=password)
         if token is not None:
             command["token"] = token
             bearer = {"scheme": "bearer"}
             command["presentation"] = {"scheme": "header", "name": header, "prefix": prefix} if header else bearer
-        return self._expect(cast("Command", command), LoginReport)
+        return self._expect(command, _s.LoginReport)
 
     def get_token(self) -> str:
         """A valid access token (or key): ``<APP>_TOKEN`` when set, else the stored credential,
@@ -147,32 +146,31 @@ class Client:
 
     def _token(self, got: Union[str, Tuple[_native.Session, str]]) -> str:
         """The token of a native ``get_token``: as is, or from the session it handed over."""
-        return got if isinstance(got, str) else _of(self._carry_on(*got), TokenReport).token
+        return got if isinstance(got, str) else _of(self._carry_on(*got), _s.TokenReport).token
 
     def get_token_report(self) -> TokenReport:
         """Like :meth:`get_token`, with where the token came from, its header and expiry."""
-        return self._expect({"op": "get_token"}, TokenReport)
+        return self._expect({"op": "get_token"}, _s.TokenReport)
 
     def authorization_header(self, force_refresh: bool = False) -> Tuple[str, str]:
         """The header presenting the credential, ``(name, value)``: ``("Authorization",
         "Bearer …")`` or an API key's own header. ``force_refresh`` renews it first."""
-        command: Command = {"op": "refresh"} if force_refresh else {"op": "get_token"}
-        return self._expect(command, TokenReport).header
+        return self._expect({"op": "refresh"} if force_refresh else {"op": "get_token"}, _s.TokenReport).header
 
     def refresh(self) -> TokenReport:
         """Renews the stored credential now, whatever its expiry. Unlike :meth:`get_token`, a
         refused renewal is an error even while the current token is still valid."""
-        return self._expect({"op": "refresh"}, TokenReport)
+        return self._expect({"op": "refresh"}, _s.TokenReport)
 
     def logout(self) -> LogoutReport:
         """Revokes the stored tokens at the server (refresh token first, RFC 7009), then deletes
         the credential; offline, it still deletes and says the server copy was not revoked."""
-        return self._expect({"op": "logout"}, LogoutReport)
+        return self._expect({"op": "logout"}, _s.LogoutReport)
 
     def status(self) -> Status:
         """Which token :meth:`get_token` would use, from where, and in what state (no network;
         a store problem is reported in ``error``)."""
-        return self._expect({"op": "status"}, Status)
+        return self._expect({"op": "status"}, _s.Status)
 
     def profiles(self) -> List[ProfileInfo]:
         """The stored profiles for this issuer and client."""
@@ -195,7 +193,7 @@ class Client:
         """Takes the credential's lock (the one renewals take, in every language), ``with`` it."""
         from ._lock import CredentialLock
 
-        return CredentialLock(self, self._expect({"op": "lock"}, Locked))
+        return CredentialLock(self, self._expect({"op": "lock"}, _s.Locked))
 
     # ------------------------------------------------------------------ the executor
 
@@ -208,14 +206,15 @@ class Client:
     def _carry_on(self, session: _native.Session, action_json: str) -> Outcome:
         """Executes ``session`` from ``action_json`` (its current action) to its end. The first
         Ctrl-C cancels it (it ends cleanly: a held lock is released); a second one raises."""
-        run, ctrl_c = _Run(), threading.Event()
+        import json
+
+        run, (ctrl_c, restore) = _Run(), trap_ctrl_c()
         run.cancelled = lambda: ctrl_c.is_set() or (self.cancel is not None and self.cancel.is_set())
-        restore = trap_ctrl_c(ctrl_c)
         try:
             while True:
                 try:
-                    result = self._execute(session, action_from_dict(json.loads(action_json)), run)
-                    if isinstance(result, Done):
+                    result = self._execute(session, _s.action_from_dict(json.loads(action_json)), run)
+                    if isinstance(result, _s.Done):
                         return result.result
                     if run.cancelled() and not run.cancel_sent:
                         run.cancel_sent = True
@@ -225,7 +224,7 @@ class Client:
                         raise
                     run.cancel_sent = True
                     session.handle_json(_CANCEL, now_ms())
-                    answer = _INTERRUPTED.get(type(run.doing))
+                    answer = _INTERRUPTED.get(type(run.doing).__name__)
                     if answer is not None:
                         session.handle_json(json.dumps(dict(answer, id=run.doing.id)), now_ms())
                 action_json = session.advance_json(now_ms())
@@ -239,40 +238,41 @@ class Client:
 
     def _execute(self, session: _native.Session, action: Any, run: _Run) -> Optional[Done]:
         """Does what ``action`` asks; returns it when it is ``done``; raises ``failed``."""
+        import json  # (like the session's classes: loaded by a session that runs, not at start-up)
         answer: Optional[Dict[str, Any]] = None
         run.doing = action
-        if isinstance(action, Done):
+        if isinstance(action, _s.Done):
             return action
-        if isinstance(action, Failed):
+        if isinstance(action, _s.Failed):
             raise action.error
-        if isinstance(action, SendRequest):
+        if isinstance(action, _s.SendRequest):
             answer = self.transport.send(action).to_dict()
-        elif isinstance(action, WaitUntil):
+        elif isinstance(action, _s.WaitUntil):
             # Wake early only to hand a new Ctrl-C to the session: a wait it still asks for
             # after the cancel is one it will not cut short (storing issued tokens).
             while (run.cancel_sent or not run.cancelled()) and now_ms() < action.at_ms:
                 if action.progress is not None:
                     self.ui.progress(now_ms(), action.progress)
                 time.sleep(max(0, min(action.at_ms - now_ms(), 100)) / 1000)
-        elif isinstance(action, ShowUserCode):
+        elif isinstance(action, _s.ShowUserCode):
             self.ui.show_user_code(action)
-        elif isinstance(action, ShowAuthorizationUrl):
+        elif isinstance(action, _s.ShowAuthorizationUrl):
             self.ui.show_authorization_url(action)
-        elif isinstance(action, Notice):
+        elif isinstance(action, _s.Notice):
             self.ui.notice(action)
-        elif isinstance(action, LaunchBrowser):
+        elif isinstance(action, _s.LaunchBrowser):
             answer = {"type": "browser_launched", "id": action.id, "launched": bool(self._open_browser(action.url))}
-        elif isinstance(action, Listen):
+        elif isinstance(action, _s.Listen):
             try:
-                run.listener = LoopbackListener(action.host, action.port, action.not_found_html)
+                run.listener = _listener.LoopbackListener(action.host, action.port, action.not_found_html)
                 answer = {"type": "listening", "id": action.id, "port": run.listener.port}
             except OSError as e:
                 answer = {"type": "io_error", "id": action.id, "message": str(e) or type(e).__name__}
-        elif isinstance(action, AwaitRedirect):
+        elif isinstance(action, _s.AwaitRedirect):
             answer = self._await_redirect(action, run)
-        elif isinstance(action, AnswerBrowser):
+        elif isinstance(action, _s.AnswerBrowser):
             if run.browser is not None:
-                respond(run.browser, action.status, action.html)
+                _listener.respond(run.browser, action.status, action.html)
                 run.browser = None
         else:  # await_response (a request handed out and not answered) or a storage primitive
             raise Error(f"Unexpected session action {action!r}.", code="internal_error")
@@ -285,7 +285,7 @@ class Client:
         if action.source == "listener":
             if run.listener is None:
                 raise Error("A redirect was awaited without a listener.", code="internal_error")
-            got = run.listener.wait(url_path(action.redirect_uri), action.until_ms, run.cancelled, now_ms)
+            got = run.listener.wait(_listener.url_path(action.redirect_uri), action.until_ms, run.cancelled, now_ms)
             if got is None:
                 return None  # the deadline or a cancel: the session says which
             target, run.browser = got

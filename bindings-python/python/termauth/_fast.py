@@ -26,6 +26,18 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+class Lazy:
+    """A submodule of this package, imported when one of its names is first used (what start-up
+    does not need stays unloaded: a cached token needs none of the session's dataclasses)."""
+
+    def __init__(self, module: str) -> None:
+        self.module = module
+
+    def __getattr__(self, name: str) -> Any:
+        value = self.__dict__[name] = getattr(__import__(self.module, globals(), None, (name,), 1), name)
+        return value
+
+
 def session_config(app: str, issuer: str, client_id: str, options: Mapping[str, Any]) -> Dict[str, Any]:
     """The core's ``SessionConfig`` (as a dict) for these :class:`termauth.Client` arguments;
     ``None`` means the core's default."""

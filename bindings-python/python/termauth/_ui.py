@@ -10,13 +10,16 @@ module only draws them — it adds no sentence, and substitutes nothing but ``{l
 from __future__ import annotations
 
 import os
-import queue
-import signal
 import sys
-import threading
-from typing import IO, Any, Callable, Optional
 
-from .session import Notice, Progress, Prompt, ShowAuthorizationUrl, ShowUserCode
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # every Client builds a UI, a cached token's too: at start-up this module
+    # imports nothing more (queue, signal and threading load when they are used)
+    import queue
+    import threading
+    from typing import IO, Any, Callable, Optional, Tuple
+
+    from .session import Notice, Progress, Prompt, ShowAuthorizationUrl, ShowUserCode
 
 __all__ = ["UI", "TerminalUI", "SilentUI", "StdinLines", "default_open_browser", "trap_ctrl_c", "minutes_seconds"]
 
@@ -148,6 +151,9 @@ class StdinLines:
     _shared: Optional["StdinLines"] = None
 
     def __init__(self) -> None:
+        import queue
+        import threading
+
         self._lines: "queue.Queue[Optional[str]]" = queue.Queue()
         threading.Thread(target=self._pump, name="termauth-stdin", daemon=True).start()
 
@@ -168,6 +174,8 @@ class StdinLines:
                 return
 
     def __call__(self, timeout: float) -> Optional[str]:
+        import queue
+
         try:
             line = self._lines.get(timeout=timeout)
         except queue.Empty:
@@ -178,15 +186,20 @@ class StdinLines:
         return line
 
 
-def trap_ctrl_c(pressed: threading.Event) -> Callable[[], None]:
+def trap_ctrl_c() -> Tuple[threading.Event, Callable[[], None]]:
     """While a command runs in the main thread with Python's own SIGINT handler on: the first
-    Ctrl-C sets ``pressed`` (the client then cancels the session, which ends cleanly, a held
-    lock released) instead of interrupting whatever runs; a second one raises
-    ``KeyboardInterrupt``. Returns the function that puts the previous handler back."""
+    Ctrl-C sets the event it returns, ``pressed`` (the client then cancels the session, which
+    ends cleanly, a held lock released) instead of interrupting whatever runs; a second one
+    raises ``KeyboardInterrupt``. Returns ``pressed`` and the function that puts the previous
+    handler back."""
+    import signal
+    import threading
+
+    pressed = threading.Event()
     if threading.current_thread() is not threading.main_thread():
-        return lambda: None
+        return pressed, lambda: None
     if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-        return lambda: None
+        return pressed, lambda: None
 
     def on_ctrl_c(signum: int, frame: Any) -> None:
         if pressed.is_set():
@@ -198,4 +211,4 @@ def trap_ctrl_c(pressed: threading.Event) -> Callable[[], None]:
     def restore() -> None:
         signal.signal(signal.SIGINT, previous)
 
-    return restore
+    return pressed, restore
