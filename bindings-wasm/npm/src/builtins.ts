@@ -1,23 +1,27 @@
-// The Node built-ins the package uses at start-up, loaded with `require` rather than ESM
-// `import`. An ESM import of a built-in makes Node build its module namespace, which runs
-// every lazy getter of the module: for node:fs that loads the streams and fs/promises.
-// Measured with bench/node's cold start (import + cached getToken, 84 interleaved runs
-// each): 2 ms faster (about 2 %). bindings-wasm/build.sh does the same for the
-// wasm-bindgen glue's read of the .wasm. Load nothing else here at import time: a
-// built-in that `getToken` does not need (node:http loads the streams and net) costs
-// more than it saves.
-import { createRequire } from 'node:module';
+// The Node built-ins the package uses at start-up, taken from process.getBuiltinModule
+// (Node 20.16+) rather than an ESM `import`. An ESM import of a built-in makes Node build its
+// module namespace, which runs every lazy getter of the module: for node:fs that loads the
+// streams and fs/promises (2 ms of a cold start, bench/node). `createRequire` (for the
+// optional packages) would load node:module and the source-map support on every start:
+// it is made on first use. bindings-wasm/build.sh does the same for the wasm-bindgen glue's
+// read of the .wasm. Load nothing else here at import time: a built-in that `getToken` does
+// not need (node:http loads the streams and net) costs more than it saves.
+
+let requireHere: NodeJS.Require | undefined;
 
 /**
- * CommonJS `require`, relative to this package: for node:fs below and for what is
- * loaded on first use (node:readline, node:child_process, the optional packages undici and
- * @napi-rs/keyring, qrcode-generator), so importing termauth stays cheap.
+ * CommonJS `require`, relative to this package, made on first use: for what is loaded only
+ * when needed (the optional packages undici and @napi-rs/keyring, qrcode-generator), so
+ * importing termauth stays cheap.
  */
-export const load = createRequire(import.meta.url);
+export function load(id: string): unknown {
+  requireHere ??= process.getBuiltinModule('node:module').createRequire(import.meta.url);
+  return requireHere(id);
+}
 
 /** node:fs (every command reads the store). node:http and node:net are imported by the
  * loopback listener, which is itself imported only when a browser login starts. */
-export const fs = load('node:fs') as typeof import('node:fs');
+export const fs = process.getBuiltinModule('node:fs');
 
 /**
  * `n` bytes from the operating system's CSPRNG. On Unix, read from /dev/urandom with

@@ -20,7 +20,7 @@ import type {
 
 /** What one run keeps between actions. */
 interface Running {
-  cancel: AbortController;
+  cancel?: AbortController; // made on first need (Node loads AbortController on first use): cancelOf
   cancelSent: boolean;
   listener?: LoopbackListener;
   browser?: Arrival;
@@ -29,6 +29,7 @@ interface Running {
 }
 
 const MAX_TIMER = 2 ** 31 - 1;
+const cancelOf = (running: Running) => (running.cancel ??= new AbortController());
 
 function sleepUntil(atMs: number, signal: AbortSignal | undefined, maxMs: number): Promise<void> {
   return new Promise((resolve) => {
@@ -162,8 +163,8 @@ export class Client {
   async #run(command: SessionCommand, login: LoginOptions = {}): Promise<SessionOutcome> {
     const spec = { command, config: this.#config(), environment: snapshot(this.options.app) };
     const session = Session.start(spec, randomSeed(), Date.now());
-    const running: Running = { cancel: new AbortController(), cancelSent: false };
-    const stop = () => running.cancel.abort();
+    const running: Running = { cancelSent: false };
+    const stop = () => cancelOf(running).abort();
     login.signal?.addEventListener('abort', stop, { once: true });
     if (login.signal?.aborted) stop();
     try {
@@ -199,14 +200,14 @@ export class Client {
   /** Ctrl-C, once something may take a while: the first cancels the session, a second exits with 130. */
   #armSigint(running: Running): void {
     if (running.stopSigint || this.options.interactive === false) return;
-    const onSigint = () => (running.cancel.signal.aborted ? process.exit(130) : running.cancel.abort());
+    const onSigint = () => (running.cancel?.signal.aborted ? process.exit(130) : cancelOf(running).abort());
     process.on('SIGINT', onSigint);
     running.stopSigint = () => process.off('SIGINT', onSigint);
   }
 
   async #execute(session: Session, running: Running, login: LoginOptions): Promise<SessionOutcome> {
     for (;;) {
-      if (running.cancel.signal.aborted && !running.cancelSent) {
+      if (running.cancel?.signal.aborted && !running.cancelSent) {
         running.cancelSent = true;
         session.handle({ type: 'cancel' }, Date.now());
       }
@@ -230,9 +231,9 @@ export class Client {
           this.#armSigint(running);
           // Wake early only to hand a new Ctrl-C to the session: a wait it still asks for
           // after the cancel is one it will not cut short (storing issued tokens).
-          while (Date.now() < action.at_ms && (running.cancelSent || !running.cancel.signal.aborted)) {
+          while (Date.now() < action.at_ms && (running.cancelSent || !running.cancel?.signal.aborted)) {
             if (action.progress) this.#terminal.progress(Date.now(), action.progress);
-            await sleepUntil(action.at_ms, running.cancelSent ? undefined : running.cancel.signal, 100);
+            await sleepUntil(action.at_ms, running.cancelSent ? undefined : cancelOf(running).signal, 100);
           }
           break;
         case 'launch_browser':
@@ -262,7 +263,7 @@ export class Client {
         }
         case 'await_redirect': {
           this.#armSigint(running);
-          const { signal } = running.cancel;
+          const { signal } = cancelOf(running);
           if (action.source === 'listener') {
             if (!running.listener) throw unexpected('a redirect was awaited without a listener');
             const arrival = await running.listener.wait(action.redirect_uri, action.until_ms, signal);

@@ -1,7 +1,6 @@
 // What a session needs to know about this process (the same snapshot as
 // native/src/environment.rs), and opening a browser. The core decides with the snapshot
 // (CI, SSH, display, `<APP>_TOKEN`, the config directory…); this only observes.
-import { load } from './builtins.js';
 import { sessionVariables } from './session.js';
 import type { Environment, Platform } from './types.js';
 
@@ -12,7 +11,7 @@ export function platform(): Platform {
 
 /** This machine's host name (named in lock files; the same as the Rust driver's on Linux). */
 export function hostname(): string {
-  return (load('node:os') as typeof import('node:os')).hostname();
+  return process.getBuiltinModule('node:os').hostname();
 }
 
 const variableNames = new Map<string, string[]>();
@@ -35,7 +34,7 @@ export function snapshot(app: string, env: NodeJS.ProcessEnv = process.env): Env
 function trySpawn(program: string, args: string[]): boolean {
   try {
     // Loaded only when a browser is opened: importing termauth stays cheap.
-    const { spawn } = load('node:child_process') as typeof import('node:child_process');
+    const { spawn } = process.getBuiltinModule('node:child_process');
     const child = spawn(program, args, { stdio: 'ignore', detached: true });
     child.on('error', () => {});
     child.unref();

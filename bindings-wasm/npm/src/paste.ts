@@ -1,7 +1,6 @@
 // Paste mode's input: the lines a user types (or a host writes) on a stream, one at a time,
 // for the session's `await_redirect` with source `paste`. IO only: what a line means is the
 // session's.
-import { load } from './builtins.js';
 import type { Interface } from 'node:readline';
 
 const MAX_TIMER = 2 ** 31 - 1;
@@ -13,7 +12,7 @@ export class LineReader {
   #waiter: ((l: string | null) => void) | undefined;
   constructor(input: NodeJS.ReadableStream) {
     // node:readline is loaded only for paste mode: importing termauth stays cheap.
-    const { createInterface } = load('node:readline') as typeof import('node:readline');
+    const { createInterface } = process.getBuiltinModule('node:readline');
     this.#rl = createInterface({ input, terminal: false });
     this.#rl.on('line', (l) => this.#push(l));
     this.#rl.on('close', () => this.#push(null));

@@ -4,13 +4,14 @@
 // write or lock, and what it means (paths, formats, lock staleness), is the session's
 // (termauth_core::store). A failure is answered with `io_error` carrying the OS's text.
 import { fs, randomBytes } from './builtins.js';
-import { dirname, basename, join } from 'node:path';
 import { keyringDelete, keyringGet, keyringSet } from './keyring.js';
 import type { SessionAction, SessionInput } from './types.js';
 
 /** Files the session reads are small (records, pointers, locks, profiles, metadata); a larger one is refused rather than read. */
 export const MAX_FILE_BYTES = 1024 * 1024;
 
+// Not an ESM import of node:path: that builds its module namespace (see builtins.ts).
+const { dirname, basename, join } = process.getBuiltinModule('node:path');
 const isCode = (e: unknown, code: string) => (e as { code?: string } | null)?.code === code;
 const text = (e: unknown) => (e instanceof Error ? e.message : String(e));
 const windows = process.platform === 'win32';

@@ -38,9 +38,11 @@ function run(args, env) {
 
 test('the tarball holds the ESM build, the .d.ts files and the optimised .wasm, and no install scripts', () => {
   const files = app.info.files.map((f) => f.path).sort();
-  for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/types.d.ts', 'wasm/termauth_wasm_bg.wasm', 'wasm/termauth_wasm.js', 'package.json']) {
+  for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/types.d.ts', 'wasm/termauth_wasm_bg.wasm', 'wasm/termauth_wasm.d.ts', 'package.json']) {
     assert.ok(files.includes(f), `${f} in ${files.join(', ')}`);
   }
+  // The wasm-bindgen glue is bundled into dist/index.js; a second copy would be a second module instance.
+  assert.ok(!files.includes('wasm/termauth_wasm.js'), 'the glue only inside dist/index.js');
   assert.ok(!files.some((f) => f.startsWith('test/') || f.startsWith('src/')), 'no tests or sources');
   const manifest = JSON.parse(readFileSync(join(app.dir, 'node_modules', 'termauth', 'package.json'), 'utf8'));
   const scripts = Object.keys(manifest.scripts ?? {});
