@@ -49,12 +49,14 @@ mod session;
 mod storage;
 // One exchange at a time.
 mod flows;
-// Batteries included.
+// Batteries included (the `client` feature: ureq, rustls; the Go package's library has none).
+#[cfg(feature = "client")]
 mod client;
 // For C hosts without a JSON parser.
 mod json;
 
 pub use boundary::{termauth_str, termauth_string_free};
+#[cfg(feature = "client")]
 pub use client::*;
 pub use errors::*;
 pub use flows::*;

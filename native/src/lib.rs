@@ -21,15 +21,20 @@
 //! # Ok::<(), termauth::Error>(())
 //! ```
 
+#[cfg(feature = "client")]
 pub mod client;
+#[cfg(feature = "client")]
 pub mod driver;
 pub mod environment;
+#[cfg(feature = "client")]
 pub mod listener;
 pub mod storage;
 pub mod store;
+#[cfg(feature = "client")]
 pub mod transport;
 pub mod ui;
 
+#[cfg(feature = "client")]
 pub use client::{
     Client, Config, CredentialLock, LoginMethod, LoginReport, LogoutReport, ProfileInfo, SecretMethod, Status, TokenReport,
 };

@@ -265,21 +265,45 @@ fn process_alive(pid: u32) -> Option<bool> {
     cfg!(target_os = "linux").then(|| Path::new(&format!("/proc/{pid}")).exists())
 }
 
-/// The OS keyring (keyring-rs: Secret Service, Keychain, Credential Manager). `Err` carries
-/// why it cannot be used, as the platform says it.
-#[cfg(feature = "keyring")]
+/// The OS keyring (keyring-core with the platform's store: Secret Service, Keychain,
+/// Credential Manager). `Err` carries why it cannot be used, as the platform says it.
+#[cfg(any(feature = "keyring", feature = "keyring-libdbus"))]
 mod keyring_backend {
-    fn entry(service: &str, account: &str) -> Result<keyring::Entry, String> {
-        keyring::Entry::new(service, account).map_err(describe)
+    use keyring_core::{Entry, Error};
+    use std::sync::LazyLock;
+
+    /// The platform store, set up once (as the `keyring` crate's v1 mode does).
+    static STORE: LazyLock<Result<(), Error>> = LazyLock::new(|| {
+        #[cfg(any(target_os = "macos", target_os = "ios"))]
+        let store = apple_native_keyring_store::keychain::Store::new()?;
+        #[cfg(target_os = "windows")]
+        let store = windows_native_keyring_store::Store::new()?;
+        // Secret Service: over libdbus when that feature is on, else over zbus.
+        #[cfg(all(unix, not(any(target_os = "macos", target_os = "ios", target_os = "android")), feature = "keyring-libdbus"))]
+        let store = dbus_secret_service_keyring_store::Store::new()?;
+        #[cfg(all(
+            unix,
+            not(any(target_os = "macos", target_os = "ios", target_os = "android")),
+            not(feature = "keyring-libdbus")
+        ))]
+        let store = zbus_secret_service_keyring_store::Store::new()?;
+        #[cfg(any(windows, all(unix, not(any(target_os = "ios", target_os = "android")))))]
+        {
+            keyring_core::set_default_store(store);
+            Ok(())
+        }
+        #[cfg(not(any(windows, all(unix, not(any(target_os = "ios", target_os = "android"))))))]
+        Err(Error::NoDefaultStore)
+    });
+
+    fn entry(service: &str, account: &str) -> Result<Entry, String> {
+        if let Err(init) = &*STORE {
+            return Err(describe(&format!("the OS keyring could not be opened: {init}")));
+        }
+        Entry::new(service, account).map_err(|e| describe(&e.to_string()))
     }
 
-    fn describe(e: keyring::Error) -> String {
-        let text = match (&e, keyring::Entry::store_status()) {
-            // The platform store failed to start: its own error says why (e.g. no D-Bus
-            // session bus, no Secret Service).
-            (keyring::Error::NoDefaultStore, Err(init)) => format!("the OS keyring could not be opened: {init}"),
-            _ => e.to_string(),
-        };
+    fn describe(text: &str) -> String {
         if text.contains("org.freedesktop.secrets")
             || text.contains("ServiceUnknown")
             || text.contains("DBus")
@@ -287,31 +311,31 @@ mod keyring_backend {
         {
             format!("no Secret Service is running on the session bus ({text})")
         } else {
-            text
+            text.to_string()
         }
     }
 
     pub fn get(service: &str, account: &str) -> Result<Option<String>, String> {
         match entry(service, account)?.get_password() {
             Ok(s) => Ok(Some(s)),
-            Err(keyring::Error::NoEntry) => Ok(None),
-            Err(e) => Err(describe(e)),
+            Err(Error::NoEntry) => Ok(None),
+            Err(e) => Err(describe(&e.to_string())),
         }
     }
 
     pub fn set(service: &str, account: &str, secret: &str) -> Result<(), String> {
-        entry(service, account)?.set_password(secret).map_err(describe)
+        entry(service, account)?.set_password(secret).map_err(|e| describe(&e.to_string()))
     }
 
     pub fn delete(service: &str, account: &str) -> Result<(), String> {
         match entry(service, account)?.delete_credential() {
-            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
-            Err(e) => Err(describe(e)),
+            Ok(()) | Err(Error::NoEntry) => Ok(()),
+            Err(e) => Err(describe(&e.to_string())),
         }
     }
 }
 
-#[cfg(not(feature = "keyring"))]
+#[cfg(not(any(feature = "keyring", feature = "keyring-libdbus")))]
 mod keyring_backend {
     const NONE: &str = "this build of termauth has no keyring support";
     pub fn get(_: &str, _: &str) -> Result<Option<String>, String> {

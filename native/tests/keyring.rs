@@ -4,7 +4,7 @@
 //! listens). The real keyring test is `#[ignore]`d: it needs an unlocked Secret Service on
 //! the session bus. Run it with `native/tests/run-keyring-test.sh`, which starts a private
 //! D-Bus session and gnome-keyring-daemon for it.
-#![cfg(all(feature = "keyring", target_os = "linux"))]
+#![cfg(all(any(feature = "keyring", feature = "keyring-libdbus"), target_os = "linux"))]
 
 mod common;
 
