@@ -20,16 +20,19 @@ if [ ! -d tests/idp/node_modules/oidc-provider ]; then
 fi
 
 # Debian packages: a Secret Service for the keyring tests (gnome-keyring under
-# dbus-run-session), and valgrind and pkg-config for the C ABI tests. Usually present; when
-# one is missing and we are root, install them. Without them the keyring tests are skipped
-# and say so; the C tests need valgrind and pkg-config.
+# dbus-run-session), valgrind and pkg-config for the C ABI tests, and an arm64 C compiler
+# with qemu-user to build and run the Go package on linux/arm64 (its prebuilt library).
+# Usually present; when one is missing and we are root, install them. Without them the
+# keyring and arm64 tests are skipped and say so (in CI the arm64 one fails instead); the C
+# tests need valgrind and pkg-config.
 missing=""
-for tool in gnome-keyring-daemon dbus-run-session valgrind pkg-config; do
+for tool in gnome-keyring-daemon dbus-run-session valgrind pkg-config aarch64-linux-gnu-gcc qemu-aarch64; do
   command -v "$tool" >/dev/null || missing="$missing $tool"
 done
 if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    (apt-get update -qq && apt-get install -y -qq --no-install-recommends gnome-keyring dbus dbus-x11 valgrind pkg-config >/dev/null) \
+    (apt-get update -qq && apt-get install -y -qq --no-install-recommends gnome-keyring dbus dbus-x11 valgrind pkg-config \
+      gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user >/dev/null) \
       || echo "setup: could not install:$missing" >&2
   else
     echo "setup: missing:$missing (install them with apt-get as root)" >&2

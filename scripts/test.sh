@@ -58,6 +58,8 @@ if [ -f bindings-wasm/keyring-test.sh ]; then
   echo "== keyring shared by Rust and Node (@napi-rs/keyring) on a real Secret Service"
   bash bindings-wasm/keyring-test.sh
 fi
+echo "== keyring shared by Rust (zbus) and Go (its prebuilt library: libdbus) on a real Secret Service"
+bash bindings-ffi/keyring-test.sh
 
 echo "== tests/idp: the authorization server fixture's own self-test"
 node --test tests/idp/selftest.mjs

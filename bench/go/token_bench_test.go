@@ -5,7 +5,10 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -15,6 +18,11 @@ import (
 
 // A stored API-key-free OAuth credential that is valid for an hour, in a temp file store.
 func cachedClient(b *testing.B) *termauth.Client {
+	c, _ := cachedClientIn(b)
+	return c
+}
+
+func cachedClientIn(b *testing.B) (*termauth.Client, string) {
 	dir := b.TempDir()
 	os.Setenv("TERMAUTH_NO_KEYRING", "1")
 	c, err := termauth.New(termauth.Config{App: "bench", Issuer: "https://as.example.com", ClientID: "cli",
@@ -27,7 +35,7 @@ func cachedClient(b *testing.B) *termauth.Client {
 	if _, err := c.Login(context.Background(), termauth.Token("at-0123456789abcdef0123456789abcdef")); err != nil {
 		b.Fatal(err)
 	}
-	return c
+	return c, dir
 }
 
 type nopWriter struct{}
@@ -71,6 +79,51 @@ func BenchmarkReuseTokenSourceStatic(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		if _, err := ts.Token(); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// The file-read baseline for BenchmarkTokenThroughCgo: what a Go CLI on x/oauth2 does to
+// get its stored token at each start, doing the same IO as termauth's Token() (strace: open,
+// fstat and read of profiles.json, then of the credential): open, stat (the permission
+// check), read and JSON-decode both files, build an oauth2.Token and check Valid() (which
+// reads the clock, as termauth does).
+func BenchmarkOAuth2FileRead(b *testing.B) {
+	_, dir := cachedClientIn(b)
+	creds, err := filepath.Glob(filepath.Join(dir, "credentials", "*.json"))
+	if err != nil || len(creds) != 1 {
+		b.Fatalf("credential file: %v %v", creds, err)
+	}
+	profiles, cred := filepath.Join(dir, "profiles.json"), creds[0]
+	read := func(path string, v any) {
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		if st, err := f.Stat(); err != nil || st.Mode().Perm()&0o077 != 0 {
+			b.Fatalf("%s: %v %v", path, st.Mode(), err)
+		}
+		data, err := io.ReadAll(f)
+		if err != nil || json.Unmarshal(data, v) != nil {
+			b.Fatalf("%s: %v", path, err)
+		}
+	}
+	expiry := time.UnixMilli(time.Now().Add(time.Hour).UnixMilli())
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		var p struct {
+			Active map[string]string `json:"active"`
+		}
+		read(profiles, &p)
+		var r struct {
+			Key          string         `json:"key"`
+			Presentation map[string]any `json:"presentation"`
+		}
+		read(cred, &r)
+		tok := &oauth2.Token{AccessToken: r.Key, TokenType: "Bearer", Expiry: expiry}
+		if len(p.Active) == 0 || !tok.Valid() {
+			b.Fatal("no token")
 		}
 	}
 }
