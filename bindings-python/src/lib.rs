@@ -13,7 +13,7 @@
 //!   advanced in the same call; [`get_token`]: the same for `get_token`, returning the
 //!   token itself when only storage was needed — the documented cached path is this one call.
 //! * [`PyFlow`] (`Flow`): any termauth-core flow, for apps that drive a protocol by hand.
-//! * Helpers the pure-Python layer renders with: `qr_lines`, `exit_code`,
+//! * Helpers the pure-Python layer renders with: `qr_lines`, `exit_code`, `error_line`,
 //!   `environment_json`, `pkce_pair`.
 //!
 //! Errors are raised as `termauth.Error` subclasses (built by `termauth._errors.from_json`
@@ -351,6 +351,17 @@ fn exit_code(py: Python<'_>, error_json: &str) -> PyResult<u8> {
     })
 }
 
+/// The line a CLI prints for this error before exiting with its exit code (the core's
+/// `Error::line`): `program: message [code]`.
+#[pyfunction]
+fn error_line(py: Python<'_>, program: &str, error_json: &str) -> PyResult<String> {
+    guard(py, || {
+        let error: Error = serde_json::from_str(error_json)
+            .map_err(|_| Error::usage("invalid_error", "The error is not a termauth error record."))?;
+        Ok(error.line(program))
+    })
+}
+
 // ---- flows -----------------------------------------------------------------------------------
 
 /// One termauth-core flow (any kind), driven with JSON.
@@ -454,6 +465,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(get_token, m)?)?;
     m.add_function(wrap_pyfunction!(environment_json, m)?)?;
     m.add_function(wrap_pyfunction!(exit_code, m)?)?;
+    m.add_function(wrap_pyfunction!(error_line, m)?)?;
     m.add_function(wrap_pyfunction!(qr_lines, m)?)?;
     m.add_function(wrap_pyfunction!(pkce_pair, m)?)?;
     m.add_function(wrap_pyfunction!(_test_panic, m)?)?;

@@ -6,6 +6,7 @@ through the session, the exit codes, typing of actions, and a light import."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -490,6 +491,54 @@ def test_exit_codes_are_the_cores() -> None:
         assert _native.exit_code(error.to_json()) == code
     with pytest.raises(termauth.UsageError):
         _native.exit_code("{not json")
+
+
+def _cli(program: str, body: str, tmp_path: Any) -> "subprocess.CompletedProcess[str]":
+    """Runs ``body`` inside ``with termauth.cli_errors(program):`` in a child python."""
+    import textwrap
+
+    script = f"import termauth\nwith termauth.cli_errors({program!r}):\n" + textwrap.indent(textwrap.dedent(body), "    ")
+    env = dict(os.environ, TERMAUTH_NO_KEYRING="1")
+    return subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, cwd=str(tmp_path))
+
+
+# The same cases as the npm package's test/runcli.test.mjs.
+def test_cli_errors_not_logged_in_is_one_line_and_exit_3(tmp_path: Any) -> None:
+    r = _cli("mycli", f"""
+        c = termauth.Client("mycli", "https://login.example.com", "mycli", config_dir={str(tmp_path / "config")!r}, store="file")
+        print(c.get_token())""", tmp_path)
+    assert r.returncode == 3, r.stderr
+    assert r.stderr == "mycli: Not logged in. Run `mycli login` first. [not_logged_in]\n"
+    assert r.stdout == ""
+
+
+def test_cli_errors_cancelled_and_ctrl_c_exit_130(tmp_path: Any) -> None:
+    r = _cli("mycli", """
+        raise termauth.Cancelled("The login was cancelled.", code="cancelled", kind="interrupted", hint="fatal")""", tmp_path)
+    assert (r.returncode, r.stderr) == (130, "mycli: The login was cancelled. [cancelled]\n")
+    r = _cli("mycli", "raise KeyboardInterrupt", tmp_path)
+    assert (r.returncode, r.stderr) == (130, "")
+
+
+def test_cli_errors_program_name_with_escapes_is_shown_not_obeyed(tmp_path: Any) -> None:
+    r = _cli("my\x1b]0;owned\x07cli", """
+        raise termauth.OAuthError("The request was denied.", code="access_denied", kind="oauth", hint="reauthenticate")""", tmp_path)
+    assert r.returncode == 3
+    assert not any(ord(ch) < 32 and ch != "\n" or ord(ch) == 127 for ch in r.stderr), repr(r.stderr)
+    assert r.stderr.startswith("my") and r.stderr.endswith("cli: The request was denied. [access_denied]\n")
+
+
+def test_cli_errors_lets_a_bug_through_with_its_traceback(tmp_path: Any) -> None:
+    r = _cli("mycli", "raise TypeError('boom')", tmp_path)
+    assert r.returncode == 1
+    assert "Traceback" in r.stderr and "TypeError: boom" in r.stderr
+
+
+def test_error_line_is_the_cores() -> None:
+    e = termauth.TransportError("The server did not answer in time.", code="timeout", hint="retry_later")
+    assert (e.line("mycli"), e.exit_code) == ("mycli: The server did not answer in time. [timeout]", 4)
+    with pytest.raises(termauth.UsageError):
+        _native.error_line("mycli", "{not json")
 
 
 def test_qr_and_terminal_ui() -> None:

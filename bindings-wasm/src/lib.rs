@@ -181,6 +181,14 @@ pub fn exit_code(error: &str) -> u8 {
     serde_json::from_str::<Value>(error).ok().and_then(|v| Error::try_from(v).ok()).map_or(1, |e| e.exit_code())
 }
 
+/// The line a CLI prints for an error JSON before exiting with [`exit_code`]
+/// (`Error::line`: `program: message [code]`). A value that is not a termauth error gives
+/// `None`.
+#[wasm_bindgen(js_name = errorLine)]
+pub fn error_line(program: &str, error: &str) -> Option<String> {
+    serde_json::from_str::<Value>(error).ok().and_then(|v| Error::try_from(v).ok()).map(|e| e.line(program))
+}
+
 /// Validates and normalises a stored credential record: `{"ok":<record>}` or
 /// `{"error":…}` (`credential_corrupt`, `credential_newer_version`).
 #[wasm_bindgen(js_name = parseCredential)]

@@ -297,6 +297,19 @@ impl Error {
         }
     }
 
+    /// The one line a CLI prints for this error, on standard error, before it exits with
+    /// [`Error::exit_code`]: `program: message [code]` (the message says what to do; the
+    /// code is for a bug report or a search). `program` is shown as
+    /// [`crate::texts::shown`] shows text (controls made visible).
+    ///
+    /// ```
+    /// use termauth_core::Error;
+    /// assert_eq!(Error::cancelled().line("mycli"), "mycli: The login was cancelled. [cancelled]");
+    /// ```
+    pub fn line(&self, program: &str) -> String {
+        format!("{}: {} [{}]", crate::texts::shown(program), self.message, self.code)
+    }
+
     /// True for an OAuth error with this `error` code.
     pub fn is_oauth(&self, code: &str) -> bool {
         self.kind == ErrorKind::OAuth && self.code == code

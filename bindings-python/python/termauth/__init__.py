@@ -35,6 +35,7 @@ from ._errors import (
     StorageError,
     TransportError,
     UsageError,
+    cli_errors,
 )
 
 __version__ = "0.1.0"
@@ -62,6 +63,7 @@ __all__ = [
     "SilentUI",
     "get_token",
     "exit_code",
+    "cli_errors",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover

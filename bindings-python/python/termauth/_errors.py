@@ -76,6 +76,14 @@ class Error(Exception):
 
         return _native.exit_code(self.to_json())
 
+    def line(self, program: str) -> str:
+        """The one line a CLI prints for this error before exiting with :attr:`exit_code`:
+        termauth-core's ``Error::line``, ``program: message [code]`` (the message says what
+        to do), the same in every language."""
+        from . import _native
+
+        return _native.error_line(program, self.to_json())
+
     def to_dict(self) -> Dict[str, Any]:
         """The error as the core's JSON record (optional members omitted when absent)."""
         out: Dict[str, Any] = {"kind": self.kind, "code": self.code, "message": self.message, "hint": self.hint}
@@ -155,6 +163,39 @@ _BY_KIND: Dict[str, Type[Error]] = {
     "interrupted": InterruptedError,
     "storage": StorageError,
 }
+
+
+class cli_errors:  # noqa: N801 - a context manager, named like contextlib.suppress
+    """Ends a CLI the way termauth's own CLI ends, instead of with a traceback: a
+    :class:`termauth.Error` raised inside the ``with`` block (not logged in, access denied,
+    Ctrl-C during a login, a server down, ...) becomes one line on standard error
+    (:meth:`Error.line`) and ``SystemExit`` with its :attr:`Error.exit_code` (3 log in again,
+    4 retry later, 5 fix the configuration, 6 other, 130 cancelled); a ``KeyboardInterrupt``
+    outside a login exits with 130. Any other exception is a bug and goes on, with its
+    traceback::
+
+        import termauth
+
+        with termauth.cli_errors("mycli"):
+            client = termauth.Client("mycli", "https://login.example.com", "mycli")
+            print(client.get_token())
+    """
+
+    def __init__(self, program: str) -> None:
+        self.program = program
+
+    def __enter__(self) -> "cli_errors":
+        return self
+
+    def __exit__(self, kind: Any, value: Any, traceback: Any) -> None:
+        if isinstance(value, Error):
+            import sys
+
+            sys.stderr.write(value.line(self.program) + "\n")
+            sys.stderr.flush()
+            raise SystemExit(value.exit_code) from None
+        if isinstance(value, KeyboardInterrupt):
+            raise SystemExit(130) from None
 
 
 def from_dict(record: _contract.Error) -> Error:

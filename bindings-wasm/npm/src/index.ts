@@ -28,7 +28,7 @@ export {
   parseTokenResponse,
   coreVersion,
 } from './flow.js';
-export { Session, sessionVariables, exitCode } from './session.js';
+export { Session, sessionVariables, exitCode, describeError, runCli } from './session.js';
 export { Client } from './client.js';
 export type { ClientOptions, CredentialLock, LoginMethod, LoginOptions, Status } from './options.js';
 export { send, proxyFor, environmentFetch, MAX_RESPONSE_BYTES } from './transport.js';

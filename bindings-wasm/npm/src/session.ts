@@ -79,3 +79,40 @@ export function sessionVariables(app: string): string[] {
 export function exitCode(error: unknown): number {
   return error instanceof TermauthError ? wasm.exitCode(JSON.stringify(error.toJSON())) : 1;
 }
+
+/**
+ * What a CLI prints for an error and exits with: `line` is the core's
+ * `program: message [code]` (`Error::line`, the message saying what to do), `exitCode` as
+ * {@link exitCode}. `undefined` for anything that is not a TermauthError (a bug: let it throw).
+ */
+export function describeError(error: unknown, program: string): { line: string; exitCode: number } | undefined {
+  if (!(error instanceof TermauthError)) return undefined;
+  const json = JSON.stringify(error.toJSON());
+  const line = wasm.errorLine(program, json);
+  return line === undefined ? undefined : { line, exitCode: wasm.exitCode(json) };
+}
+
+/**
+ * Runs a CLI's main function and ends it as termauth's own CLI ends: a TermauthError (not
+ * logged in, access denied, Ctrl-C during a login, a server down, …) becomes one line on
+ * standard error and `process.exitCode` (3 log in again, 4 retry later, 5 fix the
+ * configuration, 6 other, 130 cancelled); any other error is thrown on, with its stack.
+ *
+ * ```js
+ * import { Client, runCli } from 'termauth';
+ * await runCli('mycli', async () => {
+ *   const client = new Client({ app: 'mycli', issuer: 'https://login.example.com', clientId: 'mycli' });
+ *   console.log(await client.getToken());
+ * });
+ * ```
+ */
+export async function runCli(program: string, main: () => unknown): Promise<void> {
+  try {
+    await main();
+  } catch (error) {
+    const described = describeError(error, program);
+    if (described === undefined) throw error;
+    process.stderr.write(`${described.line}\n`);
+    process.exitCode = described.exitCode;
+  }
+}

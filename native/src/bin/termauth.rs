@@ -437,7 +437,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err((code, e)) => {
-            eprintln!("termauth: {} [{}]", e.message, e.code);
+            eprintln!("{}", e.line("termauth"));
             ExitCode::from(code)
         }
     }
