@@ -235,16 +235,39 @@ impl Error {
         let error = sanitize(error, 100);
         let (what, hint) = oauth_explanation(&error, status);
         let description = error_description.map(|d| sanitize(d, 300)).filter(|d| !d.is_empty());
-        let message = match &description {
-            Some(d) => format!("{what} (server said: {error}: {d})"),
-            None => format!("{what} (server said: {error})"),
-        };
+        let message = oauth_message(what, &error, description.as_deref());
         let mut e = Error::new(ErrorKind::OAuth, &error, message, hint);
         e.status = status;
         e.error = Some(error.clone());
         e.error_description = description;
         e.error_uri = error_uri.map(|u| sanitize(u, 300));
         e
+    }
+
+    /// An `invalid_grant` worded for the grant the server refused: RFC 6749 §5.2 has one
+    /// code for an expired authorization code, a revoked refresh token and a wrong password,
+    /// which a user fixes in different ways. `grant_type` is the request's (`password`,
+    /// `refresh_token`, …); other errors, and a 429 (about the rate), are returned as they are.
+    pub(crate) fn for_grant(mut self, grant_type: &str) -> Self {
+        if !self.is_oauth("invalid_grant") || self.status == Some(429) {
+            return self;
+        }
+        let what = match grant_type {
+            "password" => {
+                "The server refused the username and password, or the account is disabled or locked. Check them and log in again"
+            }
+            // The session adds the app's login command ("run `mycli login` to log in again").
+            "refresh_token" => "The login session has ended at the server: the refresh token expired or was revoked",
+            "authorization_code" => {
+                "The server refused the authorization code: it expired or was already used. Run the login again"
+            }
+            "urn:ietf:params:oauth:grant-type:device_code" => {
+                "The server refused the device code: it expired or was already used. Run the login again"
+            }
+            _ => return self,
+        };
+        self.message = oauth_message(what, "invalid_grant", self.error_description.as_deref());
+        self
     }
 
     /// Replaces the hint (builder style).
@@ -316,6 +339,14 @@ impl Error {
     }
 }
 
+/// An OAuth error's message: the sentence, then what the server said.
+fn oauth_message(what: &str, error: &str, description: Option<&str>) -> String {
+    match description {
+        Some(d) => format!("{what} (server said: {error}: {d})"),
+        None => format!("{what} (server said: {error})"),
+    }
+}
+
 /// The user-facing sentence and the hint for an OAuth error code.
 fn oauth_explanation(error: &str, status: Option<u16>) -> (&'static str, Hint) {
     use Hint::*;
@@ -323,6 +354,15 @@ fn oauth_explanation(error: &str, status: Option<u16>) -> (&'static str, Hint) {
     // carries; the device flow's own codes keep their meaning.
     if status == Some(429) && !matches!(error, "slow_down" | "authorization_pending") {
         return ("The server is limiting requests (HTTP 429 Too Many Requests). Try again later", RetryLater);
+    }
+    // 401 from an OAuth endpoint is client authentication failing (RFC 6749 §5.2, under
+    // `invalid_client`), whatever code a server puts in the body: some answer a wrong
+    // client secret with `unauthorized_client`, which would read as a grant not allowed.
+    if status == Some(401) {
+        return (
+            "The server did not accept the client's credentials (HTTP 401). Check the client ID and the client secret",
+            FixConfiguration,
+        );
     }
     match error {
         "invalid_grant" => (
@@ -363,6 +403,38 @@ fn oauth_explanation(error: &str, status: Option<u16>) -> (&'static str, Hint) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_401_is_the_clients_credentials_whatever_the_code() {
+        for code in ["unauthorized_client", "invalid_client", "access_denied"] {
+            let e = Error::oauth(code, None, None, Some(401));
+            assert_eq!((e.code.as_str(), e.hint, e.exit_code()), (code, Hint::FixConfiguration, 5));
+            assert!(e.message.starts_with("The server did not accept the client's credentials (HTTP 401)"), "{}", e.message);
+        }
+        // Without a 401, unauthorized_client keeps its meaning.
+        assert!(Error::oauth("unauthorized_client", None, None, Some(400)).message.starts_with("This client is not allowed"));
+    }
+
+    #[test]
+    fn invalid_grant_is_worded_for_the_grant() {
+        let grant = |g: &str| Error::oauth("invalid_grant", Some("Invalid user credentials"), None, Some(400)).for_grant(g);
+        let password = grant("password");
+        assert_eq!(
+            password.message,
+            "The server refused the username and password, or the account is disabled or locked. Check them and log in again (server said: invalid_grant: Invalid user credentials)"
+        );
+        assert_eq!((password.code.as_str(), password.exit_code()), ("invalid_grant", 3));
+        assert!(grant("refresh_token").message.starts_with("The login session has ended at the server"));
+        assert!(grant("authorization_code").message.starts_with("The server refused the authorization code"));
+        assert!(grant("urn:ietf:params:oauth:grant-type:device_code").message.starts_with("The server refused the device code"));
+        // Other grants, other codes and a 429 keep their message.
+        let generic = Error::oauth("invalid_grant", Some("Invalid user credentials"), None, Some(400));
+        assert_eq!(grant("client_credentials").message, generic.message);
+        let denied = Error::oauth("access_denied", None, None, Some(400));
+        assert_eq!(denied.clone().for_grant("password").message, denied.message);
+        let limited = Error::oauth("invalid_grant", None, None, Some(429));
+        assert_eq!(limited.clone().for_grant("password").message, limited.message);
+    }
 
     #[test]
     fn oauth_error_message_and_hint() {

@@ -110,6 +110,10 @@ const cases = [
   ['token_huge', 'token', json(200, JSON.stringify({ ...goodToken, pad: 'a'.repeat(600 * 1024) })), CC, 6, 'response_too_large'],
   ['token_html_with_secretish_words', 'token', raw(500, 'text/html', '<html>token=abc secret=def</html>'), CC, 4, 'response_not_json'],
   ['token_invalid_client_escape', 'token', json(401, { error: 'invalid_client', error_description: `wrong secret ${CLEAR}${CSI8}31m` }), CC, 5, 'invalid_client'],
+  // 401 is client authentication failing, whatever the code (some servers answer a wrong
+  // secret with unauthorized_client): a configuration problem (exit 5), worded as such.
+  ['token_401_unauthorized_client', 'token', json(401, { error: 'unauthorized_client', error_description: 'Invalid client secret' }), CC, 5, 'unauthorized_client'],
+  ['token_401_access_denied', 'token', json(401, { error: 'access_denied' }), CC, 5, 'access_denied'],
   ['token_invalid_scope_osc8', 'token', json(400, { error: 'invalid_scope', error_description: OSC8 }), CC, 5, 'invalid_scope'],
   ['token_429_json_unknown_code', 'token', json(429, { error: 'slow_your_roll' }, { 'retry-after': '7' }), CC, 4, 'slow_your_roll'],
   ['token_429_empty', 'token', raw(429, 'text/plain', '', { 'retry-after': '7' }), CC, 4, null],

@@ -516,6 +516,7 @@ impl Machine for AuthorizationCodeFlow {
 
     fn on_response(&mut self, resp: HttpResponse, now_ms: u64) {
         let result = TokenSet::from_response(&resp, self.config.scope.as_deref(), now_ms)
+            .map_err(|e| e.for_grant(Grant::AuthorizationCode.grant_type()))
             .and_then(|tokens| self.check_id_token(&tokens, resp.status, now_ms).map(|()| tokens));
         match result {
             Ok(tokens) => {

@@ -207,7 +207,7 @@ impl DeviceFlow {
                 persist_and_finish(&mut self.ex, &self.issuer, &self.client.client_id, Grant::DeviceCode, tokens, None, now_ms);
                 return;
             }
-            Err(e) => e,
+            Err(e) => e.for_grant(Grant::DeviceCode.grant_type()),
         };
         let State::Polling { interval_ms, next_poll_at, failures, .. } = &mut self.state else {
             return;

@@ -325,7 +325,11 @@ impl Machine for TokenGrant {
                 let granted_scope = self.granted_scope.clone();
                 persist_and_finish(&mut self.ex, &self.issuer, &self.client.client_id, self.grant, tokens, granted_scope, now_ms);
             }
-            Err(error) => self.ex.fail(error),
+            Err(error) => {
+                // A refresh carries the login's grant (for the record) and the previous tokens.
+                let grant_type = if self.previous.is_some() { "refresh_token" } else { self.grant.grant_type() };
+                self.ex.fail(error.for_grant(grant_type))
+            }
         }
     }
 }
