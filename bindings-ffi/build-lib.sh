@@ -22,11 +22,12 @@
 # is already `termauth` and two libs of one name collide in target/. The C library is
 # installed under its public name here instead of renaming a crate.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 profile="${1:-debug}"
-prefix="${2:-$PWD/target/termauth-ffi}"
+prefix="${2:-$(dirname "$0")/../target/termauth-ffi}"
+# termauth.pc needs an absolute path; a relative PREFIX is the caller's.
 mkdir -p "$prefix"
-prefix="$(cd "$prefix" && pwd)" # termauth.pc needs an absolute path
+prefix="$(cd "$prefix" && pwd)"
+cd "$(dirname "$0")/.."
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 # Each library is copied as soon as its own build ends: another build of the crate (another

@@ -80,15 +80,19 @@ fresh="$tmp/fresh"
 mkdir -p "$fresh/app"
 cp -r bindings-ffi/go "$fresh/termauth"
 cp bindings-ffi/tests/fresh-go/main.go "$fresh/app/main.go"
+# A second Rust static library in the same program (its own std): built here, with Rust.
+mkdir -p "$fresh/app/other"
+cp bindings-ffi/tests/fresh-go/other/other.go "$fresh/app/other/"
+rustc --edition 2021 --crate-type staticlib -O -o "$fresh/app/other/libother.a" bindings-ffi/tests/fresh-go/other/other.rs
 printf 'module example.com/fresh\n\ngo 1.23.0\n\nrequire github.com/termauth/termauth/bindings-ffi/go v0.0.0\n\nreplace github.com/termauth/termauth/bindings-ffi/go => ../termauth\n' >"$fresh/app/go.mod"
 norust="$(dirname "$(command -v go)"):/usr/bin:/bin"
 PATH="$norust" sh -c '! command -v cargo >/dev/null && ! command -v rustc >/dev/null' \
   || { echo "cargo or rustc is on the reduced PATH ($norust)" >&2; exit 1; }
 (cd "$fresh/app" && PATH="$norust" go mod tidy && PATH="$norust" go build -o "$fresh/app-bin" .)
-TERMAUTH_NO_KEYRING=1 TERMAUTH_CLIENT_SECRET='s3cr3t:with/special+chars' "$fresh/app-bin" "$issuer" "$fresh/config" | grep -q '^ok [1-9]'
-echo "fresh module: built without Rust, logged in with client credentials"
+TERMAUTH_NO_KEYRING=1 TERMAUTH_CLIENT_SECRET='s3cr3t:with/special+chars' "$fresh/app-bin" "$issuer" "$fresh/config" | grep -q '^ok [1-9][0-9]* 42$'
+echo "fresh module: built without Rust, logged in with client credentials, beside another Rust static library"
 (cd "$fresh/app" && PATH="$norust" go mod vendor && PATH="$norust" go build -mod=vendor -o "$fresh/app-vendored" .)
-TERMAUTH_NO_KEYRING=1 TERMAUTH_CLIENT_SECRET='s3cr3t:with/special+chars' "$fresh/app-vendored" "$issuer" "$fresh/config" | grep -q '^ok [1-9]'
+TERMAUTH_NO_KEYRING=1 TERMAUTH_CLIENT_SECRET='s3cr3t:with/special+chars' "$fresh/app-vendored" "$issuer" "$fresh/config" | grep -q '^ok [1-9][0-9]* 42$'
 echo "fresh module: go mod vendor keeps the libraries"
 if (cd "$fresh/app" && CGO_ENABLED=0 PATH="$norust" go build -o /dev/null . 2>"$tmp/nocgo.err"); then
   echo "a CGO_ENABLED=0 build succeeded" >&2; exit 1

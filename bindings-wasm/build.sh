@@ -103,9 +103,9 @@ fi
 size=$(wc -c < "$pkg/wasm/termauth_wasm_bg.wasm")
 gz=$(gzip -9 -c "$pkg/wasm/termauth_wasm_bg.wasm" | wc -c)
 echo "termauth_wasm_bg.wasm: $size bytes raw, $gz bytes gzip -9"
-# The budget: 460 KB raw and 195 KB gzip -9 (KB = 1,000 bytes); ARCHITECTURE.md says why.
-if [ "$size" -gt 460000 ] || [ "$gz" -gt 195000 ]; then
+# The budget: 465 KB raw and 198 KB gzip -9 (KB = 1,000 bytes); ARCHITECTURE.md says why.
+if [ "$size" -gt 465000 ] || [ "$gz" -gt 198000 ]; then
   # Reported, not fatal (a size target is a benchmark figure, not a test): bench/node prints it
   # against the budget too. ARCHITECTURE.md ("The WebAssembly module's size") says what it costs.
-  echo "warning: the .wasm is over its budget of 460 KB raw and 195 KB gzip -9 (460,000 and 195,000 bytes)" >&2
+  echo "warning: the .wasm is over its budget of 465 KB raw and 198 KB gzip -9 (465,000 and 198,000 bytes)" >&2
 fi

@@ -1,4 +1,4 @@
-//go:build darwin && amd64 && !termauth_pkgconfig && !termauth_shared && !termauth_source
+//go:build darwin && !ios && amd64 && !termauth_pkgconfig && !termauth_shared && !termauth_source
 
 package termauth
 

@@ -1,4 +1,4 @@
-//go:build darwin && arm64 && !termauth_pkgconfig && !termauth_shared && !termauth_source
+//go:build darwin && !ios && arm64 && !termauth_pkgconfig && !termauth_shared && !termauth_source
 
 package termauth
 

@@ -1,4 +1,4 @@
-//go:build linux && arm64 && !termauth_pkgconfig && !termauth_shared && !termauth_source
+//go:build linux && !android && arm64 && !termauth_pkgconfig && !termauth_shared && !termauth_source
 
 package termauth
 

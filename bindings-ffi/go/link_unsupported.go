@@ -1,4 +1,4 @@
-//go:build cgo && !termauth_pkgconfig && !termauth_shared && !termauth_source && !(linux && amd64) && !(linux && arm64) && !(darwin && amd64) && !(darwin && arm64) && !(windows && amd64)
+//go:build cgo && !termauth_pkgconfig && !termauth_shared && !termauth_source && !(linux && !android && amd64) && !(linux && !android && arm64) && !(darwin && !ios && amd64) && !(darwin && !ios && arm64) && !(windows && amd64)
 
 package termauth
 

@@ -212,6 +212,16 @@ impl Error {
         Error::new(ErrorKind::Transport, "transport_error", message, Hint::RetryLater)
     }
 
+    /// A request that got no response, with the sentence saying which server and what to
+    /// check (`TransportErrorKind`'s); the driver's `detail` (sanitised) follows in brackets.
+    pub(crate) fn transport_explained(what: String, detail: Option<&str>) -> Self {
+        let message = match detail.map(|d| sanitize(d, 200)).filter(|d| !d.is_empty()) {
+            Some(d) => format!("{what} ({d})."),
+            None => format!("{what}."),
+        };
+        Error::new(ErrorKind::Transport, "transport_error", message, Hint::RetryLater)
+    }
+
     /// A credential store error (drivers use it for keyring and file problems too).
     pub fn storage(code: &str, message: impl Into<String>, hint: Hint) -> Self {
         Error::new(ErrorKind::Storage, code, message.into(), hint)
@@ -258,12 +268,8 @@ impl Error {
             }
             // The session adds the app's login command ("run `mycli login` to log in again").
             "refresh_token" => "The login session has ended at the server: the refresh token expired or was revoked",
-            "authorization_code" => {
-                "The server refused the authorization code: it expired or was already used. Run the login again"
-            }
-            "urn:ietf:params:oauth:grant-type:device_code" => {
-                "The server refused the device code: it expired or was already used. Run the login again"
-            }
+            "authorization_code" => "The authorization code expired or was already used. Run the login again",
+            "urn:ietf:params:oauth:grant-type:device_code" => "The device code expired or was already used. Run the login again",
             _ => return self,
         };
         self.message = oauth_message(what, "invalid_grant", self.error_description.as_deref());
@@ -425,8 +431,12 @@ mod tests {
         );
         assert_eq!((password.code.as_str(), password.exit_code()), ("invalid_grant", 3));
         assert!(grant("refresh_token").message.starts_with("The login session has ended at the server"));
-        assert!(grant("authorization_code").message.starts_with("The server refused the authorization code"));
-        assert!(grant("urn:ietf:params:oauth:grant-type:device_code").message.starts_with("The server refused the device code"));
+        assert!(grant("authorization_code").message.starts_with("The authorization code expired or was already used"));
+        assert!(
+            grant("urn:ietf:params:oauth:grant-type:device_code")
+                .message
+                .starts_with("The device code expired or was already used")
+        );
         // Other grants, other codes and a 429 keep their message.
         let generic = Error::oauth("invalid_grant", Some("Invalid user credentials"), None, Some(400));
         assert_eq!(grant("client_credentials").message, generic.message);

@@ -163,6 +163,27 @@ impl TransportErrorKind {
             TransportErrorKind::Other => "transport error",
         }
     }
+
+    /// The error for a request to `server` (an origin, `https://host:port`) that got no
+    /// response this way; the driver's `detail` (sanitised) is kept in brackets.
+    fn error(&self, server: Option<&str>, detail: Option<&str>) -> Error {
+        let Some(server) = server else { return Error::transport(self.as_str(), detail) };
+        let what = match self {
+            TransportErrorKind::Dns => {
+                format!("Could not find {server}: the name does not resolve. Check the URL and the network")
+            }
+            TransportErrorKind::Connect => {
+                format!("Could not connect to {server} (refused or reset). Check the address, the port and the network")
+            }
+            // A TLS client talking to a plain-HTTP port fails the handshake on the reply.
+            TransportErrorKind::Tls => {
+                format!("TLS with {server} failed. Check the URL (a plain-HTTP port fails this way) and the certificates")
+            }
+            TransportErrorKind::Timeout => format!("The request to {server} timed out. Try again later"),
+            TransportErrorKind::Other => format!("The request to {server} failed. Try again later"),
+        };
+        Error::transport_explained(what, detail)
+    }
 }
 
 /// What the driver tells the flow.
@@ -278,13 +299,15 @@ pub trait Flow {
 pub(crate) struct Exchange {
     next_id: u64,
     in_flight: Option<u64>,
+    /// The URL of the last request sent, to name its server when it gets no response.
+    last_url: String,
     queue: VecDeque<Action>,
     terminal: Option<Action>,
 }
 
 impl Exchange {
     pub(crate) fn new() -> Self {
-        Exchange { next_id: 1, in_flight: None, queue: VecDeque::new(), terminal: None }
+        Exchange { next_id: 1, in_flight: None, last_url: String::new(), queue: VecDeque::new(), terminal: None }
     }
 
     /// Queues a request and returns its id.
@@ -292,6 +315,7 @@ impl Exchange {
         let id = self.next_id;
         self.next_id += 1;
         self.in_flight = Some(id);
+        self.last_url.clone_from(&url);
         self.queue.push_back(Action::SendRequest(HttpRequest { id, method, url, headers, body }));
         id
     }
@@ -414,10 +438,37 @@ impl<M: Machine> Flow for M {
             }
             Input::TransportError { id, kind, message } => {
                 self.exchange().accept(id)?;
-                self.on_transport_error(Error::transport(kind.as_str(), message.as_deref()), now_ms);
+                let server = crate::uri::origin(&self.exchange().last_url);
+                self.on_transport_error(kind.error(server.as_deref(), message.as_deref()), now_ms);
                 Ok(())
             }
             Input::Redirect { url } => self.on_redirect(&url, now_ms),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Hint;
+
+    #[test]
+    fn a_request_without_response_names_its_server_and_what_to_check() {
+        use TransportErrorKind::*;
+        let server = Some("https://as.example:8443");
+        for (kind, start) in [
+            (Dns, "Could not find https://as.example:8443: the name does not resolve."),
+            (Connect, "Could not connect to https://as.example:8443 (refused or reset)."),
+            (Tls, "TLS with https://as.example:8443 failed."),
+            (Timeout, "The request to https://as.example:8443 timed out."),
+            (Other, "The request to https://as.example:8443 failed."),
+        ] {
+            let e = kind.error(server, Some("os error 111\u{1b}[2J"));
+            assert!(e.message.starts_with(start), "{}", e.message);
+            assert!(!e.message.contains('\u{1b}'), "the driver's detail is sanitised: {:?}", e.message);
+            assert_eq!((e.code.as_str(), e.hint, e.exit_code()), ("transport_error", Hint::RetryLater, 4));
+        }
+        // No server to name (no request sent): the generic sentence.
+        assert!(Connect.error(None, None).message.starts_with("Could not reach the authorization server"));
     }
 }

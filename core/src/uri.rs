@@ -136,6 +136,12 @@ pub fn parse(text: &str) -> Result<Url, UriError> {
     Ok(url)
 }
 
+/// The origin of a URL (`https://host[:port]`, RFC 6454 §6.2), to name a server in a
+/// message: never its path, query or user information. `None` when [`parse`] refuses it.
+pub fn origin(text: &str) -> Option<String> {
+    parse(text).ok().map(|url| url.origin().ascii_serialization())
+}
+
 /// True for a loopback address or `localhost` / `*.localhost` (RFC 8252 §8.3, RFC 6761 §6.3).
 /// For a host of an http(s) `Url`, whose domain names are lowercase.
 pub fn is_loopback_host(host: &Host<&str>) -> bool {
@@ -174,6 +180,18 @@ pub fn join_target(base: &Url, target: &str) -> Result<Url, UriError> {
 mod tests {
     use super::*;
     use core::net::{Ipv4Addr, Ipv6Addr};
+
+    #[test]
+    fn origin_names_the_server_only() {
+        assert_eq!(origin("https://as.example:8443/token?x=1#f").as_deref(), Some("https://as.example:8443"));
+        assert_eq!(origin("https://AS.example:443/").as_deref(), Some("https://as.example"));
+        assert_eq!(origin("http://127.0.0.1:8080/t").as_deref(), Some("http://127.0.0.1:8080"));
+        assert_eq!(origin("http://[::1]:9/t").as_deref(), Some("http://[::1]:9"));
+        // What parse refuses is never named: user information, controls, other schemes.
+        for refused in ["https://user:pw@as.example/", "https://as.example\u{1b}[2J/", "ftp://as.example/", "not a url"] {
+            assert_eq!(origin(refused), None, "{refused}");
+        }
+    }
 
     fn norm(s: &str) -> String {
         parse(s).unwrap().to_string()

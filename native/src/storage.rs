@@ -304,11 +304,11 @@ mod keyring_backend {
     }
 
     fn describe(text: &str) -> String {
-        if text.contains("org.freedesktop.secrets")
-            || text.contains("ServiceUnknown")
-            || text.contains("DBus")
-            || text.contains("D-Bus")
-        {
+        // The Secret Service stores word a missing session bus or service differently (zbus:
+        // "no secret service provider or dbus session found"; libdbus: "DBus error: …"): one
+        // sentence for both, the store's own words in brackets.
+        let lower = text.to_ascii_lowercase();
+        if ["org.freedesktop.secrets", "serviceunknown", "dbus", "d-bus"].iter().any(|s| lower.contains(s)) {
             format!("no Secret Service is running on the session bus ({text})")
         } else {
             text.to_string()

@@ -96,7 +96,7 @@ fn proxies_from_the_environment() {
     let before = proxy.carried().len();
     let r = login(dir.path(), &idp.issuer, &[("HTTPS_PROXY", &proxy.url), ("NO_PROXY", ".termauth.test")]);
     assert_ne!(r.code, 0, "{r:?}");
-    assert!(r.stderr.contains("(DNS lookup failed"), "{}", r.stderr);
+    assert!(r.stderr.contains(": the name does not resolve. Check the URL and the network ("), "{}", r.stderr);
     assert_eq!(proxy.carried().len(), before, "nothing went through the proxy");
 
     // A proxy scheme termauth cannot use: refused, naming the variable, not its password.

@@ -1,7 +1,8 @@
 // A program outside this repository's module tree that imports only the Go module directory
 // (bindings-ffi/test.sh copies bindings-ffi/go next to it and builds it with no Rust on
 // PATH): it logs in with client credentials against the issuer in os.Args[1] and prints
-// "ok" and the token's length.
+// "ok", the token's length and what a second Rust static library linked beside termauth
+// answers (42).
 package main
 
 import (
@@ -10,6 +11,8 @@ import (
 	"os"
 
 	termauth "github.com/termauth/termauth/bindings-ffi/go"
+
+	"example.com/fresh/other"
 )
 
 func main() {
@@ -29,5 +32,5 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(termauth.ExitCode(err))
 	}
-	fmt.Println("ok", len(tok))
+	fmt.Println("ok", len(tok), other.Answer())
 }
