@@ -94,7 +94,7 @@ echo "fresh module: built without Rust, logged in with client credentials, besid
 (cd "$fresh/app" && PATH="$norust" go mod vendor && PATH="$norust" go build -mod=vendor -o "$fresh/app-vendored" .)
 TERMAUTH_NO_KEYRING=1 TERMAUTH_CLIENT_SECRET='s3cr3t:with/special+chars' "$fresh/app-vendored" "$issuer" "$fresh/config" | grep -q '^ok [1-9][0-9]* 42$'
 echo "fresh module: go mod vendor keeps the libraries"
-if (cd "$fresh/app" && CGO_ENABLED=0 PATH="$norust" go build -o /dev/null . 2>"$tmp/nocgo.err"); then
+if (cd "$fresh/app" && CGO_ENABLED=0 PATH="$norust" go build -o /dev/null github.com/termauth/termauth/bindings-ffi/go 2>"$tmp/nocgo.err"); then
   echo "a CGO_ENABLED=0 build succeeded" >&2; exit 1
 fi
 head -2 "$tmp/nocgo.err" | grep -q 'termauth_needs_cgo__build_with_CGO_ENABLED_1_and_a_C_compiler' \

@@ -70,8 +70,8 @@ test('transport failures are TransportErrors (connect, timeout, dns)', async () 
   const fail = (cause) => async () => {
     throw Object.assign(new TypeError('fetch failed'), { cause });
   };
-  await assert.rejects(ccClient(fail({ code: 'ECONNREFUSED' })).login({ method: 'clientCredentials' }), (e) => e instanceof TransportError && /connection failed/.test(e.message));
-  await assert.rejects(ccClient(fail({ code: 'ENOTFOUND' })).login({ method: 'clientCredentials' }), (e) => e instanceof TransportError && /DNS/.test(e.message));
+  await assert.rejects(ccClient(fail({ code: 'ECONNREFUSED' })).login({ method: 'clientCredentials' }), (e) => e instanceof TransportError && /^Could not connect to https:\/\/as\.example \(refused or reset\)/.test(e.message));
+  await assert.rejects(ccClient(fail({ code: 'ENOTFOUND' })).login({ method: 'clientCredentials' }), (e) => e instanceof TransportError && /^Could not find https:\/\/as\.example: the name does not resolve/.test(e.message));
   const timeout = async () => {
     throw new DOMException('The operation was aborted due to timeout', 'TimeoutError');
   };
