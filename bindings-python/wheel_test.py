@@ -32,6 +32,8 @@ from typing import Dict, List, Tuple
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WHEELS = os.path.join(ROOT, "target", "wheels")
 CLIENT = ("termauth-ci-basic", "s3cr3t:with/special+chars")  # tests/idp/server.js
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from ready_server import start_node_server  # noqa: E402
 APP = "wheeltest"
 
 LOGIN = r"""
@@ -103,19 +105,12 @@ def venv(path: str) -> Tuple[str, str]:
 
 
 def start_idp(work: str) -> Tuple["subprocess.Popen[bytes]", str]:
-    """tests/idp/server.js on a free port, as tests/race/all_languages.py starts it."""
-    ready = os.path.join(work, "idp.json")
-    log = open(os.path.join(work, "idp.log"), "w")
-    proc = subprocess.Popen(["node", os.path.join(ROOT, "tests/idp/server.js"), "--ready-file", ready],
-                            stdout=subprocess.DEVNULL, stderr=log)
-    for _ in range(400):
-        if os.path.exists(ready) and os.path.getsize(ready) > 0:
-            with open(ready) as f:
-                return proc, str(json.load(f)["issuer"])
-        time.sleep(0.05)
-    proc.kill()
-    fail("the IdP did not start (tests/idp; run scripts/setup.sh for its node_modules)")
-    raise AssertionError
+    """tests/idp/server.js on a free port (tests/ready_server.py)."""
+    try:
+        return start_node_server(ROOT, "tests/idp/server.js", work, "issuer")
+    except RuntimeError as e:
+        fail(str(e))
+        raise
 
 
 def introspect(issuer: str, token: str) -> Dict[str, object]:

@@ -2,10 +2,13 @@
 //
 // Copies a WebAssembly module, leaving FEATURE out of its `target_features` custom section
 // (the features the compiler was told it may use, which wasm-bindgen reads). Nothing else
-// changes (a module without FEATURE is copied as it is). bindings-wasm/build.sh drops `multivalue`: wasm-bindgen then returns strings
-// through linear memory instead of as multi-value results, and Node 20's V8 calls every
-// export through its generic JS-to-wasm wrapper instead of compiling a wrapper per
-// multi-value signature with TurboFan when the module is compiled (bench/node).
+// changes (a module without FEATURE is copied as it is). bindings-wasm/build.sh drops
+// `multivalue`: wasm-bindgen then returns strings through linear memory instead of as
+// multi-value results, and Node 20's V8 calls every export through its generic JS-to-wasm
+// wrapper instead of compiling a wrapper per multi-value signature with TurboFan when the
+// module is compiled (bench/node). Not `-C target-feature=-multivalue` for rustc instead:
+// the prebuilt std's objects carry the feature, and the linker writes the union of all
+// objects' features (checked: the section still lists +multivalue with that flag).
 import { readFileSync, writeFileSync } from 'node:fs';
 
 const [input, output, feature] = process.argv.slice(2);

@@ -29,6 +29,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 APP = "hostile"
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from ready_server import start_node_server  # noqa: E402
 CLIENT = "cli"
 SECRET = "s3cret-client"
 BOUND_S = 20
@@ -65,15 +67,10 @@ def fail(message):
 
 
 def start_server(work):
-    ready = os.path.join(work, "ready.json")
-    proc = subprocess.Popen(["node", os.path.join(ROOT, "tests/hostile/server.js"), "--ready-file", ready],
-                            stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "server.log"), "w"))
-    for _ in range(200):
-        if os.path.exists(ready) and os.path.getsize(ready) > 0:
-            return proc, json.load(open(ready))["url"]
-        time.sleep(0.05)
-    proc.kill()
-    fail("the hostile server did not start")
+    try:
+        return start_node_server(ROOT, "tests/hostile/server.js", work, "url")
+    except RuntimeError as e:
+        fail(str(e))
 
 
 def probes(work):

@@ -25,6 +25,8 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 APP = "racer"
 CLIENT = "termauth-password"
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from ready_server import start_node_server  # noqa: E402
 
 
 def fail(message):
@@ -32,16 +34,10 @@ def fail(message):
 
 
 def start_idp(work):
-    ready = os.path.join(work, "idp.json")
-    log = open(os.path.join(work, "idp.log"), "w")
-    proc = subprocess.Popen(["node", os.path.join(ROOT, "tests/idp/server.js"), "--ready-file", ready],
-                            stdout=subprocess.DEVNULL, stderr=log)
-    for _ in range(200):
-        if os.path.exists(ready) and os.path.getsize(ready) > 0:
-            return proc, json.load(open(ready))["issuer"]
-        time.sleep(0.05)
-    proc.kill()
-    fail("the IdP did not start")
+    try:
+        return start_node_server(ROOT, "tests/idp/server.js", work, "issuer")
+    except RuntimeError as e:
+        fail(str(e))
 
 
 def counts(issuer):
