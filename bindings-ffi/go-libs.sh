@@ -56,7 +56,7 @@ inputs_hash() {
   (cd "$root" && git_ ls-files -z -- "${inputs[@]}" | LC_ALL=C sort -z | xargs -0 sha256sum) | sha256sum | cut -d' ' -f1
 }
 
-# Go's name for a platform -> Rust's target triple and keyring feature.
+# Go's name for a platform -> Rust's target triple.
 triple() {
   case "$1" in
     linux_amd64) echo x86_64-unknown-linux-gnu ;;
@@ -130,10 +130,12 @@ build() {
       # libdbus's C, through zig against glibc 2.17 (cc-rs reads CC_<triple>).
       zt="${t%%-*}-linux-gnu.2.17"
       # (cc-rs adds --target=<rust triple>, which zig does not read: the wrapper drops it.)
+      # No unwind tables in libdbus's C (32 KB): nothing unwinds through its frames (a Rust
+      # panic never crosses a C frame: the callbacks libdbus calls are `extern "C"`).
       cat >"$tmp/cc-$p" <<EOF
 #!/bin/sh
 for a; do shift; case "\$a" in --target=*) ;; *) set -- "\$@" "\$a" ;; esac; done
-exec $zig cc -target $zt "\$@"
+exec $zig cc -target $zt -fno-asynchronous-unwind-tables -fno-unwind-tables "\$@"
 EOF
       printf '#!/bin/sh\nexec %s ar "$@"\n' "$zig" >"$tmp/ar-$p"
       chmod +x "$tmp/cc-$p" "$tmp/ar-$p"

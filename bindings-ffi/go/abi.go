@@ -132,24 +132,52 @@ func newSession(spec []byte, seed []byte, nowMs int64) (*session, error) {
 	return s, nil
 }
 
-// startSession starts command for this process (the environment snapshot and the
-// randomness are taken natively) and advances it: the session and its first action that is
-// not storage.
-func startSession(command, config []byte, nowMs int64) (*session, []byte, error) {
-	var p *C.termauth_session
-	var v C.termauth_str
+// prepared is a configuration the library has parsed and checked once (it holds the
+// client secret, which never comes back to Go).
+type prepared struct {
+	p *C.termauth_session_config
+}
+
+func prepareConfig(config []byte) (*prepared, error) {
+	var p *C.termauth_session_config
 	var e *C.termauth_error
+	cp, cl := cbytes(config)
+	st := C.termauth_session_config_new(cp, cl, &p, &e)
+	runtime.KeepAlive(config)
+	if err := fail(st, e); err != nil {
+		return nil, err
+	}
+	c := &prepared{p: p}
+	runtime.SetFinalizer(c, func(c *prepared) { C.termauth_session_config_free(c.p) })
+	return c, nil
+}
+
+// startSession starts command with config for this process (the environment snapshot and
+// the randomness are taken natively) and advances it: the session and its first action
+// that is not storage. With wantToken, a session that ended at once with a token (a cached
+// one) gives only that token, and no action.
+func startSession(config *prepared, command []byte, nowMs int64, wantToken bool) (*session, []byte, string, error) {
+	var p *C.termauth_session
+	var v, t C.termauth_str
+	var e *C.termauth_error
+	tp := (*C.termauth_str)(nil)
+	if wantToken {
+		tp = &t
+	}
 	cp, cl := cbytes(command)
-	fp, fl := cbytes(config)
-	st := C.termauth_session_start_json(cp, cl, fp, fl, C.uint64_t(nowMs), &p, &v, &e)
+	st := C.termauth_session_start_prepared(config.p, cp, cl, C.uint64_t(nowMs), &p, &v, tp, &e)
 	runtime.KeepAlive(command)
 	runtime.KeepAlive(config)
 	if err := fail(st, e); err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
+	// No finalizer: every caller frees the session before it returns.
 	s := &session{p: p}
-	runtime.SetFinalizer(s, (*session).free)
-	return s, viewBytes(v), nil
+	token := ""
+	if t.data != nil {
+		token = C.GoStringN(t.data, C.int(t.len))
+	}
+	return s, viewBytes(v), token, nil
 }
 
 func (s *session) free() {

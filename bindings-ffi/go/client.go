@@ -11,12 +11,10 @@ import (
 
 // Client runs commands. It is safe for concurrent use (each call is its own session).
 type Client struct {
-	cfg         Config         // without ClientSecret, which lives behind secret
-	config      map[string]any // the session's `config`, without client_secret
-	configBytes []byte         // config as JSON
-	// The client secret behind a pointer: fmt prints a Client value's unexported fields
-	// raw (no String method), and a pointer shows as an address, never the secret.
-	secret         *string
+	cfg Config // without ClientSecret
+	// The session configuration, parsed and checked once by the library, which keeps the
+	// client secret: a Client value never holds it (fmt prints unexported fields raw).
+	config         *prepared
 	http           *http.Client
 	requestTimeout time.Duration // Config.RequestTimeout, or DefaultRequestTimeout
 	stdin          lines
@@ -37,28 +35,22 @@ func New(cfg Config) (*Client, error) {
 		return nil, &Error{Kind: "usage", Code: "invalid_timeout", Hint: HintFixConfiguration,
 			Message: "`RequestTimeout` must be a positive duration, or zero for the default (30 s)."}
 	}
-	secret := cfg.ClientSecret
+	config, _ := json.Marshal(sessionConfig(&cfg)) // strings, numbers and maps of them: it cannot fail
+	prepared, err := prepareConfig(config)
+	wipe(config) // it held the client secret
+	if err != nil {
+		return nil, err
+	}
 	cfg.ClientSecret = ""
-	c := &Client{cfg: cfg, config: sessionConfig(&cfg), secret: &secret, http: cfg.HTTPClient, requestTimeout: cfg.RequestTimeout}
+	c := &Client{cfg: cfg, config: prepared, http: cfg.HTTPClient, requestTimeout: cfg.RequestTimeout}
 	if c.requestTimeout == 0 {
 		c.requestTimeout = DefaultRequestTimeout
 	}
-	c.configBytes, _ = json.Marshal(c.config)
 	if c.http == nil {
 		c.http = defaultHTTPClient()
 	} else {
 		c.http = withoutRedirects(c.http)
 	}
-	spec, err := c.spec(map[string]any{"op": "status"}, []byte("{}"))
-	if err != nil {
-		return nil, err
-	}
-	s, err := newSession(spec, nil, nowMs()) // started to check the configuration, never run
-	wipe(spec)
-	if err != nil {
-		return nil, err
-	}
-	s.free()
 	return c, nil
 }
 
@@ -80,12 +72,14 @@ func (c *Client) Login(ctx context.Context, m Method) (*LoginReport, error) {
 // Token returns a valid access token (or API key): <APP>_TOKEN when set; else the stored
 // credential, renewed under its cross-process lock when due.
 func (c *Client) Token(ctx context.Context) (string, error) {
-	r, err := c.TokenReport(ctx)
-	if err != nil {
+	var r TokenReport
+	if err := c.start(ctx, getToken, &r, true); err != nil {
 		return "", err
 	}
 	return r.Token, nil
 }
+
+var getToken = []byte(`{"op":"get_token"}`)
 
 // TokenReport is Token with where the token came from, its header and its expiry.
 func (c *Client) TokenReport(ctx context.Context) (*TokenReport, error) {
@@ -129,18 +123,22 @@ func (c *Client) UseProfile(ctx context.Context, profile string) error {
 // pointer).
 func (c *Client) run(ctx context.Context, command map[string]any, out any) error {
 	cmd, _ := json.Marshal(command) // strings, numbers and maps of them: it cannot fail
-	config, err := c.configJSON()
-	if err != nil {
-		return internalError("cannot encode the configuration")
-	}
+	return c.start(ctx, cmd, out, false)
+}
+
+// start runs the session of cmd (its JSON); with tokenOnly, out is a *TokenReport of which
+// only Token is set when the token was at hand at once (a cached one).
+func (c *Client) start(ctx context.Context, cmd []byte, out any, tokenOnly bool) error {
 	// One call starts the session (this process's environment, the OS's randomness) and
 	// does its storage: a cached token is already `done`.
-	s, text, err := startSession(cmd, config, nowMs())
-	if len(config) != len(c.configBytes) {
-		wipe(config) // it held the client secret
-	}
+	s, text, token, err := startSession(c.config, cmd, nowMs(), tokenOnly)
 	if err != nil {
 		return err
+	}
+	if token != "" {
+		s.free()
+		out.(*TokenReport).Token = token
+		return nil
 	}
 	defer s.free()
 	x := &executor{c: c, cancel: make(chan struct{})}

@@ -125,6 +125,7 @@ func (m Method) String() string { return fmt.Sprint(m.command["method"]) }
 // GoString is String for %#v.
 func (m Method) GoString() string { return "termauth.Method(" + m.String() + ")" }
 
+// sessionConfig is the session's `config` for cfg, client secret included.
 func sessionConfig(cfg *Config) map[string]any {
 	m := map[string]any{"app": cfg.App, "issuer": cfg.Issuer, "client_id": cfg.ClientID}
 	set := func(k string, v any, ok bool) {
@@ -133,6 +134,7 @@ func sessionConfig(cfg *Config) map[string]any {
 		}
 	}
 	set("scope", cfg.Scope, cfg.Scope != "")
+	set("client_secret", cfg.ClientSecret, cfg.ClientSecret != "")
 	set("client_secret", cfg.ClientSecret, cfg.ClientSecret != "")
 	set("secret_method", cfg.SecretMethod, cfg.SecretMethod != "")
 	set("profile", cfg.Profile, cfg.Profile != "")
@@ -153,29 +155,6 @@ func sessionConfig(cfg *Config) map[string]any {
 	return m
 }
 
-// configJSON is the session's `config`, with the client secret put back in (kept out of
-// the Client's printable fields).
-func (c *Client) configJSON() ([]byte, error) {
-	if *c.secret == "" {
-		return c.configBytes, nil
-	}
-	config := make(map[string]any, len(c.config)+1)
-	for k, v := range c.config {
-		config[k] = v
-	}
-	config["client_secret"] = *c.secret
-	return json.Marshal(config)
-}
-
-// spec is the session's whole input: the command, the configuration and an environment.
-func (c *Client) spec(command map[string]any, environment []byte) ([]byte, error) {
-	config, err := c.configJSON()
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(map[string]any{"command": command, "config": json.RawMessage(config), "environment": json.RawMessage(environment)})
-}
-
 // String describes the client without its configuration's secrets.
 func (c *Client) String() string {
 	return fmt.Sprintf("termauth.Client(app=%s issuer=%s client_id=%s)", c.cfg.App, c.cfg.Issuer, c.cfg.ClientID)
@@ -184,5 +163,6 @@ func (c *Client) String() string {
 // GoString is String for %#v.
 func (c *Client) GoString() string { return c.String() }
 
-// Close is a no-op kept for callers that defer it: a Client holds no handle between calls.
+// Close is a no-op kept for callers that defer it: the configuration the library holds
+// for the Client is freed when the Client is garbage collected.
 func (c *Client) Close() error { return nil }

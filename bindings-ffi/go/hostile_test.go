@@ -226,8 +226,8 @@ func untilClosed(addr, request string, fin bool) (string, error) {
 	return string(got), err
 }
 
-// notTheSession checks what a dropped request got back: nothing, or net/http's own bare
-// "400 Bad Request" for a request line it cannot parse; never a page of the session.
+// notTheSession checks what a dropped request got back: nothing, or a bare "400 Bad
+// Request" for a request line that does not parse; never a page of the session.
 func notTheSession(got string) error {
 	if got == "" || (strings.HasPrefix(got, "HTTP/1.1 400 Bad Request\r\n") && !strings.Contains(got, "<")) {
 		return nil
@@ -273,6 +273,48 @@ func TestListenerDropsARequestLineWithoutHTTPVersion(t *testing.T) {
 		return nil, err
 	})
 	t.Logf("after a request line without a version, the redirect was answered in %v", took)
+}
+
+// A redirect whose head is longer than 16 KiB (a header stuffed by a local program) is
+// closed unanswered, and the browser's redirect after it still logs in.
+func TestListenerDropsAnOversizedHead(t *testing.T) {
+	took := browserLoginBeside(t, func(addr string) ([]net.Conn, error) {
+		stuffed := "GET /callback?code=x&state=y HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: " +
+			strings.Repeat("a", maxRequestHead) + "\r\n\r\n"
+		got, err := untilClosed(addr, stuffed, false)
+		if err == nil {
+			err = notTheSession(got)
+		}
+		return nil, err
+	})
+	t.Logf("after an oversized head, the redirect was answered in %v", took)
+}
+
+// A page the session handed over is written even when the listener closes at once (a CLI
+// exits right after its login): close waits for it.
+func TestListenerWritesTheLastPageBeforeClosing(t *testing.T) {
+	l, port, err := listen("127.0.0.1", 0, "not found")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.expect("http://127.0.0.1:" + fmt.Sprint(port) + "/callback")
+	got := make(chan string, 1)
+	go func() {
+		s, _ := untilClosed(net.JoinHostPort("127.0.0.1", fmt.Sprint(port)), "GET /callback?code=c&state=s HTTP/1.1\r\nHost: x\r\n\r\n", false)
+		got <- s
+	}()
+	cb := <-l.callbacks
+	cb.answer(200, "<p>approved</p>")
+	l.close()
+	if s := <-got; !strings.HasPrefix(s, "HTTP/1.1 200 OK\r\n") || !strings.HasSuffix(s, "\r\n\r\n<p>approved</p>") ||
+		!strings.Contains(s, "Cache-Control: no-store\r\n") || !strings.Contains(s, "Referrer-Policy: no-referrer\r\n") {
+		t.Fatalf("the page: %q", s)
+	}
+	// After close: nothing listens.
+	if c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", fmt.Sprint(port)), time.Second); err == nil {
+		c.Close()
+		t.Fatal("still listening after close")
+	}
 }
 
 // TestListenerDropsTheOldestConnectionAndKeepsACompleteCallback: 64 connections that send

@@ -1,29 +1,33 @@
 package termauth
 
-// The loopback listener of a browser login (RFC 8252 §7.3, §8.3), with net/http: it binds
-// a loopback IP literal only, serves connections concurrently (a slow or flooding client
-// cannot hold it: each request head must arrive within 5 s and 16 KiB), hands a GET on the
-// exact redirect path to the session and holds that response until the session's
-// answer_browser page, and answers everything else with the session's not-found page.
+// The loopback listener of a browser login (RFC 8252 §7.3, §8.3): it binds a loopback IP
+// literal only, serves connections concurrently (a slow or flooding client cannot hold it:
+// each request head must arrive within 5 s and 16 KiB), hands a GET on the exact redirect
+// path to the session and holds that response until the session's answer_browser page, and
+// answers everything else with the session's not-found page. Each connection carries one
+// request, read by net/http's parser (http.ReadRequest), and is closed after its answer; a
+// request that does not parse, or whose head is too long or too slow, is closed unanswered,
+// as in Rust and Python. (No http.Server: its HTTP/1 and HTTP/2 server machinery is 360 KB
+// of every Go binary that links termauth, for a listener that answers one GET.)
 //
 // As in Rust and Python (native/src/listener.rs, bindings-python/.../_listener.py), at most
 // maxConnections connections not yet answered or handed to the session are kept: when one
 // more is accepted, the oldest of them is closed unanswered, so a flood cannot push out the
-// browser's redirect that arrives after it. Unlike them, net/http accepts connections even
+// browser's redirect that arrives after it. Unlike them, this one accepts connections even
 // while the session is not waiting (Rust and Python accept only while it waits, leaving
 // them to the kernel's backlog meanwhile).
 
 import (
-	"context"
+	"bufio"
 	"errors"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -77,18 +81,30 @@ const (
 	maxConnections = 64              // kept at once until answered; one more drops the oldest
 	requestRead    = 5 * time.Second // for the request line and headers
 	maxRequestHead = 16 * 1024       // request line and headers
-	headSlack      = 4096            // what net/http reads beyond MaxHeaderBytes (its "bufio slop")
 )
 
 type loopback struct {
-	server    *http.Server
 	conns     *limitListener
 	notFound  string
 	callbacks chan *callback
 	closed    chan struct{}
 	pathOnce  sync.Once
 	path      string
-	known     chan struct{} // closed once the redirect path is known
+	known     chan struct{}  // closed once the redirect path is known
+	answering sync.WaitGroup // connections handed to the session, until answered or closed
+	mu        sync.Mutex
+	stopped   bool // close has begun
+}
+
+// answer counts one more connection to wait for at close, unless close has begun.
+func (l *loopback) answer() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stopped {
+		return false
+	}
+	l.answering.Add(1)
+	return true
 }
 
 // listen binds host (a loopback IP literal, or localhost meaning 127.0.0.1) on port (0:
@@ -107,24 +123,17 @@ func listen(host string, port int, notFound string) (*loopback, int, error) {
 	}
 	l := &loopback{notFound: notFound, callbacks: make(chan *callback), closed: make(chan struct{}), known: make(chan struct{})}
 	l.conns = &limitListener{Listener: ln}
-	l.server = &http.Server{
-		Handler:           http.HandlerFunc(l.serve),
-		ReadHeaderTimeout: requestRead,
-		ReadTimeout:       requestRead,
-		// net/http reads up to MaxHeaderBytes + 4096 bytes before the head must be complete
-		// (it answers 431 past that): the head limit is 16 KiB as in the other languages.
-		MaxHeaderBytes: maxRequestHead - headSlack,
-		ErrorLog:       log.New(io.Discard, "", 0), // a hostile client's noise is not the user's
-		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			return context.WithValue(ctx, connKey{}, c)
-		},
-	}
-	go func() { _ = l.server.Serve(l.conns) }()
+	go func() {
+		for {
+			c, err := l.conns.accept()
+			if err != nil {
+				return // closed
+			}
+			go l.serve(c)
+		}
+	}()
 	return l, ln.Addr().(*net.TCPAddr).Port, nil
 }
-
-// connKey is the request context's key to its connection (a *limitedConn).
-type connKey struct{}
 
 // limitListener keeps at most maxConnections accepted connections that are neither
 // answered nor handed to the session; accepting one more closes the oldest of them (the
@@ -138,15 +147,18 @@ type limitListener struct {
 
 type limitedConn struct {
 	net.Conn
-	l *limitListener
+	l        *limitListener
+	once     sync.Once
+	gone     chan struct{} // closed with the connection (dropped as the oldest, or answered)
+	headRead atomic.Bool   // its request head has been read
 }
 
-func (l *limitListener) Accept() (net.Conn, error) {
+func (l *limitListener) accept() (*limitedConn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
 		return nil, err
 	}
-	lc := &limitedConn{Conn: c, l: l}
+	lc := &limitedConn{Conn: c, l: l, gone: make(chan struct{})}
 	l.mu.Lock()
 	var oldest *limitedConn
 	if len(l.live) >= maxConnections {
@@ -155,10 +167,27 @@ func (l *limitListener) Accept() (net.Conn, error) {
 	l.live = append(l.live, lc)
 	l.mu.Unlock()
 	if oldest != nil {
-		// Unanswered: net/http's read fails, and it closes the connection without a word.
-		_ = oldest.Conn.Close()
+		// Unanswered: its read fails, or its wait for the session ends.
+		_ = oldest.Close()
 	}
 	return lc, nil
+}
+
+// closeReading closes the listening socket and the connections still reading their head
+// (the others end on the listener's close themselves, a page handed over written first).
+func (l *limitListener) closeReading() {
+	_ = l.Listener.Close()
+	l.mu.Lock()
+	var reading []*limitedConn
+	for _, c := range l.live {
+		if !c.headRead.Load() {
+			reading = append(reading, c)
+		}
+	}
+	l.mu.Unlock()
+	for _, c := range reading {
+		_ = c.Close()
+	}
 }
 
 // forget stops counting c: answered, handed to the session, or closed.
@@ -175,22 +204,8 @@ func (l *limitListener) forget(c net.Conn) {
 
 func (c *limitedConn) Close() error {
 	c.l.forget(c)
+	c.once.Do(func() { close(c.gone) })
 	return c.Conn.Close()
-}
-
-// CloseWrite lets net/http half-close before it closes, as it does a bare *net.TCPConn.
-func (c *limitedConn) CloseWrite() error {
-	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
-		return cw.CloseWrite()
-	}
-	return nil
-}
-
-// settled stops counting r's connection: it was answered, or the session has its callback.
-func (l *loopback) settled(r *http.Request) {
-	if c, ok := r.Context().Value(connKey{}).(net.Conn); ok {
-		l.conns.forget(c)
-	}
 }
 
 // expect sets the redirect path from the login's redirect URI.
@@ -204,31 +219,45 @@ func (l *loopback) expect(redirectURI string) {
 	})
 }
 
-func (l *loopback) serve(w http.ResponseWriter, r *http.Request) {
+// serve reads c's one request and answers it (or hands it to the session, which answers).
+func (l *loopback) serve(c *limitedConn) {
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(requestRead))
+	// The head within 16 KiB: past that the reader ends, and the request does not parse.
+	r, err := http.ReadRequest(bufio.NewReader(io.LimitReader(c, maxRequestHead)))
+	if err != nil {
+		return // half-sent, too long, too slow or not HTTP/1: closed unanswered
+	}
+	c.headRead.Store(true)
+	_ = c.SetReadDeadline(time.Time{})
 	if r.Method != http.MethodGet {
-		l.settled(r)
-		l.write(w, http.StatusMethodNotAllowed, l.notFound)
+		l.conns.forget(c)
+		l.write(c, http.StatusMethodNotAllowed, l.notFound)
 		return
 	}
 	select {
 	case <-l.known:
 	case <-l.closed:
-		panic(http.ErrAbortHandler)
-	case <-r.Context().Done():
+		return
+	case <-c.gone:
 		return
 	}
 	if path, _, _ := strings.Cut(r.RequestURI, "?"); path != l.path {
-		l.settled(r)
-		l.write(w, http.StatusNotFound, l.notFound)
+		l.conns.forget(c)
+		l.write(c, http.StatusNotFound, l.notFound)
 		return
 	}
 	cb := &callback{target: r.RequestURI, page: make(chan *page, 1)}
+	if !l.answer() {
+		return
+	}
+	defer l.answering.Done()
 	select {
 	case l.callbacks <- cb:
-		l.settled(r)
+		l.conns.forget(c)
 	case <-l.closed:
-		panic(http.ErrAbortHandler)
-	case <-r.Context().Done():
+		return
+	case <-c.gone:
 		return
 	}
 	var p *page
@@ -240,32 +269,34 @@ func (l *loopback) serve(w http.ResponseWriter, r *http.Request) {
 		default:
 		}
 	}
-	if p == nil {
-		panic(http.ErrAbortHandler)
+	if p != nil {
+		l.write(c, p.status, p.html)
 	}
-	l.write(w, p.status, p.html)
 }
 
-func (l *loopback) write(w http.ResponseWriter, status int, html string) {
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(len(html)))
-	h.Set("Cache-Control", "no-store")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Connection", "close")
-	w.WriteHeader(status)
-	_, _ = io.WriteString(w, html)
+// write answers with html and the headers of every termauth listener's page.
+func (l *loopback) write(w io.Writer, status int, html string) {
+	head := "HTTP/1.1 " + strconv.Itoa(status) + " " + http.StatusText(status) + "\r\n" +
+		"Content-Type: text/html; charset=utf-8\r\n" +
+		"Content-Length: " + strconv.Itoa(len(html)) + "\r\n" +
+		"Cache-Control: no-store\r\n" +
+		"Referrer-Policy: no-referrer\r\n" +
+		"Connection: close\r\n\r\n"
+	_, _ = io.WriteString(w, head+html)
 }
 
-// close stops the listener: a page already handed over is written first (within a second).
+// close stops the listener: no more connections; those waiting for the path or for the
+// session are closed unanswered, and a page already handed over is still written.
 func (l *loopback) close() {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	shutdown := make(chan struct{})
-	go func() { _ = l.server.Shutdown(ctx); close(shutdown) }()
-	// Handlers still waiting for a page or for the path are dropped; the one writing its
-	// page finishes (Shutdown waits for it).
+	l.mu.Lock()
+	l.stopped = true // no answering.Add after this: Wait below may start
+	l.mu.Unlock()
 	close(l.closed)
-	<-shutdown
-	_ = l.server.Close()
+	l.conns.closeReading()
+	written := make(chan struct{})
+	go func() { l.answering.Wait(); close(written) }()
+	select { // the page a program exiting after login must not lose (within a second)
+	case <-written:
+	case <-time.After(time.Second):
+	}
 }

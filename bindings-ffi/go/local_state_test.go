@@ -89,3 +89,30 @@ func TestLocalStateIsChecked(t *testing.T) {
 		t.Errorf("written into another user's directory: %v", entries)
 	}
 }
+
+// Token takes the library's token path (the token alone, no report decoded): the same
+// token as TokenReport, and the same errors.
+func TestTokenPathMatchesReport(t *testing.T) {
+	t.Setenv("TERMAUTH_NO_KEYRING", "1")
+	ctx := context.Background()
+	c, err := New(Config{App: "tokenpath", Issuer: "https://as.example.com", ClientID: "cli", ConfigDir: t.TempDir(),
+		Store: StoreFile, Stderr: &syncBuffer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Token(ctx); ExitCode(err) != 3 || !strings.Contains(err.Error(), "Not logged in") {
+		t.Fatalf("before login: %v", err)
+	}
+	if _, err := c.Login(ctx, Token("pat-0123456789")); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := c.Token(ctx)
+	report, rerr := c.TokenReport(ctx)
+	if err != nil || rerr != nil || tok != "pat-0123456789" || report.Token != tok || report.Source != "store" {
+		t.Fatalf("token %q %v, report %+v %v", tok, err, report, rerr)
+	}
+	t.Setenv("TOKENPATH_TOKEN", "from-the-environment")
+	if tok, err := c.Token(ctx); err != nil || tok != "from-the-environment" {
+		t.Fatalf("<APP>_TOKEN wins: %q %v", tok, err)
+	}
+}

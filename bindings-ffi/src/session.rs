@@ -21,12 +21,13 @@
 //! session vectors in `tests/vectors/session/`).
 
 use crate::boundary::{
-    NulStr, R, boundary, check_out, free_handle, handle_out, json_string, obj_mut, owned, put, rng_in, str_in, termauth_str,
+    NulStr, R, boundary, check_out, free_handle, handle_out, json_string, obj, obj_mut, owned, put, rng_in, str_in, termauth_str,
     usage,
 };
 use crate::errors::{describe, termauth_error, termauth_status};
 use std::ffi::c_char;
-use termauth_core::session::{Action, Input, Session, SessionSpec};
+use termauth_core::environment::Environment;
+use termauth_core::session::{Action, Command, Input, Outcome, Session, SessionConfig, SessionSpec};
 
 /// A running session: see `termauth_session_new`.
 pub struct termauth_session {
@@ -37,22 +38,113 @@ pub struct termauth_session {
 
 impl termauth_session {
     fn show(&mut self, action: &Action) -> R<termauth_str> {
-        let json = NulStr::new(&json_string(action)?);
-        let view = json.view();
-        self.action = Some(json);
+        self.keep(&json_string(action)?)
+    }
+
+    /// Hands out `text` as a view until the next call (wiped then).
+    fn keep(&mut self, text: &str) -> R<termauth_str> {
+        let kept = NulStr::new(text);
+        let view = kept.view();
+        self.action = Some(kept);
         Ok(view)
     }
 
     /// Polls, doing storage primitives here, until an action the host must do.
-    fn advance(&mut self, now_ms: u64) -> R<termauth_str> {
+    fn next_action(&mut self, now_ms: u64) -> R<Action> {
         loop {
             let action = self.session.poll(now_ms);
             match crate::storage::execute(&action) {
                 Some(answer) => self.session.handle(answer, now_ms)?,
-                None => return self.show(&action),
+                None => return Ok(action),
             }
         }
     }
+
+    fn advance(&mut self, now_ms: u64) -> R<termauth_str> {
+        let action = self.next_action(now_ms)?;
+        self.show(&action)
+    }
+}
+
+/// A session configuration parsed and checked once (the `config` member of a spec), for a
+/// host that starts many sessions with it: see `termauth_session_start_prepared`.
+pub struct termauth_session_config {
+    config: SessionConfig,
+}
+
+/// Parses and checks `config_json` (a spec's `config`: `{"app":…,"issuer":…,"client_id":…}`
+/// and the optional members) as a session would. On success `*out` is the configuration
+/// (free it with `termauth_session_config_free`, which also drops its client secret). A
+/// configuration that does not parse is a `USAGE` error `invalid_session_spec` naming the
+/// member at fault; one a session refuses is that session's error (`invalid_issuer`, …).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn termauth_session_config_new(
+    config_json: *const u8,
+    config_len: usize,
+    out: *mut *mut termauth_session_config,
+    err: *mut *mut termauth_error,
+) -> termauth_status {
+    boundary(err, || {
+        check_out(out, "out")?;
+        let config = SessionConfig::from_json(unsafe { str_in(config_json, config_len, "config_json") }?)?;
+        // Checked as a session starts (no IO happens before the first poll).
+        let check = SessionSpec::new(Command::Status, config.clone(), Environment::default());
+        Session::start(check, termauth_core::Rng::from_seed([0; 32]), 0)?;
+        unsafe { handle_out(out, termauth_session_config { config }) };
+        Ok(())
+    })
+}
+
+/// Frees a session configuration (NULL is ignored). Sessions started with it do not need it.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn termauth_session_config_free(config: *mut termauth_session_config) {
+    unsafe { free_handle(config) }
+}
+
+/// Starts a session of `command_json` (a spec's `command`) with a prepared `config`, for
+/// this process (its environment snapshot, the OS's randomness), and advances it as
+/// `termauth_session_advance_json` does. On success `*out` is the new session and `*action`
+/// its first action that is not storage (a view). `config` may be used by several threads
+/// at once.
+///
+/// The token path: when `token` is not NULL and the session ended at once with a token
+/// (`get_token` or `refresh`: the action `done` with a token result, as for a cached
+/// credential), `*token` is the token (a view, like an action) and `*action` is empty (a
+/// NULL view; the action's JSON is not made). Otherwise `*token` is empty and `*action` the
+/// action. So a host's `token()` reads one string, not the whole report.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn termauth_session_start_prepared(
+    config: *const termauth_session_config,
+    command_json: *const u8,
+    command_len: usize,
+    now_ms: u64,
+    out: *mut *mut termauth_session,
+    action: *mut termauth_str,
+    token: *mut termauth_str,
+    err: *mut *mut termauth_error,
+) -> termauth_status {
+    boundary(err, || {
+        check_out(out, "out")?;
+        check_out(action, "action")?;
+        let config = &unsafe { obj(config, "config") }?.config;
+        let command = Command::from_json(unsafe { str_in(command_json, command_len, "command_json") }?)?;
+        let environment = termauth::environment::snapshot_for(&config.app, &command);
+        let spec = SessionSpec::new(command, config.clone(), environment);
+        let mut s = termauth_session { session: Session::start(spec, termauth_core::Rng::from_os()?, now_ms)?, action: None };
+        let next = s.next_action(now_ms)?;
+        let (action_view, token_view) = match &next {
+            Action::Done { result: Outcome::Token(report) } if !token.is_null() => {
+                (termauth_str::NONE, s.keep(report.token.expose())?)
+            }
+            _ => (s.show(&next)?, termauth_str::NONE),
+        };
+        unsafe { put(action, action_view) };
+        if !token.is_null() {
+            unsafe { put(token, token_view) };
+        }
+        unsafe { handle_out(out, s) };
+        Ok(())
+    })
 }
 
 /// Starts a session from its spec (`{"command":…,"config":…,"environment":…}`, the
@@ -103,7 +195,7 @@ pub unsafe extern "C" fn termauth_session_start_json(
         // Parsed once with an empty environment, then given this process's (whose lookups
         // depend on the config's `app`).
         let mut spec = SessionSpec::from_json(&format!(r#"{{"command":{command},"config":{config},"environment":{{}}}}"#))?;
-        spec.environment = termauth::environment::snapshot(&spec.config.app);
+        spec.environment = termauth::environment::snapshot_for(&spec.config.app, &spec.command);
         let mut s = termauth_session { session: Session::start(spec, termauth_core::Rng::from_os()?, now_ms)?, action: None };
         let view = s.advance(now_ms)?;
         unsafe { put(action, view) };

@@ -598,6 +598,56 @@ static void test_session_offline(void) {
   CHECK(result && strstr(result, "\"source\":\"store\"") && strstr(result, "\"credential_kind\":\"api_key\""), "status: %s", result ? result : "");
   termauth_string_free(result), result = NULL;
   free(spec);
+  /* a prepared configuration: with `token`, a cached token comes alone (no action JSON);
+   * without it, or for another command, the action comes as with start_json */
+  char prepared_json[512];
+  snprintf(prepared_json, sizeof prepared_json,
+           "{\"app\":\"ctest\",\"issuer\":\"%s\",\"client_id\":\"cli\",\"config_dir\":\"%s\"}", as, dir);
+  termauth_session_config *prepared = NULL;
+  CHECK(termauth_session_config_new(S(prepared_json), &prepared, &err) == TERMAUTH_STATUS_OK && prepared,
+        "prepared config: %s", err ? termauth_error_message(err).data : "");
+  termauth_error_free(err), err = NULL;
+  termauth_str action = {0}, tok = {0};
+  CHECK(termauth_session_start_prepared(prepared, S("{\"op\":\"get_token\"}"), now_ms(), &s, &action, &tok, &err) ==
+                TERMAUTH_STATUS_OK &&
+            tok.data && strcmp(tok.data, "pat-offline") == 0 && tok.len == strlen("pat-offline") && !action.data,
+        "prepared get_token: the token alone: %s", err ? termauth_error_message(err).data : "");
+  termauth_session_free(s), s = NULL;
+  termauth_error_free(err), err = NULL;
+  CHECK(termauth_session_start_prepared(prepared, S("{\"op\":\"get_token\"}"), now_ms(), &s, &action, NULL, &err) ==
+                TERMAUTH_STATUS_OK &&
+            action.data && strstr(action.data, "\"done\"") && strstr(action.data, "pat-offline"),
+        "prepared get_token without the token path: the action: %s", action.data ? action.data : "");
+  termauth_session_free(s), s = NULL;
+  tok.data = (const char *)0x1;
+  CHECK(termauth_session_start_prepared(prepared, S("{\"op\":\"status\"}"), now_ms(), &s, &action, &tok, &err) ==
+                TERMAUTH_STATUS_OK &&
+            !tok.data && action.data && strstr(action.data, "\"status\""),
+        "prepared status: no token, the action: %s", action.data ? action.data : "");
+  termauth_session_free(s), s = NULL;
+  CHECK(termauth_session_start_prepared(prepared, S("{\"op\":\"nope\"}"), now_ms(), &s, &action, &tok, &err) ==
+                TERMAUTH_STATUS_USAGE &&
+            !s && err && strstr(termauth_error_message(err).data, "`op` has an unknown value"),
+        "prepared: a bad command named: %s", err ? termauth_error_message(err).data : "");
+  termauth_error_free(err), err = NULL;
+  CHECK(termauth_session_start_prepared(NULL, S("{\"op\":\"status\"}"), now_ms(), &s, &action, &tok, NULL) ==
+            TERMAUTH_STATUS_NULL_ARGUMENT,
+        "prepared: NULL config");
+  termauth_session_config_free(prepared);
+  termauth_session_config_free(NULL);
+  /* a refused configuration names the member, never the secret in it */
+  CHECK(termauth_session_config_new(S("{\"app\":\"a\",\"issuer\":\"https://as\",\"client_id\":\"c\","
+                                      "\"client_secret\":\"hunter2-secret\",\"bogus\":1}"),
+                                    &prepared, &err) == TERMAUTH_STATUS_USAGE &&
+            err && strstr(termauth_error_message(err).data, "`bogus`") && !strstr(termauth_error_json(err).data, "hunter2"),
+        "prepared config: the member at fault: %s", err ? termauth_error_message(err).data : "");
+  termauth_error_free(err), err = NULL;
+  CHECK(termauth_session_config_new(S("{\"app\":\"a\",\"issuer\":\"https://u:pw@as\",\"client_id\":\"c\"}"), &prepared, &err) ==
+                TERMAUTH_STATUS_USAGE &&
+            err && strcmp(termauth_error_code(err).data, "invalid_issuer") == 0,
+        "prepared config: checked as a session starts");
+  termauth_error_free(err), err = NULL;
+
   spec = session_spec("{\"op\":\"profiles\"}", as, "cli", dir, NULL);
   result = advance_offline(spec, NULL);
   CHECK(result && jeq(result, "{\"kind\":\"profiles\",\"profiles\":[{\"name\":\"default\",\"active\":true}]}"), "profiles: %s",

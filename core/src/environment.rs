@@ -131,6 +131,18 @@ impl Environment {
     /// The names of the variables a session for `app` reads. A driver looks each one up
     /// and passes those that are set.
     pub fn variable_names(app: &str) -> Vec<String> {
+        Environment::names(app, true)
+    }
+
+    /// The names of the variables a session of `command` for `app` reads: those of
+    /// [`Environment::variable_names`], less where the CLI runs (CI, SSH, display,
+    /// `BROWSER`) for every command but a login, the only one that asks. For a driver that
+    /// looks them up on every call (a cached token costs one lookup per name).
+    pub fn variable_names_for(app: &str, command: &crate::session::Command) -> Vec<String> {
+        Environment::names(app, matches!(command, crate::session::Command::Login(_)))
+    }
+
+    fn names(app: &str, surroundings: bool) -> Vec<String> {
         let mut names = vec![
             env_name(app, "TOKEN"),
             env_name(app, "CLIENT_SECRET"),
@@ -140,10 +152,12 @@ impl Environment {
             "XDG_CONFIG_HOME".to_string(),
             "HOME".to_string(),
             "APPDATA".to_string(),
-            "BROWSER".to_string(),
         ];
-        for name in CI_VARIABLES.iter().chain(&SSH_VARIABLES).chain(&DISPLAY_VARIABLES) {
-            names.push(name.to_string());
+        if surroundings {
+            names.push("BROWSER".to_string());
+            for name in CI_VARIABLES.iter().chain(&SSH_VARIABLES).chain(&DISPLAY_VARIABLES) {
+                names.push(name.to_string());
+            }
         }
         // App `termauth` reads TERMAUTH_CLIENT_SECRET once, not twice.
         let mut unique: Vec<String> = Vec::with_capacity(names.len());
@@ -164,8 +178,20 @@ impl Environment {
         app: &str,
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Environment {
+        Environment::from_names(platform, host, pid, Environment::variable_names(app), lookup)
+    }
+
+    /// Collects the variables `names` lists through `lookup` (names from
+    /// [`Environment::variable_names_for`]).
+    pub fn from_names(
+        platform: Platform,
+        host: impl Into<String>,
+        pid: u32,
+        names: Vec<String>,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Environment {
         let mut vars = BTreeMap::new();
-        for name in Environment::variable_names(app) {
+        for name in names {
             if let Some(value) = lookup(&name) {
                 vars.insert(name, value);
             }
@@ -229,6 +255,33 @@ pub fn check_app_token(app: &str, token: &str) -> Result<(), crate::Error> {
         None => Ok(()),
         Some(position) => {
             Err(crate::Error::usage("invalid_env_token", crate::texts::invalid_env_token(&env_name(app, "TOKEN"), position)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::{Command, LoginMethod};
+
+    /// Only a login asks where the CLI runs; every command reads the app's variables, the
+    /// store's and the keyring switch.
+    #[test]
+    fn variables_by_command() {
+        let all = Environment::variable_names("my-cli");
+        let login = Environment::variable_names_for("my-cli", &Command::Login(LoginMethod::Auto));
+        assert_eq!(login, all);
+        for command in [Command::GetToken, Command::Refresh, Command::Status, Command::Logout] {
+            let names = Environment::variable_names_for("my-cli", &command);
+            for name in
+                ["MY_CLI_TOKEN", "MY_CLI_CLIENT_SECRET", "MY_CLI_CONFIG_DIR", TERMAUTH_CLIENT_SECRET, TERMAUTH_NO_KEYRING, "HOME"]
+            {
+                assert!(names.iter().any(|n| n == name), "{command:?} reads {name}");
+            }
+            for name in CI_VARIABLES.iter().chain(&SSH_VARIABLES).chain(&DISPLAY_VARIABLES).chain(&["BROWSER"]) {
+                assert!(!names.iter().any(|n| n == name), "{command:?} does not read {name}");
+            }
+            assert!(names.iter().all(|n| all.contains(n)));
         }
     }
 }

@@ -14,7 +14,7 @@
 //! ```
 
 use crate::driver::{CancelFlag, Pasted, now_ms, read_pasted_line};
-use crate::environment::{open_browser, snapshot};
+use crate::environment::{open_browser, snapshot_for};
 use crate::listener::{Arrival, LoopbackListener, respond};
 use crate::transport::Transport;
 use crate::ui::{Terminal, Ui};
@@ -176,7 +176,8 @@ impl Client {
 
     /// Runs one session to its end, executing its actions.
     fn run(&mut self, command: Command) -> Result<Outcome, Error> {
-        let spec = SessionSpec::new(command, self.config.clone(), snapshot(&self.config.app));
+        let environment = snapshot_for(&self.config.app, &command);
+        let spec = SessionSpec::new(command, self.config.clone(), environment);
         let mut session = Session::start(spec, Rng::from_os()?, now_ms())?;
         let mut running = Running::default();
         let result = self.execute(&mut session, &mut running);
@@ -280,8 +281,8 @@ pub struct CredentialLock {
 impl Drop for CredentialLock {
     /// Releases the lock if it is still this holder's: only storage actions are needed.
     fn drop(&mut self) {
-        let spec =
-            SessionSpec::new(Command::Unlock { nonce: self.nonce.clone() }, self.config.clone(), snapshot(&self.config.app));
+        let command = Command::Unlock { nonce: self.nonce.clone() };
+        let spec = SessionSpec::new(command.clone(), self.config.clone(), snapshot_for(&self.config.app, &command));
         let Ok(mut session) = Rng::from_os().and_then(|rng| Session::start(spec, rng, now_ms())) else { return };
         loop {
             let action = session.poll(now_ms());

@@ -1,8 +1,9 @@
 //! The process's surroundings, observed for the session (which decides with them), and
 //! opening a browser.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use termauth_core::environment::{Environment, Platform};
+use termauth_core::session::Command;
 
 /// This build's platform.
 pub fn platform() -> Platform {
@@ -34,11 +35,25 @@ pub fn snapshot(app: &str) -> Environment {
     Environment::from_lookup(platform(), hostname(), std::process::id(), app, |name| std::env::var(name).ok())
 }
 
+/// The snapshot a session of `command` for `app` reads: as [`snapshot`], with only the
+/// variables [`Environment::variable_names_for`] lists (a cached token looks up a third
+/// of them).
+pub fn snapshot_for(app: &str, command: &Command) -> Environment {
+    let names = Environment::variable_names_for(app, command);
+    Environment::from_names(platform(), hostname(), std::process::id(), names, |name| std::env::var(name).ok())
+}
+
 /// Tries to open `url` in a browser: `$BROWSER` (a `:`-separated list; `%s` is replaced by
 /// the URL), else the platform opener. Never fails: returns whether something started.
 pub fn open_browser(url: &str) -> bool {
     let spawn = |program: &str, args: &[&str]| -> bool {
-        Command::new(program).args(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().is_ok()
+        std::process::Command::new(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .is_ok()
     };
     if let Ok(browsers) = std::env::var("BROWSER") {
         for entry in browsers.split(':').filter(|s| !s.trim().is_empty()) {

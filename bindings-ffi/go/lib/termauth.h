@@ -204,6 +204,10 @@ typedef struct termauth_flow termauth_flow;
 // A running session: see `termauth_session_new`.
 typedef struct termauth_session termauth_session;
 
+// A session configuration parsed and checked once (the `config` member of a spec), for a
+// host that starts many sessions with it: see `termauth_session_start_prepared`.
+typedef struct termauth_session_config termauth_session_config;
+
 // A borrowed string: `data` is NUL-terminated (`len` excludes the NUL), or NULL when the
 // value is absent. See the crate rules for how long it stays valid.
 typedef struct termauth_str {
@@ -277,6 +281,39 @@ termauth_status termauth_error_from_json(const uint8_t *json,
 
 // Frees an error (NULL is ignored).
 void termauth_error_free(struct termauth_error *e);
+
+// Parses and checks `config_json` (a spec's `config`: `{"app":…,"issuer":…,"client_id":…}`
+// and the optional members) as a session would. On success `*out` is the configuration
+// (free it with `termauth_session_config_free`, which also drops its client secret). A
+// configuration that does not parse is a `USAGE` error `invalid_session_spec` naming the
+// member at fault; one a session refuses is that session's error (`invalid_issuer`, …).
+termauth_status termauth_session_config_new(const uint8_t *config_json,
+                                            size_t config_len,
+                                            struct termauth_session_config **out,
+                                            struct termauth_error **err);
+
+// Frees a session configuration (NULL is ignored). Sessions started with it do not need it.
+void termauth_session_config_free(struct termauth_session_config *config);
+
+// Starts a session of `command_json` (a spec's `command`) with a prepared `config`, for
+// this process (its environment snapshot, the OS's randomness), and advances it as
+// `termauth_session_advance_json` does. On success `*out` is the new session and `*action`
+// its first action that is not storage (a view). `config` may be used by several threads
+// at once.
+//
+// The token path: when `token` is not NULL and the session ended at once with a token
+// (`get_token` or `refresh`: the action `done` with a token result, as for a cached
+// credential), `*token` is the token (a view, like an action) and `*action` is empty (a
+// NULL view; the action's JSON is not made). Otherwise `*token` is empty and `*action` the
+// action. So a host's `token()` reads one string, not the whole report.
+termauth_status termauth_session_start_prepared(const struct termauth_session_config *config,
+                                                const uint8_t *command_json,
+                                                size_t command_len,
+                                                uint64_t now_ms,
+                                                struct termauth_session **out,
+                                                struct termauth_str *action,
+                                                struct termauth_str *token,
+                                                struct termauth_error **err);
 
 // Starts a session from its spec (`{"command":…,"config":…,"environment":…}`, the
 // session vectors' `spec`). `seed` is 32 bytes for a reproducible RNG (tests), or NULL for

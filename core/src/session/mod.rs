@@ -197,6 +197,15 @@ impl SessionConfig {
         }
     }
 
+    /// Parses a spec's `config` member alone, for a host that keeps it parsed between
+    /// sessions ([`SessionSpec::from_json`]'s errors, rooted at `config`).
+    ///
+    /// # Errors
+    /// `invalid_session_spec`, as [`SessionSpec::from_json`].
+    pub fn from_json(text: &str) -> Result<SessionConfig, Error> {
+        parse_spec_part(text, "config", SessionConfig::read)
+    }
+
     fn read(mut o: Object) -> Result<Self, ReadError> {
         let d = SessionConfig::new(o.str("app")?, o.str("issuer")?, o.str("client_id")?);
         let config = SessionConfig {
@@ -341,6 +350,15 @@ pub enum Command {
 }
 
 impl Command {
+    /// Parses a spec's `command` member alone ([`SessionSpec::from_json`]'s errors, rooted
+    /// at `command`).
+    ///
+    /// # Errors
+    /// `invalid_session_spec`, as [`SessionSpec::from_json`].
+    pub fn from_json(text: &str) -> Result<Command, Error> {
+        parse_spec_part(text, "command", Command::read)
+    }
+
     fn read(mut o: Object) -> Result<Self, ReadError> {
         let command = match o.tag("op")?.as_str() {
             "login" => {
@@ -552,12 +570,16 @@ impl SessionSpec {
     /// `invalid_session_spec`: a JSON syntax position, or the member at fault (never a
     /// value: it can be a secret).
     pub fn from_json(text: &str) -> Result<SessionSpec, Error> {
-        let invalid =
-            |why: String| Error::usage("invalid_session_spec", format!("The session specification is not valid: {why}."));
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| invalid(format!("not JSON at line {} column {}", e.line(), e.column())))?;
-        Object::new(value, "it").and_then(SessionSpec::read).map_err(invalid)
+        parse_spec_part(text, "it", SessionSpec::read)
     }
+}
+
+/// Parses `text`, a spec or one of its members named `root` in messages, with `read`.
+fn parse_spec_part<T>(text: &str, root: &str, read: fn(Object) -> Result<T, ReadError>) -> Result<T, Error> {
+    let invalid = |why: String| Error::usage("invalid_session_spec", format!("The session specification is not valid: {why}."));
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| invalid(format!("{root} is not JSON at line {} column {}", e.line(), e.column())))?;
+    Object::new(value, root).and_then(read).map_err(invalid)
 }
 
 /// Where an awaited redirect comes from.
