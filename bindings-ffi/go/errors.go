@@ -75,6 +75,9 @@ func ExitCode(err error) int {
 	if !errors.As(err, &te) {
 		return 1
 	}
+	if te == nil { // a nil *Error in an error (Status.Problem when there is none)
+		return 0
+	}
 	if te.exitCode != 0 {
 		return te.exitCode
 	}

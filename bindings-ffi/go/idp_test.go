@@ -273,7 +273,8 @@ func TestDeviceLoginRefreshRotationRevocation(t *testing.T) {
 	if err != nil || r.Text == "" || r.Token == tok2 || r.Source != "store" {
 		t.Fatalf("forced refresh: %v %v", r, err)
 	}
-	if st, err := c.Status(ctx(t)); err != nil || st.Source != "store" || st.Grant != "device_code" || st.Decision != "use" || !st.Refreshable {
+	if st, err := c.Status(ctx(t)); err != nil || st.Source != "store" || st.Grant != "device_code" || st.Decision != "use" || !st.Refreshable ||
+		st.Problem != nil || ExitCode(st.Problem) != 0 {
 		t.Errorf("status %+v %v", st, err)
 	}
 
@@ -289,6 +290,11 @@ func TestDeviceLoginRefreshRotationRevocation(t *testing.T) {
 	_, err = c.Token(ctx(t))
 	if !errors.Is(err, ErrNotLoggedIn) || ExitCode(err) != 3 {
 		t.Errorf("after logout: %v (exit %d)", err, ExitCode(err))
+	}
+	// status for scripts: the problem, with the CLI's exit code (3: log in).
+	if st, err := c.Status(ctx(t)); err != nil || st.Source != "none" || st.Problem == nil ||
+		!errors.Is(st.Problem, ErrNotLoggedIn) || ExitCode(st.Problem) != 3 {
+		t.Errorf("status after logout: %+v %v", st, err)
 	}
 	// Everything printed came from the session: the device prompt (the store warning is
 	// not shown for an explicit file store... here the store is auto, with no keyring).

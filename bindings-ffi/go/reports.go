@@ -76,7 +76,11 @@ type Status struct {
 	Refreshable    bool         `json:"refreshable"`
 	Decision       string       `json:"decision,omitempty"` // use, refresh, reacquire, relogin
 	Error          *Error       `json:"error,omitempty"`
-	Lines          []string     `json:"lines"` // the status for a person, as the core words it
+	// Problem says why no token can be had without logging in (not_logged_in,
+	// login_required, or the store problem); nil when Token would return one. A CLI's
+	// status exits with ExitCode(status.Problem).
+	Problem *Error   `json:"problem,omitempty"`
+	Lines   []string `json:"lines"` // the status for a person, as the core words it
 }
 
 // Profile is a stored profile.

@@ -143,6 +143,7 @@ def test_device_approve(idp: Idp, config_dir: Path) -> None:
     assert introspect(idp, token)["active"] is True
     st = c.status()
     assert (st.source, st.kind, st.grant, st.decision, st.refreshable) == ("store", "oauth", "device_code", "use", True)
+    assert st.problem is None  # a CLI's status exits 0
     # the credential file is the Rust layout: 0600 under credentials/, profiles.json active
     files = sorted(p.name for p in (config_dir / "credentials").iterdir())
     assert any(f.startswith("default@") and f.endswith(".json") for f in files)
@@ -156,7 +157,11 @@ def test_device_deny(idp: Idp, config_dir: Path) -> None:
         c.login("device")
     assert e.value.code == "access_denied" and e.value.hint == "reauthenticate"
     assert isinstance(e.value, termauth.Error)
-    assert c.status().source == "none"
+    st = c.status()
+    assert st.source == "none"
+    # status for scripts: the problem, with the CLI's exit code (3: log in)
+    assert st.problem is not None and st.problem.code == "not_logged_in" and st.problem.exit_code == 3
+    assert "login" in st.problem.message and st.to_dict()["problem"]["code"] == "not_logged_in"
     with pytest.raises(termauth.StorageError) as nl:
         c.get_token()
     assert nl.value.code == "not_logged_in" and nl.value.hint == "reauthenticate"

@@ -237,7 +237,9 @@ pub fn status_lines(status: &crate::session::Status, now_ms: u64) -> Vec<String>
         }
         _ => lines.push("source:    none — not logged in (log in first)".to_string()),
     }
-    if let Some(e) = &status.error {
+    // The store's problem, or why a login is needed (not for "not logged in": the source
+    // line says it).
+    if let Some(e) = status.problem.as_ref().filter(|e| e.code != "not_logged_in") {
         lines.push(format!("problem:   {}", e.message));
     }
     lines

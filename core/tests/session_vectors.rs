@@ -1149,10 +1149,33 @@ fn scenarios() -> Vec<Scenario> {
             match w.outcome() { Outcome::Logout(r) => assert!(r.note.as_deref().unwrap().contains("unreadable")), o => panic!("{o:?}") }
         }).world(|w| stored(w, "not json".to_string())),
         // -- status, profiles
-        scenario("status_stored", "status of a stored token due for renewal: the store and why, the grant, expiry, renewable, next step refresh; no request.", Command::Status, |w| {
-            match w.outcome() { Outcome::Status(s) => { assert_eq!(s.source, "store"); assert_eq!(s.decision.as_deref(), Some("refresh")); assert!(s.refreshable); } o => panic!("{o:?}") }
+        scenario("status_stored", "status of a stored token due for renewal: the store and why, the grant, expiry, renewable, next step refresh, no problem (a script's `status` exits 0); no request.", Command::Status, |w| {
+            match w.outcome() { Outcome::Status(s) => { assert_eq!(s.source, "store"); assert_eq!(s.decision.as_deref(), Some("refresh")); assert!(s.refreshable); assert!(s.problem.is_none()); } o => panic!("{o:?}") }
             assert!(w.requests.is_empty());
         }).world(|w| stored(w, oauth_record("device_code", "at-old", Some("rt-0"), T0 - 3_570_000, T0 + 30_000))),
+        scenario("status_expired_not_renewable", "status of an expired token without a refresh token (or whose refresh the server refused, which dropped it): next relogin, and the problem login_required (exit 3) that says to log in again.", Command::Status, |w| {
+            match w.outcome() {
+                Outcome::Status(s) => {
+                    assert_eq!(s.decision.as_deref(), Some("relogin"));
+                    let p = s.problem.as_ref().expect("a problem");
+                    assert_eq!((p.code.as_str(), p.exit_code()), ("login_required", 3));
+                    assert!(s.lines.iter().any(|l| l.starts_with("problem:")), "{:?}", s.lines);
+                }
+                o => panic!("{o:?}"),
+            }
+            assert!(w.requests.is_empty());
+        }).world(|w| stored(w, oauth_record("device_code", "at-old", None, T0 - 3_700_000, T0 - 100_000))),
+        scenario("status_not_logged_in", "status with nothing stored: source none, and the problem not_logged_in (exit 3) naming the login command.", Command::Status, |w| {
+            match w.outcome() {
+                Outcome::Status(s) => {
+                    assert_eq!(s.source, "none");
+                    let p = s.problem.as_ref().expect("a problem");
+                    assert_eq!((p.code.as_str(), p.exit_code()), ("not_logged_in", 3));
+                    assert!(p.message.contains("mycli login"), "{}", p.message);
+                }
+                o => panic!("{o:?}"),
+            }
+        }),
         scenario("status_env", "status with MYCLI_TOKEN set: the environment wins.", Command::Status, |w| {
             match w.outcome() { Outcome::Status(s) => assert_eq!(s.source, "env"), o => panic!("{o:?}") }
         }).env(&[("MYCLI_TOKEN", "t")]),

@@ -87,7 +87,13 @@ func run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		return out.Encode(st)
+		if err := out.Encode(st); err != nil {
+			return err
+		}
+		if st.Problem != nil { // exit 3 when a login is needed, for scripts
+			return st.Problem
+		}
+		return nil
 	case "profiles":
 		ps, err := c.Profiles(ctx)
 		if err != nil {

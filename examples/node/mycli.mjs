@@ -26,9 +26,12 @@ try {
     case 'refresh':
       console.error((await auth.refresh()).text);
       break;
-    case 'status':
-      console.log(JSON.stringify(auth.status(), null, 2));
+    case 'status': {
+      const status = auth.status();
+      console.log(JSON.stringify(status, null, 2));
+      if (status.problem) throw status.problem; // exit 3 when a login is needed, for scripts
       break;
+    }
     case 'logout':
       console.error((await auth.logout()).text); // revokes (refresh token first), then forgets
       break;

@@ -54,7 +54,10 @@ def main(argv: "list[str] | None" = None) -> int:
         elif args.command == "refresh":
             print(auth.refresh().text, file=sys.stderr)
         elif args.command == "status":
-            print(json.dumps(auth.status().to_dict(), indent=2))
+            status = auth.status()
+            print(json.dumps(status.to_dict(), indent=2))
+            if status.problem is not None:  # exit 3 when a login is needed, for scripts
+                raise status.problem
         elif args.command == "logout":
             print(auth.logout().text, file=sys.stderr)
         elif args.command == "profiles":

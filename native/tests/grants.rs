@@ -408,6 +408,16 @@ fn cli_api_key_is_stored_printed_and_forgotten() {
     let mut t = cli(dir.path());
     t.arg("token");
     assert_eq!(run(t, None, Duration::from_secs(10)).ok(), "key-123");
+    let mut s = cli(dir.path());
+    s.args(["status", "--show-token"]);
+    assert!(run(s, None, Duration::from_secs(10)).ok().ends_with("\ntoken:     key-123"), "status --show-token");
+    let mut s = cli(dir.path());
+    s.args(["status", "--json", "--show-token"]);
+    let v: serde_json::Value = serde_json::from_str(&run(s, None, Duration::from_secs(10)).ok()).unwrap();
+    assert_eq!((v["token"].as_str(), v.get("problem")), (Some("key-123"), None), "{v}");
+    let mut s = cli(dir.path());
+    s.arg("status");
+    assert!(!run(s, None, Duration::from_secs(10)).ok().contains("key-123"), "no token without --show-token");
     let record = read_record(dir.path(), &idp.issuer, common::CLI_CLIENT);
     assert_eq!(record["kind"], "api_key");
     assert_eq!(record["presentation"], serde_json::json!({"scheme": "header", "name": "X-API-Key", "prefix": ""}));
@@ -502,6 +512,24 @@ fn cli_refresh_refused_by_the_server_fails_and_drops_the_refresh_token() {
     let mut t = cli(dir.path());
     t.arg("token");
     assert_eq!(run(t, None, Duration::from_secs(10)).ok(), access.as_str().unwrap(), "still served while valid");
+    // status for scripts (issue 13): 0 while the access token serves, then 3 with why.
+    let mut s = cli(dir.path());
+    s.arg("status");
+    let s = run(s, None, Duration::from_secs(10));
+    assert!(s.ok().contains("renewable: no"), "{s:?}");
+    expire_record(dir.path(), &idp.issuer, PASSWORD_ID);
+    let mut s = cli(dir.path());
+    s.arg("status");
+    let s = run(s, None, Duration::from_secs(10));
+    assert_eq!(s.code, 3, "expired and not renewable: {s:?}");
+    assert!(s.stdout.contains("next:      relogin") && s.stdout.contains("problem:   "), "{}", s.stdout);
+    assert!(s.stderr.contains("[login_required]"), "{}", s.stderr);
+    let mut j = cli(dir.path());
+    j.args(["status", "--json"]);
+    let j = run(j, None, Duration::from_secs(10));
+    assert_eq!(j.code, 3, "{j:?}");
+    let v: serde_json::Value = serde_json::from_str(&j.stdout).unwrap();
+    assert_eq!(v["problem"]["code"], "login_required", "{v}");
 }
 
 /// The app name is upper-cased with Unicode's rules in every language: `straße` reads

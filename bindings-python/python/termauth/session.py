@@ -301,7 +301,10 @@ class LogoutReport:
 class Status:
     """Where the token ``get_token`` returns comes from (``env``, ``store`` or ``none``), and
     its state. No secrets; a store problem is in ``error``. ``kind`` is the stored record's
-    (``oauth`` or ``api_key``; the core's ``credential_kind``)."""
+    (``oauth`` or ``api_key``; the core's ``credential_kind``). ``problem`` says why no token
+    can be had without logging in (``not_logged_in``, ``login_required``, or the store
+    problem), None when ``get_token`` would return one: a CLI's ``status`` exits with
+    ``problem.exit_code``."""
 
     source: str
     env_var: str
@@ -317,11 +320,13 @@ class Status:
     refreshable: bool = False
     decision: Optional[str] = None
     error: Optional[Error] = None
+    problem: Optional[Error] = None
 
     def to_dict(self) -> Dict[str, Any]:
-        """A JSON-ready dict (``error`` as the core's error record)."""
+        """A JSON-ready dict (``error`` and ``problem`` as the core's error records)."""
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
         d["error"] = self.error.to_dict() if self.error is not None else None
+        d["problem"] = self.problem.to_dict() if self.problem is not None else None
         return d
 
 
@@ -378,11 +383,12 @@ def outcome_from_dict(d: contract.SessionOutcome) -> Outcome:
         return LogoutReport(d["removed"], d["revoked"], d.get("note"), d["text"])
     if d["kind"] == "status":
         store, reason = _store(d.get("store"))
-        error_record = d.get("error")
+        error_record, problem_record = d.get("error"), d.get("problem")
         error = from_dict(error_record) if error_record else None
+        problem = from_dict(problem_record) if problem_record else None
         return Status(d["source"], d["env_var"], d["profile"], d["issuer"], d["client_id"], store, reason,
                       d.get("credential_kind"), d.get("grant"), d.get("scope"), d.get("expires_at"), d["refreshable"],
-                      d.get("decision"), error)
+                      d.get("decision"), error, problem)
     if d["kind"] == "profiles":
         return [ProfileInfo(p["name"], p["active"]) for p in d["profiles"]]
     if d["kind"] == "profile_used":

@@ -125,8 +125,8 @@ export class Client {
   status(): Status {
     const outcome = this.#runSync({ op: 'status' });
     if (!('env_var' in outcome)) throw unexpected(`the session ended with \`${outcome.kind}\`, not \`status\``);
-    const { kind: _outcome, error, ...status } = outcome;
-    return { ...status, ...(error && { error: errorFrom(error) }) };
+    const { kind: _outcome, error, problem, ...status } = outcome;
+    return { ...status, ...(error && { error: errorFrom(error) }), ...(problem && { problem: errorFrom(problem) }) };
   }
 
   /** The stored profiles for this issuer and client. Reads the store only. */

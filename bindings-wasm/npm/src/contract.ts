@@ -1662,6 +1662,15 @@ export interface Status {
   decision?: 'use' | 'refresh' | 'reacquire' | 'relogin';
   /** A problem reading the store. */
   error?: Error;
+  /**
+   * Why no token can be had without logging in, for a script (a CLI's `status` exits with
+   * its exit code): `not_logged_in`, `login_required` (the credential expired and cannot
+   * be renewed: no refresh token, or the server refused the last renewal and it was
+   * dropped), or the store problem of `error`. Absent when `get_token` would return a
+   * token, renewing it first if due; `status` asks no server, so a grant the server has
+   * forgotten shows here only once a renewal was refused.
+   */
+  problem?: Error;
   /** The status as lines for a person (`issuer:    …`, `expires:   in 59m12s`, …). */
   lines: string[];
 }

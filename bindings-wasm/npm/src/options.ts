@@ -80,8 +80,13 @@ export interface LoginOptions {
   onPrompt?: (action: SessionShowUserCode | ShowAuthorizationUrl) => void;
 }
 
-/** `status()`: the core's status, with its `error` as a TermauthError. */
-export type Status = Omit<StatusData, 'error'> & { error?: TermauthError };
+/**
+ * `status()`: the core's status, with its `error` and `problem` as TermauthErrors. `problem`
+ * says why no token can be had without logging in (`not_logged_in`, `login_required`, or the
+ * store problem); absent when `getToken` would return one: a CLI's `status` exits with
+ * `exitCode(status.problem)`.
+ */
+export type Status = Omit<StatusData, 'error' | 'problem'> & { error?: TermauthError; problem?: TermauthError };
 
 
 /** The credential's lock, held by this process until `release()` (idempotent). */

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, Flow, OAuthError, StorageError, TermauthError } from '../dist/index.js';
+import { Client, Flow, OAuthError, StorageError, TermauthError, exitCode } from '../dist/index.js';
 import { approveDevice, authorize, credentialPath, recordingUi, serverKey, startIdp, tempDir, writeRecord } from './helpers.mjs';
 
 process.env.TERMAUTH_NO_KEYRING = '1';
@@ -84,6 +84,7 @@ test('device login: stored in a 0600 file that says why, token served from the c
   assert.equal(s.decision, 'use');
   assert.equal(s.grant, 'device_code');
   assert.equal(s.refreshable, true);
+  assert.equal(s.problem, undefined, 'a CLI\'s status exits 0');
   assert.deepEqual(c.profiles(), [{ name: 'default', active: true }]);
   assert.equal(JSON.parse(readFileSync(join(dir, 'profiles.json'), 'utf8')).active[serverKey(idp.issuer, 'termauth-cli')], 'default');
   assert.deepEqual(readdirSync(join(dir, 'credentials')), [`default@${serverKey(idp.issuer, 'termauth-cli')}.json`], 'no lock or temporary file left');
@@ -231,7 +232,13 @@ test('logout revokes (refresh token first) then deletes; offline logout still de
   const cred = await c.getCredential();
   assert.deepEqual(await c.logout(), { removed: true, revoked: true, text: 'Logged out: the tokens were revoked at the server and deleted here.' });
   assert.equal((await introspect(cred.tokens.access_token)).active, false);
-  assert.equal(c.status().source, 'none');
+  const after = c.status();
+  assert.equal(after.source, 'none');
+  // status for scripts: the problem, with the CLI's exit code (3: log in)
+  assert.ok(after.problem instanceof StorageError);
+  assert.equal(after.problem.code, 'not_logged_in');
+  assert.equal(exitCode(after.problem), 3);
+  assert.match(after.problem.message, /login/);
   assert.deepEqual(await c.logout(), { removed: false, revoked: false, text: 'Nothing to log out of: no stored credential for this profile.' });
 
   const offline = cli();

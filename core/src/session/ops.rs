@@ -956,6 +956,7 @@ async fn status(ctx: &mut Ctx) -> Result<Outcome, Error> {
         refreshable: false,
         decision: None,
         error: None,
+        problem: None,
         lines: Vec::new(),
     };
     if ctx.env.app_token(&ctx.config.app).is_some() {
@@ -985,10 +986,17 @@ async fn status(ctx: &mut Ctx) -> Result<Outcome, Error> {
                 }
                 CredentialData::ApiKey { .. } => status.credential_kind = Some("api_key".into()),
             }
-            status.decision = Some(decide(&credential, ctx.now(), &ctx.policy()).as_str().to_string());
+            let decision = decide(&credential, ctx.now(), &ctx.policy());
+            status.decision = Some(decision.as_str().to_string());
+            if let Decision::Relogin { reason } = decision {
+                status.problem = Some(relogin(reason));
+            }
         }
-        Ok(None) => {}
-        Err(e) if e.kind == ErrorKind::Storage || e.kind == ErrorKind::Usage => status.error = Some(e),
+        Ok(None) => status.problem = Some(ctx.not_logged_in()),
+        Err(e) if e.kind == ErrorKind::Storage || e.kind == ErrorKind::Usage => {
+            status.problem = Some(e.clone());
+            status.error = Some(e);
+        }
         Err(e) => return Err(e),
     }
     status.lines = texts::status_lines(&status, ctx.now());

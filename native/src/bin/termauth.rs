@@ -1,6 +1,7 @@
 //! `termauth`: log in to an OAuth 2.0 / OpenID Connect server from the terminal, keep the
 //! token fresh, print it for scripts. Run `termauth help`.
 
+use clap::{ArgGroup, CommandFactory, Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
 use termauth::store::{StorePreference, app_config_dir, write_atomic};
@@ -8,54 +9,166 @@ use termauth::{Client, Config, Error, Hint, LoginMethod, Presentation, Secret, S
 use termauth_core::environment::env_name;
 use termauth_core::texts;
 
-const HELP: &str = "termauth — log in to an OAuth 2.0 / OpenID Connect server from the terminal
-
-USAGE
-  termauth <command> [options]
-
-COMMANDS
-  login      Log in and store the credential (keyring first, else a 0600 file)
-  status     Show which token would be used, from where, and its state
-  token      Print a valid access token, refreshing it if needed: $(termauth token)
-  refresh    Renew the stored token now
-  logout     Revoke the tokens at the server (refresh token first), then delete them here
-  profiles   List the stored profiles; `termauth profiles use NAME` makes NAME active
-  help       This text
-
-LOGIN METHODS (default: chosen from the environment — CI: client credentials;
-SSH or no display: device flow; desktop: browser)
-  --device              OAuth device flow (RFC 8628): a code to enter on any device
-  --browser             Browser login with a loopback redirect and PKCE (RFC 8252)
-  --paste               Browser on another machine: paste the address it ends on
-  --client-credentials  Machine login; the secret comes from TERMAUTH_CLIENT_SECRET
-                        (or <APP>_CLIENT_SECRET), or stdin with --client-secret-stdin
-  --password            Legacy password grant (explicit opt-in); --username NAME,
-                        password from TERMAUTH_PASSWORD or stdin
-  --with-token          Store an API key / personal access token read from stdin
-
-OPTIONS
-  --issuer URL          Issuer (env TERMAUTH_ISSUER; remembered after a login)
-  --client-id ID        Client ID (env TERMAUTH_CLIENT_ID; remembered)
-  --scope 'A B'         Scope to request (env TERMAUTH_SCOPE; remembered)
-  --profile NAME        Profile (account) to use (env TERMAUTH_PROFILE)
-  --app NAME            Config directory and keyring name (default: termauth)
-  --port N              Fixed loopback port for --browser (e.g. with ssh -L)
-  --header NAME         With --with-token: send it in this header, not Authorization: Bearer
-  --prefix TEXT         With --header: text before the token (include any space)
-  --store MODE          auto (default), keyring, or file
-  --client-auth M       basic (default) or post, for confidential clients
-  --client-secret-stdin Read the client secret from stdin
-  --resource URI        RFC 8707 resource indicator (repeatable)
-  --insecure-http       Allow http:// endpoints on non-loopback hosts (testing only)
-  --json                Machine-readable output (login, status, logout, profiles)
+/// After the options in `termauth --help` (and the man page).
+const AFTER_HELP: &str = "LOGIN METHODS (default: chosen from the environment — CI: client credentials;
+SSH or no display: device flow; desktop: browser): see `termauth login --help`.
 
 Secrets are never taken from the command line (other users can read it with ps).
 
 EXIT CODES
   0 ok   2 usage error   3 login required   4 try again later
-  5 configuration problem   6 other failure   130 cancelled
-";
+  5 configuration problem   6 other failure   130 cancelled";
 
+/// `termauth`'s command line, for clap: the parser, `--help`, completions and the man page.
+#[derive(Parser)]
+#[command(
+    name = "termauth",
+    version,
+    about = "Log in to an OAuth 2.0 / OpenID Connect server from the terminal, keep the token fresh, print it for scripts",
+    after_help = AFTER_HELP,
+    max_term_width = 100
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// The options every command takes (before or after its name).
+#[derive(clap::Args)]
+#[command(next_help_heading = "Options of every command")]
+struct Common {
+    /// Issuer (env TERMAUTH_ISSUER; remembered after a login)
+    #[arg(long, global = true, value_name = "URL")]
+    issuer: Option<String>,
+    /// Client ID (env TERMAUTH_CLIENT_ID; remembered)
+    #[arg(long, global = true, value_name = "ID")]
+    client_id: Option<String>,
+    /// Scope to request (env TERMAUTH_SCOPE; remembered)
+    #[arg(long, global = true, value_name = "'A B'")]
+    scope: Option<String>,
+    /// Profile (account) to use (env TERMAUTH_PROFILE)
+    #[arg(long, global = true, value_name = "NAME")]
+    profile: Option<String>,
+    /// Config directory and keyring name
+    #[arg(long, global = true, value_name = "NAME", env = "TERMAUTH_APP", hide_env_values = true, default_value = "termauth")]
+    app: String,
+    /// Where to store it: the keyring, else a 0600 file (auto); only one of them
+    #[arg(long, global = true, value_name = "MODE", value_enum, default_value_t = Store::Auto)]
+    store: Store,
+    /// How a confidential client sends its secret: HTTP Basic, or in the form body
+    #[arg(long, global = true, value_name = "M", value_enum, default_value_t = ClientAuth::Basic)]
+    client_auth: ClientAuth,
+    /// Read the client secret from stdin
+    #[arg(long, global = true)]
+    client_secret_stdin: bool,
+    /// RFC 8707 resource indicator (repeatable)
+    #[arg(long, global = true, value_name = "URI")]
+    resource: Vec<String>,
+    /// Allow http:// endpoints on non-loopback hosts (testing only)
+    #[arg(long, global = true)]
+    insecure_http: bool,
+    /// Machine-readable output (login, status, logout, profiles)
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+/// `--store`.
+#[derive(Clone, Copy, ValueEnum)]
+enum Store {
+    Auto,
+    Keyring,
+    File,
+}
+
+/// `--client-auth`: `client_secret_basic` or `client_secret_post`.
+#[derive(Clone, Copy, ValueEnum)]
+enum ClientAuth {
+    Basic,
+    Post,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Log in and store the credential (keyring first, else a 0600 file)
+    Login(LoginArgs),
+    /// Show which token would be used, from where, and its state (exit 3: a login is needed)
+    Status {
+        /// Also print the token (renewed first if due), as `termauth token` would
+        #[arg(long)]
+        show_token: bool,
+    },
+    /// Print a valid access token, refreshing it if needed: $(termauth token)
+    Token,
+    /// Renew the stored token now
+    Refresh,
+    /// Revoke the tokens at the server (refresh token first), then delete them here
+    Logout,
+    /// List the stored profiles; `termauth profiles use NAME` makes NAME active
+    Profiles {
+        #[command(subcommand)]
+        action: Option<ProfilesCmd>,
+    },
+    /// Print the completion script for a shell: `termauth completion bash`
+    Completion {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `termauth man > termauth.1`
+    Man,
+}
+
+#[derive(Subcommand)]
+enum ProfilesCmd {
+    /// Make NAME the active profile (it must have a stored credential)
+    Use {
+        /// The profile
+        name: String,
+    },
+}
+
+/// How to log in: one method at most (none: chosen from the environment).
+#[derive(clap::Args)]
+#[command(group(ArgGroup::new("method").args(["device", "browser", "paste", "client_credentials", "password", "with_token"])))]
+#[command(
+    after_help = "Default: chosen from the environment — CI: client credentials; SSH or no display: device flow; desktop: browser."
+)]
+struct LoginArgs {
+    /// OAuth device flow (RFC 8628): a code to enter on any device
+    #[arg(long)]
+    device: bool,
+    /// Browser login with a loopback redirect and PKCE (RFC 8252)
+    #[arg(long)]
+    browser: bool,
+    /// Browser on another machine: paste the address it ends on
+    #[arg(long)]
+    paste: bool,
+    /// Machine login: secret from TERMAUTH_CLIENT_SECRET or --client-secret-stdin
+    #[arg(long)]
+    client_credentials: bool,
+    /// Legacy password grant: --username, password from TERMAUTH_PASSWORD or stdin
+    #[arg(long, requires = "username")]
+    password: bool,
+    /// Store an API key / personal access token read from stdin
+    #[arg(long)]
+    with_token: bool,
+    /// Fixed loopback port for --browser (e.g. with ssh -L)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    port: Option<u16>,
+    /// The user name, with --password
+    #[arg(long, value_name = "NAME")]
+    username: Option<String>,
+    /// With --with-token: the header to send it in (not Authorization: Bearer)
+    #[arg(long, value_name = "NAME", requires = "with_token")]
+    header: Option<String>,
+    /// With --header: text before the token (include any space)
+    #[arg(long, value_name = "TEXT", requires = "header")]
+    prefix: Option<String>,
+}
+
+/// What to do, as `run` reads it.
 struct Args {
     command: String,
     method: Option<String>,
@@ -74,123 +187,183 @@ struct Args {
     resource: Vec<String>,
     insecure_http: bool,
     json: bool,
-    rest: Vec<String>,
+    /// `profiles use NAME`: the profile.
+    use_profile: Option<String>,
+    /// `completion SHELL`.
+    shell: Option<clap_complete::Shell>,
+    /// `status --show-token`.
+    show_token: bool,
 }
 
 fn usage(message: String) -> Error {
     Error::usage("cli_usage", format!("{message} (see `termauth help`)"))
 }
 
+/// The flags that must never be given a value on the command line.
+const SECRET_FLAGS: [&str; 3] = ["--with-token", "--password", "--client-secret"];
+
 fn parse(argv: Vec<String>) -> Result<Args, Error> {
+    // A secret given to a flag (`--with-token=…`), or a --client-secret at all, is refused
+    // before anything else reads the command line.
+    for arg in &argv {
+        let name = arg.split_once('=').map_or(arg.as_str(), |(n, _)| n);
+        if SECRET_FLAGS.contains(&name) && (arg.contains('=') || name == "--client-secret") {
+            return Err(secret_on_argv(name));
+        }
+    }
+    let cli = Cli::try_parse_from(std::iter::once("termauth".to_string()).chain(argv.iter().cloned()))
+        .map_err(|e| command_line_error(&e, &argv))?;
+    let c = cli.common;
     let mut a = Args {
         command: String::new(),
         method: None,
-        issuer: None,
-        client_id: None,
-        scope: None,
-        profile: None,
-        app: std::env::var("TERMAUTH_APP").unwrap_or_else(|_| "termauth".into()),
+        issuer: c.issuer,
+        client_id: c.client_id,
+        scope: c.scope,
+        profile: c.profile,
+        app: c.app,
         port: None,
         username: None,
         header: None,
         prefix: String::new(),
-        store: StorePreference::Auto,
-        client_auth: SecretMethod::Basic,
-        client_secret_stdin: false,
-        resource: Vec::new(),
-        insecure_http: false,
-        json: false,
-        rest: Vec::new(),
+        store: match c.store {
+            Store::Auto => StorePreference::Auto,
+            Store::Keyring => StorePreference::Keyring,
+            Store::File => StorePreference::File,
+        },
+        client_auth: match c.client_auth {
+            ClientAuth::Basic => SecretMethod::Basic,
+            ClientAuth::Post => SecretMethod::Post,
+        },
+        client_secret_stdin: c.client_secret_stdin,
+        resource: c.resource,
+        insecure_http: c.insecure_http,
+        json: c.json,
+        use_profile: None,
+        shell: None,
+        show_token: false,
     };
-    let mut it = argv.into_iter();
-    while let Some(arg) = it.next() {
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
-        };
-        let mut value = |flag: &str| -> Result<String, Error> {
-            inline.clone().or_else(|| it.next()).ok_or_else(|| usage(format!("{flag} needs a value")))
-        };
-        match name.as_str() {
-            "--with-token" | "--password" if inline.is_some() => return Err(secret_on_argv(&name)),
-            "--device"
-            | "--browser"
-            | "--paste"
-            | "--client-credentials"
-            | "--client-secret-stdin"
-            | "--insecure-http"
-            | "--json"
-            | "-h"
-            | "--help"
-                if inline.is_some() =>
-            {
-                return Err(usage(format!("{name} takes no value")));
-            }
-            "--device" | "--browser" | "--paste" | "--client-credentials" | "--password" | "--with-token" => {
-                if let Some(m) = &a.method {
-                    return Err(usage(format!("choose one login method, not both --{m} and {name}")));
-                }
-                a.method = Some(name.trim_start_matches("--").to_string());
-            }
-            "--issuer" => a.issuer = Some(value("--issuer")?),
-            "--client-id" => a.client_id = Some(value("--client-id")?),
-            "--scope" => a.scope = Some(value("--scope")?),
-            "--profile" => a.profile = Some(value("--profile")?),
-            "--app" => a.app = value("--app")?,
-            "--port" => {
-                let v = value("--port")?;
-                a.port =
-                    Some(v.parse().map_err(|_| usage(format!("--port needs a number from 1 to 65535, not `{}`", quoted(&v))))?);
-            }
-            "--username" => a.username = Some(value("--username")?),
-            "--header" => a.header = Some(value("--header")?),
-            "--prefix" => a.prefix = value("--prefix")?,
-            "--store" => {
-                a.store = match value("--store")?.as_str() {
-                    "auto" => StorePreference::Auto,
-                    "keyring" => StorePreference::Keyring,
-                    "file" => StorePreference::File,
-                    other => return Err(usage(format!("--store is auto, keyring or file, not `{}`", quoted(other)))),
-                }
-            }
-            "--client-auth" => {
-                a.client_auth = match value("--client-auth")?.as_str() {
-                    "basic" => SecretMethod::Basic,
-                    "post" => SecretMethod::Post,
-                    other => return Err(usage(format!("--client-auth is basic or post, not `{}`", quoted(other)))),
-                }
-            }
-            "--client-secret" => return Err(secret_on_argv("--client-secret")),
-            "--client-secret-stdin" => a.client_secret_stdin = true,
-            "--resource" => a.resource.push(value("--resource")?),
-            "--insecure-http" => a.insecure_http = true,
-            "--json" => a.json = true,
-            "-h" | "--help" => a.command = "help".into(),
-            s if s.starts_with('-') => return Err(usage(format!("unknown option `{}`", quoted(s)))),
-            _ if a.command.is_empty() => a.command = arg,
-            _ => a.rest.push(arg),
+    a.command = match cli.command {
+        None => "help".into(),
+        Some(Cmd::Login(l)) => {
+            a.method = [
+                (l.device, "device"),
+                (l.browser, "browser"),
+                (l.paste, "paste"),
+                (l.client_credentials, "client-credentials"),
+                (l.password, "password"),
+                (l.with_token, "with-token"),
+            ]
+            .iter()
+            .find(|(on, _)| *on)
+            .map(|(_, name)| name.to_string());
+            a.port = l.port;
+            a.username = l.username;
+            a.header = l.header;
+            a.prefix = l.prefix.unwrap_or_default();
+            "login".into()
         }
-    }
-    if a.command.is_empty() {
-        a.command = "help".into();
-    }
-    // `login --with-token VALUE` / `--password VALUE` (or `--with-token VALUE login`): the
-    // value is a stray argument, and a secret. Only `profiles use NAME` takes arguments, and
-    // a stray one is never quoted (it may be a secret).
-    let takes = if a.command == "profiles" && a.rest.first().map(String::as_str) == Some("use") { 2 } else { 0 };
-    let secret_flag = matches!(a.method.as_deref(), Some("with-token" | "password"));
-    if secret_flag && (a.rest.len() > takes || !COMMANDS.contains(&a.command.as_str())) {
-        return Err(secret_on_argv(&format!("--{}", a.method.as_deref().unwrap_or_default())));
-    }
-    if a.rest.len() > takes {
-        return Err(usage(format!("`{}` takes no other arguments; the extra one was not used", quoted(&a.command))));
-    }
+        Some(Cmd::Status { show_token }) => {
+            a.show_token = show_token;
+            "status".into()
+        }
+        Some(Cmd::Token) => "token".into(),
+        Some(Cmd::Refresh) => "refresh".into(),
+        Some(Cmd::Logout) => "logout".into(),
+        Some(Cmd::Profiles { action }) => {
+            a.use_profile = action.map(|ProfilesCmd::Use { name }| name);
+            "profiles".into()
+        }
+        Some(Cmd::Completion { shell }) => {
+            a.shell = Some(shell);
+            "completion".into()
+        }
+        Some(Cmd::Man) => "man".into(),
+    };
     termauth_core::store::check_app(&a.app)?;
     Ok(a)
 }
 
-/// The commands (`run`'s arms).
-const COMMANDS: [&str; 7] = ["help", "login", "status", "token", "refresh", "logout", "profiles"];
+/// A command line clap refused, as termauth's error (exit 2), or help and version (exit 0,
+/// code `cli_help`). clap's own message quotes what was typed, and what was typed may be a
+/// secret or hold terminal controls: the message is made here from the parts clap names,
+/// a stray argument is never quoted, and a quoted option is made visible and cut short.
+fn command_line_error(e: &clap::Error, argv: &[String]) -> Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        return Error::usage("cli_help", e.render().to_string());
+    }
+    let first = |kind| match e.get(kind) {
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        Some(ContextValue::Strings(v)) => v.first().cloned(),
+        _ => None,
+    };
+    let all = |kind| match e.get(kind) {
+        Some(ContextValue::Strings(v)) => v.clone(),
+        Some(ContextValue::String(s)) => vec![s.clone()],
+        _ => Vec::new(),
+    };
+    let arg = first(ContextKind::InvalidArg).unwrap_or_default();
+    let option = arg.split(' ').next().unwrap_or_default().trim_end_matches('=').to_string();
+    // `login --with-token SECRET`, `--password SECRET login`, `token --with-token SECRET`:
+    // the word after a secret flag was meant as its value.
+    if let Some(flag) = argv.iter().find(|a| SECRET_FLAGS.contains(&a.as_str()))
+        && matches!(e.kind(), ErrorKind::UnknownArgument | ErrorKind::InvalidSubcommand)
+        && (!arg.starts_with('-') || arg == *flag)
+    {
+        return secret_on_argv(flag);
+    }
+    let value = first(ContextKind::InvalidValue).map(|v| quoted(&v)).unwrap_or_default();
+    let message = match e.kind() {
+        ErrorKind::UnknownArgument if arg.starts_with('-') => format!("unknown option `{}`", quoted(&arg)),
+        ErrorKind::UnknownArgument => {
+            "an extra argument was given and not used (it is not shown: it may be a secret)".to_string()
+        }
+        ErrorKind::InvalidSubcommand => {
+            format!("unknown command `{}`", quoted(&first(ContextKind::InvalidSubcommand).unwrap_or_default()))
+        }
+        ErrorKind::InvalidValue if arg.is_empty() => "a value is missing".to_string(),
+        ErrorKind::InvalidValue => {
+            let valid = all(ContextKind::ValidValue);
+            if valid.is_empty() {
+                format!("{option} needs a value")
+            } else {
+                format!("{option} is {}, not `{value}`", one_of(&valid))
+            }
+        }
+        ErrorKind::ValueValidation if option == "--port" => format!("--port needs a number from 1 to 65535, not `{value}`"),
+        ErrorKind::ValueValidation => format!("{option} cannot be `{value}`"),
+        ErrorKind::ArgumentConflict => {
+            let prior = first(ContextKind::PriorArg).unwrap_or_default();
+            format!("choose one, not both {prior} and {option}")
+        }
+        ErrorKind::MissingRequiredArgument => format!("{} is needed here", all(ContextKind::InvalidArg).join(" and ")),
+        ErrorKind::TooManyValues | ErrorKind::NoEquals if argv.iter().any(|a| a.starts_with(&format!("{option}="))) => {
+            format!("{option} takes no value")
+        }
+        ErrorKind::TooManyValues => format!("{option} takes one value"),
+        ErrorKind::InvalidUtf8 => "the command line is not valid UTF-8".to_string(),
+        ErrorKind::MissingSubcommand | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => "a command is missing".to_string(),
+        _ => "the command line could not be read".to_string(),
+    };
+    let suggestion = first(ContextKind::SuggestedSubcommand)
+        .or_else(|| first(ContextKind::SuggestedArg))
+        .or_else(|| first(ContextKind::SuggestedValue))
+        .map(|s| format!("; did you mean `{}`?", quoted(&s)))
+        .unwrap_or_default();
+    let command = argv.iter().find(|a| Cli::command().find_subcommand(a.as_str()).is_some());
+    let help = command.map_or("termauth --help".to_string(), |c| format!("termauth {c} --help"));
+    Error::usage("cli_usage", format!("{message}{suggestion} (see `{help}`)"))
+}
+
+/// `a`, `a or b`, `a, b or c`.
+fn one_of(words: &[String]) -> String {
+    match words {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
 
 /// A command-line value as an error may quote it: controls and invisible characters made
 /// visible, cut short.
@@ -298,9 +471,17 @@ fn env_token(app: &str) -> Option<String> {
 fn run(a: Args) -> Result<(), Error> {
     match a.command.as_str() {
         "help" => {
-            print!("{HELP}");
+            print!("{}", Cli::command().render_help());
             Ok(())
         }
+        "completion" => {
+            let shell = a.shell.ok_or_else(|| usage("`completion` needs a shell".into()))?;
+            clap_complete::generate(shell, &mut Cli::command(), "termauth", &mut std::io::stdout());
+            Ok(())
+        }
+        "man" => clap_mangen::Man::new(Cli::command())
+            .render(&mut std::io::stdout())
+            .map_err(|e| Error::usage("stdout", format!("Could not write the man page: {e}"))),
         "login" => {
             let config = config_from(&a)?;
             let remember = serde_json::json!({
@@ -375,18 +556,27 @@ fn run(a: Args) -> Result<(), Error> {
             }
             let mut client = Client::new(configured(&a)?)?;
             let s = client.status()?;
+            // The token only when one can be had without a login (renewed first if due).
+            let token = match (&s.problem, a.show_token) {
+                (None, true) => Some(client.get_token()?),
+                _ => None,
+            };
             if a.json {
-                println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
+                let mut json = serde_json::to_value(&s).unwrap_or_default();
+                if let Some(token) = &token {
+                    json["token"] = token.expose().into();
+                }
+                println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
             } else {
                 for line in &s.lines {
                     println!("{line}");
                 }
+                if let Some(token) = &token {
+                    println!("token:     {}", token.expose());
+                }
             }
-            match (&s.error, s.source.as_str()) {
-                (Some(e), _) => Err(e.clone()),
-                (None, "none") => Err(Error::storage("not_logged_in", "Not logged in.", Hint::Reauthenticate)),
-                _ => Ok(()),
-            }
+            // A script learns from the exit status whether a login is needed.
+            s.problem.map_or(Ok(()), Err)
         }
         "logout" => {
             let mut client = Client::new(configured(&a)?)?;
@@ -400,8 +590,7 @@ fn run(a: Args) -> Result<(), Error> {
         }
         "profiles" => {
             let mut client = Client::new(config_from(&a)?)?;
-            if a.rest.first().map(String::as_str) == Some("use") {
-                let name = a.rest.get(1).ok_or_else(|| usage("`profiles use` needs a profile name".into()))?;
+            if let Some(name) = &a.use_profile {
                 client.use_profile(name)?;
                 eprintln!("Active profile: {name}");
                 return Ok(());
@@ -432,6 +621,10 @@ fn main() -> ExitCode {
     // A command line that cannot be used is exit 2, whatever the reason.
     let result = match parse(argv) {
         Ok(args) => run(args).map_err(|e| (exit_code(&e), e)),
+        Err(e) if e.code == "cli_help" => {
+            print!("{}", e.message);
+            return ExitCode::SUCCESS;
+        }
         Err(e) => Err((2, e)),
     };
     match result {
