@@ -21,18 +21,20 @@ fi
 
 # Debian packages: a Secret Service for the keyring tests (gnome-keyring under
 # dbus-run-session), valgrind and pkg-config for the C ABI tests, and an arm64 C compiler
-# with qemu-user to build and run the Go package on linux/arm64 (its prebuilt library).
+# with qemu-user to build and run the Go package on linux/arm64 (its prebuilt library), and
+# git and openssl for the credential helpers' tests with the real clients (kubectl, where
+# installed, is used too; Debian has no package of it).
 # Usually present; when one is missing and we are root, install them. Without them the
 # keyring and arm64 tests are skipped and say so (in CI the arm64 one fails instead); the C
 # tests need valgrind and pkg-config.
 missing=""
-for tool in gnome-keyring-daemon dbus-run-session valgrind pkg-config aarch64-linux-gnu-gcc qemu-aarch64; do
+for tool in gnome-keyring-daemon dbus-run-session valgrind pkg-config aarch64-linux-gnu-gcc qemu-aarch64 git openssl; do
   command -v "$tool" >/dev/null || missing="$missing $tool"
 done
 if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     (apt-get update -qq && apt-get install -y -qq --no-install-recommends gnome-keyring dbus dbus-x11 valgrind pkg-config \
-      gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user >/dev/null) \
+      gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user git openssl >/dev/null) \
       || echo "setup: could not install:$missing" >&2
   else
     echo "setup: missing:$missing (install them with apt-get as root)" >&2

@@ -27,6 +27,7 @@ pub mod environment;
 pub mod error;
 pub mod flow;
 pub mod flows;
+pub mod helpers;
 pub mod http;
 mod json;
 pub mod lifecycle;

@@ -33,6 +33,10 @@ struct Cli {
     command: Option<Cmd>,
     #[command(flatten)]
     common: Common,
+    /// How cargo runs a credential provider: the protocol on stdin/stdout, each request
+    /// carrying the configured arguments (`cargo-credential --for HOST …`).
+    #[arg(long, hide = true)]
+    cargo_plugin: bool,
 }
 
 /// The options every command takes (before or after its name).
@@ -118,6 +122,59 @@ enum Cmd {
     },
     /// Print the man page (roff): `termauth man > termauth.1`
     Man,
+    /// Configure git to use termauth for a server's HTTPS remotes (as `gh auth setup-git`)
+    SetupGit {
+        /// The git server (`git.example.com`, or an https:// URL)
+        #[arg(long, value_name = "HOST")]
+        host: String,
+        #[command(flatten)]
+        helper: HelperArgs,
+    },
+    /// git's credential helper (git-credential(1)): `termauth setup-git` configures it
+    GitCredential {
+        /// What git asks: get, store or erase (only get answers)
+        action: String,
+        #[command(flatten)]
+        helper: HelperArgs,
+        /// The git server it answers for (others get nothing)
+        #[arg(long = "for", value_name = "HOST")]
+        server: String,
+    },
+    /// kubectl's exec credential plugin: prints an ExecCredential (client.authentication.k8s.io)
+    KubeCredential {
+        #[command(flatten)]
+        helper: HelperArgs,
+    },
+    /// docker's credential helper protocol (get, store, erase, list, version), for one registry
+    DockerCredential {
+        /// What docker asks
+        action: String,
+        #[command(flatten)]
+        helper: HelperArgs,
+        /// The registry it answers for (others: not found)
+        #[arg(long = "for", value_name = "HOST")]
+        server: String,
+    },
+    /// cargo's credential provider (protocol v1), for one registry: in .cargo/config.toml,
+    /// credential-provider = ["termauth", "cargo-credential", "--for", "HOST"]
+    CargoCredential {
+        #[command(flatten)]
+        helper: HelperArgs,
+        /// The registry it answers for (others: url-not-supported)
+        #[arg(long = "for", value_name = "HOST")]
+        server: String,
+    },
+}
+
+/// What every credential helper takes.
+#[derive(clap::Args, Clone)]
+struct HelperArgs {
+    /// Renew a token that expires within this many seconds before handing it out
+    #[arg(long, value_name = "SECONDS", default_value_t = termauth_core::helpers::DEFAULT_MIN_LIFETIME_MS / 1000)]
+    min_lifetime: u64,
+    /// The user name sent with the token where the tool sends one (git, docker)
+    #[arg(long, value_name = "NAME", default_value = "oauth2")]
+    username: String,
 }
 
 #[derive(Subcommand)]
@@ -193,6 +250,15 @@ struct Args {
     shell: Option<clap_complete::Shell>,
     /// `status --show-token`.
     show_token: bool,
+    /// A credential helper's request.
+    helper: Option<Helper>,
+}
+
+/// A credential helper command: the tool's action, the server it is pinned to, its options.
+struct Helper {
+    action: String,
+    server: String,
+    args: HelperArgs,
 }
 
 fn usage(message: String) -> Error {
@@ -242,8 +308,10 @@ fn parse(argv: Vec<String>) -> Result<Args, Error> {
         use_profile: None,
         shell: None,
         show_token: false,
+        helper: None,
     };
     a.command = match cli.command {
+        None if cli.cargo_plugin => "cargo-plugin".into(),
         None => "help".into(),
         Some(Cmd::Login(l)) => {
             a.method = [
@@ -279,6 +347,26 @@ fn parse(argv: Vec<String>) -> Result<Args, Error> {
             "completion".into()
         }
         Some(Cmd::Man) => "man".into(),
+        Some(Cmd::SetupGit { host, helper }) => {
+            a.helper = Some(Helper { action: String::new(), server: host, args: helper });
+            "setup-git".into()
+        }
+        Some(Cmd::GitCredential { action, helper, server }) => {
+            a.helper = Some(Helper { action, server, args: helper });
+            "git-credential".into()
+        }
+        Some(Cmd::KubeCredential { helper }) => {
+            a.helper = Some(Helper { action: String::new(), server: String::new(), args: helper });
+            "kube-credential".into()
+        }
+        Some(Cmd::DockerCredential { action, helper, server }) => {
+            a.helper = Some(Helper { action, server, args: helper });
+            "docker-credential".into()
+        }
+        Some(Cmd::CargoCredential { helper, server }) => {
+            a.helper = Some(Helper { action: String::new(), server, args: helper });
+            "cargo-credential".into()
+        }
     };
     termauth_core::store::check_app(&a.app)?;
     Ok(a)
@@ -607,7 +695,237 @@ fn run(a: Args) -> Result<(), Error> {
             }
             Ok(())
         }
+        "cargo-plugin" => helpers::cargo_plugin(),
+        "setup-git" | "git-credential" | "kube-credential" | "docker-credential" | "cargo-credential" => {
+            helpers::run(&a, a.helper.as_ref().ok_or_else(|| usage("a helper command without its arguments".into()))?)
+        }
         other => Err(usage(format!("unknown command `{}`", quoted(other)))),
+    }
+}
+
+/// The credential helpers: each reads its tool's request, gets a token from the store (renewed
+/// first if it would expire within `--min-lifetime`), and answers in the tool's protocol
+/// (`termauth_core::helpers`). Standard output carries the protocol only; messages go to
+/// standard error.
+mod helpers {
+    use super::{Args, Helper, configured, usage};
+    use std::io::{BufRead, Read, Write};
+    use termauth::{Client, Error, LoginMethod};
+    use termauth_core::helpers::{self as protocol, CargoRequest, GitRequest, KubeExecInfo, Pinned};
+
+    pub(super) fn run(a: &Args, h: &Helper) -> Result<(), Error> {
+        match h.action.as_str() {
+            _ if a.command == "setup-git" => setup_git(a, h),
+            _ if a.command == "kube-credential" => kube(a, h),
+            _ if a.command == "cargo-credential" => cargo(a, h),
+            action if a.command == "git-credential" => git(a, h, action),
+            action => docker(a, h, action),
+        }
+    }
+
+    /// A client whose renewals keep `--min-lifetime` in hand.
+    fn client(a: &Args, h: &Helper) -> Result<Client, Error> {
+        let mut config = configured(a)?;
+        config.refresh_skew_ms = config.refresh_skew_ms.max(h.args.min_lifetime.saturating_mul(1000));
+        Client::new(config)
+    }
+
+    /// The token and its expiry (Unix ms).
+    fn token(a: &Args, h: &Helper) -> Result<(termauth::Secret, Option<u64>), Error> {
+        let report = client(a, h)?.get_token_report()?;
+        Ok((report.token, report.expires_at))
+    }
+
+    fn stdin(what: &str) -> Result<String, Error> {
+        let mut text = String::new();
+        std::io::stdin()
+            .take(protocol::MAX_REQUEST_BYTES as u64 + 1)
+            .read_to_string(&mut text)
+            .map_err(|e| Error::usage("stdin", format!("Could not read the {what} request from standard input: {e}")))?;
+        Ok(text)
+    }
+
+    fn print(text: &str) -> Result<(), Error> {
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(|e| Error::usage("stdout", format!("Could not write the answer: {e}")))
+    }
+
+    /// git-credential(1): `get` answers for the pinned server only (nothing for another, so
+    /// git asks its next helper); `store` and `erase` are git's to send and change nothing:
+    /// the store is termauth's.
+    fn git(a: &Args, h: &Helper, action: &str) -> Result<(), Error> {
+        let pinned = Pinned::new(&h.server)?;
+        let request = GitRequest::parse(&stdin("git credential")?)?;
+        if action != "get" || !pinned.admits_git(&request) {
+            return Ok(());
+        }
+        let (token, expires_at) = token(a, h)?;
+        print(&protocol::git_answer(&request, &h.args.username, token.expose(), expires_at))
+    }
+
+    /// Sets `credential.<origin>.helper` in the user's git configuration (an empty value
+    /// first, so helpers configured for every host are not asked for this one).
+    fn setup_git(a: &Args, h: &Helper) -> Result<(), Error> {
+        let pinned = Pinned::new(&h.server)?;
+        // The helper line names the issuer, client and profile in use now (given, or
+        // remembered from the last login), so a later login elsewhere does not change it.
+        let config = configured(a)?;
+        let program = std::env::current_exe()
+            .map_err(|e| Error::usage("current_exe", format!("Could not find the termauth program: {e}")))?;
+        let mut args = vec!["git-credential".to_string(), "--for".into(), pinned.origin().into(), "--app".into(), a.app.clone()];
+        args.extend(["--issuer".to_string(), config.issuer.clone(), "--client-id".into(), config.client_id.clone()]);
+        if let Some(profile) = &config.profile {
+            args.extend(["--profile".to_string(), profile.clone()]);
+        }
+        if h.args.username != "oauth2" {
+            args.extend(["--username".to_string(), h.args.username.clone()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let value = protocol::git_helper_value(&program.to_string_lossy(), &args);
+        let key = format!("credential.{}.helper", pinned.origin());
+        let git = |extra: &[&str]| -> Result<(), Error> {
+            let status = std::process::Command::new("git")
+                .args(["config", "--global"])
+                .args(extra)
+                .status()
+                .map_err(|e| Error::usage("git_not_found", format!("Could not run git: {e}")))?;
+            if status.success() {
+                Ok(())
+            } else {
+                Err(Error::usage("git_config", format!("`git config --global {}` failed ({status}).", extra.join(" "))))
+            }
+        };
+        git(&["--replace-all", &key, ""])?;
+        git(&["--add", &key, &value])?;
+        eprintln!("git now asks termauth for {} credentials ({key}).", pinned.origin());
+        Ok(())
+    }
+
+    /// kubectl's exec plugin: an ExecCredential on stdout. In interactive mode (kubeconfig
+    /// `interactiveMode`, with a terminal) a login that is needed happens here, on stderr.
+    fn kube(a: &Args, h: &Helper) -> Result<(), Error> {
+        let info = KubeExecInfo::parse(std::env::var("KUBERNETES_EXEC_INFO").ok().as_deref())?;
+        let (token, expires_at) = match token(a, h) {
+            Err(e) if info.interactive && e.hint == termauth::Hint::Reauthenticate => {
+                eprintln!("{}", e.message);
+                let mut c = client(a, h)?;
+                c.login(LoginMethod::Auto)?;
+                let report = c.get_token_report()?;
+                (report.token, report.expires_at)
+            }
+            other => other?,
+        };
+        print(&protocol::kube_exec_credential(&info, token.expose(), expires_at))
+    }
+
+    /// docker-credential-helpers: `get` answers for the pinned registry (others: docker's
+    /// "not found", exit 1); `erase` changes nothing (`termauth logout` does); `store` is
+    /// refused (the token comes from `termauth login`); `list` names the pinned registry.
+    fn docker(a: &Args, h: &Helper, action: &str) -> Result<(), Error> {
+        let pinned = Pinned::new(&h.server)?;
+        let not_found = || -> Result<(), Error> {
+            print(&format!("{}\n", protocol::DOCKER_NOT_FOUND))?;
+            std::process::exit(1)
+        };
+        match action {
+            "get" => {
+                let url = protocol::docker_server_url(&stdin("docker credential")?)?;
+                if !pinned.admits_url(&url) {
+                    return not_found();
+                }
+                match token(a, h) {
+                    Ok((token, _)) => print(&protocol::docker_answer(&url, &h.args.username, token.expose())),
+                    Err(e) if e.hint == termauth::Hint::Reauthenticate => {
+                        eprintln!("{}", e.line("termauth"));
+                        not_found()
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            "erase" => {
+                stdin("docker credential")?;
+                Ok(())
+            }
+            "store" => {
+                stdin("docker credential")?;
+                Err(Error::usage(
+                    "helper_store_refused",
+                    format!(
+                        "termauth keeps the token for {}: log in with `termauth login`, not `docker login`.",
+                        pinned.origin()
+                    ),
+                ))
+            }
+            "list" => {
+                let logged_in = client(a, h)?.status()?.problem.is_none();
+                print(&protocol::docker_list(&pinned, logged_in.then_some(h.args.username.as_str())))
+            }
+            "version" => print(&format!("termauth {}\n", env!("CARGO_PKG_VERSION"))),
+            other => {
+                Err(usage(format!("docker-credential takes get, store, erase, list or version, not `{}`", super::quoted(other))))
+            }
+        }
+    }
+
+    /// `termauth cargo-credential` run by hand: what to configure instead.
+    fn cargo(_: &Args, h: &Helper) -> Result<(), Error> {
+        Pinned::new(&h.server)?;
+        Err(Error::usage(
+            "cargo_plugin_only",
+            "cargo runs its credential providers itself: add credential-provider = [\"termauth\", \"cargo-credential\", \"--for\", \"HOST\"] to the registry in .cargo/config.toml.",
+        ))
+    }
+
+    /// cargo's credential-provider protocol (`termauth --cargo-plugin`): the hello, then one
+    /// answer per request line until cargo closes standard input. Each request carries the
+    /// configured arguments, read as termauth's command line (`cargo-credential --for HOST
+    /// [--issuer …]`).
+    pub(super) fn cargo_plugin() -> Result<(), Error> {
+        print(&format!("{}\n", protocol::CARGO_HELLO))?;
+        let stdin = std::io::stdin();
+        let mut lines = stdin.lock().take(16 * protocol::MAX_REQUEST_BYTES as u64);
+        loop {
+            let mut line = String::new();
+            match lines.read_line(&mut line) {
+                Ok(0) => return Ok(()),
+                Ok(_) => {}
+                Err(e) => return Err(Error::usage("stdin", format!("Could not read cargo's request: {e}"))),
+            }
+            let answer = match CargoRequest::parse(line.trim_end()) {
+                Err(e) => protocol::cargo_error("other", Some(&e.message)),
+                Ok(r) => match super::parse(r.args.clone()) {
+                    Ok(a) if a.command == "cargo-credential" => match a.helper.as_ref().map(|h| (Pinned::new(&h.server), h)) {
+                        Some((Ok(pinned), h)) => cargo_answer(&a, h, &pinned, &r),
+                        Some((Err(e), _)) => protocol::cargo_error("other", Some(&e.message)),
+                        None => protocol::cargo_error("other", None),
+                    },
+                    Ok(_) => protocol::cargo_error(
+                        "other",
+                        Some(
+                            "configure the provider as credential-provider = [\"termauth\", \"cargo-credential\", \"--for\", \"HOST\"]",
+                        ),
+                    ),
+                    Err(e) => protocol::cargo_error("other", Some(&e.message)),
+                },
+            };
+            print(&format!("{answer}\n"))?;
+        }
+    }
+
+    fn cargo_answer(a: &Args, h: &Helper, pinned: &Pinned, r: &CargoRequest) -> String {
+        if !pinned.admits_url(&r.index_url) {
+            return protocol::cargo_error("url-not-supported", None);
+        }
+        if r.kind != "get" {
+            return protocol::cargo_error("operation-not-supported", None);
+        }
+        match token(a, h) {
+            Ok((token, expires_at)) => protocol::cargo_token(token.expose(), expires_at),
+            Err(e) if e.code == "not_logged_in" => protocol::cargo_error("not-found", None),
+            Err(e) => protocol::cargo_error("other", Some(&e.message)),
+        }
     }
 }
 
