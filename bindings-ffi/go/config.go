@@ -135,7 +135,6 @@ func sessionConfig(cfg *Config) map[string]any {
 	}
 	set("scope", cfg.Scope, cfg.Scope != "")
 	set("client_secret", cfg.ClientSecret, cfg.ClientSecret != "")
-	set("client_secret", cfg.ClientSecret, cfg.ClientSecret != "")
 	set("secret_method", cfg.SecretMethod, cfg.SecretMethod != "")
 	set("profile", cfg.Profile, cfg.Profile != "")
 	set("store", cfg.Store, cfg.Store != "")

@@ -290,6 +290,32 @@ func TestListenerDropsAnOversizedHead(t *testing.T) {
 	t.Logf("after an oversized head, the redirect was answered in %v", took)
 }
 
+// A request line of another HTTP version (HTTP/2.0, HTTP/9.9) is closed unanswered, as in
+// Rust and Python (RFC 9112 §2.3: this listener speaks HTTP/1.x).
+func TestListenerDropsANonHTTP1RequestLine(t *testing.T) {
+	l, port, err := listen("127.0.0.1", 0, "not found")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.close()
+	l.expect("http://127.0.0.1:" + fmt.Sprint(port) + "/callback")
+	addr := net.JoinHostPort("127.0.0.1", fmt.Sprint(port))
+	for _, version := range []string{"HTTP/2.0", "HTTP/9.9"} {
+		got, err := untilClosed(addr, "GET /callback?code=x&state=y "+version+"\r\nHost: x\r\n\r\n", false)
+		if err == nil {
+			err = notTheSession(got)
+		}
+		if err != nil {
+			t.Errorf("%s: %v", version, err)
+		}
+	}
+	select {
+	case cb := <-l.callbacks:
+		t.Fatalf("reached the session: %q", cb.target)
+	default:
+	}
+}
+
 // A page the session handed over is written even when the listener closes at once (a CLI
 // exits right after its login): close waits for it.
 func TestListenerWritesTheLastPageBeforeClosing(t *testing.T) {

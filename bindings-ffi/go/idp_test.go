@@ -241,6 +241,13 @@ func TestDeviceLoginRefreshRotationRevocation(t *testing.T) {
 	if rep.Method != "device" || rep.Profile != "default" || rep.Store.Store != "file" || !strings.Contains(rep.Scope, "offline_access") || rep.Text == "" {
 		t.Errorf("report %+v", rep)
 	}
+	// Who logged in: the ID token's claims (scope openid), in the report and in status.
+	if rep.Account == "" || !strings.HasPrefix(rep.Text, "Logged in as "+rep.Account+" (method: device") {
+		t.Errorf("account %q in %q", rep.Account, rep.Text)
+	}
+	if st, err := c.Status(ctx(t)); err != nil || st.Account != rep.Account {
+		t.Errorf("status account %+v %v", st, err)
+	}
 	tok, err := c.Token(ctx(t))
 	if err != nil || tok == "" {
 		t.Fatalf("token: %q %v", tok, err)

@@ -124,11 +124,22 @@ func listen(host string, port int, notFound string) (*loopback, int, error) {
 	l := &loopback{notFound: notFound, callbacks: make(chan *callback), closed: make(chan struct{}), known: make(chan struct{})}
 	l.conns = &limitListener{Listener: ln}
 	go func() {
+		backoff := 5 * time.Millisecond
 		for {
 			c, err := l.conns.accept()
 			if err != nil {
-				return // closed
+				select {
+				case <-l.closed:
+					return
+				default:
+				}
+				// Out of file descriptors, say: wait and accept again (as http.Server
+				// does), so the browser's redirect can still arrive.
+				time.Sleep(backoff)
+				backoff = min(2*backoff, time.Second)
+				continue
 			}
+			backoff = 5 * time.Millisecond
 			go l.serve(c)
 		}
 	}()
@@ -225,8 +236,8 @@ func (l *loopback) serve(c *limitedConn) {
 	_ = c.SetReadDeadline(time.Now().Add(requestRead))
 	// The head within 16 KiB: past that the reader ends, and the request does not parse.
 	r, err := http.ReadRequest(bufio.NewReader(io.LimitReader(c, maxRequestHead)))
-	if err != nil {
-		return // half-sent, too long, too slow or not HTTP/1: closed unanswered
+	if err != nil || r.ProtoMajor != 1 {
+		return // half-sent, too long, too slow or not HTTP/1.x: closed unanswered
 	}
 	c.headRead.Store(true)
 	_ = c.SetReadDeadline(time.Time{})

@@ -29,7 +29,10 @@ type LoginReport struct {
 	Store     *StoreChoice `json:"store"`
 	Scope     string       `json:"scope,omitempty"`
 	ExpiresAt int64        `json:"expires_at,omitempty"`
-	Text      string       `json:"text"`
+	// Account is who logged in, when an OpenID Connect server said (the ID token's email,
+	// preferred_username, name or sub); "" otherwise.
+	Account string `json:"account,omitempty"`
+	Text    string `json:"text"`
 }
 
 // TokenReport is a valid token with where it came from ("env" or "store"), the header
@@ -71,6 +74,7 @@ type Status struct {
 	Store          *StoreChoice `json:"store,omitempty"`
 	CredentialKind string       `json:"credential_kind,omitempty"` // oauth or api_key
 	Grant          string       `json:"grant,omitempty"`           // device_code, authorization_code, …
+	Account        string       `json:"account,omitempty"`         // who is logged in, when the server said
 	Scope          string       `json:"scope,omitempty"`
 	ExpiresAt      int64        `json:"expires_at,omitempty"`
 	Refreshable    bool         `json:"refreshable"`

@@ -292,7 +292,8 @@ termauth_status termauth_session_config_new(const uint8_t *config_json,
                                             struct termauth_session_config **out,
                                             struct termauth_error **err);
 
-// Frees a session configuration (NULL is ignored). Sessions started with it do not need it.
+// Frees a session configuration (NULL is ignored), not while another thread starts a
+// session with it. Sessions already started with it do not need it.
 void termauth_session_config_free(struct termauth_session_config *config);
 
 // Starts a session of `command_json` (a spec's `command`) with a prepared `config`, for

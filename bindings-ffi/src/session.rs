@@ -95,7 +95,8 @@ pub unsafe extern "C" fn termauth_session_config_new(
     })
 }
 
-/// Frees a session configuration (NULL is ignored). Sessions started with it do not need it.
+/// Frees a session configuration (NULL is ignored), not while another thread starts a
+/// session with it. Sessions already started with it do not need it.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn termauth_session_config_free(config: *mut termauth_session_config) {
     unsafe { free_handle(config) }

@@ -1144,6 +1144,9 @@ static void test_session_device(void) {
   char *result = run_session(spec, &failure, NULL);
   CHECK(result && strstr(result, "\"method\":\"device\"") && strstr(result, "\"store\":\"file\""), "session device login: %s",
         result ? result : failure ? failure : "");
+  /* who logged in: the ID token's subject (scope openid) */
+  CHECK(result && strstr(result, "\"account\":\"alice\"") && strstr(result, "Logged in as alice (method: device"),
+        "session device login names the account: %s", result ? result : "");
   termauth_string_free(result);
   termauth_string_free(failure), failure = NULL;
   free(spec);

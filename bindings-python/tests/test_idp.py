@@ -135,7 +135,8 @@ def test_device_approve(idp: Idp, config_dir: Path) -> None:
     assert ui.codes[0].text.lines[0].endswith(ui.codes[0].user_code)  # the session's words
     assert [n.code for n in ui.notices] == ["stored_in_file"]  # file store, auto: says why
     assert ui.warnings[0].startswith("credential stored in") and "TERMAUTH_NO_KEYRING" in ui.warnings[0]
-    assert report.text.startswith("Logged in (method: device, profile: default")
+    # who logged in: the ID token's claims (scope openid), in the report and in status
+    assert report.account and report.text.startswith(f"Logged in as {report.account} (method: device, profile: default")
     rec = record(c)
     assert rec["grant"] == "device_code" and rec["tokens"]["refresh_token"]
     token = c.get_token()
@@ -144,6 +145,7 @@ def test_device_approve(idp: Idp, config_dir: Path) -> None:
     st = c.status()
     assert (st.source, st.kind, st.grant, st.decision, st.refreshable) == ("store", "oauth", "device_code", "use", True)
     assert st.problem is None  # a CLI's status exits 0
+    assert st.account == report.account
     # the credential file is the Rust layout: 0600 under credentials/, profiles.json active
     files = sorted(p.name for p in (config_dir / "credentials").iterdir())
     assert any(f.startswith("default@") and f.endswith(".json") for f in files)

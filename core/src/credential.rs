@@ -172,6 +172,41 @@ impl Credential {
         Ok(Credential { schema_version, updated_at, data: CredentialData::read(o)? })
     }
 
+    /// Who is logged in, for `Logged in as …` and `status`: the ID token's `email`, else
+    /// `preferred_username`, else `name`, else `sub` (OpenID Connect Core §5.1), shown
+    /// through [`crate::texts::shown`]. Only from an ID token issued by this credential's
+    /// issuer to its client (`iss` and `aud`, §3.1.3.7 steps 2–3: it came from the token
+    /// endpoint over TLS, which step 6 accepts in place of the signature); `None` for an
+    /// API key, a login without `openid`, or an ID token that is not this grant's.
+    ///
+    /// ```
+    /// use termauth_core::Credential;
+    /// // {"iss":"https://as","aud":"cli","sub":"u1","email":"alice@example.com"}
+    /// let id = "e30.eyJpc3MiOiJodHRwczovL2FzIiwiYXVkIjoiY2xpIiwic3ViIjoidTEiLCJlbWFpbCI6ImFsaWNlQGV4YW1wbGUuY29tIn0.c2ln";
+    /// let c = Credential::from_json(&format!(r#"{{"schema_version":1,"updated_at":0,"kind":"oauth",
+    ///   "issuer":"https://as","client_id":"cli","grant":"device_code",
+    ///   "tokens":{{"access_token":"a","token_type":"Bearer","id_token":"{id}"}}}}"#)).unwrap();
+    /// assert_eq!(c.account().as_deref(), Some("alice@example.com"));
+    /// ```
+    pub fn account(&self) -> Option<String> {
+        let CredentialData::OAuth { issuer, client_id, tokens, .. } = &self.data else { return None };
+        let payload = tokens.id_token.as_ref()?.expose().split('.').nth(1)?;
+        let text = String::from_utf8(crate::encoding::base64url_decode(payload)?).ok()?;
+        let claims: serde_json::Value = serde_json::from_str(&text).ok()?;
+        let audience_ok = match claims.get("aud") {
+            Some(serde_json::Value::String(a)) => a == client_id,
+            Some(serde_json::Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(client_id.as_str())),
+            _ => false,
+        };
+        if claims.get("iss").and_then(serde_json::Value::as_str) != Some(issuer.as_str()) || !audience_ok {
+            return None;
+        }
+        ["email", "preferred_username", "name", "sub"]
+            .iter()
+            .find_map(|claim| claims.get(*claim).and_then(serde_json::Value::as_str).filter(|v| !v.trim().is_empty()))
+            .map(crate::texts::shown)
+    }
+
     /// A new record of the current version.
     pub fn new(data: CredentialData, now_ms: u64) -> Self {
         Credential { schema_version: SCHEMA_VERSION, updated_at: now_ms, data }
@@ -281,5 +316,37 @@ mod tests {
         let e = Credential::from_json(r#"{"schema_version":1,"updated_at":0,"kind":"api_key","key":12345}"#).unwrap_err();
         assert_eq!(e.code, "credential_corrupt");
         assert!(!e.message.contains("12345"));
+    }
+
+    fn with_id_token(claims: serde_json::Value) -> Credential {
+        let id = format!("e30.{}.c2ln", crate::encoding::base64url(claims.to_string().as_bytes()));
+        let record = serde_json::json!({"schema_version": 1, "updated_at": 0, "kind": "oauth", "issuer": "https://as",
+            "client_id": "cli", "grant": "device_code", "tokens": {"access_token": "a", "token_type": "Bearer", "id_token": id}});
+        Credential::from_json(&record.to_string()).unwrap()
+    }
+
+    /// Who is logged in: the first of email, preferred_username, name, sub; only from this
+    /// grant's ID token; a claim's terminal controls made visible.
+    #[test]
+    fn account_from_the_id_token() {
+        use serde_json::json;
+        let ok = |extra: serde_json::Value| {
+            let mut claims = json!({"iss": "https://as", "aud": ["other", "cli"], "sub": "u-1"});
+            claims.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            with_id_token(claims).account()
+        };
+        assert_eq!(ok(json!({"email": "a@example.com", "name": "A"})).as_deref(), Some("a@example.com"));
+        assert_eq!(ok(json!({"preferred_username": "alice", "email": " "})).as_deref(), Some("alice"));
+        assert_eq!(ok(json!({})).as_deref(), Some("u-1"));
+        let hostile = ok(json!({"email": "x\u{1b}]0;pwned\u{7}@evil"})).unwrap();
+        assert!(!hostile.chars().any(char::is_control), "{hostile:?}");
+        for foreign in [
+            json!({"iss": "https://evil", "aud": "cli", "email": "e"}),
+            json!({"iss": "https://as", "aud": "other", "email": "e"}),
+        ] {
+            assert_eq!(with_id_token(foreign).account(), None);
+        }
+        let key = Credential::from_json(r#"{"schema_version":1,"updated_at":0,"kind":"api_key","key":"k"}"#).unwrap();
+        assert_eq!(key.account(), None);
     }
 }

@@ -106,6 +106,8 @@ pub struct GitRequest {
     pub url: Option<String>,
     /// `capability[]`: what this git understands (`authtype`: bearer credentials, git 2.46).
     pub capabilities: Vec<String>,
+    /// `wwwauth[]`: the server's `WWW-Authenticate` challenges, as git received them.
+    pub www_authenticate: Vec<String>,
 }
 
 impl GitRequest {
@@ -137,6 +139,8 @@ impl GitRequest {
                 "url" => request.url = Some(value),
                 "capability[]" if value.is_empty() => request.capabilities.clear(),
                 "capability[]" => request.capabilities.push(value),
+                "wwwauth[]" if value.is_empty() => request.www_authenticate.clear(),
+                "wwwauth[]" => request.www_authenticate.push(value),
                 // password, wwwauth[], state[], … : nothing a token helper uses.
                 _ => {}
             }
@@ -144,18 +148,26 @@ impl GitRequest {
         Ok(request)
     }
 
-    /// Whether this git takes a bearer credential (`capability[]=authtype`).
-    pub fn takes_authtype(&self) -> bool {
-        self.capabilities.iter().any(|c| c == "authtype")
+    /// Whether to answer with a bearer credential: this git takes one
+    /// (`capability[]=authtype`, git 2.46) and the server asked for one (a `Bearer`
+    /// challenge in `wwwauth[]`). Many git hosts take a token only as the Basic password, and
+    /// a git that announces `authtype` does so to every helper, so the server decides.
+    pub fn wants_bearer(&self) -> bool {
+        let bearer_challenge = self.www_authenticate.iter().any(|c| {
+            let c = c.trim_start();
+            c.get(..6).is_some_and(|scheme| scheme.eq_ignore_ascii_case("bearer"))
+                && c[6..].chars().next().is_none_or(|next| next == ' ' || next == ',')
+        });
+        bearer_challenge && self.capabilities.iter().any(|c| c == "authtype")
     }
 }
 
 /// The answer to git's `get`: `username` and the token as `password` (what every git sends
 /// as HTTP Basic), with `password_expiry_utc` (git 2.41) so git does not cache it past its
-/// expiry; to a git that takes `authtype`, the token as a bearer `credential` instead.
+/// expiry; the token as a bearer `credential` instead when [`GitRequest::wants_bearer`].
 /// `token` must have passed the core's token checks (no line break can reach git).
 pub fn git_answer(request: &GitRequest, username: &str, token: &str, expires_at_ms: Option<u64>) -> String {
-    let mut out = if request.takes_authtype() {
+    let mut out = if request.wants_bearer() {
         format!("capability[]=authtype\nauthtype=Bearer\ncredential={token}\nephemeral=1\n")
     } else {
         format!("username={username}\npassword={token}\n")
@@ -188,6 +200,9 @@ pub struct KubeExecInfo {
     pub api_version: String,
     /// Whether the plugin may talk to the user (kubeconfig `interactiveMode` and a terminal).
     pub interactive: bool,
+    /// The cluster's API server URL (`spec.cluster.server`), sent when the kubeconfig's exec
+    /// entry has `provideClusterInfo: true`.
+    pub cluster_server: Option<String>,
 }
 
 impl KubeExecInfo {
@@ -199,7 +214,7 @@ impl KubeExecInfo {
         const V1: &str = "client.authentication.k8s.io/v1";
         const V1BETA1: &str = "client.authentication.k8s.io/v1beta1";
         let Some(text) = exec_info.filter(|t| !t.trim().is_empty()) else {
-            return Ok(KubeExecInfo { api_version: V1.into(), interactive: false });
+            return Ok(KubeExecInfo { api_version: V1.into(), interactive: false, cluster_server: None });
         };
         if text.len() > MAX_REQUEST_BYTES {
             return Err(invalid("kubectl exec", format!("KUBERNETES_EXEC_INFO is longer than {MAX_REQUEST_BYTES} bytes")));
@@ -210,7 +225,8 @@ impl KubeExecInfo {
             _ => return Err(invalid("kubectl exec", format!("the apiVersion is not {V1} or {V1BETA1}"))),
         };
         let interactive = v.pointer("/spec/interactive").and_then(Value::as_bool).unwrap_or(false);
-        Ok(KubeExecInfo { api_version, interactive })
+        let cluster_server = v.pointer("/spec/cluster/server").and_then(Value::as_str).map(str::to_string);
+        Ok(KubeExecInfo { api_version, interactive, cluster_server })
     }
 }
 
@@ -382,10 +398,16 @@ mod tests {
             (r.protocol.as_deref(), r.host.as_deref(), r.path.as_deref()),
             (Some("https"), Some("git.example.com:8443"), Some("a/b.git"))
         );
-        assert!(r.takes_authtype());
+        assert!(r.wants_bearer());
         assert_eq!(git_answer(&r, "oauth2", "t", None), "capability[]=authtype\nauthtype=Bearer\ncredential=t\nephemeral=1\n");
-        let cleared = GitRequest::parse("capability[]=authtype\ncapability[]=\nprotocol=https\n").unwrap();
-        assert!(!cleared.takes_authtype());
+        // A git 2.46+ always announces authtype: a server that asks for Basic gets Basic.
+        for challenges in ["wwwauth[]=Basic realm=\"git\"\n", "", "wwwauth[]=Bearerish\n"] {
+            let basic = GitRequest::parse(&format!("protocol=https\nhost=h\ncapability[]=authtype\n{challenges}")).unwrap();
+            assert!(!basic.wants_bearer(), "{challenges:?}");
+            assert_eq!(git_answer(&basic, "oauth2", "t", None), "username=oauth2\npassword=t\n");
+        }
+        let cleared = GitRequest::parse("capability[]=authtype\ncapability[]=\nwwwauth[]=Bearer\nprotocol=https\n").unwrap();
+        assert!(!cleared.wants_bearer());
         assert!(Pinned::new("git.example.com:8443").unwrap().admits_git(&r));
         assert!(!Pinned::new("git.example.com").unwrap().admits_git(&r));
         let by_url = GitRequest::parse("url=https://git.example.com/x.git\n").unwrap();
@@ -407,7 +429,13 @@ mod tests {
             r#"{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","spec":{"interactive":true}}"#,
         ))
         .unwrap();
-        assert!(info.interactive);
+        assert!(info.interactive && info.cluster_server.is_none());
+        let with_cluster = KubeExecInfo::parse(Some(
+            r#"{"apiVersion":"client.authentication.k8s.io/v1","spec":{"cluster":{"server":"https://k8s.example.com:6443"}}}"#,
+        ))
+        .unwrap();
+        assert_eq!(with_cluster.cluster_server.as_deref(), Some("https://k8s.example.com:6443"));
+        assert!(Pinned::new("k8s.example.com:6443").unwrap().admits_url(with_cluster.cluster_server.as_deref().unwrap()));
         let out: Value = serde_json::from_str(&kube_exec_credential(&info, "tok", Some(1_700_000_000_999))).unwrap();
         assert_eq!(
             out,

@@ -171,10 +171,23 @@ pub fn relative_time(at_ms: u64, now_ms: u64) -> String {
     if ahead { format!("in {human}") } else { format!("expired {human} ago") }
 }
 
-/// After a login.
-pub fn logged_in(method: &str, profile: &str, store_reason: &str, expires_at: Option<u64>, now_ms: u64) -> String {
+/// After a login; `account` is who logged in, when the server said ([`crate::Credential::account`]).
+pub fn logged_in(
+    account: Option<&str>,
+    method: &str,
+    profile: &str,
+    store_reason: &str,
+    expires_at: Option<u64>,
+    now_ms: u64,
+) -> String {
     let expiry = expires_at.map(|t| format!(", token expires {}", relative_time(t, now_ms))).unwrap_or_default();
-    format!("Logged in (method: {method}, profile: {profile}, {store_reason}{expiry}).")
+    let who = account.map(|a| format!(" as {a}")).unwrap_or_default();
+    format!("Logged in{who} (method: {method}, profile: {profile}, {store_reason}{expiry}).")
+}
+
+/// `whoami` when the credential names nobody.
+pub fn account_unknown() -> &'static str {
+    "Logged in, but the server did not say as whom (no OpenID Connect ID token: log in with the scope `openid` to see it)."
 }
 
 /// After an explicit refresh.
@@ -226,6 +239,9 @@ pub fn status_lines(status: &crate::session::Status, now_ms: u64) -> Vec<String>
             }
             let via = status.grant.map(|g| format!(" via {}", g.grant_type())).unwrap_or_default();
             lines.push(format!("kind:      {}{via}", status.credential_kind.as_deref().unwrap_or("?")));
+            if let Some(account) = &status.account {
+                lines.push(format!("account:   {account}"));
+            }
             if let Some(scope) = &status.scope {
                 lines.push(format!("scope:     {}", shown(scope)));
             }

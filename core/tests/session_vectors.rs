@@ -178,6 +178,16 @@ struct Server {
     device_reply: Option<Reply>,
     issued: u32,
     lifetime_s: u64,
+    /// The claims of an ID token sent with the tokens (None: no ID token).
+    id_token_claims: Option<Value>,
+}
+
+/// An unsigned JWT of `claims` (termauth reads only the payload: the token endpoint over
+/// TLS stands for the signature, OIDC Core §3.1.3.7 step 6).
+fn id_token(claims: &Value) -> String {
+    use base64::Engine as _;
+    let b64 = |v: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+    format!("{}.{}.c2ln", b64(r#"{"alg":"RS256"}"#), b64(&claims.to_string()))
 }
 
 impl Default for Server {
@@ -193,6 +203,7 @@ impl Default for Server {
             device_reply: None,
             issued: 0,
             lifetime_s: 3600,
+            id_token_claims: None,
         }
     }
 }
@@ -221,6 +232,9 @@ impl Server {
             "refresh_token": format!("rt-{n}")});
         if let Some(scope) = scope {
             body["scope"] = json!(scope);
+        }
+        if let Some(claims) = &self.id_token_claims {
+            body["id_token"] = json!(id_token(claims));
         }
         Reply::Http(200, body)
     }
@@ -807,6 +821,35 @@ fn scenarios() -> Vec<Scenario> {
             assert!(w.files.contains_key(&record_path()) && !w.files.contains_key(&pointer_path()));
             match w.outcome() { Outcome::Login(r) => assert!(r.store.reason.contains("because no Secret Service")), o => panic!("{o:?}") }
         }).world(|w| w.keyring = Err("no Secret Service is running on the session bus".into())),
+        scenario("login_device_identity", "An OpenID Connect login says who logged in (the ID token's email, else preferred_username, name or sub), and status shows it; a claim's terminal controls are made visible.", login(LoginMethod::Device), |w| {
+            match w.outcome() {
+                Outcome::Login(r) => {
+                    assert_eq!(r.account.as_deref(), Some("alice@example.com"));
+                    assert!(r.text.starts_with("Logged in as alice@example.com (method: device"), "{}", r.text);
+                }
+                o => panic!("{o:?}"),
+            }
+        }).world(|w| w.server.id_token_claims = Some(json!({"iss": ISSUER, "aud": CLIENT, "sub": "u-1", "email": "alice@example.com"}))),
+        scenario("login_device_identity_foreign", "An ID token issued by another server or to another client names nobody: the login says no name.", login(LoginMethod::Device), |w| {
+            match w.outcome() {
+                Outcome::Login(r) => assert!(r.account.is_none() && r.text.starts_with("Logged in (method: device"), "{}", r.text),
+                o => panic!("{o:?}"),
+            }
+        }).world(|w| w.server.id_token_claims = Some(json!({"iss": "https://evil.example", "aud": CLIENT, "sub": "u-1", "email": "mallory@evil.example"}))),
+        scenario("status_identity_hostile", "status shows who is logged in from the stored ID token, its terminal controls made visible.", Command::Status, |w| {
+            match w.outcome() {
+                Outcome::Status(s) => {
+                    let account = s.account.as_deref().expect("an account");
+                    assert!(account.starts_with("alice") && !account.chars().any(char::is_control), "{account:?}");
+                    assert!(s.lines.iter().any(|l| l.starts_with("account:   alice")), "{:?}", s.lines);
+                }
+                o => panic!("{o:?}"),
+            }
+        }).world(|w| {
+            let mut record: Value = serde_json::from_str(&oauth_record("device_code", "at-1", Some("rt-1"), T0, T0 + 3_600_000)).unwrap();
+            record["tokens"]["id_token"] = json!(id_token(&json!({"iss": ISSUER, "aud": [CLIENT], "sub": "u-1", "preferred_username": "alice\u{1b}]0;pwned\u{7}"})));
+            stored(w, record.to_string())
+        }),
         scenario("login_store_file_explicit", "File storage chosen explicitly: no keyring call and no warning.", login(LoginMethod::Device), |w| {
             assert!(w.codes("notice").is_empty());
             assert!(!w.actions.iter().any(|a| a["type"].as_str().unwrap().starts_with("keyring")));
@@ -1165,6 +1208,16 @@ fn scenarios() -> Vec<Scenario> {
             }
             assert!(w.requests.is_empty());
         }).world(|w| stored(w, oauth_record("device_code", "at-old", None, T0 - 3_700_000, T0 - 100_000))),
+        scenario("status_client_credentials_without_secret", "status of an expired client-credentials token with no client secret anywhere: next reacquire, and the problem missing_client_secret (exit 5), since get_token would fail.", Command::Status, |w| {
+            match w.outcome() {
+                Outcome::Status(s) => {
+                    assert_eq!(s.decision.as_deref(), Some("reacquire"));
+                    let p = s.problem.as_ref().expect("a problem");
+                    assert_eq!((p.code.as_str(), p.exit_code()), ("missing_client_secret", 5));
+                }
+                o => panic!("{o:?}"),
+            }
+        }).world(|w| stored(w, oauth_record("client_credentials", "cc-old", None, T0 - 700_000, T0 - 100_000))),
         scenario("status_not_logged_in", "status with nothing stored: source none, and the problem not_logged_in (exit 3) naming the login command.", Command::Status, |w| {
             match w.outcome() {
                 Outcome::Status(s) => {

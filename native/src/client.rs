@@ -138,7 +138,7 @@ impl Client {
     /// is reported in `error`, not as an `Err`).
     pub fn status(&mut self) -> Result<Status, Error> {
         match self.run(Command::Status)? {
-            Outcome::Status(status) => Ok(status),
+            Outcome::Status(status) => Ok(*status),
             other => Err(internal(format!("status ended with {other:?}"))),
         }
     }

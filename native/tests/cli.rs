@@ -49,6 +49,10 @@ fn suggestions_for_typos() {
 #[test]
 fn command_line_errors_show_no_secret_and_no_control() {
     // A stray argument (a token pasted in the wrong place) is never quoted.
+    // A token pasted as the first word is an unknown command: not repeated either.
+    let pat = "hunter2_0123456789abcdefghijABCDEFGHIJ0123";
+    let r = termauth(&[pat]);
+    assert!(r.code == 2 && r.stderr.contains("unknown command (not shown") && !r.stderr.contains("hunter2"), "{r:?}");
     for args in [&["login", "--device", "hunter2-secret"][..], &["status", "hunter2-secret"], &["token", "a", "hunter2-secret"]] {
         let r = termauth(args);
         assert_eq!(r.code, 2, "{args:?}: {r:?}");

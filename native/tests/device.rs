@@ -62,6 +62,15 @@ fn device_approve_stores_the_token_and_get_token_returns_it() {
     let (code, me) = get_bearer(&format!("{}/me", idp.issuer), &access);
     assert_eq!(code, 200, "{me}");
     assert_eq!(me["sub"], "alice");
+    // Who logged in (issue 13, item 3): the ID token's subject, in the report, status, and
+    // the CLI's whoami and status reading the same store.
+    assert_eq!(report.account.as_deref(), Some("alice"));
+    assert!(report.text.starts_with("Logged in as alice (method: device"), "{}", report.text);
+    assert_eq!(status.account.as_deref(), Some("alice"));
+    let whoami = common::cli_run(dir.path(), &idp.issuer, CLI_CLIENT, &["whoami"]);
+    assert_eq!(whoami.ok(), "alice");
+    let lines = common::cli_run(dir.path(), &idp.issuer, CLI_CLIENT, &["status"]).ok();
+    assert!(lines.contains("account:   alice"), "{lines}");
 }
 
 #[test]

@@ -191,6 +191,11 @@ fn cli_password_grant() {
     ]);
     let report: serde_json::Value = serde_json::from_str(&run(c, None, Duration::from_secs(20)).ok()).unwrap();
     assert_eq!(report["method"], "password");
+    // The password grant here returns no ID token: whoami says the server did not say.
+    let mut w = cli(dir.path());
+    w.arg("whoami");
+    let w = run(w, None, Duration::from_secs(10));
+    assert!(w.code == 0 && w.stdout.is_empty() && w.stderr.contains("did not say as whom"), "{w:?}");
     // Password from stdin, wrong: login required (exit 3).
     let mut bad = cli(dir.path());
     bad.args(["login", "--password", "--username", "alice", "--issuer", &idp.issuer, "--client-id", PASSWORD_ID]);
@@ -276,6 +281,8 @@ fn cli_exit_codes() {
     assert!(r.stdout.is_empty(), "nothing on stdout for $(termauth token)");
     let r = cli_run(dir.path(), &idp.issuer, common::CLI_CLIENT, &["status"]);
     assert_eq!(r.code, 3, "{r:?}");
+    let r = cli_run(dir.path(), &idp.issuer, common::CLI_CLIENT, &["whoami"]);
+    assert_eq!((r.code, r.stdout.as_str()), (3, ""), "{r:?}");
     // After a login and a logout, with the remembered issuer: 3 again.
     let mut l = cli(dir.path());
     l.env("TERMAUTH_PASSWORD", "wonderland").args([

@@ -396,3 +396,35 @@ fn docker_credential_protocol() {
     let bad = helper(&["frob"], None);
     assert!(bad.code == 2 && bad.stderr.contains("get, store, erase, list or version"), "{bad:?}");
 }
+
+/// A helper's standard input is its tool's: the client secret is never read from it; kube's
+/// `--for` refuses a cluster that is not the pinned one, or one kubectl does not name.
+#[test]
+fn helpers_refuse_what_would_misuse_their_input_or_token() {
+    let dir = tempfile::tempdir().unwrap();
+    logged_in(dir.path());
+    let mut g = cli(dir.path());
+    g.args(["git-credential", "get", "--for", "git.example.com", "--client-secret-stdin"]);
+    let r = run(g, Some("protocol=https\nhost=git.example.com\n\n"), Duration::from_secs(10));
+    assert!(r.code == 2 && r.stdout.is_empty() && r.stderr.contains("TERMAUTH_CLIENT_SECRET"), "{r:?}");
+    for (info, code) in [
+        (
+            r#"{"apiVersion":"client.authentication.k8s.io/v1","spec":{"cluster":{"server":"https://evil.example.com"}}}"#,
+            "[helper_wrong_server]",
+        ),
+        (r#"{"apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":false}}"#, "[helper_no_cluster_info]"),
+    ] {
+        let mut k = cli(dir.path());
+        k.env("KUBERNETES_EXEC_INFO", info).args(["kube-credential", "--for", "k8s.example.com"]);
+        let r = run(k, None, Duration::from_secs(10));
+        assert!(r.code != 0 && r.stdout.is_empty() && r.stderr.contains(code) && !r.stderr.contains(KEY), "{r:?}");
+    }
+    let mut k = cli(dir.path());
+    k.env(
+        "KUBERNETES_EXEC_INFO",
+        r#"{"apiVersion":"client.authentication.k8s.io/v1","spec":{"cluster":{"server":"https://k8s.example.com"}}}"#,
+    )
+    .args(["kube-credential", "--for", "k8s.example.com"]);
+    let out: serde_json::Value = serde_json::from_str(&run(k, None, Duration::from_secs(10)).ok()).unwrap();
+    assert_eq!(out["status"]["token"], KEY);
+}

@@ -928,6 +928,9 @@ class LoginReport(_LoginReportRequired, total=False):
     scope: str
     # When the access token expires (Unix ms).
     expires_at: int
+    # Who logged in (the ID token's email, preferred_username, name or sub), when the
+    # server said (OpenID Connect, scope `openid`): see `Credential::account`.
+    account: str
 
 
 class _LogoutReportRequired(TypedDict):
@@ -1761,6 +1764,9 @@ class Status(_StatusRequired, total=False):
     credential_kind: Literal["oauth", "api_key"]
     # How the tokens were obtained.
     grant: Grant
+    # Who is logged in (the ID token's email, preferred_username, name or sub), when the
+    # server said: see `Credential::account`.
+    account: str
     # The granted scope.
     scope: str
     # When the access token expires (Unix ms).
@@ -1779,7 +1785,7 @@ class Status(_StatusRequired, total=False):
 
 
 class SessionOutcomeStatus(Status):
-    """`status`."""
+    """`status` (boxed: the largest outcome by far)."""
     kind: Literal["status"]
 
 

@@ -262,7 +262,9 @@ def action_from_dict(d: contract.SessionAction) -> Action:
 @dataclass(frozen=True)
 class LoginReport:
     """What a login did: the method used, the profile written (now the active one), the
-    store and why, the granted scope and expiry, and ``text``, the sentence for the user."""
+    store and why, the granted scope and expiry, ``account`` (who logged in, when an
+    OpenID Connect server said: the ID token's email, preferred_username, name or sub) and
+    ``text``, the sentence for the user."""
 
     method: str
     profile: str
@@ -271,6 +273,7 @@ class LoginReport:
     scope: Optional[str] = None
     expires_at: Optional[int] = None
     text: str = ""
+    account: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -302,9 +305,9 @@ class Status:
     """Where the token ``get_token`` returns comes from (``env``, ``store`` or ``none``), and
     its state. No secrets; a store problem is in ``error``. ``kind`` is the stored record's
     (``oauth`` or ``api_key``; the core's ``credential_kind``). ``problem`` says why no token
-    can be had without logging in (``not_logged_in``, ``login_required``, or the store
-    problem), None when ``get_token`` would return one: a CLI's ``status`` exits with
-    ``problem.exit_code``."""
+    can be had without logging in (``not_logged_in``, ``login_required``,
+    ``missing_client_secret``, or the store problem), None when ``get_token`` would return
+    one; when it is set, a CLI's ``status`` exits with ``problem.exit_code``. ``account`` is who is logged in, when the server said."""
 
     source: str
     env_var: str
@@ -321,6 +324,7 @@ class Status:
     decision: Optional[str] = None
     error: Optional[Error] = None
     problem: Optional[Error] = None
+    account: Optional[str] = None
 
     def to_dict(self) -> Dict[str, Any]:
         """A JSON-ready dict (``error`` and ``problem`` as the core's error records)."""
@@ -374,7 +378,7 @@ def outcome_from_dict(d: contract.SessionOutcome) -> Outcome:
     if d["kind"] == "login":
         store, reason = _store(d["store"])
         return LoginReport(d["method"], d["profile"], store or "", reason or "", d.get("scope"), d.get("expires_at"),
-                           d["text"])
+                           d["text"], d.get("account"))
     if d["kind"] == "token":
         name, value = d["header"]
         return TokenReport(d["source"], d["token"], (name, value), d.get("expires_at"), d.get("credential"),
@@ -388,7 +392,7 @@ def outcome_from_dict(d: contract.SessionOutcome) -> Outcome:
         problem = from_dict(problem_record) if problem_record else None
         return Status(d["source"], d["env_var"], d["profile"], d["issuer"], d["client_id"], store, reason,
                       d.get("credential_kind"), d.get("grant"), d.get("scope"), d.get("expires_at"), d["refreshable"],
-                      d.get("decision"), error, problem)
+                      d.get("decision"), error, problem, d.get("account"))
     if d["kind"] == "profiles":
         return [ProfileInfo(p["name"], p["active"]) for p in d["profiles"]]
     if d["kind"] == "profile_used":

@@ -706,6 +706,11 @@ export interface LoginReport {
   scope?: string;
   /** When the access token expires (Unix ms). */
   expires_at?: number;
+  /**
+   * Who logged in (the ID token's email, preferred_username, name or sub), when the
+   * server said (OpenID Connect, scope `openid`): see `Credential::account`.
+   */
+  account?: string;
   /** The sentence for the user. */
   text: string;
 }
@@ -1567,7 +1572,7 @@ export interface SessionOutcomeLogout extends LogoutReport {
   kind: 'logout';
 }
 
-/** `status`. */
+/** `status` (boxed: the largest outcome by far). */
 export interface SessionOutcomeStatus extends Status {
   kind: 'status';
 }
@@ -1652,6 +1657,11 @@ export interface Status {
   credential_kind?: 'oauth' | 'api_key';
   /** How the tokens were obtained. */
   grant?: Grant;
+  /**
+   * Who is logged in (the ID token's email, preferred_username, name or sub), when the
+   * server said: see `Credential::account`.
+   */
+  account?: string;
   /** The granted scope. */
   scope?: string;
   /** When the access token expires (Unix ms). */

@@ -82,9 +82,9 @@ export interface LoginOptions {
 
 /**
  * `status()`: the core's status, with its `error` and `problem` as TermauthErrors. `problem`
- * says why no token can be had without logging in (`not_logged_in`, `login_required`, or the
- * store problem); absent when `getToken` would return one: a CLI's `status` exits with
- * `exitCode(status.problem)`.
+ * says why no token can be had without logging in (`not_logged_in`, `login_required`,
+ * `missing_client_secret`, or the store problem); absent when `getToken` would return one.
+ * When it is set, a CLI's `status` exits with `exitCode(status.problem)` (3 for a login).
  */
 export type Status = Omit<StatusData, 'error' | 'problem'> & { error?: TermauthError; problem?: TermauthError };
 

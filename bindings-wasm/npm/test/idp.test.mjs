@@ -70,7 +70,10 @@ test('device login: stored in a 0600 file that says why, token served from the c
   assert.match(report.store.reason, /mode 0600, not encrypted\) because TERMAUTH_NO_KEYRING is set/);
   assert.match(report.scope, /offline_access/);
   assert.ok(c.options.ui.lines.some((l) => l.startsWith('warn credential stored in')), 'the file store is announced');
-  assert.match(report.text, /^Logged in \(method: device, profile: default, stored in .*, token expires in \d+m\d\ds\)\.$/);
+  // who logged in: the ID token's claims (scope openid), in the report and in status
+  assert.ok(report.account, 'an account');
+  assert.ok(report.text.startsWith(`Logged in as ${report.account} (method: device, profile: default, stored in `), report.text);
+  assert.match(report.text, /, token expires in \d+m\d\ds\)\.$/);
   const dir = c.options.configDir;
   const file = credentialPath(dir, idp.issuer, 'termauth-cli');
   assert.equal(statSync(file).mode & 0o777, 0o600);
@@ -85,6 +88,7 @@ test('device login: stored in a 0600 file that says why, token served from the c
   assert.equal(s.grant, 'device_code');
   assert.equal(s.refreshable, true);
   assert.equal(s.problem, undefined, 'a CLI\'s status exits 0');
+  assert.equal(s.account, report.account);
   assert.deepEqual(c.profiles(), [{ name: 'default', active: true }]);
   assert.equal(JSON.parse(readFileSync(join(dir, 'profiles.json'), 'utf8')).active[serverKey(idp.issuer, 'termauth-cli')], 'default');
   assert.deepEqual(readdirSync(join(dir, 'credentials')), [`default@${serverKey(idp.issuer, 'termauth-cli')}.json`], 'no lock or temporary file left');

@@ -131,7 +131,7 @@ const storeChoice = (v, where) => shape(v, where, { store: oneOf('keyring', 'fil
 function checkSessionOutcome(o, where) {
   switch (o?.kind) {
     case 'login':
-      return shape(o, where, { kind: S, method: oneOf('device', 'browser', 'paste', 'client_credentials', 'password', 'token'), profile: S, store: storeChoice, text: S }, { scope: S, expires_at: I });
+      return shape(o, where, { kind: S, method: oneOf('device', 'browser', 'paste', 'client_credentials', 'password', 'token'), profile: S, store: storeChoice, text: S }, { scope: S, expires_at: I, account: S });
     case 'token':
       return shape(o, where, { kind: S, source: oneOf('env', 'store'), token: S, header }, { expires_at: I, renew_at: I, credential: checkCredential, text: S });
     case 'logout':
@@ -141,7 +141,7 @@ function checkSessionOutcome(o, where) {
         o,
         where,
         { kind: S, source: oneOf('env', 'store', 'none'), env_var: S, profile: S, issuer: S, client_id: S, refreshable: B, lines: arrayOf(S) },
-        { store: storeChoice, credential_kind: oneOf('oauth', 'api_key'), grant: oneOf('device_code', 'authorization_code', 'client_credentials', 'password'), scope: S, expires_at: I, decision: oneOf('use', 'refresh', 'reacquire', 'relogin'), error: checkError },
+        { store: storeChoice, credential_kind: oneOf('oauth', 'api_key'), grant: oneOf('device_code', 'authorization_code', 'client_credentials', 'password'), account: S, scope: S, expires_at: I, decision: oneOf('use', 'refresh', 'reacquire', 'relogin'), error: checkError, problem: checkError },
       );
     case 'profiles':
       return shape(o, where, { kind: S, profiles: arrayOf((p, w) => shape(p, w, { name: S, active: B })) });

@@ -1111,6 +1111,10 @@ pub struct LoginReport {
     /// When the access token expires (Unix ms).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<u64>,
+    /// Who logged in (the ID token's email, preferred_username, name or sub), when the
+    /// server said (OpenID Connect, scope `openid`): see `Credential::account`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     /// The sentence for the user.
     pub text: String,
 }
@@ -1155,6 +1159,10 @@ pub struct Status {
     /// How the tokens were obtained.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub grant: Option<Grant>,
+    /// Who is logged in (the ID token's email, preferred_username, name or sub), when the
+    /// server said: see `Credential::account`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     /// The granted scope.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
@@ -1204,8 +1212,8 @@ pub enum Outcome {
     Token(TokenReport),
     /// `logout`.
     Logout(LogoutReport),
-    /// `status`.
-    Status(Status),
+    /// `status` (boxed: the largest outcome by far).
+    Status(Box<Status>),
     /// `profiles`.
     Profiles {
         /// The stored profiles.

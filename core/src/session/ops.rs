@@ -703,8 +703,9 @@ async fn login(ctx: &mut Ctx, method: LoginMethod) -> Result<Outcome, Error> {
         None => (None, None),
     };
     let method = method.as_str().to_string();
-    let text = texts::logged_in(&method, &key.profile, &store.reason, expires_at, ctx.now());
-    Ok(Outcome::Login(LoginReport { method, profile: key.profile, store, scope, expires_at, text }))
+    let account = credential.account();
+    let text = texts::logged_in(account.as_deref(), &method, &key.profile, &store.reason, expires_at, ctx.now());
+    Ok(Outcome::Login(LoginReport { method, profile: key.profile, store, scope, expires_at, account, text }))
 }
 
 /// A stored record a newer termauth wrote is not replaced by a login of this one (it may
@@ -733,10 +734,15 @@ fn check_listener_host(host: &str) -> Result<(), Error> {
     if loopback { Ok(()) } else { Err(Error::usage("invalid_redirect_host", texts::listener_host(host))) }
 }
 
+/// Client credentials without a client secret (from the configuration or the environment).
+fn missing_client_secret(ctx: &Ctx) -> Error {
+    let variable = env_name(&ctx.config.app, "CLIENT_SECRET");
+    Error::usage("missing_client_secret", texts::missing_client_secret(&variable))
+}
+
 async fn client_credentials_spec(ctx: &mut Ctx) -> Result<FlowSpec, Error> {
     if ctx.client_secret.is_none() {
-        let variable = env_name(&ctx.config.app, "CLIENT_SECRET");
-        return Err(Error::usage("missing_client_secret", texts::missing_client_secret(&variable)));
+        return Err(missing_client_secret(ctx));
     }
     Ok(FlowSpec::ClientCredentials(ClientCredentialsConfig {
         server: metadata(ctx).await?,
@@ -951,6 +957,7 @@ async fn status(ctx: &mut Ctx) -> Result<Outcome, Error> {
         store: None,
         credential_kind: None,
         grant: None,
+        account: None,
         scope: None,
         expires_at: None,
         refreshable: false,
@@ -962,7 +969,7 @@ async fn status(ctx: &mut Ctx) -> Result<Outcome, Error> {
     if ctx.env.app_token(&ctx.config.app).is_some() {
         status.source = "env".into();
         status.lines = texts::status_lines(&status, ctx.now());
-        return Ok(Outcome::Status(status));
+        return Ok(Outcome::Status(Box::new(status)));
     }
     let loaded = match ctx.key().await {
         Ok(key) => {
@@ -979,6 +986,7 @@ async fn status(ctx: &mut Ctx) -> Result<Outcome, Error> {
                 CredentialData::OAuth { grant, tokens, .. } => {
                     status.credential_kind = Some("oauth".into());
                     status.grant = Some(*grant);
+                    status.account = credential.account();
                     status.scope = tokens.scope.clone();
                     status.expires_at = tokens.expires_at;
                     status.refreshable =
@@ -988,8 +996,13 @@ async fn status(ctx: &mut Ctx) -> Result<Outcome, Error> {
             }
             let decision = decide(&credential, ctx.now(), &ctx.policy());
             status.decision = Some(decision.as_str().to_string());
-            if let Decision::Relogin { reason } = decision {
-                status.problem = Some(relogin(reason));
+            match decision {
+                Decision::Relogin { reason } => status.problem = Some(relogin(reason)),
+                // An expired client-credentials token is got again only with the secret.
+                Decision::Reacquire { still_valid: false } if ctx.client_secret.is_none() => {
+                    status.problem = Some(missing_client_secret(ctx));
+                }
+                _ => {}
             }
         }
         Ok(None) => status.problem = Some(ctx.not_logged_in()),
@@ -1000,7 +1013,7 @@ async fn status(ctx: &mut Ctx) -> Result<Outcome, Error> {
         Err(e) => return Err(e),
     }
     status.lines = texts::status_lines(&status, ctx.now());
-    Ok(Outcome::Status(status))
+    Ok(Outcome::Status(Box::new(status)))
 }
 
 async fn profiles(ctx: &mut Ctx) -> Result<Vec<ProfileInfo>, Error> {

@@ -105,6 +105,8 @@ enum Cmd {
     },
     /// Print a valid access token, refreshing it if needed: $(termauth token)
     Token,
+    /// Print who is logged in (from the server's ID token; exit 3 when a login is needed)
+    Whoami,
     /// Renew the stored token now
     Refresh,
     /// Revoke the tokens at the server (refresh token first), then delete them here
@@ -144,6 +146,11 @@ enum Cmd {
     KubeCredential {
         #[command(flatten)]
         helper: HelperArgs,
+        /// The API server it answers for, checked against the cluster kubectl names (set
+        /// `provideClusterInfo: true` in the kubeconfig's exec entry). Without it, every
+        /// cluster whose context uses this kubeconfig user gets the token
+        #[arg(long = "for", value_name = "HOST")]
+        server: Option<String>,
     },
     /// docker's credential helper protocol (get, store, erase, list, version), for one registry
     DockerCredential {
@@ -336,6 +343,7 @@ fn parse(argv: Vec<String>) -> Result<Args, Error> {
             "status".into()
         }
         Some(Cmd::Token) => "token".into(),
+        Some(Cmd::Whoami) => "whoami".into(),
         Some(Cmd::Refresh) => "refresh".into(),
         Some(Cmd::Logout) => "logout".into(),
         Some(Cmd::Profiles { action }) => {
@@ -355,8 +363,8 @@ fn parse(argv: Vec<String>) -> Result<Args, Error> {
             a.helper = Some(Helper { action, server, args: helper });
             "git-credential".into()
         }
-        Some(Cmd::KubeCredential { helper }) => {
-            a.helper = Some(Helper { action: String::new(), server: String::new(), args: helper });
+        Some(Cmd::KubeCredential { helper, server }) => {
+            a.helper = Some(Helper { action: String::new(), server: server.unwrap_or_default(), args: helper });
             "kube-credential".into()
         }
         Some(Cmd::DockerCredential { action, helper, server }) => {
@@ -408,7 +416,14 @@ fn command_line_error(e: &clap::Error, argv: &[String]) -> Error {
             "an extra argument was given and not used (it is not shown: it may be a secret)".to_string()
         }
         ErrorKind::InvalidSubcommand => {
-            format!("unknown command `{}`", quoted(&first(ContextKind::InvalidSubcommand).unwrap_or_default()))
+            // Quoted only when it looks like a command name: a token pasted as the first word
+            // (`termauth ghp_…`) is not repeated.
+            let word = first(ContextKind::InvalidSubcommand).unwrap_or_default();
+            if word.len() <= 20 && word.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+                format!("unknown command `{word}`")
+            } else {
+                "unknown command (not shown: it may be a secret)".to_string()
+            }
         }
         ErrorKind::InvalidValue if arg.is_empty() => "a value is missing".to_string(),
         ErrorKind::InvalidValue => {
@@ -644,14 +659,16 @@ fn run(a: Args) -> Result<(), Error> {
             }
             let mut client = Client::new(configured(&a)?)?;
             let s = client.status()?;
-            // The token only when one can be had without a login (renewed first if due).
+            // The token only when one can be had without a login (renewed first if due); the
+            // status is printed even when getting it fails.
             let token = match (&s.problem, a.show_token) {
-                (None, true) => Some(client.get_token()?),
+                (None, true) => Some(client.get_token()),
                 _ => None,
             };
+            let shown = token.as_ref().and_then(|t| t.as_ref().ok());
             if a.json {
                 let mut json = serde_json::to_value(&s).unwrap_or_default();
-                if let Some(token) = &token {
+                if let Some(token) = shown {
                     json["token"] = token.expose().into();
                 }
                 println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
@@ -659,12 +676,29 @@ fn run(a: Args) -> Result<(), Error> {
                 for line in &s.lines {
                     println!("{line}");
                 }
-                if let Some(token) = &token {
+                if let Some(token) = shown {
                     println!("token:     {}", token.expose());
                 }
             }
+            if let Some(Err(e)) = token {
+                return Err(e);
+            }
             // A script learns from the exit status whether a login is needed.
             s.problem.map_or(Ok(()), Err)
+        }
+        "whoami" => {
+            let s = Client::new(configured(&a)?)?.status()?;
+            if let Some(problem) = s.problem {
+                return Err(problem);
+            }
+            match (&s.account, a.json) {
+                (_, true) => {
+                    println!("{}", serde_json::json!({ "account": s.account, "issuer": s.issuer, "profile": s.profile }))
+                }
+                (Some(account), false) => println!("{account}"),
+                (None, false) => eprintln!("{}", texts::account_unknown()),
+            }
+            Ok(())
         }
         "logout" => {
             let mut client = Client::new(configured(&a)?)?;
@@ -708,12 +742,13 @@ fn run(a: Args) -> Result<(), Error> {
 /// (`termauth_core::helpers`). Standard output carries the protocol only; messages go to
 /// standard error.
 mod helpers {
-    use super::{Args, Helper, configured, usage};
+    use super::{Args, Helper, configured, texts, usage};
     use std::io::{BufRead, Read, Write};
     use termauth::{Client, Error, LoginMethod};
     use termauth_core::helpers::{self as protocol, CargoRequest, GitRequest, KubeExecInfo, Pinned};
 
     pub(super) fn run(a: &Args, h: &Helper) -> Result<(), Error> {
+        refuse_secret_stdin(a)?;
         match h.action.as_str() {
             _ if a.command == "setup-git" => setup_git(a, h),
             _ if a.command == "kube-credential" => kube(a, h),
@@ -723,6 +758,16 @@ mod helpers {
         }
     }
 
+    /// A helper's standard input is its tool's request: the client secret cannot come from it.
+    fn refuse_secret_stdin(a: &Args) -> Result<(), Error> {
+        if a.client_secret_stdin {
+            return Err(usage(
+                "a credential helper reads its tool's request on standard input: give the client secret in TERMAUTH_CLIENT_SECRET (or <APP>_CLIENT_SECRET) instead of --client-secret-stdin".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// A client whose renewals keep `--min-lifetime` in hand.
     fn client(a: &Args, h: &Helper) -> Result<Client, Error> {
         let mut config = configured(a)?;
@@ -730,10 +775,16 @@ mod helpers {
         Client::new(config)
     }
 
-    /// The token and its expiry (Unix ms).
+    /// The token, and the expiry to tell the tool (Unix ms): `--min-lifetime` before the
+    /// token's own, so the tool asks again before the margin runs out (not before now).
     fn token(a: &Args, h: &Helper) -> Result<(termauth::Secret, Option<u64>), Error> {
         let report = client(a, h)?.get_token_report()?;
-        Ok((report.token, report.expires_at))
+        Ok((report.token, tell_expiry(h, report.expires_at)))
+    }
+
+    fn tell_expiry(h: &Helper, expires_at: Option<u64>) -> Option<u64> {
+        let margin = h.args.min_lifetime.saturating_mul(1000);
+        expires_at.map(|at| at.saturating_sub(margin).max(termauth::driver::now_ms().min(at)))
     }
 
     fn stdin(what: &str) -> Result<String, Error> {
@@ -772,6 +823,7 @@ mod helpers {
         // The helper line names the issuer, client and profile in use now (given, or
         // remembered from the last login), so a later login elsewhere does not change it.
         let config = configured(a)?;
+        Client::new(config.clone())?; // checked now, not at git's first clone
         let program = std::env::current_exe()
             .map_err(|e| Error::usage("current_exe", format!("Could not find the termauth program: {e}")))?;
         let mut args = vec!["git-credential".to_string(), "--for".into(), pinned.origin().into(), "--app".into(), a.app.clone()];
@@ -779,8 +831,30 @@ mod helpers {
         if let Some(profile) = &config.profile {
             args.extend(["--profile".to_string(), profile.clone()]);
         }
+        // The options that make the helper behave as this login does.
+        let store = match config.store {
+            termauth::StorePreference::Auto => None,
+            termauth::StorePreference::Keyring => Some("keyring"),
+            termauth::StorePreference::File => Some("file"),
+        };
+        if let Some(store) = store {
+            args.extend(["--store".to_string(), store.into()]);
+        }
+        if config.secret_method == termauth::SecretMethod::Post {
+            args.extend(["--client-auth".to_string(), "post".into()]);
+        }
+        if config.allow_insecure_http {
+            args.push("--insecure-http".into());
+        }
+        for resource in &config.resource {
+            args.extend(["--resource".to_string(), resource.clone()]);
+        }
         if h.args.username != "oauth2" {
             args.extend(["--username".to_string(), h.args.username.clone()]);
+        }
+        let default_min = termauth_core::helpers::DEFAULT_MIN_LIFETIME_MS / 1000;
+        if h.args.min_lifetime != default_min {
+            args.extend(["--min-lifetime".to_string(), h.args.min_lifetime.to_string()]);
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let value = protocol::git_helper_value(&program.to_string_lossy(), &args);
@@ -794,7 +868,8 @@ mod helpers {
             if status.success() {
                 Ok(())
             } else {
-                Err(Error::usage("git_config", format!("`git config --global {}` failed ({status}).", extra.join(" "))))
+                // The key only: the value holds what the command line said.
+                Err(Error::usage("git_config", format!("`git config --global` could not set {} ({status}).", texts::shown(&key))))
             }
         };
         git(&["--replace-all", &key, ""])?;
@@ -807,13 +882,31 @@ mod helpers {
     /// `interactiveMode`, with a terminal) a login that is needed happens here, on stderr.
     fn kube(a: &Args, h: &Helper) -> Result<(), Error> {
         let info = KubeExecInfo::parse(std::env::var("KUBERNETES_EXEC_INFO").ok().as_deref())?;
+        if !h.server.is_empty() {
+            let pinned = Pinned::new(&h.server)?;
+            match &info.cluster_server {
+                Some(server) if pinned.admits_url(server) => {}
+                Some(_) => {
+                    return Err(Error::usage(
+                        "helper_wrong_server",
+                        format!("This kubectl cluster is not {}: termauth gives it no token.", pinned.origin()),
+                    ));
+                }
+                None => {
+                    return Err(Error::usage(
+                        "helper_no_cluster_info",
+                        "kube-credential --for needs to know the cluster: set `provideClusterInfo: true` in the kubeconfig's exec entry.",
+                    ));
+                }
+            }
+        }
         let (token, expires_at) = match token(a, h) {
             Err(e) if info.interactive && e.hint == termauth::Hint::Reauthenticate => {
                 eprintln!("{}", e.message);
                 let mut c = client(a, h)?;
                 c.login(LoginMethod::Auto)?;
                 let report = c.get_token_report()?;
-                (report.token, report.expires_at)
+                (report.token, tell_expiry(h, report.expires_at))
             }
             other => other?,
         };
@@ -896,6 +989,9 @@ mod helpers {
             let answer = match CargoRequest::parse(line.trim_end()) {
                 Err(e) => protocol::cargo_error("other", Some(&e.message)),
                 Ok(r) => match super::parse(r.args.clone()) {
+                    Ok(a) if a.client_secret_stdin => {
+                        protocol::cargo_error("other", refuse_secret_stdin(&a).err().map(|e| e.message).as_deref())
+                    }
                     Ok(a) if a.command == "cargo-credential" => match a.helper.as_ref().map(|h| (Pinned::new(&h.server), h)) {
                         Some((Ok(pinned), h)) => cargo_answer(&a, h, &pinned, &r),
                         Some((Err(e), _)) => protocol::cargo_error("other", Some(&e.message)),
@@ -935,9 +1031,11 @@ fn exit_code(e: &Error) -> u8 {
 
 fn main() -> ExitCode {
     termauth::driver::install_ctrlc_handler();
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    // A command line that cannot be used is exit 2, whatever the reason.
-    let result = match parse(argv) {
+    // A command line that cannot be used is exit 2, whatever the reason (an argument that
+    // is not UTF-8 included: it is not shown).
+    let argv: Result<Vec<String>, _> = std::env::args_os().skip(1).map(std::ffi::OsString::into_string).collect();
+    let parsed = argv.map_err(|_| usage("an argument is not valid UTF-8 (not shown)".into())).and_then(parse);
+    let result = match parsed {
         Ok(args) => run(args).map_err(|e| (exit_code(&e), e)),
         Err(e) if e.code == "cli_help" => {
             print!("{}", e.message);
