@@ -46,6 +46,9 @@ type Config struct {
 	RedirectTimeout     time.Duration // how long a browser login waits (default 5 min)
 	LockWait            time.Duration // how long to wait for another process's lock (default 150 s)
 	NoBrowser           bool          // never open a browser; print the URL only
+	// Debug traces every HTTP exchange on Stderr, tokens and secrets redacted (as
+	// TERMAUTH_DEBUG=1 does).
+	Debug bool
 	// RequestTimeout is the overall deadline of each HTTP request: connecting, sending, the
 	// response's headers and its body together (zero: DefaultRequestTimeout, 30 s, the Go
 	// convention for an unset field; negative: New fails with an *Error of Code
@@ -151,6 +154,7 @@ func sessionConfig(cfg *Config) map[string]any {
 	set("redirect_timeout_ms", cfg.RedirectTimeout.Milliseconds(), cfg.RedirectTimeout > 0)
 	set("lock_wait_ms", cfg.LockWait.Milliseconds(), cfg.LockWait > 0)
 	set("launch_browser", false, cfg.NoBrowser)
+	set("debug", true, cfg.Debug)
 	return m
 }
 

@@ -518,8 +518,27 @@ func TestClientCredentials(t *testing.T) {
 			t.Errorf("%s reacquire: %v", tc.id, err)
 		}
 	}
+	// Config.Debug (as TERMAUTH_DEBUG=1): each HTTP exchange on Stderr, no token and no
+	// client secret in it (issue 13).
+	var trace syncBuffer
+	dc := newClient(t, Config{ClientID: "termauth-ci-basic", ClientSecret: "s3cr3t:with/special+chars", Scope: "api:read",
+		Profile: "debug", Debug: true, Stderr: &trace})
+	if _, err := dc.Login(ctx(t), ClientCredentials); err != nil {
+		t.Fatal(err)
+	}
+	dtok, err := dc.Token(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := trace.String()
+	if !strings.Contains(got, "-> POST ") || !strings.Contains(got, "grant_type=client_credentials") || !strings.Contains(got, "access_token: [redacted]") {
+		t.Errorf("trace: %q", got)
+	}
+	if strings.Contains(got, dtok) || strings.Contains(got, "s3cr3t") {
+		t.Errorf("the trace shows a secret: %q", got)
+	}
 	bad := newClient(t, Config{ClientID: "termauth-ci-basic", ClientSecret: "wrong"})
-	_, err := bad.Login(ctx(t), ClientCredentials)
+	_, err = bad.Login(ctx(t), ClientCredentials)
 	var te *Error
 	if !errors.As(err, &te) || te.Code != "invalid_client" || te.Status != 401 || te.OAuthError != "invalid_client" {
 		t.Errorf("bad secret: %#v", err)

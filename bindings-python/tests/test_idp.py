@@ -755,3 +755,19 @@ def test_discovery_cache_shared_with_rust_layout(idp: Idp, config_dir: Path) -> 
                                 "metadata": dict(cached["metadata"], token_endpoint=idp.issuer + "/cached")}))
     assert termauth.Client(app="termauth", issuer=idp.issuer, client_id=CLI).metadata()["token_endpoint"].endswith(
         "/cached")
+
+
+def test_debug_trace_redacts_secrets(idp: Idp, config_dir: Path) -> None:
+    """``debug=True`` (as ``TERMAUTH_DEBUG=1``): each HTTP exchange as an ``http_trace``
+    notice, with no token and no client secret in it (issue 13)."""
+    ui = Recorder()
+    c = termauth.Client(app="termauth", issuer=idp.issuer, client_id=BASIC[0], client_secret=BASIC[1],
+                        scope="api:read", ui=ui, debug=True)
+    c.login("client_credentials")
+    token = c.get_token()
+    traces = [n.text for n in ui.notices if n.code == "http_trace"]
+    assert any(t.startswith("-> POST ") and "grant_type=client_credentials" in t for t in traces), traces
+    assert any(t.startswith("<- 200") and "access_token: [redacted]" in t for t in traces), traces
+    everything = "\n".join(traces)
+    for secret in (token, BASIC[1], base64.b64encode(BASIC[1].encode()).decode()):
+        assert secret not in everything

@@ -75,6 +75,10 @@ pub const TERMAUTH_CLIENT_SECRET: &str = "TERMAUTH_CLIENT_SECRET";
 /// file store, which says so.
 pub const TERMAUTH_NO_KEYRING: &str = "TERMAUTH_NO_KEYRING";
 
+/// Set (and not `0`), every session traces its HTTP exchanges, redacted
+/// (`SessionConfig::debug`).
+pub const TERMAUTH_DEBUG: &str = "TERMAUTH_DEBUG";
+
 /// `<APP>_<SUFFIX>`: the app name upper-cased with Unicode's rules (`straße` →
 /// `STRASSE`, as JavaScript's `toUpperCase` and Python's `upper` do), with `-`, `.` and
 /// space replaced by `_`. One function, so every language names the same variable.
@@ -149,6 +153,7 @@ impl Environment {
             env_name(app, "CONFIG_DIR"),
             TERMAUTH_CLIENT_SECRET.to_string(),
             TERMAUTH_NO_KEYRING.to_string(),
+            TERMAUTH_DEBUG.to_string(),
             "XDG_CONFIG_HOME".to_string(),
             "HOME".to_string(),
             "APPDATA".to_string(),
@@ -236,6 +241,11 @@ impl Environment {
             .iter()
             .find_map(|name| self.var(name).filter(|v| !v.is_empty()))
             .map(Secret::new)
+    }
+
+    /// Whether `TERMAUTH_DEBUG` asks for the HTTP trace.
+    pub fn debug(&self) -> bool {
+        self.non_blank(TERMAUTH_DEBUG).is_some_and(|v| v.trim() != "0")
     }
 
     /// Whether `TERMAUTH_NO_KEYRING` keeps the keyring out.

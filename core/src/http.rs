@@ -338,9 +338,170 @@ pub(crate) fn short(text: &str) -> String {
     sanitize(text, 200)
 }
 
+// ---- the HTTP trace (`SessionConfig::debug`, `TERMAUTH_DEBUG`) ------------------------
+
+/// Form parameters, query parameters and headers whose values the trace shows: nothing a
+/// token, code, secret, password, assertion or verifier travels in. Every other value is
+/// `[redacted]` (an allowlist, so a parameter added later is hidden until named here).
+const TRACE_SHOWN: [&str; 14] = [
+    "grant_type",
+    "client_id",
+    "scope",
+    "resource",
+    "redirect_uri",
+    "audience",
+    "token_type_hint",
+    "response_type",
+    "code_challenge_method",
+    "accept",
+    "content-type",
+    "user-agent",
+    "www-authenticate",
+    "retry-after",
+];
+
+/// Whether a JSON member of a response holds a secret: its name speaks of a token, code,
+/// secret, password, assertion, verifier or key, except the descriptive ones (`token_type`,
+/// `user_code` — shown to the user anyway —, `*_endpoint`, `*_uri`, `*_supported`).
+fn secret_member(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    let descriptive = matches!(n.as_str(), "token_type" | "user_code" | "expires_in" | "error" | "error_description")
+        || n.ends_with("_endpoint")
+        || n.ends_with("_uri")
+        || n.ends_with("_supported");
+    !descriptive && ["token", "code", "secret", "password", "assertion", "verifier", "key"].iter().any(|w| n.contains(w))
+}
+
+fn redacted_pairs(text: &str) -> String {
+    form_urlencoded::parse(text.as_bytes())
+        .map(|(k, v)| {
+            let shown = TRACE_SHOWN.contains(&k.to_ascii_lowercase().as_str());
+            format!("{}={}", crate::texts::shown(&k), if shown { crate::texts::shown(&v) } else { "[redacted]".into() })
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// A JSON value as the trace shows it: strings through `texts::shown`, integers, booleans,
+/// `null`; an object or array only by its size (discovery documents are long, and nothing
+/// nested is needed to diagnose a token request).
+fn traced_value(value: &Value) -> String {
+    match value {
+        Value::String(s) => format!("\"{}\"", crate::texts::shown(s)),
+        Value::Number(n) => n.as_i64().map_or_else(|| "(number)".to_string(), |i| i.to_string()),
+        Value::Bool(b) => b.to_string(),
+        Value::Null => "null".to_string(),
+        Value::Array(items) => format!("[{} items]", items.len()),
+        Value::Object(map) => format!("{{{} members}}", map.len()),
+    }
+}
+
+/// One line of the trace for a request: method, URL (query values redacted but for
+/// [`TRACE_SHOWN`]), headers and form body likewise.
+pub fn trace_request(request: &HttpRequest) -> String {
+    let url = match request.url.split_once('?') {
+        Some((base, query)) => format!("{}?{}", crate::texts::shown(base), redacted_pairs(query)),
+        None => crate::texts::shown(&request.url),
+    };
+    let mut line = format!("-> {} {url}", request.method.as_str());
+    for (name, value) in &request.headers {
+        let shown = TRACE_SHOWN.contains(&name.to_ascii_lowercase().as_str());
+        line.push_str(&format!(
+            "\n   {}: {}",
+            crate::texts::shown(name),
+            if shown { crate::texts::shown(value) } else { "[redacted]".into() }
+        ));
+    }
+    if !request.body.is_empty() {
+        line.push_str(&format!("\n   {}", redacted_pairs(&request.body)));
+    }
+    line
+}
+
+/// The trace of a response: status, the headers of [`TRACE_SHOWN`], and a JSON object's
+/// members with every secret one redacted; any other body only by its size (an HTML page
+/// may echo what was sent).
+pub fn trace_response(response: &HttpResponse) -> String {
+    let mut line = format!("<- {}", response.status);
+    for (name, value) in &response.headers {
+        if TRACE_SHOWN.contains(&name.to_ascii_lowercase().as_str()) {
+            line.push_str(&format!("\n   {}: {}", crate::texts::shown(name), crate::texts::shown(value)));
+        }
+    }
+    // The top-level members of a JSON object, sorted (the same text in every build), each
+    // secret one redacted.
+    match serde_json::from_str::<Value>(&response.body) {
+        Ok(Value::Object(map)) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            for key in keys {
+                let value = if secret_member(key) { "[redacted]".to_string() } else { traced_value(&map[key]) };
+                line.push_str(&format!("\n   {}: {value}", crate::texts::shown(key)));
+            }
+        }
+        _ if response.body.is_empty() => {}
+        _ => line.push_str(&format!("\n   ({} bytes, not a JSON object: not shown)", response.body.len())),
+    }
+    line
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The trace shows what a server was asked and answered, never a token, code, secret,
+    /// password, assertion or verifier, and never a control character.
+    #[test]
+    fn trace_redacts_every_secret() {
+        let request = HttpRequest {
+            id: 1,
+            method: Method::Post,
+            url: "https://as.example.com/token?code=c-secret&scope=openid".into(),
+            headers: vec![
+                ("Authorization".into(), "Basic czNjcjN0".into()),
+                ("Content-Type".into(), "application/x-www-form-urlencoded".into()),
+            ],
+            body: "grant_type=authorization_code&code=c-secret&code_verifier=v-secret&client_id=cli&client_secret=s-secret&refresh_token=r-secret&device_code=d-secret&password=p-secret&client_assertion=a-secret&future_param=f-secret".into(),
+        };
+        let line = trace_request(&request);
+        for secret in ["c-secret", "v-secret", "s-secret", "r-secret", "d-secret", "p-secret", "a-secret", "f-secret", "czNjcjN0"]
+        {
+            assert!(!line.contains(secret), "{secret} in {line}");
+        }
+        for shown in [
+            "-> POST https://as.example.com/token?code=[redacted]&scope=openid",
+            "grant_type=authorization_code",
+            "client_id=cli",
+            "Content-Type: application/x-www-form-urlencoded",
+            "Authorization: [redacted]",
+        ] {
+            assert!(line.contains(shown), "{shown} missing from {line}");
+        }
+        let response = HttpResponse {
+            id: 1,
+            status: 200,
+            headers: vec![("Content-Type".into(), "application/json".into()), ("Set-Cookie".into(), "sid=k-secret".into())],
+            body: r#"{"access_token":"at-secret","token_type":"Bearer","expires_in":3600,"refresh_token":"rt-secret","id_token":"it-secret","scope":"openid","session_token":"st-secret","device_code":"dc-secret","user_code":"WDJB-MJHT","nested":{"api_key":"k2-secret"},"note":"\u001b[2J"}"#.into(),
+        };
+        let line = trace_response(&response);
+        for secret in ["at-secret", "rt-secret", "it-secret", "st-secret", "dc-secret", "k-secret", "k2-secret"] {
+            assert!(!line.contains(secret), "{secret} in {line}");
+        }
+        for shown in [
+            "<- 200",
+            "Content-Type: application/json",
+            "token_type: \"Bearer\"",
+            "expires_in: 3600",
+            "user_code: \"WDJB-MJHT\"",
+            "nested: {1 members}",
+            "access_token: [redacted]",
+        ] {
+            assert!(line.contains(shown), "{shown} missing from {line}");
+        }
+        assert!(!line.chars().any(|c| c.is_control() && c != '\n'), "{line:?}");
+        let html = HttpResponse { id: 1, status: 502, headers: vec![], body: "<html>echo: rt-secret</html>".into() };
+        assert_eq!(trace_response(&html), "<- 502\n   (28 bytes, not a JSON object: not shown)");
+    }
 
     fn resp(status: u16, ct: &str, body: &str) -> HttpResponse {
         HttpResponse { id: 1, status, headers: vec![("Content-Type".into(), ct.into())], body: body.into() }

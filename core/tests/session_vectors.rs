@@ -850,6 +850,16 @@ fn scenarios() -> Vec<Scenario> {
             record["tokens"]["id_token"] = json!(id_token(&json!({"iss": ISSUER, "aud": [CLIENT], "sub": "u-1", "preferred_username": "alice\u{1b}]0;pwned\u{7}"})));
             stored(w, record.to_string())
         }),
+        scenario("login_device_debug_trace", "TERMAUTH_DEBUG: every HTTP exchange is traced as an http_trace notice — method, URL, status, the form's and the JSON's harmless members — with every token, code and secret redacted.", login(LoginMethod::Device), |w| {
+            let traces: Vec<String> = w.actions.iter().filter(|a| a["code"] == "http_trace").map(|a| a["text"].as_str().unwrap().to_string()).collect();
+            assert!(traces.iter().any(|t| t.starts_with("-> POST https://as.example.com/token")), "{traces:?}");
+            assert!(traces.iter().any(|t| t.starts_with("<- 200")), "{traces:?}");
+            let all = traces.join("\n");
+            for secret in ["at-1", "rt-1", "dc-1"] {
+                assert!(!all.contains(secret), "{secret} in the trace: {all}");
+            }
+            assert!(all.contains("grant_type=urn:ietf:params:oauth:grant-type:device_code") && all.contains("device_code=[redacted]"), "{all}");
+        }).env(&[("TERMAUTH_DEBUG", "1")]),
         scenario("login_store_file_explicit", "File storage chosen explicitly: no keyring call and no warning.", login(LoginMethod::Device), |w| {
             assert!(w.codes("notice").is_empty());
             assert!(!w.actions.iter().any(|a| a["type"].as_str().unwrap().starts_with("keyring")));

@@ -548,3 +548,52 @@ fn app_names_are_upper_cased_with_unicode_rules() {
     t.env("TERMAUTH_APP", "straße").env("STRASSE_TOKEN", "from-env").arg("token");
     assert_eq!(run(t, None, Duration::from_secs(10)).ok(), "from-env");
 }
+
+/// `-v` and `TERMAUTH_DEBUG=1` (issue 13, item 6): every HTTP exchange on stderr, for
+/// diagnosing a server, and never a password, token or client secret in it.
+#[test]
+fn cli_verbose_trace_shows_the_exchanges_and_no_secret() {
+    let idp = Idp::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = cli(dir.path());
+    c.env("TERMAUTH_PASSWORD", "wonderland").args([
+        "-v",
+        "login",
+        "--password",
+        "--username",
+        "alice",
+        "--issuer",
+        &idp.issuer,
+        "--client-id",
+        PASSWORD_ID,
+        "--scope",
+        "openid offline_access",
+    ]);
+    let login = run(c, None, Duration::from_secs(20));
+    login.ok();
+    let record = read_record(dir.path(), &idp.issuer, PASSWORD_ID);
+    let secrets: Vec<String> = ["access_token", "refresh_token", "id_token"]
+        .iter()
+        .filter_map(|k| record["tokens"][k].as_str().map(str::to_string))
+        .chain(["wonderland".to_string()])
+        .collect();
+    assert!(login.stderr.contains("-> POST ") && login.stderr.contains("<- 200"), "{}", login.stderr);
+    assert!(login.stderr.contains("grant_type=password") && login.stderr.contains("password=[redacted]"), "{}", login.stderr);
+    for secret in &secrets {
+        assert!(!login.stderr.contains(secret.as_str()), "the trace shows a secret: {}", login.stderr);
+    }
+    // TERMAUTH_DEBUG=1 on a renewal: the refresh exchange, the new tokens redacted.
+    expire_record(dir.path(), &idp.issuer, PASSWORD_ID);
+    let mut t = cli(dir.path());
+    t.env("TERMAUTH_DEBUG", "1").arg("token");
+    let token = run(t, None, Duration::from_secs(20));
+    let fresh = token.ok();
+    assert!(token.stderr.contains("grant_type=refresh_token&refresh_token=[redacted]"), "{}", token.stderr);
+    for secret in secrets.iter().chain([&fresh]) {
+        assert!(!token.stderr.contains(secret.as_str()), "the trace shows a secret: {}", token.stderr);
+    }
+    // Without either, nothing of the kind.
+    let mut q = cli(dir.path());
+    q.arg("token");
+    assert!(!run(q, None, Duration::from_secs(20)).stderr.contains("-> "));
+}

@@ -76,8 +76,9 @@ class Client:
     :param cancel: a ``threading.Event`` that cancels the running command (as Ctrl-C does).
 
     The other keyword arguments are the core's ``SessionConfig`` members of the same name
-    (``secret_method``, ``config_dir``, ``redirect_*``, ``lock_wait_ms``, ``launch_browser``, …);
-    ``None`` means the core's default.
+    (``secret_method``, ``config_dir``, ``redirect_*``, ``lock_wait_ms``, ``launch_browser``,
+    ``debug``: every HTTP exchange traced as a notice, secrets redacted, as ``TERMAUTH_DEBUG=1``
+    does, …); ``None`` means the core's default.
     """
 
     def __init__(
@@ -88,7 +89,7 @@ class Client:
         redirect_uri: Optional[str] = None, resource: Sequence[str] = (), allow_insecure_http: Optional[bool] = None,
         enable_password_grant: Optional[bool] = None, refresh_skew_ms: Optional[int] = None,
         redirect_timeout_ms: Optional[int] = None, lock_wait_ms: Optional[int] = None,
-        launch_browser: Optional[bool] = None, interactive: bool = True,
+        launch_browser: Optional[bool] = None, debug: Optional[bool] = None, interactive: bool = True,
         ui: Optional[UI] = None, transport: Any = None, timeout_ms: Optional[int] = None,
         open_browser: Optional[Callable[[str], bool]] = None,
         read_line: Optional[Callable[[float], Optional[str]]] = None, cancel: Optional[threading.Event] = None,

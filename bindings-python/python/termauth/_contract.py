@@ -1522,6 +1522,11 @@ class SessionConfig(_SessionConfigRequired, total=False):
     # Whether the session may ask the driver to open a browser (`false`: only print URLs).
     # Default: `true`.
     launch_browser: bool
+    # A trace of every HTTP exchange as `notice`s (code `http_trace`), with every token,
+    # code, secret and verifier redacted (`crate::http::trace_request`); also turned on by
+    # `TERMAUTH_DEBUG`. For diagnosing a server, never for logs kept.
+    # Default: `false`.
+    debug: bool
 
 
 class SessionInputHttpResponse(HttpResponse):

@@ -17,7 +17,7 @@ from . import _native
 CONFIG_KEYS = (
     "scope", "client_secret", "secret_method", "profile", "store", "config_dir", "metadata", "redirect_host",
     "redirect_port", "redirect_path", "redirect_uri", "resource", "allow_insecure_http", "enable_password_grant",
-    "refresh_skew_ms", "redirect_timeout_ms", "lock_wait_ms", "launch_browser",
+    "refresh_skew_ms", "redirect_timeout_ms", "lock_wait_ms", "launch_browser", "debug",
 )
 
 

@@ -80,7 +80,7 @@ export class Client {
       secret_method: o.secretMethod, profile: o.profile, store: o.store, config_dir: o.configDir, metadata: o.metadata,
       redirect_host: o.redirectHost, redirect_port: o.redirectPort, redirect_path: o.redirectPath, redirect_uri: o.redirectUri,
       resource: o.resource, allow_insecure_http: o.allowInsecureHttp, enable_password_grant: o.enablePasswordGrant,
-      refresh_skew_ms: o.refreshSkewMs, redirect_timeout_ms: o.redirectTimeoutMs, lock_wait_ms: o.lockWaitMs, launch_browser: o.launchBrowser,
+      refresh_skew_ms: o.refreshSkewMs, redirect_timeout_ms: o.redirectTimeoutMs, lock_wait_ms: o.lockWaitMs, launch_browser: o.launchBrowser, debug: o.debug,
     };
   }
 

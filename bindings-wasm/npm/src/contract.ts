@@ -1392,6 +1392,13 @@ export interface SessionConfig {
    * Default: `true`.
    */
   launch_browser?: boolean;
+  /**
+   * A trace of every HTTP exchange as `notice`s (code `http_trace`), with every token,
+   * code, secret and verifier redacted (`crate::http::trace_request`); also turned on by
+   * `TERMAUTH_DEBUG`. For diagnosing a server, never for logs kept.
+   * Default: `false`.
+   */
+  debug?: boolean;
 }
 
 /** The response to a `send_request`. */

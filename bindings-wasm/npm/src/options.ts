@@ -44,6 +44,8 @@ export interface ClientOptions {
   lockWaitMs?: number;
   /** Whether a browser may be opened (default true; false: URLs are only printed). */
   launchBrowser?: boolean;
+  /** Trace every HTTP exchange as a notice (code `http_trace`), secrets redacted; `TERMAUTH_DEBUG=1` does the same. */
+  debug?: boolean;
   /** Show prompts on stderr and cancel on Ctrl-C (default true); false for silent library use. */
   interactive?: boolean;
   /** The transport (default: global `fetch` through the environment's proxy; see `environmentFetch`). */

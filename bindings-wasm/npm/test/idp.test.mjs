@@ -169,6 +169,18 @@ test('client credentials (basic, special characters; and post): reacquired when 
   await assert.rejects(bad.login({ method: 'clientCredentials' }), (e) => e instanceof OAuthError && e.code === 'invalid_client' && e.status === 401);
 });
 
+test('debug: each HTTP exchange traced as a notice, no token and no client secret in it (issue 13)', async () => {
+  const secret = 's3cr3t:with/special+chars';
+  const c = cli({ clientId: 'termauth-ci-basic', clientSecret: secret, scope: 'api:read', debug: true });
+  await c.login({ method: 'clientCredentials' });
+  const token = await c.getToken();
+  const traces = c.options.ui.lines.filter((l) => l.startsWith('info -> ') || l.startsWith('info <- '));
+  assert.ok(traces.some((t) => t.startsWith('info -> POST ') && t.includes('grant_type=client_credentials')), traces.join('\n'));
+  assert.ok(traces.some((t) => t.startsWith('info <- 200') && t.includes('access_token: [redacted]')), traces.join('\n'));
+  const all = traces.join('\n');
+  for (const s of [token, secret, Buffer.from(`termauth-ci-basic:${encodeURIComponent(secret)}`).toString('base64')]) assert.ok(!all.includes(s), 'a secret in the trace');
+});
+
 test('password grant (explicit opt-in) and its refusal without it', async () => {
   const c = cli({ clientId: 'termauth-password', enablePasswordGrant: true, scope: 'openid offline_access' });
   const r = await c.login({ method: 'password', username: 'alice', password: 'wonderland' });

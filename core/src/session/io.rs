@@ -107,6 +107,8 @@ struct Shared {
     request: Option<Request>,
     wait: Option<Wait>,
     cancelled: bool,
+    /// Trace HTTP exchanges as notices (`SessionConfig::debug`).
+    trace: bool,
 }
 
 /// The state shared by the session and the operation it runs.
@@ -133,6 +135,17 @@ impl Io {
 
     pub(crate) fn cancelled(&self) -> bool {
         self.state().cancelled
+    }
+
+    /// Turns the HTTP trace on.
+    pub(crate) fn set_trace(&self) {
+        self.state().trace = true;
+    }
+
+    fn trace(&self, text: String) {
+        if self.state().trace {
+            self.emit(Action::Notice { level: super::NoticeLevel::Info, code: "http_trace".into(), text });
+        }
     }
 
     /// Queues an action that needs no answer (a notice, a prompt, a page).
@@ -305,13 +318,18 @@ impl Io {
     /// Sends an HTTP request; the answer carries `request`'s own id again.
     pub(crate) async fn http(&self, request: HttpRequest) -> crate::flow::Input {
         let flow_id = request.id;
+        self.trace(crate::http::trace_request(&request));
         let input = self.request(Expect::Http, Action::SendRequest(request)).await;
         match input {
             Input::HttpResponse(mut r) => {
+                self.trace(crate::http::trace_response(&r));
                 r.id = flow_id;
                 crate::flow::Input::HttpResponse(r)
             }
-            Input::TransportError { kind, message, .. } => crate::flow::Input::TransportError { id: flow_id, kind, message },
+            Input::TransportError { kind, message, .. } => {
+                self.trace(format!("<- no response: {}", crate::texts::shown(message.as_deref().unwrap_or(""))));
+                crate::flow::Input::TransportError { id: flow_id, kind, message }
+            }
             _ => crate::flow::Input::Cancel,
         }
     }

@@ -151,6 +151,11 @@ pub struct SessionConfig {
     /// Whether the session may ask the driver to open a browser (`false`: only print URLs).
     #[cfg_attr(feature = "schema", schemars(default = "SessionConfig::default_launch_browser"))]
     pub launch_browser: bool,
+    /// A trace of every HTTP exchange as `notice`s (code `http_trace`), with every token,
+    /// code, secret and verifier redacted (`crate::http::trace_request`); also turned on by
+    /// `TERMAUTH_DEBUG`. For diagnosing a server, never for logs kept.
+    #[cfg_attr(feature = "schema", schemars(default))]
+    pub debug: bool,
 }
 
 impl fmt::Debug for SessionConfig {
@@ -194,6 +199,7 @@ impl SessionConfig {
             redirect_timeout_ms: DEFAULT_REDIRECT_TIMEOUT_MS,
             lock_wait_ms: crate::store::LOCK_WAIT_MS,
             launch_browser: true,
+            debug: false,
         }
     }
 
@@ -227,6 +233,7 @@ impl SessionConfig {
             redirect_timeout_ms: o.uint_or("redirect_timeout_ms", d.redirect_timeout_ms)?,
             lock_wait_ms: o.uint_or("lock_wait_ms", d.lock_wait_ms)?,
             launch_browser: o.opt_bool("launch_browser")?.unwrap_or(true),
+            debug: o.flag("debug")?,
             ..d
         };
         o.no_more()?;

@@ -35,6 +35,9 @@ use crate::texts;
 /// that compiles functions on first use never compiles — the code of the others.
 pub(super) fn start(io: Io, spec: SessionSpec, rng: Rng) -> Operation {
     let SessionSpec { command, config, environment } = spec;
+    if config.debug || environment.debug() {
+        io.set_trace();
+    }
     let client_secret = config.client_secret.clone().or_else(|| environment.client_secret(&config.app));
     let mut ctx = Ctx { io, config, env: environment, rng, client_secret, metadata: None, profile: None, paths: None };
     match command {

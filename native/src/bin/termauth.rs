@@ -76,6 +76,9 @@ struct Common {
     /// Machine-readable output (login, status, logout, profiles)
     #[arg(long, global = true)]
     json: bool,
+    /// Trace every HTTP exchange on stderr, tokens and secrets redacted (or TERMAUTH_DEBUG=1)
+    #[arg(short, long, global = true)]
+    verbose: bool,
 }
 
 /// `--store`.
@@ -251,6 +254,7 @@ struct Args {
     resource: Vec<String>,
     insecure_http: bool,
     json: bool,
+    verbose: bool,
     /// `profiles use NAME`: the profile.
     use_profile: Option<String>,
     /// `completion SHELL`.
@@ -312,6 +316,7 @@ fn parse(argv: Vec<String>) -> Result<Args, Error> {
         resource: c.resource,
         insecure_http: c.insecure_http,
         json: c.json,
+        verbose: c.verbose,
         use_profile: None,
         shell: None,
         show_token: false,
@@ -543,6 +548,7 @@ fn config_from(a: &Args) -> Result<Config, Error> {
     c.redirect_port = a.port.unwrap_or(0);
     c.resource = a.resource.clone();
     c.allow_insecure_http = a.insecure_http;
+    c.debug = a.verbose;
     c.enable_password_grant = a.method.as_deref() == Some("password");
     if a.client_secret_stdin {
         c.client_secret = Some(read_stdin_secret("client secret")?);
