@@ -276,6 +276,15 @@ impl Error {
         self
     }
 
+    /// For an error that asks for a new login (hint `reauthenticate`), the message names the
+    /// command that does it, `` `<app> login` `` ([`crate::texts::naming_login_command`]).
+    pub fn naming_login(mut self, app: &str) -> Self {
+        if self.hint == Hint::Reauthenticate {
+            self.message = crate::texts::naming_login_command(&self.message, app);
+        }
+        self
+    }
+
     /// Replaces the hint (builder style).
     pub fn with_hint(mut self, hint: Hint) -> Self {
         self.hint = hint;

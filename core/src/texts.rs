@@ -185,6 +185,24 @@ pub fn logged_in(
     format!("Logged in{who} (method: {method}, profile: {profile}, {store_reason}{expiry}).")
 }
 
+/// `message` naming the login command: unchanged when it already does; its first "log in
+/// again" followed by `` (`app login`) ``; else `Run `app login` to log in again.` after it.
+pub fn naming_login_command(message: &str, app: &str) -> String {
+    let command = format!("`{app} login`");
+    if message.contains(&command) {
+        return message.to_string();
+    }
+    for phrase in ["Log in again", "log in again"] {
+        if let Some(at) = message.find(phrase) {
+            let end = at + phrase.len();
+            return format!("{} ({command}){}", &message[..end], &message[end..]);
+        }
+    }
+    let message = message.trim_end();
+    let stop = if message.ends_with(['.', ')', '!', '?']) { "" } else { "." };
+    format!("{message}{stop} Run {command} to log in again.")
+}
+
 /// `whoami` when the credential names nobody.
 pub fn account_unknown() -> &'static str {
     "Logged in, but the server did not say as whom (no OpenID Connect ID token: log in with the scope `openid` to see it)."
@@ -492,6 +510,27 @@ pub fn unreadable_deleted(why: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A "log in again" names the command, once.
+    #[test]
+    fn naming_the_login_command() {
+        let cases = [
+            (
+                "The access token has expired and there is no refresh token. Log in again.",
+                "The access token has expired and there is no refresh token. Log in again (`mycli login`).",
+            ),
+            ("No refresh token; log in again to renew it.", "No refresh token; log in again (`mycli login`) to renew it."),
+            ("Not logged in. Run `mycli login` first.", "Not logged in. Run `mycli login` first."),
+            (
+                "The session ended (server said: invalid_grant)",
+                "The session ended (server said: invalid_grant) Run `mycli login` to log in again.",
+            ),
+            ("Gone", "Gone. Run `mycli login` to log in again."),
+        ];
+        for (message, named) in cases {
+            assert_eq!(naming_login_command(message, "mycli"), named);
+        }
+    }
 
     #[test]
     fn pages_escape_everything() {

@@ -39,8 +39,10 @@ pub(super) fn start(io: Io, spec: SessionSpec, rng: Rng) -> Operation {
         io.set_trace();
     }
     let client_secret = config.client_secret.clone().or_else(|| environment.client_secret(&config.app));
+    let app = config.app.clone();
+    let logging_in = matches!(command, Command::Login(_));
     let mut ctx = Ctx { io, config, env: environment, rng, client_secret, metadata: None, profile: None, paths: None };
-    match command {
+    let operation: Operation = match command {
         Command::Login(method) => Box::pin(async move { login(&mut ctx, method).await }),
         Command::GetToken => Box::pin(async move { get_token(&mut ctx, false).await }),
         Command::Refresh => Box::pin(async move { get_token(&mut ctx, true).await }),
@@ -58,7 +60,12 @@ pub(super) fn start(io: Io, spec: SessionSpec, rng: Rng) -> Operation {
             let path = lock_file(&mut ctx).await?;
             Ok(Outcome::Unlocked { released: release(&mut ctx, Held { path, nonce }).await })
         }),
+    };
+    if logging_in {
+        return operation;
     }
+    // Every other command's "log in again" names the command that does it.
+    Box::pin(async move { operation.await.map_err(|e| e.naming_login(&app)) })
 }
 
 /// The credential's lock file.
@@ -1000,7 +1007,7 @@ async fn status(ctx: &mut Ctx) -> Result<Outcome, Error> {
             let decision = decide(&credential, ctx.now(), &ctx.policy());
             status.decision = Some(decision.as_str().to_string());
             match decision {
-                Decision::Relogin { reason } => status.problem = Some(relogin(reason)),
+                Decision::Relogin { reason } => status.problem = Some(relogin(reason).naming_login(&ctx.config.app)),
                 // An expired client-credentials token is got again only with the secret.
                 Decision::Reacquire { still_valid: false } if ctx.client_secret.is_none() => {
                     status.problem = Some(missing_client_secret(ctx));
