@@ -14,9 +14,10 @@
 # package does HTTP itself). Built with the ffi-release profile (fat LTO, opt-level s) one
 # crate type at a time (a crate whose crate types include rlib gets no LTO), then stripped of
 # debug info and of LLVM bitcode (std and compiler_builtins ship both prebuilt; no profile
-# setting reaches them). The Linux libraries are also reduced to the code the header's
-# functions reach: `ld -r --gc-sections` rooted at every termauth_* function the library
-# defines (cgo refuses -Wl,--gc-sections in #cgo LDFLAGS, so it is done here, once); in the
+# setting reaches them). The Linux libraries are also reduced to the code the Go package's
+# calls reach: `ld -r --gc-sections` rooted at the termauth_* functions abi.go calls (cgo
+# refuses -Wl,--gc-sections in #cgo LDFLAGS, so it is done here, once; the header in lib/
+# still declares the whole C ABI, of which the Linux libraries define what Go uses); in the
 # one object that makes, every other global symbol (Rust's std, libdbus) is made local, so a
 # program may link termauth beside another Rust static library (two std copies would clash)
 # and libdbus's names never stand in for the system's.
@@ -46,7 +47,8 @@ platforms=(linux_amd64 linux_arm64 darwin_amd64 darwin_arm64 windows_amd64)
 # not the CLI's own source. Cargo.lock is hashed whole: a bump of any crate asks for a
 # rebuild, which then gives the same bytes when the crate is not in the libraries.
 inputs=(Cargo.toml Cargo.lock core/Cargo.toml core/src native/Cargo.toml native/src ':!native/src/bin'
-  bindings-ffi/Cargo.toml bindings-ffi/build.rs bindings-ffi/src bindings-ffi/include bindings-ffi/go-libs.sh)
+  bindings-ffi/Cargo.toml bindings-ffi/build.rs bindings-ffi/src bindings-ffi/include bindings-ffi/go-libs.sh
+  bindings-ffi/go/abi.go)
 
 # git, also in a checkout another user owns (a CI container's mounted workspace).
 git_() { git -c safe.directory='*' -C "$root" "$@"; }
@@ -152,9 +154,14 @@ EOF
       *) ld="" ;;
     esac
     if [ -n "$ld" ]; then
-      # The roots: every termauth_* function the library defines (the header's, less the
-      # client's, which this build has not).
-      fns="$("$llvm/llvm-nm" -g --defined-only "$tmp/$p.a" 2>/dev/null | awk '$2 == "T" && $3 ~ /^termauth_/ {print $3}' | sort -u)"
+      # The roots: the termauth_* functions the Go package calls (abi.go holds every cgo
+      # call; the others, the C ABI's sans-IO flows and getters, are 90 KB the package never
+      # reaches), among those the library defines. abi.go is one of the inputs, so a new
+      # call asks for a rebuild; a root missing here fails the Go build at link time.
+      defined="$("$llvm/llvm-nm" -g --defined-only "$tmp/$p.a" 2>/dev/null | awk '$2 == "T" && $3 ~ /^termauth_/ {print $3}' | sort -u)"
+      called="$(grep -o 'C\.termauth_[a-z0-9_]*' "$root/bindings-ffi/go/abi.go" | sed 's/^C\.//' | sort -u)"
+      fns="$(comm -12 <(printf '%s\n' "$defined") <(printf '%s\n' "$called"))"
+      [ -n "$fns" ] || { echo "go-libs.sh: no termauth_* function of abi.go is defined in $p's library" >&2; exit 1; }
       # shellcheck disable=SC2046
       "$ld" -r --gc-sections $(printf -- '-u %s ' $fns) --whole-archive "$tmp/$p.a" -o "$tmp/$p.o"
       "$llvm/llvm-objcopy" --wildcard --keep-global-symbol='termauth_*' "$tmp/$p.o"
