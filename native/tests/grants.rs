@@ -175,20 +175,7 @@ fn password_grant_must_be_enabled() {
 fn cli_password_grant() {
     let idp = Idp::shared();
     let dir = tempfile::tempdir().unwrap();
-    let mut c = cli(dir.path());
-    c.env("TERMAUTH_PASSWORD", "wonderland").args([
-        "login",
-        "--password",
-        "--username",
-        "alice",
-        "--issuer",
-        &idp.issuer,
-        "--client-id",
-        PASSWORD_ID,
-        "--scope",
-        "openid offline_access",
-        "--json",
-    ]);
+    let c = cli_password_login(dir.path(), &idp.issuer, PASSWORD_ID, &["--scope", "openid offline_access", "--json"]);
     let report: serde_json::Value = serde_json::from_str(&run(c, None, Duration::from_secs(20)).ok()).unwrap();
     assert_eq!(report["method"], "password");
     // The password grant here returns no ID token: whoami says the server did not say.
@@ -284,17 +271,7 @@ fn cli_exit_codes() {
     let r = cli_run(dir.path(), &idp.issuer, common::CLI_CLIENT, &["whoami"]);
     assert_eq!((r.code, r.stdout.as_str()), (3, ""), "{r:?}");
     // After a login and a logout, with the remembered issuer: 3 again.
-    let mut l = cli(dir.path());
-    l.env("TERMAUTH_PASSWORD", "wonderland").args([
-        "login",
-        "--password",
-        "--username",
-        "alice",
-        "--issuer",
-        &idp.issuer,
-        "--client-id",
-        PASSWORD_ID,
-    ]);
+    let l = cli_password_login(dir.path(), &idp.issuer, PASSWORD_ID, &[]);
     run(l, None, Duration::from_secs(20)).ok();
     let mut o = cli(dir.path());
     o.arg("logout");
@@ -485,19 +462,7 @@ fn cli_auto_in_ci_uses_client_credentials_or_names_the_variables() {
 fn cli_refresh_refused_by_the_server_fails_and_drops_the_refresh_token() {
     let idp = Idp::shared();
     let dir = tempfile::tempdir().unwrap();
-    let mut c = cli(dir.path());
-    c.env("TERMAUTH_PASSWORD", "wonderland").args([
-        "login",
-        "--password",
-        "--username",
-        "alice",
-        "--issuer",
-        &idp.issuer,
-        "--client-id",
-        PASSWORD_ID,
-        "--scope",
-        "openid offline_access",
-    ]);
+    let c = cli_password_login(dir.path(), &idp.issuer, PASSWORD_ID, &["--scope", "openid offline_access"]);
     run(c, None, Duration::from_secs(20)).ok();
     let record = read_record(dir.path(), &idp.issuer, PASSWORD_ID);
     let (access, refresh) = (record["tokens"]["access_token"].clone(), record["tokens"]["refresh_token"].clone());
@@ -555,20 +520,7 @@ fn app_names_are_upper_cased_with_unicode_rules() {
 fn cli_verbose_trace_shows_the_exchanges_and_no_secret() {
     let idp = Idp::shared();
     let dir = tempfile::tempdir().unwrap();
-    let mut c = cli(dir.path());
-    c.env("TERMAUTH_PASSWORD", "wonderland").args([
-        "-v",
-        "login",
-        "--password",
-        "--username",
-        "alice",
-        "--issuer",
-        &idp.issuer,
-        "--client-id",
-        PASSWORD_ID,
-        "--scope",
-        "openid offline_access",
-    ]);
+    let c = cli_password_login(dir.path(), &idp.issuer, PASSWORD_ID, &["--scope", "openid offline_access", "-v"]);
     let login = run(c, None, Duration::from_secs(20));
     login.ok();
     let record = read_record(dir.path(), &idp.issuer, PASSWORD_ID);

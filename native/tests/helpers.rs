@@ -261,19 +261,7 @@ fn kubectl_exec_plugin() {
 fn kube_credential_renews_within_the_minimum_lifetime() {
     let idp = Idp::shared();
     let dir = tempfile::tempdir().unwrap();
-    let mut l = cli(dir.path());
-    l.env("TERMAUTH_PASSWORD", "wonderland").args([
-        "login",
-        "--password",
-        "--username",
-        "alice",
-        "--issuer",
-        &idp.issuer,
-        "--client-id",
-        "termauth-password",
-        "--scope",
-        "openid offline_access",
-    ]);
+    let l = common::cli_password_login(dir.path(), &idp.issuer, "termauth-password", &["--scope", "openid offline_access"]);
     run(l, None, Duration::from_secs(20)).ok();
     // The stored token expires in 2 minutes (of a lifetime of an hour).
     let path = common::record_path(dir.path(), &idp.issuer, "termauth-password");

@@ -91,19 +91,7 @@ fn measure_loopback_redirect_to_token() {
 fn measure_cold_token_wall_time() {
     let idp = Idp::shared();
     let dir = tempfile::tempdir().unwrap();
-    let mut c = cli(dir.path());
-    c.env("TERMAUTH_PASSWORD", "wonderland").args([
-        "login",
-        "--password",
-        "--username",
-        "alice",
-        "--issuer",
-        &idp.issuer,
-        "--client-id",
-        "termauth-password",
-        "--scope",
-        "openid offline_access",
-    ]);
+    let c = cli_password_login(dir.path(), &idp.issuer, "termauth-password", &["--scope", "openid offline_access"]);
     run(c, None, Duration::from_secs(20)).ok();
     let debug = PathBuf::from(BIN);
     let release = PathBuf::from(BIN.replace("/debug/", "/release/"));

@@ -784,6 +784,16 @@ pub fn cli(dir: &Path) -> Command {
     c
 }
 
+/// `termauth login --password` as alice (the password in `TERMAUTH_PASSWORD`) to `issuer`
+/// for `client_id`, then `extra` arguments (`--scope …`, `--json`, `-v`).
+pub fn cli_password_login(dir: &Path, issuer: &str, client_id: &str, extra: &[&str]) -> Command {
+    let mut c = cli(dir);
+    c.env("TERMAUTH_PASSWORD", "wonderland")
+        .args(["login", "--password", "--username", "alice", "--issuer", issuer, "--client-id", client_id])
+        .args(extra);
+    c
+}
+
 /// A finished CLI run.
 #[derive(Debug)]
 pub struct Run {
