@@ -4,11 +4,23 @@ bindings-python/wheel_test.py, which all start one the same way."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 import time
 from typing import Tuple
+
+
+def work_dir(prefix: str) -> str:
+    """A new temporary directory that is removed when the harness exits, pass or fail: the
+    harnesses run on every CI machine, and their directories (built probes, hundreds of
+    credential stores) would otherwise fill its disk."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 def start_node_server(root: str, script: str, work: str, member: str) -> Tuple["subprocess.Popen[bytes]", str]:

@@ -11,12 +11,14 @@ Every binary reads the same credential: a file-store record written here (no key
 network), valid for an hour, so `token` prints it without renewing.
 """
 import argparse
+import atexit
 import hashlib
 import json
 import os
 import random
 import statistics
 import subprocess
+import shutil
 import sys
 import tempfile
 import time
@@ -37,6 +39,7 @@ def main():
     args = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix="termauth-bench-")
+    atexit.register(shutil.rmtree, work, True)
     config_dir = os.path.join(work, "config")
     path = record_path(config_dir)
     os.makedirs(os.path.dirname(path), mode=0o700)

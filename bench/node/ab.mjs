@@ -8,7 +8,7 @@
 // Both checkouts need `bash bindings-wasm/build.sh` run first (npm/dist).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,6 +19,7 @@ if (!values.b) throw new Error('usage: node bench/node/ab.mjs --a CHECKOUT --b O
 const rounds = Number(values.rounds);
 const issuer = 'https://login.example.com';
 const dir = mkdtempSync(join(tmpdir(), 'termauth-ab-'));
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 const key = createHash('sha256').update(`${issuer}\ncli`).digest('hex').slice(0, 16);
 const now = Date.now();
 mkdirSync(join(dir, 'credentials'), { recursive: true, mode: 0o700 });

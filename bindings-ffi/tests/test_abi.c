@@ -10,6 +10,7 @@
  * Prints one line per failure and a final summary "N passed, M failed". */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <ftw.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -33,6 +34,16 @@ static int passed, failed;
   } while (0)
 
 #define S(str) (const uint8_t *)(str), strlen(str)
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)st, (void)flag, (void)ftw;
+  return remove(path);
+}
+
+/* A test's temporary directory, removed with everything in it (links are not followed). */
+static void remove_tree(const char *dir) {
+  CHECK(nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0, "remove %s", dir);
+}
 
 static uint64_t now_ms(void) {
   struct timespec ts;
@@ -677,6 +688,7 @@ static void test_session_offline(void) {
   CHECK(!result && failure && strstr(failure, "\"keyring_unavailable\""), "keyring probe first: %s", failure ? failure : "");
   termauth_string_free(failure), failure = NULL;
   free(spec);
+  remove_tree(dir);
 }
 
 /* ─────────────────────────── malformed input ─────────────────────────── */
@@ -1183,6 +1195,7 @@ static void test_session_device(void) {
   termauth_string_free(result);
   termauth_string_free(failure), failure = NULL;
   free(spec);
+  remove_tree(dir);
 }
 
 /* The batteries-included device login prints the code on stderr ("plain" UI). This thread
@@ -1319,6 +1332,7 @@ static void test_client(void) {
         report ? report : "");
   termauth_string_free(report);
   termauth_client_free(c);
+  remove_tree(dir);
 }
 
 int main(int argc, char **argv) {

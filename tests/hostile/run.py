@@ -24,13 +24,12 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 APP = "hostile"
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from ready_server import start_node_server  # noqa: E402
+from ready_server import start_node_server, work_dir  # noqa: E402
 CLIENT = "cli"
 SECRET = "s3cret-client"
 BOUND_S = 20
@@ -148,7 +147,7 @@ def main():
     ap.add_argument("--languages", default="rust,python,node,go,c")
     ap.add_argument("--verbose", action="store_true", help="print each run's last line of output")
     args = ap.parse_args()
-    work = tempfile.mkdtemp(prefix="termauth-hostile-")
+    work = work_dir("termauth-hostile-")
     server, url = start_server(work)
     try:
         with __import__("urllib.request").request.urlopen(f"{url}/__cases") as r:

@@ -18,7 +18,6 @@ import os
 import random
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 
@@ -26,7 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 APP = "racer"
 CLIENT = "termauth-password"
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from ready_server import start_node_server  # noqa: E402
+from ready_server import start_node_server, work_dir  # noqa: E402
 
 
 def fail(message):
@@ -77,7 +76,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--per-language", type=int, default=2)
     args = ap.parse_args()
-    work = tempfile.mkdtemp(prefix="termauth-race-")
+    work = work_dir("termauth-race-")
     idp, issuer = start_idp(work)
     try:
         config_dir = os.path.join(work, "config")

@@ -21,10 +21,11 @@ import random
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from ready_server import work_dir  # noqa: E402
 APP = "killer"
 ISSUER = "https://as.example.com"
 CLIENT = "cli"
@@ -116,7 +117,7 @@ def main():
     ap.add_argument("--node-kills", type=int, default=150, help="kills of the npm package (slower to start)")
     ap.add_argument("--rust", default=os.path.join(ROOT, "target/debug/termauth"), help="the termauth CLI to run")
     args = ap.parse_args()
-    work = tempfile.mkdtemp(prefix="termauth-kill-")
+    work = work_dir("termauth-kill-")
     config_dir = os.path.join(work, "config")
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("TERMAUTH_", "KILLER_", "CI", "SSH_", "HTTP", "HTTPS", "ALL_PROXY", "NO_PROXY"))}
