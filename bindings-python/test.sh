@@ -11,7 +11,9 @@ VENV=$ROOT/.venv
 PYTHON=${PYTHON:-python3}
 
 # Pinned tools (the versions that resolved when this was written).
-PIP_PKGS=("maturin==1.16.0" "pytest==9.2.0" "httpx==0.28.1" "requests==2.34.2" "mypy==2.4.1")
+PIP_PKGS=("maturin==1.16.0" "pytest==9.2.0" "httpx==0.28.1" "requests==2.34.2" "mypy==2.4.1"
+  # pyte: a VT100 screen in Python, for tests/terminal/frames.py (what a terminal shows).
+  "pyte==0.8.2")
 
 if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"

@@ -103,9 +103,9 @@ fi
 size=$(wc -c < "$pkg/wasm/termauth_wasm_bg.wasm")
 gz=$(gzip -9 -c "$pkg/wasm/termauth_wasm_bg.wasm" | wc -c)
 echo "termauth_wasm_bg.wasm: $size bytes raw, $gz bytes gzip -9"
-# The budget: 475 KB raw and 202 KB gzip -9 (KB = 1,000 bytes); ARCHITECTURE.md says why.
-if [ "$size" -gt 475000 ] || [ "$gz" -gt 202000 ]; then
+# The budget: 490 KB raw and 208 KB gzip -9 (KB = 1,000 bytes); ARCHITECTURE.md says why.
+if [ "$size" -gt 490000 ] || [ "$gz" -gt 208000 ]; then
   # Reported, not fatal (a size target is a benchmark figure, not a test): bench/node prints it
   # against the budget too. ARCHITECTURE.md ("The WebAssembly module's size") says what it costs.
-  echo "warning: the .wasm is over its budget of 475 KB raw and 202 KB gzip -9 (475,000 and 202,000 bytes)" >&2
+  echo "warning: the .wasm is over its budget of 490 KB raw and 208 KB gzip -9 (490,000 and 208,000 bytes)" >&2
 fi

@@ -51,6 +51,8 @@ echo "== cross-language refresh race: Rust, Python, Node and Go processes on one
 python3 tests/race/all_languages.py --rounds 3 --per-language 2
 echo "== the malformed-server corpus: every case in Rust, Python, Node, Go and C"
 python3 tests/hostile/run.py
+echo "== what a terminal shows during a device login, in Rust, Python, Node, Go and C, at 30, 40, 80 and 120 columns (pyte)"
+.venv/bin/python tests/terminal/frames.py
 echo "== kills during store writes: the Rust CLI (the shared storage primitives) and the npm package"
 python3 tests/race/kill_during_write.py --kills 500 --node-kills 150
 

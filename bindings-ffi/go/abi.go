@@ -229,16 +229,47 @@ func environmentJSON(app string) ([]byte, error) {
 	return ownedBytes(out), nil
 }
 
-// qrLines draws data as a QR code (nil when it does not fit in one).
-func qrLines(data string) []string {
+// layoutPrompt lays a prompt (its JSON) out for screen (JSON): the lines to print and the
+// rows to erase at the end of the wait (termauth_layout_json).
+func layoutPrompt(prompt []byte, screen []byte) (lines []string, eraseRows int) {
 	var out *C.char
-	p, l := cstr(data)
-	if C.termauth_qr_lines_json(p, l, &out, nil) != C.TERMAUTH_STATUS_OK {
-		return nil
+	pp, pl := cbytes(prompt)
+	sp, sl := cbytes(screen)
+	st := C.termauth_layout_json(pp, pl, sp, sl, &out, nil)
+	runtime.KeepAlive(prompt)
+	runtime.KeepAlive(screen)
+	if st != C.TERMAUTH_STATUS_OK {
+		return nil, 0
 	}
-	var lines []string
-	_ = json.Unmarshal(ownedBytes(out), &lines)
-	return lines
+	var layout struct {
+		Lines     []string `json:"lines"`
+		EraseRows int      `json:"erase_rows"`
+	}
+	_ = json.Unmarshal(ownedBytes(out), &layout)
+	return layout.Lines, layout.EraseRows
+}
+
+// progressFrame is what to write at nowMs to redraw progress (its JSON) on screen (JSON).
+func progressFrame(progress []byte, nowMs int64, screen []byte) string {
+	var out *C.char
+	pp, pl := cbytes(progress)
+	sp, sl := cbytes(screen)
+	st := C.termauth_progress_frame(pp, pl, C.uint64_t(max(nowMs, 0)), sp, sl, &out, nil)
+	runtime.KeepAlive(progress)
+	runtime.KeepAlive(screen)
+	if st != C.TERMAUTH_STATUS_OK {
+		return ""
+	}
+	return string(ownedBytes(out))
+}
+
+// endOfWait is what to write when a wait is over (termauth_end_of_wait).
+func endOfWait(spinning bool, eraseRows int) string {
+	var out *C.char
+	if C.termauth_end_of_wait(C.bool(spinning), C.uint32_t(max(eraseRows, 0)), &out, nil) != C.TERMAUTH_STATUS_OK {
+		return ""
+	}
+	return string(ownedBytes(out))
 }
 
 // ─────────────────────── flows and JSON equality (vector tests) ───────────────────────

@@ -2,4 +2,9 @@ module github.com/termauth/termauth/bindings-ffi/go
 
 go 1.23.0
 
-require golang.org/x/oauth2 v0.30.0
+require (
+	golang.org/x/oauth2 v0.30.0
+	golang.org/x/term v0.34.0
+)
+
+require golang.org/x/sys v0.35.0 // indirect

@@ -480,7 +480,7 @@ func TestEscapeSequencesAreShownOnlyAsTheSessionGivesThem(t *testing.T) {
 			traceAction = func(a *action) {
 				switch a.Type {
 				case "show_user_code", "show_authorization_url":
-					var p prompt
+					var p struct{ Lines, After []string }
 					_ = json.Unmarshal(a.Text, &p)
 					for _, l := range append(p.Lines, p.After...) {
 						expected.WriteString(l + "\n")

@@ -102,7 +102,7 @@ type action struct {
 	Headers     [][2]string     `json:"headers"`
 	Body        string          `json:"body"`
 	AtMs        int64           `json:"at_ms"`
-	Progress    *progress       `json:"progress"`
+	Progress    json.RawMessage `json:"progress"` // a wait's progress line, drawn by progressFrame
 	Host        string          `json:"host"`
 	Port        int             `json:"port"`
 	NotFound    string          `json:"not_found_html"`

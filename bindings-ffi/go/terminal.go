@@ -16,40 +16,34 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/term"
 )
 
 // traceAction sees every action the executor does (a seam for the tests).
 var traceAction = func(*action) {}
 
-// prompt is what the session asks to print: lines, an optional QR code, lines after it.
-type prompt struct {
-	Lines []string `json:"lines"`
-	QR    *struct {
-		Caption string `json:"caption"`
-		Data    string `json:"data"`
-	} `json:"qr"`
-	After []string `json:"after"`
-}
-
-// progress is a line to show while waiting: {left} becomes the time left as m:ss.
-type progress struct {
-	Text    string `json:"text"`
-	UntilMs int64  `json:"until_ms"`
-}
-
-// terminal renders on w: rich (QR code, spinner) when w is a terminal, NO_COLOR is unset
-// and TERM is not dumb; plain lines otherwise.
+// terminal renders on w: rich (QR code, spinner) when w is a terminal and TERM is not
+// dumb; plain lines otherwise. (termauth prints no colour, so NO_COLOR leaves the QR code
+// and the countdown on.) What fits, what is cut and what is erased after a wait are the
+// core's decisions (termauth_layout_json, termauth_progress_frame, termauth_end_of_wait);
+// this asks the terminal its size and writes what they return.
 type terminal struct {
-	w        io.Writer
-	rich     bool
-	spinning bool
-	frame    int
+	w         io.Writer
+	fd        int // the terminal's descriptor when rich
+	rich      bool
+	spinning  bool
+	eraseRows int // rows to erase when the wait is over (the QR code)
 }
 
 func newTerminal(w io.Writer) *terminal {
 	f, ok := w.(*os.File)
-	rich := ok && isTerminal(f) && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
-	return &terminal{w: w, rich: rich}
+	rich := ok && isTerminal(f) && os.Getenv("TERM") != "dumb"
+	t := &terminal{w: w, rich: rich}
+	if rich {
+		t.fd = int(f.Fd())
+	}
+	return t
 }
 
 func isTerminal(f *os.File) bool {
@@ -61,26 +55,26 @@ func isTerminal(f *os.File) bool {
 	return err != nil || !os.SameFile(fi, null)
 }
 
-func (t *terminal) prompt(text json.RawMessage) {
-	var p prompt
-	if json.Unmarshal(text, &p) != nil {
-		return
-	}
-	t.clear()
-	for _, l := range p.Lines {
-		fmt.Fprintln(t.w, l)
-	}
-	if t.rich && p.QR != nil {
-		if lines := qrLines(p.QR.Data); lines != nil {
-			fmt.Fprintln(t.w, p.QR.Caption)
-			for _, l := range lines {
-				fmt.Fprintln(t.w, "  "+l)
-			}
+// screen is the terminal as the core's texts take it: {"columns","rows","rich"}.
+func (t *terminal) screen() []byte {
+	columns, rows := 0, 0
+	if t.rich {
+		if c, r, err := term.GetSize(t.fd); err == nil {
+			columns, rows = c, r
 		}
 	}
-	for _, l := range p.After {
-		fmt.Fprintln(t.w, l)
+	return []byte(fmt.Sprintf(`{"columns":%d,"rows":%d,"rich":%t}`, max(columns, 0), max(rows, 0), t.rich))
+}
+
+func (t *terminal) prompt(text json.RawMessage) {
+	t.stopSpinning()
+	lines, eraseRows := layoutPrompt(text, t.screen())
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString(l + "\n")
 	}
+	io.WriteString(t.w, b.String())
+	t.eraseRows = eraseRows
 }
 
 func (t *terminal) notice(level string, text json.RawMessage) {
@@ -88,6 +82,8 @@ func (t *terminal) notice(level string, text json.RawMessage) {
 	if json.Unmarshal(text, &s) != nil {
 		return
 	}
+	// After the wait (where the credential went) or, with Debug, between polls: the QR code
+	// goes first either way, as erasing it later would take this line too.
 	t.clear()
 	if level == "warning" {
 		s = "warning: " + s
@@ -95,12 +91,12 @@ func (t *terminal) notice(level string, text json.RawMessage) {
 	fmt.Fprintln(t.w, s)
 }
 
-// wait sleeps until atMs (or until stop is closed), drawing p as a spinner when rich.
-func (t *terminal) wait(atMs int64, p *progress, stop <-chan struct{}) {
+// wait sleeps until atMs (or until stop is closed), redrawing p's line when rich.
+func (t *terminal) wait(atMs int64, p json.RawMessage, stop <-chan struct{}) {
 	timer := time.NewTimer(time.Until(time.UnixMilli(atMs)))
 	defer timer.Stop()
 	var tick <-chan time.Time
-	if t.rich && p != nil {
+	if t.rich && len(p) > 0 && string(p) != "null" {
 		ticker := time.NewTicker(100 * time.Millisecond)
 		defer ticker.Stop()
 		tick = ticker.C
@@ -118,21 +114,20 @@ func (t *terminal) wait(atMs int64, p *progress, stop <-chan struct{}) {
 	}
 }
 
-var frames = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
-
-func (t *terminal) spin(p *progress) {
-	left := max(p.UntilMs-nowMs(), 0) / 1000
-	line := strings.ReplaceAll(p.Text, "{left}", fmt.Sprintf("%d:%02d", left/60, left%60))
-	t.frame = (t.frame + 1) % len(frames)
+func (t *terminal) spin(p json.RawMessage) {
 	t.spinning = true
-	fmt.Fprintf(t.w, "\r%s %s ", frames[t.frame], line)
+	io.WriteString(t.w, progressFrame(p, nowMs(), t.screen()))
 }
 
+func (t *terminal) stopSpinning() {
+	io.WriteString(t.w, endOfWait(t.spinning, 0))
+	t.spinning = false
+}
+
+// clear ends a wait: the progress line and the QR code are erased.
 func (t *terminal) clear() {
-	if t.spinning {
-		fmt.Fprint(t.w, "\r\x1b[2K")
-		t.spinning = false
-	}
+	io.WriteString(t.w, endOfWait(t.spinning, t.eraseRows))
+	t.spinning, t.eraseRows = false, 0
 }
 
 // show renders a prompt of the session, or hands it to the Config's hook.

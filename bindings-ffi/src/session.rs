@@ -21,8 +21,8 @@
 //! session vectors in `tests/vectors/session/`).
 
 use crate::boundary::{
-    NulStr, R, boundary, check_out, free_handle, handle_out, json_string, obj, obj_mut, owned, put, rng_in, str_in, termauth_str,
-    usage,
+    NulStr, R, boundary, check_out, free_handle, handle_out, json_string, obj, obj_mut, owned, parse_json, put, rng_in, str_in,
+    termauth_str, usage,
 };
 use crate::errors::{describe, termauth_error, termauth_status};
 use std::ffi::c_char;
@@ -291,6 +291,70 @@ pub unsafe extern "C" fn termauth_environment_json(
         let app = unsafe { str_in(app, app_len, "app") }?;
         let json = json_string(&termauth::environment::snapshot(app))?;
         unsafe { put(out, owned(&json)?) };
+        Ok(())
+    })
+}
+
+/// A `show_user_code` or `show_authorization_url` prompt (`prompt`: its `text` JSON) laid
+/// out for a terminal (`screen`: `{"columns":…,"rows":…,"rich":…}`, 0 for unknown), its QR
+/// code drawn where it fits: `{"lines":[…],"erase_rows":n}` (`*out`, owned). Print the
+/// lines; when the wait is over, write what `termauth_end_of_wait` returns for `erase_rows`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn termauth_layout_json(
+    prompt: *const u8,
+    prompt_len: usize,
+    screen: *const u8,
+    screen_len: usize,
+    out: *mut *mut c_char,
+    err: *mut *mut termauth_error,
+) -> termauth_status {
+    boundary(err, || {
+        check_out(out, "out")?;
+        let prompt: termauth_core::texts::Prompt =
+            parse_json(unsafe { str_in(prompt, prompt_len, "prompt") }?, "invalid_prompt", "prompt")?;
+        let screen = parse_json(unsafe { str_in(screen, screen_len, "screen") }?, "invalid_screen", "screen")?;
+        let json = json_string(&termauth::ui::render_prompt(&prompt, screen))?;
+        unsafe { put(out, owned(&json)?) };
+        Ok(())
+    })
+}
+
+/// What to write at `now_ms` to redraw a `wait_until` action's `progress` (JSON) in place on
+/// `screen` (JSON, as for `termauth_layout_json`): `*out`, owned, empty when nothing is
+/// drawn (not a rich terminal).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn termauth_progress_frame(
+    progress: *const u8,
+    progress_len: usize,
+    now_ms: u64,
+    screen: *const u8,
+    screen_len: usize,
+    out: *mut *mut c_char,
+    err: *mut *mut termauth_error,
+) -> termauth_status {
+    boundary(err, || {
+        check_out(out, "out")?;
+        let progress: termauth_core::session::Progress =
+            parse_json(unsafe { str_in(progress, progress_len, "progress") }?, "invalid_progress", "progress")?;
+        let screen = parse_json(unsafe { str_in(screen, screen_len, "screen") }?, "invalid_screen", "screen")?;
+        let frame = termauth_core::texts::progress_frame(&progress, now_ms, screen);
+        unsafe { put(out, owned(&frame)?) };
+        Ok(())
+    })
+}
+
+/// What to write when a wait is over (`*out`, owned): the progress line erased when one was
+/// drawn (`spinning`), then the prompt's last `erase_rows` rows (its QR code).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn termauth_end_of_wait(
+    spinning: bool,
+    erase_rows: u32,
+    out: *mut *mut c_char,
+    err: *mut *mut termauth_error,
+) -> termauth_status {
+    boundary(err, || {
+        check_out(out, "out")?;
+        unsafe { put(out, owned(&termauth_core::texts::end_of_wait(spinning, erase_rows))?) };
         Ok(())
     })
 }

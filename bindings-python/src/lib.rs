@@ -435,6 +435,39 @@ fn qr_lines(data: &str) -> Option<Vec<String>> {
     catch_unwind(|| termauth::ui::qr_lines(data)).ok().flatten()
 }
 
+/// A prompt laid out for a terminal (`termauth_core::texts::layout`, its QR code drawn by
+/// the native encoder): the lines to print and how many rows at their end to erase when the
+/// wait is over.
+#[pyfunction]
+#[pyo3(signature = (lines, qr, after, columns, rows, rich))]
+fn layout(
+    lines: Vec<String>,
+    qr: Option<(String, String)>,
+    after: Vec<String>,
+    columns: u32,
+    rows: u32,
+    rich: bool,
+) -> (Vec<String>, u32) {
+    let qr = qr.map(|(caption, data)| termauth_core::texts::QrCode { caption, data });
+    let prompt = termauth_core::texts::Prompt { lines, qr, after };
+    let screen = termauth_core::texts::Screen { columns, rows, rich };
+    let layout = termauth::ui::render_prompt(&prompt, screen);
+    (layout.lines, layout.erase_rows)
+}
+
+/// What to write to redraw a progress line in place (`termauth_core::texts::progress_frame`).
+#[pyfunction]
+fn progress_frame(text: String, shorter: Vec<String>, until_ms: u64, now_ms: u64, columns: u32, rich: bool) -> String {
+    let progress = termauth_core::session::Progress { text, shorter, until_ms };
+    termauth_core::texts::progress_frame(&progress, now_ms, termauth_core::texts::Screen { columns, rows: 0, rich })
+}
+
+/// What to write when a wait is over (`termauth_core::texts::end_of_wait`).
+#[pyfunction]
+fn end_of_wait(spinning: bool, erase_rows: u32) -> String {
+    termauth_core::texts::end_of_wait(spinning, erase_rows)
+}
+
 /// A fresh PKCE pair `(code_verifier, code_challenge)` (RFC 7636, S256), from the core.
 /// Flows make their own; this is for apps that build requests by hand (and benchmarks).
 #[pyfunction]
@@ -467,6 +500,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(exit_code, m)?)?;
     m.add_function(wrap_pyfunction!(error_line, m)?)?;
     m.add_function(wrap_pyfunction!(qr_lines, m)?)?;
+    m.add_function(wrap_pyfunction!(layout, m)?)?;
+    m.add_function(wrap_pyfunction!(progress_frame, m)?)?;
+    m.add_function(wrap_pyfunction!(end_of_wait, m)?)?;
     m.add_function(wrap_pyfunction!(pkce_pair, m)?)?;
     m.add_function(wrap_pyfunction!(_test_panic, m)?)?;
     Ok(())

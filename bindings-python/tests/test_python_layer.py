@@ -555,8 +555,12 @@ def test_qr_and_terminal_ui() -> None:
     ui.progress(0, Progress("Waiting… {left} left", 90_000))
     ui.notice(Notice("warning", "w", "careful"))
     text = out.getvalue()
-    assert text.startswith("first line\nsecond line\nscan me:\n  ")
-    assert "\nafter\n" in text and "Waiting… 1:30 left" in text and text.endswith("\r\x1b[2Kwarning: careful\n")
+    # the QR code last (an unknown size is taken as 80 × 24), erased at the end of the wait
+    assert text.startswith("first line\nsecond line\nafter\nscan me:\n  ")
+    assert "\r\x1b[2K⠋ Waiting… 1:30 left" in text
+    # a notice ends the wait: the progress line and the QR code (caption and rows) are erased first
+    qr_rows = text.split("\r")[0].split("\n")[3:-1]
+    assert text.endswith(f"\r\x1b[2K\x1b[{len(qr_rows)}A\x1b[Jwarning: careful\n"), (len(qr_rows), text[-40:])
     plain = io.StringIO()
     p = termauth.TerminalUI(plain)  # not a TTY: no QR code, no spinner
     p.show_user_code(ShowUserCode("ABCD", "https://e/d", 0, prompt, "https://e/d?c=ABCD"))
@@ -579,7 +583,46 @@ def test_renderer_prints_only_the_sessions_words() -> None:
     assert out.getvalue() == "\n".join(odd) + "\n%d {}\n"
     rich = io.StringIO()
     termauth.TerminalUI(rich, rich=True).progress(0, Progress("{0} %s {left}", 61_000))
-    assert rich.getvalue().endswith(" {0} %s 1:01 ")
+    assert rich.getvalue().endswith(" {0} %s 1:01")
+
+
+def test_progress_fits_a_narrow_terminal_and_the_qr_code_goes_after_the_wait() -> None:
+    """On a real terminal (a pty) 30 columns wide, the progress line is the longest form that
+    fits, redrawn in place; 80 × 40 leaves room for the QR code, which the end of the wait
+    erases (the instructions stay)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    from termauth.session import Progress, Prompt, QrCode
+
+    progress = Progress("Waiting for code WDJB-MJHT… {left} left", 62_500, ["WDJB-MJHT {left}"])
+    for columns, rows, frame in ((30, 24, "⠋ WDJB-MJHT 1:01"), (80, 40, "⠋ Waiting for code WDJB-MJHT… 1:01 left")):
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+        with open(slave, "w", encoding="utf-8", closefd=True) as stream:
+            ui = termauth.TerminalUI(stream, rich=True)
+            ui._print(Prompt(["enter the code: WDJB-MJHT"], QrCode("scan:", "https://as.example/d")))
+            ui.progress(1_000, progress)
+            ui.clear()
+        written = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            written += chunk
+        os.close(master)
+        text = written.decode().replace("\r\n", "\n")
+        assert f"\r\x1b[2K{frame}\r\x1b[2K" in text, (columns, text[-80:])
+        if columns == 30:
+            assert "scan:" not in text, "no QR code where it does not fit"
+        else:
+            shown = text.split("\r\x1b[2K")[0].split("\n")
+            assert shown[1] == "scan:" and text.endswith(f"\x1b[{len(shown) - 2}A\x1b[J"), text[-30:]
 
 
 def test_hostile_user_code_reaches_the_terminal_clean(fake: Fake, config_dir: Path) -> None:

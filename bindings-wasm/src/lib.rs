@@ -18,6 +18,7 @@ use termauth_core::environment::Environment;
 use termauth_core::lifecycle::{Policy, decide};
 use termauth_core::proxy::{ProxyEnv, proxy_for};
 use termauth_core::session::{Input as SessionInput, Session, SessionSpec};
+use termauth_core::texts;
 use termauth_core::{AnyFlow, Credential, Error, Flow, FlowSpec, HttpResponse, Input, Rng, TokenSet};
 use wasm_bindgen::prelude::*;
 
@@ -187,6 +188,40 @@ pub fn exit_code(error: &str) -> u8 {
 #[wasm_bindgen(js_name = errorLine)]
 pub fn error_line(program: &str, error: &str) -> Option<String> {
     serde_json::from_str::<Value>(error).ok().and_then(|v| Error::try_from(v).ok()).map(|e| e.line(program))
+}
+
+/// `texts::layout`: a prompt (its members) laid out for a screen, with its QR code's rows
+/// as drawn by the caller: `{"lines":[…],"erase_rows":n}`. (Plain arguments, not JSON: a
+/// JSON reader for these types would add 50 KB to the module.)
+#[wasm_bindgen(js_name = layoutPrompt)]
+#[allow(clippy::too_many_arguments)]
+pub fn layout_prompt(
+    lines: Vec<String>,
+    after: Vec<String>,
+    qr_caption: Option<String>,
+    qr_rows: Option<Vec<String>>,
+    columns: u32,
+    rows: u32,
+    rich: bool,
+) -> String {
+    let qr = qr_caption.map(|caption| texts::QrCode { caption, data: String::new() });
+    let prompt = texts::Prompt { lines, qr, after };
+    let layout = texts::layout(&prompt, qr_rows.as_deref(), texts::Screen { columns, rows, rich });
+    serde_json::to_string(&layout).unwrap_or_default()
+}
+
+/// `texts::progress_frame`: what to write to redraw a progress line (its members) at
+/// `now_ms` on a screen `columns` wide; empty when there is nothing to draw.
+#[wasm_bindgen(js_name = progressFrame)]
+pub fn progress_frame(text: String, shorter: Vec<String>, until_ms: f64, now_ms: f64, columns: u32, rich: bool) -> String {
+    let progress = termauth_core::session::Progress { text, shorter, until_ms: until_ms as u64 };
+    texts::progress_frame(&progress, now_ms as u64, texts::Screen { columns, rows: 0, rich })
+}
+
+/// `texts::end_of_wait`: what to write when a wait is over.
+#[wasm_bindgen(js_name = endOfWait)]
+pub fn end_of_wait(spinning: bool, erase_rows: u32) -> String {
+    texts::end_of_wait(spinning, erase_rows)
 }
 
 /// Validates and normalises a stored credential record: `{"ok":<record>}` or

@@ -72,6 +72,21 @@ impl ServerMetadata {
         })
     }
 
+    /// The scope a person's login asks for when none is configured: `openid` from an OpenID
+    /// Connect server (its `scopes_supported` lists it, OIDC Discovery §3), with
+    /// `offline_access` when listed too (OIDC Core §11: a refresh token that outlives the
+    /// browser session). Such servers commonly refuse, or deny after approval, a request
+    /// without `openid`. `None` for a plain OAuth server: RFC 6749 §3.3 leaves the default
+    /// to it.
+    pub fn default_scope(&self) -> Option<String> {
+        let supported = self.extra.get("scopes_supported")?.as_array()?;
+        let has = |scope: &str| supported.iter().any(|s| s.as_str() == Some(scope));
+        if !has("openid") {
+            return None;
+        }
+        Some(if has("offline_access") { "openid offline_access" } else { "openid" }.to_string())
+    }
+
     /// Metadata with only an issuer, for manual configuration.
     pub fn new(issuer: impl Into<String>) -> Self {
         ServerMetadata {

@@ -154,7 +154,8 @@ pub enum TransportErrorKind {
 }
 
 impl TransportErrorKind {
-    fn as_str(&self) -> &'static str {
+    /// A few words for what failed (`connection failed`).
+    pub fn as_str(&self) -> &'static str {
         match self {
             TransportErrorKind::Dns => "DNS lookup failed",
             TransportErrorKind::Connect => "connection failed",

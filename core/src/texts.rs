@@ -56,15 +56,23 @@ pub fn shown(text: &str) -> String {
     out
 }
 
-/// The device flow's instructions (RFC 8628 §3.3).
-pub fn user_code(prompt: &UserCodePrompt, browser_opened: bool) -> Prompt {
+/// The device flow's instructions (RFC 8628 §3.3). `browser_here`: a browser could be
+/// opened on this machine but was not, so the user hears of the browser login, which needs
+/// no code to be carried from one device to another.
+pub fn user_code(prompt: &UserCodePrompt, browser_opened: bool, browser_here: bool, app: &str) -> Prompt {
     let mut lines =
         vec![format!("To log in, open {} and enter the code: {}", shown(&prompt.verification_uri), shown(&prompt.user_code))];
     let qr = prompt.verification_uri_complete.as_ref().map(|complete| {
         lines.push(format!("Or open this link, which includes the code: {}", shown(complete)));
         QrCode { caption: "Or scan this QR code with your phone:".into(), data: shown(complete) }
     });
-    let after = if browser_opened { vec!["(A browser window was opened for you.)".to_string()] } else { Vec::new() };
+    let after = if browser_opened {
+        vec!["(A browser window was opened for you.)".to_string()]
+    } else if browser_here {
+        vec![format!("(A browser can be opened on this machine: `{app} login --browser` logs in without a code.)")]
+    } else {
+        Vec::new()
+    };
     Prompt { lines, qr, after }
 }
 
@@ -86,9 +94,194 @@ pub fn authorization_url(url: &str, opened: bool, paste: bool) -> Prompt {
     Prompt { lines, qr: None, after: Vec::new() }
 }
 
-/// The spinner line while the device flow waits; `{left}` is replaced by the driver with
-/// the time left as `m:ss` ([`minutes_seconds`]).
-pub const WAITING_FOR_APPROVAL: &str = "Waiting for approval… {left} left (Ctrl-C to cancel)";
+/// The progress line while the device flow waits for `user_code` to be entered, longest
+/// first: `text` and its `shorter` forms for narrow terminals. `{left}` stays for the
+/// renderer ([`progress_line`]): the time left as `m:ss`. The code is in every form, so a
+/// terminal too small for the instructions above still shows it (RFC 8628 §3.3.1: the user
+/// needs the code for the whole wait). `trouble` says why the last poll got no answer
+/// (polling goes on, with backoff).
+pub fn waiting_for_approval(user_code: &str, trouble: Option<&str>) -> (String, Vec<String>) {
+    let code = shown(user_code);
+    match trouble {
+        None => (
+            format!("Waiting for approval of code {code}… {{left}} left (Ctrl-C to cancel)"),
+            vec![
+                format!("Waiting for code {code}… {{left}} left"),
+                format!("Code {code}, {{left}} left"),
+                format!("{code} {{left}}"),
+            ],
+        ),
+        Some(why) => (
+            format!("Code {code}: {why}; still trying… {{left}} left (Ctrl-C to cancel)"),
+            vec![
+                format!("Code {code}: server unreachable, retrying… {{left}} left"),
+                format!("Code {code}, retrying, {{left}} left"),
+                format!("{code} {{left}} (retrying)"),
+            ],
+        ),
+    }
+}
+
+/// The progress line's note when a poll got no answer: `the server cannot be reached
+/// (connection failed)`, `the server answered 503`.
+pub fn poll_trouble(what: &str) -> String {
+    format!("the server cannot be reached ({what})")
+}
+
+/// The progress line's note when a poll got a server error.
+pub fn poll_server_error(status: u16) -> String {
+    format!("the server answered HTTP {status}")
+}
+
+// ---- drawing on a terminal ----------------------------------------------------------
+//
+// Drivers ask the terminal its size and write what these functions return. What fits,
+// what is cut and what is erased afterwards is decided here, once for every language.
+
+/// The terminal a driver draws on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Screen {
+    /// Its width in columns; 0 when unknown.
+    #[serde(default)]
+    pub columns: u32,
+    /// Its height in rows; 0 when unknown.
+    #[serde(default)]
+    pub rows: u32,
+    /// A terminal that takes cursor movement (standard error is a TTY and `TERM` is not
+    /// `dumb`): the progress line redraws in place and a QR code may be drawn. Colour plays
+    /// no part (termauth uses none), so `NO_COLOR` changes nothing here.
+    #[serde(default)]
+    pub rich: bool,
+}
+
+impl Screen {
+    /// The size assumed for a terminal that does not say (the VT100's).
+    const ASSUMED: (u32, u32) = (80, 24);
+
+    fn size(&self) -> (u32, u32) {
+        let (columns, rows) = Self::ASSUMED;
+        (if self.columns == 0 { columns } else { self.columns }, if self.rows == 0 { rows } else { self.rows })
+    }
+}
+
+/// A prompt laid out for a screen ([`layout`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Layout {
+    /// The lines to print, in order.
+    pub lines: Vec<String>,
+    /// How many rows at the end of `lines` to erase once the wait is over ([`end_of_wait`]):
+    /// the QR code, of no use after the login and a screenful of scrollback.
+    pub erase_rows: u32,
+}
+
+/// How many columns `text` takes on a terminal (wide East Asian characters take two,
+/// combining marks none).
+pub fn display_width(text: &str) -> usize {
+    text.chars().map(char_width).sum()
+}
+
+/// How many columns `c` takes (control characters: none; they never reach a text, [`shown`]).
+fn char_width(c: char) -> usize {
+    unicode_width::UnicodeWidthChar::width(c).unwrap_or(0)
+}
+
+/// How many rows `line` takes on a terminal `columns` wide (it wraps).
+fn rows_of(line: &str, columns: u32) -> u32 {
+    let width = display_width(line) as u32;
+    width.div_ceil(columns.max(1)).max(1)
+}
+
+/// `prompt` laid out for `screen`: its lines, then those after the QR code, then the QR
+/// code last (`qr`: its rows as drawn by the driver's QR encoder) — only on a rich terminal
+/// where all of it fits with the progress line below it, in width and height. A QR code cut
+/// at the edge, or one that pushes the instructions off the top, cannot be used; the code and
+/// the link are always printed, so nothing is lost without it.
+pub fn layout(prompt: &Prompt, qr: Option<&[String]>, screen: Screen) -> Layout {
+    let (columns, rows) = screen.size();
+    let mut lines: Vec<String> = prompt.lines.iter().chain(prompt.after.iter()).cloned().collect();
+    let mut erase_rows = 0;
+    if let (true, Some(code), Some(drawn)) = (screen.rich, &prompt.qr, qr) {
+        const INDENT: &str = "  ";
+        let width = drawn.iter().map(|row| display_width(row)).max().unwrap_or(0) + INDENT.len();
+        let above: u32 = lines.iter().map(|line| rows_of(line, columns)).sum();
+        let block = rows_of(&code.caption, columns) + drawn.len() as u32;
+        // Below the last column: a line that fills it wraps on some terminals.
+        if !drawn.is_empty() && (width as u32) < columns && above + block < rows {
+            lines.push(code.caption.clone());
+            lines.extend(drawn.iter().map(|row| format!("{INDENT}{row}")));
+            erase_rows = block;
+        }
+    }
+    Layout { lines, erase_rows }
+}
+
+/// Spinner frames, one every 100 ms.
+const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+/// Carriage return, then erase the line (ECMA-48 EL 2).
+const ERASE_LINE: &str = "\r\u{1b}[2K";
+
+/// What to write at `now_ms` to redraw the progress line in place: a spinner, then the
+/// longest of `progress`'s forms that fits on one row (cut with `…` when none does), so it
+/// never wraps — a wrapped line cannot be redrawn and would scroll the code away. Empty on a
+/// terminal that is not rich: there, progress is not drawn.
+pub fn progress_frame(progress: &crate::session::Progress, now_ms: u64, screen: Screen) -> String {
+    if !screen.rich {
+        return String::new();
+    }
+    let (columns, _) = screen.size();
+    // One column for the spinner, one after it, and the last column left empty.
+    let room = (columns as usize).saturating_sub(3);
+    let left = minutes_seconds(progress.until_ms.saturating_sub(now_ms));
+    let forms = std::iter::once(&progress.text).chain(progress.shorter.iter()).map(|form| form.replace("{left}", &left));
+    let mut chosen = String::new();
+    for form in forms {
+        let fits = display_width(&form) <= room;
+        chosen = form;
+        if fits {
+            break;
+        }
+    }
+    let spinner = SPINNER[(now_ms / 100 % SPINNER.len() as u64) as usize];
+    format!("{ERASE_LINE}{spinner} {}", cut_to_width(&chosen, room))
+}
+
+/// `text` cut to `width` columns, ending in `…` when cut.
+fn cut_to_width(text: &str, width: usize) -> String {
+    if display_width(text) <= width {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = char_width(c);
+        if used + w + 1 > width {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    if width > 0 {
+        out.push('…');
+    }
+    out
+}
+
+/// What to write when a wait is over: the progress line erased when one is drawn
+/// (`spinning`), then the last `erase_rows` rows printed ([`Layout::erase_rows`]) erased, the
+/// cursor left where they began (ECMA-48 CUU, then ED 0).
+pub fn end_of_wait(spinning: bool, erase_rows: u32) -> String {
+    let mut out = String::new();
+    if spinning {
+        out.push_str(ERASE_LINE);
+    }
+    if erase_rows > 0 {
+        out.push_str(&format!("\u{1b}[{erase_rows}A\u{1b}[J"));
+    }
+    out
+}
 
 /// `m:ss`.
 pub fn minutes_seconds(ms: u64) -> String {
@@ -103,6 +296,11 @@ pub fn paste_again(why: &str) -> String {
 
 /// Standard input ended before the redirect URL was pasted.
 pub const STDIN_CLOSED: &str = "Standard input closed before the redirect URL was pasted.";
+
+/// No scope was configured and the server is an OpenID Connect provider.
+pub fn default_scope(scope: &str, app: &str) -> String {
+    format!("Asking for the scope \"{scope}\" (this OpenID Connect server lists it; `{app} login --scope ...` asks for another).")
+}
 
 /// An explicit device login against a server without a device endpoint.
 pub fn no_device_endpoint(app: &str) -> String {
@@ -172,17 +370,20 @@ pub fn relative_time(at_ms: u64, now_ms: u64) -> String {
 }
 
 /// After a login; `account` is who logged in, when the server said ([`crate::Credential::account`]).
+/// `store_reason` is `None` when a warning already said where the credential went: the
+/// store decision is told once.
 pub fn logged_in(
     account: Option<&str>,
     method: &str,
     profile: &str,
-    store_reason: &str,
+    store_reason: Option<&str>,
     expires_at: Option<u64>,
     now_ms: u64,
 ) -> String {
+    let store = store_reason.map(|reason| format!(", {reason}")).unwrap_or_default();
     let expiry = expires_at.map(|t| format!(", token expires {}", relative_time(t, now_ms))).unwrap_or_default();
     let who = account.map(|a| format!(" as {a}")).unwrap_or_default();
-    format!("Logged in{who} (method: {method}, profile: {profile}, {store_reason}{expiry}).")
+    format!("Logged in{who} (method: {method}, profile: {profile}{store}{expiry}).")
 }
 
 /// `message` naming the login command: unchanged when it already does; its first "log in
@@ -553,12 +754,95 @@ mod tests {
             verification_uri_complete: Some("https://as.example/d?c=\u{1b}[2J".into()),
             expires_at: 0,
         };
-        let text = user_code(&prompt, false);
+        let text = user_code(&prompt, false, false, "mycli");
         for line in text.lines.iter().chain(text.after.iter()).chain(text.qr.iter().map(|q| &q.data)) {
             assert!(!line.chars().any(char::is_control), "{line:?}");
         }
         assert!(text.lines[0].contains("AB\u{FFFD}]0;pwned\u{FFFD}CD\u{FFFD}2J\u{FFFD}FAKE"), "{:?}", text.lines[0]);
         assert!(!authorization_url("https://a/\u{1b}[2J", false, true).lines.iter().any(|l| l.chars().any(char::is_control)));
+    }
+
+    fn device_prompt(code: &str) -> (UserCodePrompt, Prompt) {
+        let prompt = UserCodePrompt {
+            user_code: code.into(),
+            verification_uri: "http://127.0.0.1:33423/device".into(),
+            verification_uri_complete: Some(format!("http://127.0.0.1:33423/device?user_code={code}")),
+            expires_at: 600_000,
+        };
+        let text = user_code(&prompt, false, false, "mycli");
+        (prompt, text)
+    }
+
+    /// A stand-in QR code of `modules` × `modules` (the real encoders live in the drivers).
+    fn qr_rows(modules: usize) -> Vec<String> {
+        vec!["█".repeat(modules + 4); (modules + 4).div_ceil(2)]
+    }
+
+    #[test]
+    fn the_qr_code_is_drawn_only_where_it_fits() {
+        let (_, text) = device_prompt("WDJB-MJHT");
+        let qr = qr_rows(29); // version 3: 33 columns with the quiet zone, 17 rows
+        let at = |columns, rows, rich| layout(&text, Some(&qr), Screen { columns, rows, rich });
+        let wide = at(80, 24, true);
+        assert_eq!(wide.erase_rows, 1 + 17, "the caption and the code's rows");
+        assert_eq!(wide.lines.len(), 2 + 1 + 17);
+        assert!(wide.lines[2].starts_with("Or scan"), "{:?}", wide.lines);
+        assert_eq!(at(0, 0, true), wide, "an unknown size is taken as 80 × 24");
+        for (columns, rows, why) in [(30, 24, "too narrow"), (35, 60, "the last column stays empty"), (80, 20, "too short")] {
+            let narrow = at(columns, rows, true);
+            assert_eq!((narrow.lines.len(), narrow.erase_rows), (2, 0), "{why}");
+        }
+        assert_eq!(at(120, 60, false).lines.len(), 2, "not on a plain stream");
+        assert_eq!(layout(&text, None, Screen { columns: 120, rows: 60, rich: true }).lines.len(), 2, "no encoder");
+        // The instructions wrap at 40 columns: their rows count against the height.
+        let (_, long) = device_prompt(&"W".repeat(200));
+        assert_eq!(layout(&long, Some(&qr), Screen { columns: 40, rows: 24, rich: true }).erase_rows, 0);
+    }
+
+    #[test]
+    fn the_progress_line_fits_every_width_and_keeps_the_code() {
+        let (text, shorter) = waiting_for_approval("WDJB-MJHT", None);
+        let progress = crate::session::Progress { text, shorter, until_ms: 900_000 };
+        for columns in [12, 20, 30, 40, 80, 120] {
+            let frame = progress_frame(&progress, 1_000, Screen { columns, rows: 24, rich: true });
+            let line = frame.strip_prefix("\r\u{1b}[2K").expect("erases the line first");
+            assert!(display_width(line) < columns as usize, "{columns}: {line:?}");
+            assert_eq!(line.contains("WDJB-MJHT"), columns >= 20, "{columns}: {line:?}");
+            assert_eq!(line.contains("14:59"), columns >= 20, "{columns}: {line:?}");
+        }
+        let wide = progress_frame(&progress, 1_000, Screen { columns: 120, rows: 24, rich: true });
+        assert!(wide.ends_with("Waiting for approval of code WDJB-MJHT… 14:59 left (Ctrl-C to cancel)"), "{wide:?}");
+        assert_eq!(progress_frame(&progress, 1_000, Screen { columns: 120, rows: 24, rich: false }), "");
+        // Wide characters count twice; a hostile code is cut, never wrapped.
+        let (text, shorter) = waiting_for_approval(&"漢".repeat(40), Some(&poll_trouble("connection failed")));
+        let progress = crate::session::Progress { text, shorter, until_ms: 900_000 };
+        for columns in [30, 40, 80] {
+            let frame = progress_frame(&progress, 0, Screen { columns, rows: 24, rich: true });
+            assert!(display_width(&frame["\r\u{1b}[2K".len()..]) < columns as usize, "{columns}: {frame:?}");
+            assert!(frame.ends_with('…'), "{frame:?}");
+        }
+    }
+
+    #[test]
+    fn an_outage_is_on_the_progress_line() {
+        let (text, shorter) = waiting_for_approval("WDJB-MJHT", Some(&poll_server_error(503)));
+        assert_eq!(text, "Code WDJB-MJHT: the server answered HTTP 503; still trying… {left} left (Ctrl-C to cancel)");
+        assert!(shorter.iter().all(|form| form.contains("WDJB-MJHT") && form.contains("retrying")), "{shorter:?}");
+    }
+
+    #[test]
+    fn the_end_of_a_wait_erases_the_spinner_then_the_qr_code() {
+        assert_eq!(end_of_wait(false, 0), "");
+        assert_eq!(end_of_wait(true, 0), "\r\u{1b}[2K");
+        assert_eq!(end_of_wait(true, 18), "\r\u{1b}[2K\u{1b}[18A\u{1b}[J");
+    }
+
+    #[test]
+    fn a_device_login_where_a_browser_opens_names_the_browser_login() {
+        let (prompt, _) = device_prompt("WDJB-MJHT");
+        let text = user_code(&prompt, false, true, "mycli");
+        assert_eq!(text.after, ["(A browser can be opened on this machine: `mycli login --browser` logs in without a code.)"]);
+        assert_eq!(user_code(&prompt, true, true, "mycli").after, ["(A browser window was opened for you.)"]);
     }
 
     #[test]

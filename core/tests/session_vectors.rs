@@ -180,6 +180,8 @@ struct Server {
     lifetime_s: u64,
     /// The claims of an ID token sent with the tokens (None: no ID token).
     id_token_claims: Option<Value>,
+    /// Device polls that get no answer (a transport error) before the others.
+    poll_outage: u32,
 }
 
 /// An unsigned JWT of `claims` (termauth reads only the payload: the token endpoint over
@@ -204,6 +206,7 @@ impl Default for Server {
             issued: 0,
             lifetime_s: 3600,
             id_token_claims: None,
+            poll_outage: 0,
         }
     }
 }
@@ -254,7 +257,10 @@ impl Server {
                 "verification_uri_complete": format!("{ISSUER}/device?user_code=WDJB-MJHT"), "expires_in": 900, "interval": 5}),
             ),
             ("/token", Some("urn:ietf:params:oauth:grant-type:device_code")) => {
-                if self.pending > 0 {
+                if self.poll_outage > 0 {
+                    self.poll_outage -= 1;
+                    Reply::Transport
+                } else if self.pending > 0 {
                     self.pending -= 1;
                     Reply::Http(400, json!({"error": "authorization_pending"}))
                 } else {
@@ -860,6 +866,28 @@ fn scenarios() -> Vec<Scenario> {
             }
             assert!(all.contains("grant_type=urn:ietf:params:oauth:grant-type:device_code") && all.contains("device_code=[redacted]"), "{all}");
         }).env(&[("TERMAUTH_DEBUG", "1")]),
+        scenario("login_device_default_scope_oidc", "No scope configured, and the server's metadata lists openid and offline_access (an OpenID Connect server): the login asks for both and says so, naming the option that asks for another.", login(LoginMethod::Device), |w| {
+            let device = w.actions.iter().find(|a| a["type"] == "send_request" && a["url"].as_str().unwrap().ends_with("/device")).unwrap();
+            assert!(device["body"].as_str().unwrap().contains("scope=openid+offline_access"), "{device}");
+            assert_eq!(w.codes("notice"), ["default_scope"]);
+            let notice = w.actions.iter().find(|a| a["type"] == "notice").unwrap();
+            assert!(notice["text"].as_str().unwrap().contains("`mycli login --scope ...`"), "{notice}");
+        }).config(|c| c.scope = None).world(|w| {
+            let mut metadata = w.server.metadata();
+            metadata["scopes_supported"] = json!(["openid", "offline_access", "profile"]);
+            w.server.discovery = Some(Reply::Http(200, metadata));
+        }),
+        scenario("login_device_no_default_scope_oauth", "No scope configured and a plain OAuth server (no scopes_supported): no scope is sent, the server's default applies (RFC 6749 §3.3), nothing said.", login(LoginMethod::Device), |w| {
+            let device = w.actions.iter().find(|a| a["type"] == "send_request" && a["url"].as_str().unwrap().ends_with("/device")).unwrap();
+            assert!(!device["body"].as_str().unwrap().contains("scope="), "{device}");
+            assert!(w.codes("notice").is_empty());
+        }).config(|c| c.scope = None),
+        scenario("login_device_outage_while_polling", "The server stops answering while the device flow polls: the progress line says so (with the code), polling goes on with backoff, and the line is back to normal once the server answers.", login(LoginMethod::Device), |w| {
+            let lines: Vec<&str> = w.actions.iter().filter(|a| a["type"] == "wait_until" && !a["progress"].is_null()).map(|a| a["progress"]["text"].as_str().unwrap()).collect();
+            assert!(lines.iter().any(|l| l.starts_with("Code WDJB-MJHT: the server cannot be reached (connection failed); still trying")), "{lines:?}");
+            assert!(lines.last().unwrap().starts_with("Waiting for approval of code WDJB-MJHT"), "{lines:?}");
+            assert!(matches!(w.outcome(), Outcome::Login(_)));
+        }).world(|w| { w.server.poll_outage = 2; w.server.pending = 1; }),
         scenario("login_store_file_explicit", "File storage chosen explicitly: no keyring call and no warning.", login(LoginMethod::Device), |w| {
             assert!(w.codes("notice").is_empty());
             assert!(!w.actions.iter().any(|a| a["type"].as_str().unwrap().starts_with("keyring")));

@@ -5,7 +5,7 @@
 use std::io::{IsTerminal, Write};
 use termauth_core::UserCodePrompt;
 use termauth_core::session::{NoticeLevel, Progress};
-use termauth_core::texts::{Prompt, minutes_seconds};
+use termauth_core::texts::{Layout, Prompt, Screen, end_of_wait, layout, progress_frame};
 
 /// The terminal front end: rich (QR code, spinner) on a terminal, plain lines otherwise.
 pub trait Ui {
@@ -25,42 +25,51 @@ pub trait Ui {
 #[derive(Debug)]
 pub struct Terminal {
     rich: bool,
-    frame: usize,
     spinning: bool,
+    /// Rows to erase when the wait is over (the QR code).
+    erase_rows: u32,
 }
 
 impl Terminal {
-    /// Rich output when stderr is a terminal, `NO_COLOR` is unset and `TERM` is not `dumb`.
+    /// Rich output when stderr is a terminal and `TERM` is not `dumb`. (termauth prints no
+    /// colour, so `NO_COLOR` leaves the QR code and the countdown on.)
     pub fn detect() -> Self {
-        let rich = std::io::stderr().is_terminal()
-            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-            && std::env::var("TERM").map_or(true, |t| t != "dumb");
-        Terminal { rich, frame: 0, spinning: false }
+        let rich = std::io::stderr().is_terminal() && std::env::var("TERM").map_or(true, |t| t != "dumb");
+        Terminal { rich, spinning: false, erase_rows: 0 }
     }
 
     /// Plain line output.
     pub fn plain() -> Self {
-        Terminal { rich: false, frame: 0, spinning: false }
+        Terminal { rich: false, spinning: false, erase_rows: 0 }
+    }
+
+    fn screen(&self) -> Screen {
+        let size = if self.rich { terminal_size::terminal_size_of(std::io::stderr()) } else { None };
+        let (columns, rows) = size.map_or((0, 0), |(w, h)| (u32::from(w.0), u32::from(h.0)));
+        Screen { columns, rows, rich: self.rich }
     }
 
     fn print(&mut self, text: &Prompt) {
-        self.clear();
+        self.stop_spinning();
+        let layout = render_prompt(text, self.screen());
         let mut e = std::io::stderr().lock();
-        for line in &text.lines {
+        for line in &layout.lines {
             let _ = writeln!(e, "{line}");
         }
-        if let (true, Some(qr)) = (self.rich, &text.qr)
-            && let Some(lines) = qr_lines(&qr.data)
-        {
-            let _ = writeln!(e, "{}", qr.caption);
-            for l in lines {
-                let _ = writeln!(e, "  {l}");
-            }
-        }
-        for line in &text.after {
-            let _ = writeln!(e, "{line}");
-        }
+        self.erase_rows = layout.erase_rows;
     }
+
+    fn stop_spinning(&mut self) {
+        let _ = write!(std::io::stderr(), "{}", end_of_wait(self.spinning, 0));
+        self.spinning = false;
+    }
+}
+
+/// `text` laid out for `screen` ([`termauth_core::texts::layout`]), its QR code drawn by
+/// [`qr_lines`] when it has one and the screen is rich.
+pub fn render_prompt(text: &Prompt, screen: Screen) -> Layout {
+    let qr = if screen.rich { text.qr.as_ref().and_then(|qr| qr_lines(&qr.data)) } else { None };
+    layout(text, qr.as_deref(), screen)
 }
 
 /// Renders `data` as a QR code with Unicode half blocks (two modules per character row).
@@ -108,14 +117,13 @@ impl Ui for Terminal {
         if !self.rich {
             return;
         }
-        const FRAMES: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
-        self.frame = (self.frame + 1) % FRAMES.len();
         self.spinning = true;
-        let line = progress.text.replace("{left}", &minutes_seconds(progress.until_ms.saturating_sub(now_ms)));
-        let _ = write!(std::io::stderr(), "\r{} {line} ", FRAMES[self.frame]);
+        let _ = write!(std::io::stderr(), "{}", progress_frame(progress, now_ms, self.screen()));
     }
 
     fn notice(&mut self, level: NoticeLevel, text: &str) {
+        // A notice comes after the wait (where the credential went) or, with `-v`, between
+        // polls: either way the QR code goes first, as erasing it later would take this line.
         self.clear();
         let _ = match level {
             NoticeLevel::Info => writeln!(std::io::stderr(), "{text}"),
@@ -124,10 +132,9 @@ impl Ui for Terminal {
     }
 
     fn clear(&mut self) {
-        if self.spinning {
-            let _ = write!(std::io::stderr(), "\r\x1b[2K");
-            self.spinning = false;
-        }
+        let _ = write!(std::io::stderr(), "{}", end_of_wait(self.spinning, self.erase_rows));
+        self.spinning = false;
+        self.erase_rows = 0;
     }
 }
 

@@ -29,6 +29,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 APP = "hostile"
 sys.path.insert(0, os.path.join(ROOT, "tests"))
+from probes import login_programs  # noqa: E402
 from ready_server import start_node_server, work_dir  # noqa: E402
 CLIENT = "cli"
 SECRET = "s3cret-client"
@@ -37,29 +38,6 @@ BOUND_S = 20
 # What must never reach a terminal: C0 controls but LF, DEL, C1 controls, and the invisible
 # format characters (bidirectional controls, zero-width characters, BOM, tags).
 UNSAFE = re.compile("[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\U000e0000-\U000e007f]")
-
-PY = r"""
-import sys, termauth
-method, issuer = sys.argv[1], sys.argv[2]
-c = termauth.Client(%r, issuer, %r, launch_browser=False)
-try:
-    c.login(method)
-except termauth.Error as e:
-    print(f"error: {e.message} [{e.code}]", file=sys.stderr)
-    sys.exit(e.exit_code)
-""" % (APP, CLIENT)
-
-JS = r"""
-const { Client, exitCode } = await import(process.argv[1]);
-const [method, issuer] = process.argv.slice(2);
-try {
-  await new Client({ app: %s, issuer, clientId: %s, launchBrowser: false }).login({ method });
-} catch (e) {
-  console.error(`error: ${e.message} [${e.code}]`);
-  process.exit(e.code === undefined ? 1 : exitCode(e));
-}
-""" % (json.dumps(APP), json.dumps(CLIENT))
-
 
 def fail(message):
     sys.exit(f"hostile/run.py: {message}")
@@ -73,32 +51,10 @@ def start_server(work):
 
 
 def probes(work):
-    go_probe = os.path.join(work, "go-probe")
-    built = subprocess.run(["go", "build", "-o", go_probe, "./internal/racer"], cwd=os.path.join(ROOT, "bindings-ffi/go"),
-                           env=dict(os.environ, GOFLAGS="-mod=mod"), capture_output=True, text=True)
-    if built.returncode != 0:
-        fail(f"could not build the Go probe (run bindings-ffi/build-lib.sh first):\n{built.stderr}")
-    c_probe = os.path.join(work, "termauth-example-shared")
-    built = subprocess.run(["make", "-s", "-C", os.path.join(ROOT, "examples/c"), f"OUT={work}",
-                            f"PREFIX={os.path.join(ROOT, 'target/termauth-ffi')}", os.path.join(work, "termauth-example-shared")],
-                           capture_output=True, text=True)
-    if built.returncode != 0:
-        fail(f"could not build the C example (run bindings-ffi/build-lib.sh first):\n{built.stderr}")
-    python = os.path.join(ROOT, ".venv/bin/python")
-    node_pkg = os.path.join(ROOT, "bindings-wasm/npm/dist/index.js")
-    rust = os.path.join(ROOT, "target/debug/termauth")
-    for path, what in [(python, "the Python venv"), (node_pkg, "the npm package build"), (rust, "the Rust CLI")]:
-        if not os.path.exists(path):
-            fail(f"{what} is missing ({path}); run scripts/test.sh, which builds it")
-    flag = {"device": "--device", "client_credentials": "--client-credentials"}
-    return {
-        "rust": lambda m, issuer: [rust, "login", flag[m], "--app", APP, "--issuer", issuer, "--client-id", CLIENT],
-        "python": lambda m, issuer: [python, "-c", PY, m, issuer],
-        "node": lambda m, issuer: ["node", "--input-type=module", "-e", JS, node_pkg, m, issuer],
-        "go": lambda m, issuer: [go_probe, "login", flag[m], "--app", APP, "--issuer", issuer, "--client-id", CLIENT],
-        # The C ABI's client (examples/c): app "termauth-example", EXAMPLE_CONFIG_DIR.
-        "c": lambda m, issuer: [c_probe, {"device": "login-device", "client_credentials": "login-ci"}[m], issuer, CLIENT],
-    }
+    try:
+        return login_programs(ROOT, work, APP, CLIENT)
+    except RuntimeError as e:
+        fail(str(e))
 
 
 def run_case(case, language, argv, work):

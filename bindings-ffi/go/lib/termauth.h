@@ -384,6 +384,35 @@ termauth_status termauth_environment_json(const uint8_t *app,
                                           char **out,
                                           struct termauth_error **err);
 
+// A `show_user_code` or `show_authorization_url` prompt (`prompt`: its `text` JSON) laid
+// out for a terminal (`screen`: `{"columns":…,"rows":…,"rich":…}`, 0 for unknown), its QR
+// code drawn where it fits: `{"lines":[…],"erase_rows":n}` (`*out`, owned). Print the
+// lines; when the wait is over, write what `termauth_end_of_wait` returns for `erase_rows`.
+termauth_status termauth_layout_json(const uint8_t *prompt,
+                                     size_t prompt_len,
+                                     const uint8_t *screen,
+                                     size_t screen_len,
+                                     char **out,
+                                     struct termauth_error **err);
+
+// What to write at `now_ms` to redraw a `wait_until` action's `progress` (JSON) in place on
+// `screen` (JSON, as for `termauth_layout_json`): `*out`, owned, empty when nothing is
+// drawn (not a rich terminal).
+termauth_status termauth_progress_frame(const uint8_t *progress,
+                                        size_t progress_len,
+                                        uint64_t now_ms,
+                                        const uint8_t *screen,
+                                        size_t screen_len,
+                                        char **out,
+                                        struct termauth_error **err);
+
+// What to write when a wait is over (`*out`, owned): the progress line erased when one was
+// drawn (`spinning`), then the prompt's last `erase_rows` rows (its QR code).
+termauth_status termauth_end_of_wait(bool spinning,
+                                     uint32_t erase_rows,
+                                     char **out,
+                                     struct termauth_error **err);
+
 // A QR code of `data` drawn with Unicode half blocks, as a JSON array of lines (`*out`,
 // owned), for a host that renders a `show_user_code` prompt's `qr` on a terminal: print
 // the caption, then each line. `null` when the data does not fit in a QR code.

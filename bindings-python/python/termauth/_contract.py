@@ -1077,14 +1077,20 @@ class ProfileInfo(TypedDict):
     active: bool
 
 
-class Progress(TypedDict):
-    """A progress line to show while waiting (a spinner): `text` with `{left}` replaced by the
-    time left until `until_ms`, as `m:ss` (`crate::texts::minutes_seconds`).
-    """
+class _ProgressRequired(TypedDict):
     # The line, with the `{left}` placeholder.
     text: str
     # The deadline counted down.
     until_ms: int
+
+
+class Progress(_ProgressRequired, total=False):
+    """A progress line to show while waiting (a spinner): `text` with `{left}` replaced by the
+    time left until `until_ms`, as `m:ss` (`crate::texts::minutes_seconds`).
+    `crate::texts::progress_frame` draws it: the longest form that fits the terminal.
+    """
+    # Shorter forms of `text` for narrow terminals, longest first (same placeholder).
+    shorter: List[str]
 
 
 class _PromptRequired(TypedDict):

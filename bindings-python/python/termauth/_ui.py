@@ -1,7 +1,7 @@
 """The person's side: the session's texts rendered on the terminal, pasted lines read from
 it, a browser opened. Everything is written to stderr (so ``$(mycli token)`` captures only
 the token): rich on a terminal (QR code, spinner with a countdown), plain lines otherwise
-(not a TTY, ``NO_COLOR``, ``TERM=dumb``).
+(not a TTY, ``TERM=dumb``).
 
 The words are the session's (termauth-core's ``texts``, the same in every language): this
 module only draws them — it adds no sentence, and substitutes nothing but ``{left}``.
@@ -21,15 +21,7 @@ if TYPE_CHECKING:  # every Client builds a UI, a cached token's too: at start-up
 
     from .session import Notice, Progress, Prompt, ShowAuthorizationUrl, ShowUserCode
 
-__all__ = ["UI", "TerminalUI", "SilentUI", "StdinLines", "default_open_browser", "trap_ctrl_c", "minutes_seconds"]
-
-_FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
-
-
-def minutes_seconds(ms: int) -> str:
-    """``m:ss`` (the value of ``{left}`` in a progress line)."""
-    s = max(0, ms) // 1000
-    return f"{s // 60}:{s % 60:02d}"
+__all__ = ["UI", "TerminalUI", "SilentUI", "StdinLines", "default_open_browser", "trap_ctrl_c"]
 
 
 class UI:
@@ -57,33 +49,42 @@ class SilentUI(UI):
 
 
 class TerminalUI(UI):
-    """The standard terminal UI on ``stream`` (stderr by default)."""
+    """The standard terminal UI on ``stream`` (stderr by default). What fits the terminal, what
+    is cut and what is erased after a wait are termauth-core's decisions (``texts::layout``,
+    ``progress_frame``, ``end_of_wait``); this asks the terminal its size and writes what they
+    return."""
 
     def __init__(self, stream: Optional[IO[str]] = None, rich: Optional[bool] = None) -> None:
         self.stream: IO[str] = stream if stream is not None else sys.stderr
         if rich is None:
+            # termauth prints no colour, so NO_COLOR leaves the QR code and countdown on
             isatty = getattr(self.stream, "isatty", None)
-            rich = bool(isatty and isatty()) and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+            rich = bool(isatty and isatty()) and os.environ.get("TERM") != "dumb"
         self.rich = rich
-        self._frame = 0
         self._spinning = False
+        self._erase_rows = 0  # rows to erase when the wait is over (the QR code)
+
+    def _size(self) -> Tuple[int, int]:
+        """The terminal's columns and rows, ``(0, 0)`` when unknown."""
+        try:
+            size = os.get_terminal_size(self.stream.fileno())
+            return size.columns, size.lines
+        except (AttributeError, OSError, ValueError):
+            return 0, 0
 
     def _write(self, text: str) -> None:
-        self.stream.write(text)
-        self.stream.flush()
+        if text:
+            self.stream.write(text)
+            self.stream.flush()
 
     def _print(self, prompt: Prompt) -> None:
-        self.clear()
-        out = [line + "\n" for line in prompt.lines]
-        if self.rich and prompt.qr is not None:
-            from . import _native
+        from . import _native
 
-            rows = _native.qr_lines(prompt.qr.data)
-            if rows:
-                out.append(prompt.qr.caption + "\n")
-                out.extend("  " + row + "\n" for row in rows)
-        out.extend(line + "\n" for line in prompt.after)
-        self._write("".join(out))
+        self._stop_spinning()
+        columns, rows = self._size() if self.rich else (0, 0)
+        qr = (prompt.qr.caption, prompt.qr.data) if prompt.qr is not None else None
+        lines, self._erase_rows = _native.layout(prompt.lines, qr, prompt.after, columns, rows, self.rich)
+        self._write("".join(line + "\n" for line in lines))
 
     def show_user_code(self, action: ShowUserCode) -> None:
         self._print(action.text)
@@ -94,19 +95,31 @@ class TerminalUI(UI):
     def progress(self, now_ms: int, progress: Progress) -> None:
         if not self.rich:
             return
-        self._frame = (self._frame + 1) % len(_FRAMES)
+        from . import _native
+
         self._spinning = True
-        line = progress.text.replace("{left}", minutes_seconds(progress.until_ms - now_ms))
-        self._write(f"\r{_FRAMES[self._frame]} {line} ")
+        self._write(_native.progress_frame(progress.text, progress.shorter, progress.until_ms, now_ms,
+                                           self._size()[0], True))
 
     def notice(self, notice: Notice) -> None:
+        # after the wait (where the credential went) or, with debug, between polls: the QR code
+        # goes first either way, as erasing it later would take this line too
         self.clear()
         self._write(("warning: " if notice.level == "warning" else "") + notice.text + "\n")
 
-    def clear(self) -> None:
+    def _stop_spinning(self) -> None:
         if self._spinning:
+            from . import _native
+
             self._spinning = False
-            self._write("\r\x1b[2K")
+            self._write(_native.end_of_wait(True, 0))
+
+    def clear(self) -> None:
+        from . import _native
+
+        self._write(_native.end_of_wait(self._spinning, self._erase_rows))
+        self._spinning = False
+        self._erase_rows = 0
 
 
 def default_open_browser(url: str) -> bool:

@@ -102,10 +102,12 @@ class Prompt:
 @dataclass(frozen=True)
 class Progress:
     """A line to show while waiting: ``text`` with ``{left}`` replaced by the time left until
-    ``until_ms`` as ``m:ss``."""
+    ``until_ms`` as ``m:ss`` (the terminal UI draws the longest form that fits)."""
 
     text: str
     until_ms: int
+    #: Shorter forms of ``text`` for narrow terminals, longest first.
+    shorter: List[str] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------- actions
@@ -231,7 +233,7 @@ def action_from_dict(d: contract.SessionAction) -> Action:
         return AwaitResponse(d["id"])
     if d["type"] == "wait_until":
         p = d.get("progress")
-        return WaitUntil(d["at_ms"], Progress(p["text"], p["until_ms"]) if p else None)
+        return WaitUntil(d["at_ms"], Progress(p["text"], p["until_ms"], list(p.get("shorter", []))) if p else None)
     if d["type"] == "launch_browser":
         return LaunchBrowser(d["id"], d["url"])
     if d["type"] == "show_user_code":

@@ -889,10 +889,13 @@ export interface ProfileInfo {
 /**
  * A progress line to show while waiting (a spinner): `text` with `{left}` replaced by the
  * time left until `until_ms`, as `m:ss` (`crate::texts::minutes_seconds`).
+ * `crate::texts::progress_frame` draws it: the longest form that fits the terminal.
  */
 export interface Progress {
   /** The line, with the `{left}` placeholder. */
   text: string;
+  /** Shorter forms of `text` for narrow terminals, longest first (same placeholder). */
+  shorter?: string[];
   /** The deadline counted down. */
   until_ms: number;
 }

@@ -3,6 +3,7 @@
 // draws them. Everything goes to stderr, so `$(mycli token)` captures only the token. Rich
 // (QR code, spinner) on a terminal; plain lines otherwise.
 import { load } from './builtins.js';
+import * as wasm from './wasm.js';
 import type { NoticeLevel, Progress, Prompt, SessionShowUserCode, ShowAuthorizationUrl } from './types.js';
 
 /** The terminal front end (replaceable: pass `ui` to the Client). Render `action.text`; the other members are for custom UIs. */
@@ -55,41 +56,33 @@ export function qrLines(data: string): string[] | null {
   return lines;
 }
 
-/** `m:ss` (termauth_core::texts::minutes_seconds). */
-export function minutesSeconds(ms: number): string {
-  const s = Math.floor(Math.max(0, ms) / 1000);
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
-}
-
-const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
-
-/** The standard terminal UI. */
+/** The standard terminal UI. What fits the terminal, what is cut and what is erased after a
+ * wait are termauth_core's decisions (`texts::layout`, `progress_frame`, `end_of_wait`);
+ * this asks the terminal its size and writes what they return. */
 export class Terminal implements Ui {
-  #frame = 0;
   #spinning = false;
+  /** Rows to erase when the wait is over (the QR code). */
+  #eraseRows = 0;
   readonly rich: boolean;
-  #out: NodeJS.WritableStream;
+  #out: NodeJS.WritableStream & { columns?: number; rows?: number };
 
-  /** Rich output when stderr is a terminal, `NO_COLOR` is unset and `TERM` is not `dumb`. */
+  /** Rich output when stderr is a terminal and `TERM` is not `dumb` (termauth prints no
+   * colour, so `NO_COLOR` leaves the QR code and the countdown on). */
   constructor(rich?: boolean, out: NodeJS.WritableStream = process.stderr) {
     this.#out = out;
-    this.rich = rich ?? (!!process.stderr.isTTY && !process.env.NO_COLOR && process.env.TERM !== 'dumb');
+    this.rich = rich ?? (!!process.stderr.isTTY && process.env.TERM !== 'dumb');
   }
 
-  #line(text: string): void {
-    this.#out.write(text + '\n');
-  }
 
-  /** Prints a prompt: `lines`, the QR code (rich terminals only), `after`. */
+  /** Prints a prompt: `lines`, `after`, and the QR code where it fits (`texts::layout`). */
   print(text: Prompt): void {
-    this.clear();
-    for (const line of text.lines) this.#line(line);
+    this.#stopSpinning();
     const qr = this.rich && text.qr ? qrLines(text.qr.data) : null;
-    if (qr && text.qr) {
-      this.#line(text.qr.caption);
-      for (const l of qr) this.#line(`  ${l}`);
-    }
-    for (const line of text.after ?? []) this.#line(line);
+    const screen = [this.#out.columns ?? 0, this.#out.rows ?? 0, this.rich] as const;
+    const laidOut = wasm.layoutPrompt(text.lines, text.after ?? [], text.qr?.caption, qr ?? undefined, ...screen);
+    const layout = JSON.parse(laidOut) as { lines: string[]; erase_rows: number };
+    this.#out.write(layout.lines.map((line) => line + '\n').join(''));
+    this.#eraseRows = layout.erase_rows;
   }
 
   showUserCode(action: SessionShowUserCode): void {
@@ -102,22 +95,27 @@ export class Terminal implements Ui {
 
   progress(nowMs: number, progress: Progress): void {
     if (!this.rich) return;
-    this.#frame = (this.#frame + 1) % FRAMES.length;
     this.#spinning = true;
-    const line = progress.text.replaceAll('{left}', minutesSeconds(progress.until_ms - nowMs));
-    this.#out.write(`\r${FRAMES[this.#frame]} ${line} `);
+    const frame = wasm.progressFrame(progress.text, progress.shorter ?? [], progress.until_ms, nowMs, this.#out.columns ?? 0, true);
+    this.#out.write(frame);
   }
 
   notice(level: NoticeLevel, text: string): void {
+    // After the wait (where the credential went) or, with `debug`, between polls: the QR
+    // code goes first either way, as erasing it later would take this line too.
     this.clear();
-    this.#line(level === 'warning' ? `warning: ${text}` : text);
+    this.#out.write(`${level === 'warning' ? `warning: ${text}` : text}\n`);
+  }
+
+  #stopSpinning(): void {
+    this.#out.write(wasm.endOfWait(this.#spinning, 0));
+    this.#spinning = false;
   }
 
   clear(): void {
-    if (this.#spinning) {
-      this.#out.write('\r\x1b[2K');
-      this.#spinning = false;
-    }
+    this.#out.write(wasm.endOfWait(this.#spinning, this.#eraseRows));
+    this.#spinning = false;
+    this.#eraseRows = 0;
   }
 }
 

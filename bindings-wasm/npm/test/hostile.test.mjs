@@ -45,23 +45,42 @@ test('the renderer prints the session\'s text, never the raw members beside it',
     assert.ok(!printed.includes('pwned') && !CONTROL.test(printed), JSON.stringify(printed));
     const lines = printed.split('\n');
     assert.deepEqual(lines.slice(0, 2), ['line one', 'line two']);
+    assert.equal(lines[2], 'after');
     if (rich) {
-      assert.equal(lines[2], 'scan:');
-      assert.ok(lines.slice(3, -5).every((l) => /^ {2}[█▀▄ ]+$/.test(l)), 'only the QR code between caption and after');
+      assert.equal(lines[3], 'scan:', 'the QR code last (an unknown size is taken as 80 × 24)');
+      assert.ok(lines.slice(4, -4).every((l) => /^ {2}[█▀▄ ]+$/.test(l)), 'only the QR code between caption and the next prompt');
     } else {
-      assert.equal(lines[2], 'after', 'no QR code on a plain terminal');
+      assert.equal(lines[3], 'open it', 'no QR code on a plain terminal');
     }
-    assert.deepEqual(lines.slice(-5), ['after', 'open it', 'warning: careful', 'fyi', '']);
+    assert.deepEqual(lines.slice(-4), ['open it', 'warning: careful', 'fyi', '']);
   }
 });
 
-test('progress: {left} as m:ss on a rich terminal, nothing on a plain one', () => {
+test('progress: {left} as m:ss on a rich terminal, redrawn in place, the longest form that fits; nothing on a plain one', () => {
+  const progress = { text: 'Waiting for code WDJB-MJHT… {left} left', shorter: ['WDJB-MJHT {left}'], until_ms: 62_500 };
   const rich = capture();
-  new Terminal(true, rich.out).progress(1_000, { text: 'Waiting… {left} left', until_ms: 62_500 });
-  assert.equal(rich.text(), '\r⠙ Waiting… 1:01 left ');
+  new Terminal(true, rich.out).progress(1_000, progress);
+  assert.equal(rich.text(), '\r\u001b[2K⠋ Waiting for code WDJB-MJHT… 1:01 left');
+  const narrow = capture();
+  narrow.out.columns = 30;
+  new Terminal(true, narrow.out).progress(1_000, progress);
+  assert.equal(narrow.text(), '\r\u001b[2K⠋ WDJB-MJHT 1:01', 'the whole line would wrap at 30 columns');
   const plain = capture();
-  new Terminal(false, plain.out).progress(1_000, { text: 'Waiting… {left} left', until_ms: 62_500 });
+  new Terminal(false, plain.out).progress(1_000, progress);
   assert.equal(plain.text(), '');
+});
+
+test('the end of a wait erases the progress line and the QR code, not the instructions', () => {
+  const { out, text } = capture();
+  out.columns = 80;
+  out.rows = 40;
+  const ui = new Terminal(true, out);
+  ui.print({ lines: ['enter the code: WDJB-MJHT'], qr: { caption: 'scan:', data: 'https://as.example/d' } });
+  ui.progress(1_000, { text: 'WDJB-MJHT {left}', until_ms: 62_500 });
+  const before = text().split('\n');
+  const qrRows = before.length - 2; // the caption and the code's rows, after the instructions
+  ui.clear();
+  assert.ok(text().endsWith(`\r\u001b[2K\u001b[${qrRows}A\u001b[J`), JSON.stringify(text().slice(-20)));
 });
 
 const server = {
@@ -72,8 +91,8 @@ const server = {
 };
 const json = (status, body) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 
-/** The spinner's frames (the session's progress line), then their clearing: the renderer's own controls. */
-const SPINNER = /(\r[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] Waiting for approval… \d+:\d\d left \(Ctrl-C to cancel\) )+\r\u001b\[2K/g;
+/** The spinner's frames (the session's progress line), then their clearing and the QR code's: the renderer's own controls. */
+const SPINNER = /(\r\u001b\[2K[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] Waiting for approval of code WDJB-MJHT… \d+:\d\d left \(Ctrl-C to cancel\))+\r\u001b\[2K(\u001b\[\d+A\u001b\[J)?/g;
 
 /**
  * A device login against a server with escape sequences in its error_description (the login

@@ -72,7 +72,8 @@ test('device login: stored in a 0600 file that says why, token served from the c
   assert.ok(c.options.ui.lines.some((l) => l.startsWith('warn credential stored in')), 'the file store is announced');
   // who logged in: the ID token's claims (scope openid), in the report and in status
   assert.ok(report.account, 'an account');
-  assert.ok(report.text.startsWith(`Logged in as ${report.account} (method: device, profile: default, stored in `), report.text);
+  // where it went is said once: by the warning above, not again in the report's sentence
+  assert.ok(report.text.startsWith(`Logged in as ${report.account} (method: device, profile: default, token expires in `), report.text);
   assert.match(report.text, /, token expires in \d+m\d\ds\)\.$/);
   const dir = c.options.configDir;
   const file = credentialPath(dir, idp.issuer, 'termauth-cli');

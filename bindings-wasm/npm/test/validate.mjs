@@ -167,7 +167,7 @@ export function checkSessionAction(a, where = 'action') {
     case 'failed':
       return checkAction(a, where);
     case 'wait_until':
-      return shape(a, where, { type: S, at_ms: I }, { progress: (p, w) => shape(p, w, { text: S, until_ms: I }) });
+      return shape(a, where, { type: S, at_ms: I }, { progress: (p, w) => shape(p, w, { text: S, until_ms: I }, { shorter: arrayOf(S) }) });
     case 'await_redirect':
       return shape(a, where, { type: S, redirect_uri: S, until_ms: I, source: oneOf('listener', 'paste') });
     case 'launch_browser':

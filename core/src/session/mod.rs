@@ -602,11 +602,15 @@ pub enum RedirectSource {
 
 /// A progress line to show while waiting (a spinner): `text` with `{left}` replaced by the
 /// time left until `until_ms`, as `m:ss` ([`crate::texts::minutes_seconds`]).
+/// [`crate::texts::progress_frame`] draws it: the longest form that fits the terminal.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Progress {
     /// The line, with the `{left}` placeholder.
     pub text: String,
+    /// Shorter forms of `text` for narrow terminals, longest first (same placeholder).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shorter: Vec<String>,
     /// The deadline counted down.
     pub until_ms: u64,
 }

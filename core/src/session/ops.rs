@@ -498,7 +498,9 @@ enum Mode {
 async fn run_flow(ctx: &mut Ctx, spec: FlowSpec, mode: Mode) -> Result<(FlowOutcome, Option<Credential>), Error> {
     let mut flow = spec.start(ctx.flow_rng())?;
     let mut pending: Option<FlowAction> = None;
-    let mut code_expires_at = None;
+    // The code being waited for and when it expires, and why the last poll got no answer.
+    let mut waiting: Option<(String, u64)> = None;
+    let mut trouble: Option<String> = None;
     let mut persisted = None;
     loop {
         if ctx.io.cancelled() {
@@ -512,14 +514,16 @@ async fn run_flow(ctx: &mut Ctx, spec: FlowSpec, mode: Mode) -> Result<(FlowOutc
                 // transport error: that is the cancel, not a network failure. A response
                 // that did arrive is handled (tokens issued are still stored).
                 let aborted = ctx.io.cancelled() && matches!(input, FlowInput::TransportError { .. });
+                trouble = poll_trouble(&input);
                 flow.handle(if aborted { FlowInput::Cancel } else { input }, ctx.now())?;
             }
             FlowAction::ShowUserCode(prompt) => {
-                code_expires_at = Some(prompt.expires_at);
+                waiting = Some((prompt.user_code.clone(), prompt.expires_at));
                 let open = matches!(mode, Mode::Device { open_browser: true }) && ctx.config.launch_browser;
                 let url = prompt.verification_uri_complete.as_deref().unwrap_or(&prompt.verification_uri);
                 let opened = open && ctx.io.launch_browser(url).await;
-                let text = texts::user_code(&prompt, opened);
+                let browser_here = ctx.config.launch_browser && ctx.env.surroundings().display;
+                let text = texts::user_code(&prompt, opened, browser_here, &ctx.config.app);
                 ctx.io.emit(Action::ShowUserCode { prompt, text });
             }
             FlowAction::OpenBrowser { url, redirect_uri } => {
@@ -532,8 +536,10 @@ async fn run_flow(ctx: &mut Ctx, spec: FlowSpec, mode: Mode) -> Result<(FlowOutc
             }
             FlowAction::Persist { credential } => persisted = Some(credential),
             FlowAction::WaitUntil { at_ms } => {
-                let progress =
-                    code_expires_at.map(|until_ms| Progress { text: texts::WAITING_FOR_APPROVAL.to_string(), until_ms });
+                let progress = waiting.as_ref().map(|(user_code, until_ms)| {
+                    let (text, shorter) = texts::waiting_for_approval(user_code, trouble.as_deref());
+                    Progress { text, shorter, until_ms: *until_ms }
+                });
                 ctx.io.wait_until(at_ms, progress, true).await;
             }
             FlowAction::AwaitRedirect { redirect_uri, until_ms } => {
@@ -577,6 +583,16 @@ async fn run_flow(ctx: &mut Ctx, spec: FlowSpec, mode: Mode) -> Result<(FlowOutc
     }
 }
 
+/// Why a request got no usable answer, for the progress line while the device flow polls
+/// on with backoff (RFC 8628 §3.5): no response, or a server error. `None` for an answer.
+fn poll_trouble(input: &FlowInput) -> Option<String> {
+    match input {
+        FlowInput::TransportError { kind, .. } => Some(texts::poll_trouble(kind.as_str())),
+        FlowInput::HttpResponse(response) if response.status >= 500 => Some(texts::poll_server_error(response.status)),
+        _ => None,
+    }
+}
+
 fn answer_browser(ctx: &Ctx, status: u16, title: &str, message: &str) {
     ctx.io.emit(Action::AnswerBrowser { status, html: texts::loopback_page(title, message) });
 }
@@ -612,7 +628,15 @@ async fn login(ctx: &mut Ctx, method: LoginMethod) -> Result<Outcome, Error> {
         }
         m => m,
     };
-    let config = ctx.config.clone();
+    let mut config = ctx.config.clone();
+    let person = matches!(method, LoginMethod::Device | LoginMethod::Browser | LoginMethod::Paste | LoginMethod::Password { .. });
+    if config.scope.is_none()
+        && person
+        && let Some(scope) = metadata(ctx).await?.default_scope()
+    {
+        ctx.notice(NoticeLevel::Info, "default_scope", texts::default_scope(&scope, &ctx.config.app));
+        config.scope = Some(scope);
+    }
     let (outcome, credential) = match &method {
         LoginMethod::Auto => return Err(internal("`auto` was not resolved")),
         LoginMethod::Token { token, presentation } => {
@@ -704,7 +728,8 @@ async fn login(ctx: &mut Ctx, method: LoginMethod) -> Result<Outcome, Error> {
     };
     release(ctx, held).await;
     let store = saved?;
-    if store.store == StoreKind::File && ctx.config.store == StorePreference::Auto {
+    let warned = store.store == StoreKind::File && ctx.config.store == StorePreference::Auto;
+    if warned {
         ctx.notice(NoticeLevel::Warning, "stored_in_file", texts::stored_in_file_warning(&store.reason));
     }
     set_active_profile(ctx, &key.profile).await?;
@@ -714,7 +739,8 @@ async fn login(ctx: &mut Ctx, method: LoginMethod) -> Result<Outcome, Error> {
     };
     let method = method.as_str().to_string();
     let account = credential.account();
-    let text = texts::logged_in(account.as_deref(), &method, &key.profile, &store.reason, expires_at, ctx.now());
+    let told = (!warned).then_some(store.reason.as_str());
+    let text = texts::logged_in(account.as_deref(), &method, &key.profile, told, expires_at, ctx.now());
     Ok(Outcome::Login(LoginReport { method, profile: key.profile, store, scope, expires_at, account, text }))
 }
 
