@@ -104,6 +104,16 @@ func (c *Client) Status(ctx context.Context) (*Status, error) {
 	return call[Status](ctx, c, map[string]any{"op": "status"})
 }
 
+// StatusAll is the status of every credential stored for this app: each issuer, client and
+// profile, ordered so, from the store alone ($<APP>_TOKEN is not consulted).
+func (c *Client) StatusAll(ctx context.Context) ([]Status, error) {
+	r, err := call[struct{ Statuses []Status }](ctx, c, map[string]any{"op": "status_all"})
+	if err != nil {
+		return nil, err
+	}
+	return r.Statuses, nil
+}
+
 // Profiles lists the profiles stored for this issuer and client.
 func (c *Client) Profiles(ctx context.Context) ([]Profile, error) {
 	r, err := call[struct{ Profiles []Profile }](ctx, c, map[string]any{"op": "profiles"})

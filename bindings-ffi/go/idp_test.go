@@ -580,6 +580,11 @@ func TestPasswordTokenAndProfiles(t *testing.T) {
 	if ps, err := active.Profiles(ctx(t)); err != nil || len(ps) != 2 || !ps[1].Active || ps[1].Name != "b" {
 		t.Errorf("profiles %+v %v", ps, err)
 	}
+	// Every stored credential: the password client's and the two profiles of the other.
+	if all, err := active.StatusAll(ctx(t)); err != nil || len(all) != 3 || all[0].ClientID != "termauth-cli" ||
+		all[0].Profile != "a" || all[1].Profile != "b" || all[2].ClientID != "termauth-password" || all[2].Source != "store" {
+		t.Errorf("status_all %+v %v", all, err)
+	}
 	if err := active.UseProfile(ctx(t), "a"); err != nil {
 		t.Fatal(err)
 	}

@@ -711,6 +711,12 @@ def test_profiles(idp: Idp, config_dir: Path) -> None:
     c = termauth.Client(app="termauth", issuer=idp.issuer, client_id=CLI, interactive=False)
     assert c.profile == "home"  # the last login made it active
     assert [(p.name, p.active) for p in c.profiles()] == [("home", True), ("work", False)]
+    # every stored credential: the two profiles, and another client's
+    termauth.Client(app="termauth", issuer=idp.issuer, client_id="termauth-other", interactive=False).login(
+        "token", token="pat-other")
+    every = c.status_all()
+    assert [(s.client_id, s.profile, s.source) for s in every] == [
+        (CLI, "home", "store"), (CLI, "work", "store"), ("termauth-other", "default", "store")]
     c.use_profile("work")
     assert c.get_token() == "pat-work"
     assert termauth.get_token("termauth", idp.issuer, CLI) == "pat-work"

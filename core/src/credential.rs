@@ -105,6 +105,14 @@ pub enum CredentialData {
         /// How it is sent.
         #[cfg_attr(feature = "schema", schemars(default))]
         presentation: Presentation,
+        /// The issuer and client the key was stored for (the session fills them in at login),
+        /// so a listing of every stored credential can name them. Absent in records written
+        /// before they were kept.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        issuer: Option<String>,
+        /// See `issuer`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
     },
 }
 
@@ -159,7 +167,12 @@ impl CredentialData {
                 tokens: TokenSet::read(o.object("tokens")?)?,
                 granted_scope: o.opt_str("granted_scope")?,
             },
-            "api_key" => CredentialData::ApiKey { key: o.token("key")?.into(), presentation: Presentation::read_member(&mut o)? },
+            "api_key" => CredentialData::ApiKey {
+                key: o.token("key")?.into(),
+                presentation: Presentation::read_member(&mut o)?,
+                issuer: o.opt_str("issuer")?,
+                client_id: o.opt_str("client_id")?,
+            },
             _ => return Err(o.unknown_tag("kind", "oauth, api_key")),
         })
     }
@@ -266,6 +279,8 @@ impl Credential {
     /// let c = Credential::new(CredentialData::ApiKey {
     ///     key: Secret::new("k123"),
     ///     presentation: Presentation::Header { name: "X-API-Key".into(), prefix: String::new() },
+    ///     issuer: None,
+    ///     client_id: None,
     /// }, 0);
     /// let (name, value) = c.authorization_header();
     /// assert_eq!((name.as_str(), value.expose()), ("X-API-Key", "k123"));
@@ -273,10 +288,10 @@ impl Credential {
     pub fn authorization_header(&self) -> (String, Secret) {
         match &self.data {
             CredentialData::OAuth { tokens, .. } => ("Authorization".to_string(), tokens.authorization()),
-            CredentialData::ApiKey { key, presentation: Presentation::Bearer } => {
+            CredentialData::ApiKey { key, presentation: Presentation::Bearer, .. } => {
                 ("Authorization".to_string(), Secret::new(format!("Bearer {}", key.expose())))
             }
-            CredentialData::ApiKey { key, presentation: Presentation::Header { name, prefix } } => {
+            CredentialData::ApiKey { key, presentation: Presentation::Header { name, prefix }, .. } => {
                 (name.clone(), Secret::new(format!("{prefix}{}", key.expose())))
             }
         }

@@ -248,6 +248,11 @@ impl StorePaths {
         self.under("credentials")
     }
 
+    /// `credentials/<name>`: an entry a listing of the directory named.
+    pub fn credentials_entry(&self, name: &str) -> String {
+        join(self.sep, &self.credentials_dir(), name)
+    }
+
     /// `credentials/<stem>.<extension>` (`json`, `keyring` or `lock`).
     pub fn credential_file(&self, key: &CredentialKey, extension: &str) -> String {
         join(self.sep, &self.credentials_dir(), &format!("{}.{extension}", key.file_stem()))

@@ -302,6 +302,15 @@ pub fn default_scope(scope: &str, app: &str) -> String {
     format!("Asking for the scope \"{scope}\" (this OpenID Connect server lists it; `{app} login --scope ...` asks for another).")
 }
 
+/// The login was granted less than it asked for (RFC 6749 §3.3).
+pub fn scope_narrowed(missing: &str, granted: &str) -> String {
+    format!(
+        "The server did not grant the scope \"{}\" (granted: \"{}\"); what needs it will be refused. Ask the server's administrator, or log in with the scopes granted.",
+        shown(missing),
+        shown(granted)
+    )
+}
+
 /// An explicit device login against a server without a device endpoint.
 pub fn no_device_endpoint(app: &str) -> String {
     format!(

@@ -70,6 +70,11 @@ pub(crate) fn token_syntax_error(value: &str) -> Option<usize> {
 
 /// The refusal of a token field of a server's response that breaks [`token_syntax_error`];
 /// the value is never quoted (it is a secret).
+/// The scopes of `asked` (space-separated, RFC 6749 §3.3) that `granted` does not hold.
+pub fn scopes_missing<'a>(asked: &'a str, granted: &str) -> Vec<&'a str> {
+    asked.split_whitespace().filter(|scope| !granted.split_whitespace().any(|g| g == *scope)).collect()
+}
+
 fn invalid_token_syntax(field: &str, position: usize, status: u16) -> Error {
     let what = if position == 0 {
         "is empty".to_string()

@@ -654,8 +654,8 @@ fn wrong_documents_are_refused() {
     );
     refused(
         "Credential",
-        json!({ "schema_version": 1, "updated_at": 0, "kind": "api_key", "key": "k", "presentation": { "scheme": "bearer" }, "issuer": "i" }),
-        "`issuer` is not a member",
+        json!({ "schema_version": 1, "updated_at": 0, "kind": "api_key", "key": "k", "presentation": { "scheme": "bearer" }, "grant": "password" }),
+        "`grant` is not a member",
     );
     refused("SessionOutcome", json!({ "kind": "status", "source": "store" }), "`env_var` is missing");
     // And right documents pass.

@@ -182,6 +182,8 @@ struct Server {
     id_token_claims: Option<Value>,
     /// Device polls that get no answer (a transport error) before the others.
     poll_outage: u32,
+    /// The scope the device grant's tokens are issued with.
+    device_granted: &'static str,
 }
 
 /// An unsigned JWT of `claims` (termauth reads only the payload: the token endpoint over
@@ -207,6 +209,7 @@ impl Default for Server {
             lifetime_s: 3600,
             id_token_claims: None,
             poll_outage: 0,
+            device_granted: "openid offline_access",
         }
     }
 }
@@ -264,11 +267,13 @@ impl Server {
                     self.pending -= 1;
                     Reply::Http(400, json!({"error": "authorization_pending"}))
                 } else {
-                    self.tokens(Some("openid offline_access"))
+                    self.tokens(Some(self.device_granted))
                 }
             }
             ("/token", Some("refresh_token")) => self.refresh.clone().unwrap_or_else(|| self.tokens(None)),
-            ("/token", Some("authorization_code")) => self.exchange.clone().unwrap_or_else(|| self.tokens(Some("openid"))),
+            ("/token", Some("authorization_code")) => {
+                self.exchange.clone().unwrap_or_else(|| self.tokens(Some("openid offline_access")))
+            }
             ("/token", Some("client_credentials")) => {
                 self.issued += 1;
                 Reply::Http(
@@ -882,6 +887,12 @@ fn scenarios() -> Vec<Scenario> {
             assert!(!device["body"].as_str().unwrap().contains("scope="), "{device}");
             assert!(w.codes("notice").is_empty());
         }).config(|c| c.scope = None),
+        scenario("login_device_scope_narrowed", "The server grants less than asked (openid, not offline_access; RFC 6749 §3.3): the login succeeds, a warning names what was not granted and what was.", login(LoginMethod::Device), |w| {
+            assert!(matches!(w.outcome(), Outcome::Login(_)));
+            let notice = w.actions.iter().find(|a| a["code"] == "scope_narrowed").expect("a scope_narrowed notice");
+            assert_eq!(notice["level"], "warning");
+            assert!(notice["text"].as_str().unwrap().contains("did not grant the scope \"offline_access\" (granted: \"openid\")"), "{notice}");
+        }).world(|w| w.server.device_granted = "openid"),
         scenario("login_device_outage_while_polling", "The server stops answering while the device flow polls: the progress line says so (with the code), polling goes on with backoff, and the line is back to normal once the server answers.", login(LoginMethod::Device), |w| {
             let lines: Vec<&str> = w.actions.iter().filter(|a| a["type"] == "wait_until" && !a["progress"].is_null()).map(|a| a["progress"]["text"].as_str().unwrap()).collect();
             assert!(lines.iter().any(|l| l.starts_with("Code WDJB-MJHT: the server cannot be reached (connection failed); still trying")), "{lines:?}");
@@ -1273,6 +1284,35 @@ fn scenarios() -> Vec<Scenario> {
         scenario("status_corrupt", "status of a corrupt record reports the problem instead of failing.", Command::Status, |w| {
             match w.outcome() { Outcome::Status(s) => assert_eq!(s.error.as_ref().unwrap().code, "credential_corrupt"), o => panic!("{o:?}") }
         }).world(|w| stored(w, "{".to_string())),
+        scenario("status_all", "status_all: every stored credential (another issuer's, another profile's, a keyring one behind its pointer), ordered by issuer, client and profile, each with its own status and problem; temporary files, junk and a corrupt record without an issuer are left out; MYCLI_TOKEN is not consulted.", Command::StatusAll, |w| {
+            match w.outcome() {
+                Outcome::StatusAll { statuses } => {
+                    let seen: Vec<(&str, &str, &str)> = statuses.iter().map(|s| (s.issuer.as_str(), s.client_id.as_str(), s.profile.as_str())).collect();
+                    assert_eq!(seen, [(ISSUER, CLIENT, "default"), (ISSUER, CLIENT, "work"), ("https://other.example.org", "other-cli", "default")]);
+                    assert!(statuses.iter().all(|s| s.source == "store"), "{statuses:?}");
+                    assert_eq!(statuses[0].decision.as_deref(), Some("use"));
+                    assert_eq!(statuses[1].store.as_ref().unwrap().store, termauth_core::store::StoreKind::Keyring);
+                    assert_eq!(statuses[2].problem.as_ref().map(|p| p.code.as_str()), Some("login_required"));
+                    assert!(statuses[2].lines[0].contains("other.example.org"), "{:?}", statuses[2].lines);
+                }
+                o => panic!("{o:?}"),
+            }
+            assert!(w.requests.is_empty());
+        }).env(&[("MYCLI_TOKEN", "t")]).world(|w| {
+            stored(w, oauth_record("device_code", "at-1", Some("rt-1"), T0, T0 + 3_600_000));
+            w.keyring = Ok(Default::default());
+            let work = CredentialKey::new(APP, ISSUER, CLIENT, "work");
+            w.write(&paths().credential_file(&work, "keyring"), work.keyring_pointer());
+            w.keyring.as_mut().unwrap().insert((work.keyring_service(), work.file_stem()), oauth_record("device_code", "at-w", Some("rt-w"), T0, T0 + 3_600_000));
+            let other = CredentialKey::new(APP, "https://other.example.org", "other-cli", "default");
+            let expired = oauth_record("device_code", "at-o", None, T0 - 7_200_000, T0 - 3_600_000)
+                .replace(ISSUER, "https://other.example.org").replace(&format!("\"{CLIENT}\""), "\"other-cli\"");
+            w.write(&paths().credential_file(&other, "json"), expired);
+            let dir = paths().credentials_dir();
+            w.write(&format!("{dir}/broken@0123456789abcdef.json"), "{".into());
+            w.write(&format!("{dir}/default@{}.json.tmp-42", server_key(ISSUER, CLIENT)), "{}".into());
+            w.write(&format!("{dir}/notes.txt"), "hello".into());
+        }),
         scenario("profiles_list", "The stored profiles of this issuer and client, sorted, the active one marked; other servers' records and temporary files are not profiles.", Command::Profiles, |w| {
             match w.outcome() {
                 Outcome::Profiles { profiles } => {

@@ -143,6 +143,15 @@ impl Client {
         }
     }
 
+    /// The status of every credential stored for this app (each issuer, client and profile,
+    /// ordered so), from the store alone: `<APP>_TOKEN` is not consulted.
+    pub fn status_all(&mut self) -> Result<Vec<Status>, Error> {
+        match self.run(Command::StatusAll)? {
+            Outcome::StatusAll { statuses } => Ok(statuses),
+            other => Err(internal(format!("status_all ended with {other:?}"))),
+        }
+    }
+
     /// The stored profiles for this issuer and client.
     pub fn profiles(&mut self) -> Result<Vec<ProfileInfo>, Error> {
         match self.run(Command::Profiles)? {

@@ -306,3 +306,46 @@ fn offline_logout_deletes_locally_and_says_not_revoked() {
     assert!(json_files(dir.path()).is_empty());
     assert_eq!(client.status().unwrap().source, "none");
 }
+
+/// The CLI without `--scope` against an OpenID Connect server (issue 13, item 2): it asks
+/// for `openid offline_access` and says so, the approval logs in (it used to end "denied"),
+/// and a scope remembered from a login to another client is not carried over.
+#[test]
+fn cli_device_login_without_scope_asks_for_openid_and_keeps_remembered_scopes_apart() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let idp = Idp::shared();
+    let dir = tempfile::tempdir().unwrap();
+    // A login to another client, remembered with its scope.
+    let first = run(
+        cli_password_login(dir.path(), &idp.issuer, "termauth-password", &["--scope", "openid api:read"]),
+        None,
+        Duration::from_secs(30),
+    );
+    assert_eq!(first.code, 0, "{first:?}");
+    let mut cmd = cli(dir.path());
+    cmd.args(["login", "--device", "--issuer", &idp.issuer, "--client-id", CLI_CLIENT]);
+    let started = Instant::now();
+    let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines().map_while(Result::ok);
+    let mut said = String::new();
+    let code = loop {
+        let line = lines.next().expect("the CLI shows a code");
+        said.push_str(&line);
+        said.push('\n');
+        if let Some((_, code)) = line.split_once("enter the code: ") {
+            break code.trim().to_string();
+        }
+    };
+    assert!(said.contains("Asking for the scope \"openid offline_access\""), "{said}");
+    assert!(!said.contains("api:read"), "the other client's scope was carried over: {said}");
+    assert_eq!(idp.device(&code, "approve")["ok"], true);
+    let rest: String = lines.collect::<Vec<_>>().join("\n"); // to the end: the CLI has exited
+    let status = child.wait().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(60));
+    assert_eq!(status.code(), Some(0), "{said}{rest}");
+    assert!(rest.contains("Logged in as alice"), "{rest}");
+    let status = cli_run(dir.path(), &idp.issuer, CLI_CLIENT, &["status", "--json"]);
+    let status: serde_json::Value = serde_json::from_str(&status.ok()).unwrap();
+    assert!(status["scope"].as_str().unwrap().split(' ').any(|s| s == "offline_access"), "{status}");
+}

@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use serde_json::json;
+use serde_json::{Value, json};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -381,4 +381,65 @@ fn local_state_is_checked() {
     assert_eq!(r.code, 5, "{r:?}");
     assert!(r.stderr.contains("belongs to another user"), "{}", r.stderr);
     assert!(all_files(&mine).is_empty(), "written under another user's directory: {:?}", all_files(&mine));
+}
+
+/// `status --all` lists every stored credential — here two clients and two profiles — each
+/// with its own status; `--json` is an array; with nothing stored it is the configured
+/// server's "not logged in" (exit 3). And every member `status --json` prints is documented
+/// in `status --help`.
+#[test]
+fn status_all_lists_every_client_and_profile_and_json_members_are_documented() {
+    let idp = Idp::shared();
+    let dir = tempfile::tempdir().unwrap();
+    for profile in ["default", "work"] {
+        let login = run(
+            cli_password_login(dir.path(), &idp.issuer, PASSWORD_ID, &["--scope", "openid offline_access", "--profile", profile]),
+            None,
+            Duration::from_secs(30),
+        );
+        assert_eq!(login.code, 0, "{login:?}");
+    }
+    let mut ci = cli(dir.path());
+    ci.env("TERMAUTH_CLIENT_SECRET", "ci-post-secret").args([
+        "login",
+        "--client-credentials",
+        "--client-auth",
+        "post",
+        "--issuer",
+        &idp.issuer,
+        "--client-id",
+        "termauth-ci-post",
+    ]);
+    assert_eq!(run(ci, None, Duration::from_secs(30)).code, 0);
+    let text = cli_run(dir.path(), &idp.issuer, PASSWORD_ID, &["status", "--all"]);
+    assert_eq!(text.code, 0, "{text:?}");
+    let blocks: Vec<&str> = text.stdout.trim_end().split("\n\n").collect();
+    assert_eq!(blocks.len(), 3, "{}", text.stdout);
+    assert!(blocks[0].contains("client:    termauth-ci-post"), "{}", blocks[0]);
+    assert!(blocks[1].contains("client:    termauth-password") && blocks[1].contains("profile:   default"), "{}", blocks[1]);
+    assert!(blocks[2].contains("profile:   work") && blocks[2].contains("kind:      oauth via password"), "{}", blocks[2]);
+    let json = cli_run(dir.path(), &idp.issuer, PASSWORD_ID, &["status", "--all", "--json"]);
+    let all: Vec<Value> = serde_json::from_str(&json.ok()).unwrap();
+    assert_eq!(all.len(), 3);
+    // Every member printed is documented.
+    let mut help = cli(dir.path());
+    help.args(["status", "--help"]);
+    let help = run(help, None, Duration::from_secs(10)).ok();
+    let mut single = cli(dir.path());
+    single.args(["status", "--json", "--show-token", "--issuer", &idp.issuer, "--client-id", PASSWORD_ID]);
+    let single: Value = serde_json::from_str(&run(single, None, Duration::from_secs(30)).ok()).unwrap();
+    for member in all.iter().chain([&single]).flat_map(|s| s.as_object().unwrap().keys()) {
+        assert!(
+            help.lines().any(|l| l.trim_start().starts_with(&format!("{member} "))),
+            "`{member}` is not in `status --help`:\n{help}"
+        );
+    }
+    // Logged out of everything: --all is the configured server's status, exit 3.
+    for (client, profile) in [("termauth-ci-post", "default"), (PASSWORD_ID, "default"), (PASSWORD_ID, "work")] {
+        let out = cli_run(dir.path(), &idp.issuer, client, &["logout", "--profile", profile]);
+        assert_eq!(out.code, 0, "{out:?}");
+    }
+    let none = cli_run(dir.path(), &idp.issuer, PASSWORD_ID, &["status", "--all"]);
+    assert_eq!(none.code, 3, "{none:?}");
+    assert!(none.stdout.contains("problem:") || none.stderr.contains("login"), "{none:?}");
 }

@@ -173,6 +173,11 @@ class Client:
         a store problem is reported in ``error``)."""
         return self._expect({"op": "status"}, _s.Status)
 
+    def status_all(self) -> List[Status]:
+        """The status of every credential stored for this app — each issuer, client and
+        profile, ordered so — from the store alone (``<APP>_TOKEN`` is not consulted)."""
+        return self._expect({"op": "status_all"}, _s.StatusAll).statuses
+
     def profiles(self) -> List[ProfileInfo]:
         """The stored profiles for this issuer and client."""
         return self._expect({"op": "profiles"}, list)

@@ -44,6 +44,7 @@ __all__ = [
     "CommandProfiles",
     "CommandRefresh",
     "CommandStatus",
+    "CommandStatusAll",
     "CommandUnlock",
     "CommandUseProfile",
     "Contract",
@@ -156,6 +157,7 @@ __all__ = [
     "SessionOutcomeProfileUsed",
     "SessionOutcomeProfiles",
     "SessionOutcomeStatus",
+    "SessionOutcomeStatusAll",
     "SessionOutcomeToken",
     "SessionOutcomeUnlocked",
     "SessionSpec",
@@ -455,6 +457,11 @@ class CommandStatus(TypedDict):
     op: Literal["status"]
 
 
+class CommandStatusAll(TypedDict):
+    """The status of every credential stored for the app: each issuer, client and profile (from the store alone)."""
+    op: Literal["status_all"]
+
+
 class CommandProfiles(TypedDict):
     """The profiles stored for this issuer and client."""
     op: Literal["profiles"]
@@ -493,6 +500,7 @@ Command = Union[
     "CommandRefresh",
     "CommandLogout",
     "CommandStatus",
+    "CommandStatusAll",
     "CommandProfiles",
     "CommandUseProfile",
     "CommandDiscover",
@@ -525,8 +533,7 @@ class CredentialOauth(_CredentialOauthRequired, total=False):
     granted_scope: str
 
 
-class CredentialApiKey(TypedDict):
-    """An API key or personal access token: no network, no expiry known to termauth."""
+class _CredentialApiKeyRequired(TypedDict):
     # The record format version (`SCHEMA_VERSION`).
     schema_version: int
     # When the record was last written (Unix milliseconds).
@@ -536,6 +543,16 @@ class CredentialApiKey(TypedDict):
     key: str
     # How it is sent.
     presentation: Presentation
+
+
+class CredentialApiKey(_CredentialApiKeyRequired, total=False):
+    """An API key or personal access token: no network, no expiry known to termauth."""
+    # The issuer and client the key was stored for (the session fills them in at login),
+    # so a listing of every stored credential can name them. Absent in records written
+    # before they were kept.
+    issuer: str
+    # See `issuer`.
+    client_id: str
 
 
 # A stored credential: a versioned record (see the module docs).
@@ -584,6 +601,12 @@ class CredentialInputApiKey(_CredentialInputApiKeyRequired, total=False):
     # How it is sent.
     # Default: `{"scheme": "bearer"}`.
     presentation: PresentationInput
+    # The issuer and client the key was stored for (the session fills them in at login),
+    # so a listing of every stored credential can name them. Absent in records written
+    # before they were kept.
+    issuer: Optional[str]
+    # See `issuer`.
+    client_id: Optional[str]
 
 
 # A stored credential: a versioned record (see the module docs).
@@ -1800,6 +1823,13 @@ class SessionOutcomeStatus(Status):
     kind: Literal["status"]
 
 
+class SessionOutcomeStatusAll(TypedDict):
+    """`status_all`: one status per stored credential, ordered by issuer, client and profile."""
+    kind: Literal["status_all"]
+    # The statuses.
+    statuses: List[Status]
+
+
 class SessionOutcomeProfiles(TypedDict):
     """`profiles`."""
     kind: Literal["profiles"]
@@ -1843,6 +1873,7 @@ SessionOutcome = Union[
     "SessionOutcomeToken",
     "SessionOutcomeLogout",
     "SessionOutcomeStatus",
+    "SessionOutcomeStatusAll",
     "SessionOutcomeProfiles",
     "SessionOutcomeProfileUsed",
     "SessionOutcomeMetadata",

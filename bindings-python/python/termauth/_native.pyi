@@ -8,7 +8,8 @@ from typing import Any, List, Optional, Tuple, Union, final
 __version__: str
 __all__ = [
     "__version__",
-    "Session", "Flow", "start", "get_token", "environment_json", "exit_code", "error_line", "qr_lines", "pkce_pair", "_test_panic",
+    "Session", "Flow", "start", "get_token", "environment_json", "exit_code", "error_line", "qr_lines", "layout",
+    "progress_frame", "end_of_wait", "pkce_pair", "_test_panic",
 ]
 
 @final

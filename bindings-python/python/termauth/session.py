@@ -63,6 +63,7 @@ __all__ = [
     "TokenReport",
     "LogoutReport",
     "Status",
+    "StatusAll",
     "ProfileInfo",
     "ProfileUsed",
     "Locked",
@@ -345,6 +346,14 @@ class ProfileInfo:
 
 
 @dataclass(frozen=True)
+class StatusAll:
+    """``status_all``: the status of every stored credential, ordered by issuer, client and
+    profile."""
+
+    statuses: List[Status]
+
+
+@dataclass(frozen=True)
 class ProfileUsed:
     """``use_profile``: the profile now active."""
 
@@ -367,12 +376,22 @@ class Unlocked:
 
 
 # ``discover`` ends with the server metadata as a dict, ``profiles`` with a list.
-Outcome = Union[LoginReport, TokenReport, LogoutReport, Status, List[ProfileInfo], ProfileUsed, Dict[str, Any],
-                Locked, Unlocked]
+Outcome = Union[LoginReport, TokenReport, LogoutReport, Status, StatusAll, List[ProfileInfo], ProfileUsed,
+                Dict[str, Any], Locked, Unlocked]
 
 
 def _store(d: Optional[contract.StoreChoice]) -> Tuple[Optional[str], Optional[str]]:
     return (d["store"], d["reason"]) if d else (None, None)
+
+
+def _status(d: Any) -> Status:
+    store, reason = _store(d.get("store"))
+    error_record, problem_record = d.get("error"), d.get("problem")
+    error = from_dict(error_record) if error_record else None
+    problem = from_dict(problem_record) if problem_record else None
+    return Status(d["source"], d["env_var"], d["profile"], d["issuer"], d["client_id"], store, reason,
+                  d.get("credential_kind"), d.get("grant"), d.get("scope"), d.get("expires_at"), d["refreshable"],
+                  d.get("decision"), error, problem, d.get("account"))
 
 
 def outcome_from_dict(d: contract.SessionOutcome) -> Outcome:
@@ -388,13 +407,9 @@ def outcome_from_dict(d: contract.SessionOutcome) -> Outcome:
     if d["kind"] == "logout":
         return LogoutReport(d["removed"], d["revoked"], d.get("note"), d["text"])
     if d["kind"] == "status":
-        store, reason = _store(d.get("store"))
-        error_record, problem_record = d.get("error"), d.get("problem")
-        error = from_dict(error_record) if error_record else None
-        problem = from_dict(problem_record) if problem_record else None
-        return Status(d["source"], d["env_var"], d["profile"], d["issuer"], d["client_id"], store, reason,
-                      d.get("credential_kind"), d.get("grant"), d.get("scope"), d.get("expires_at"), d["refreshable"],
-                      d.get("decision"), error, problem, d.get("account"))
+        return _status(d)
+    if d["kind"] == "status_all":
+        return StatusAll([_status(status) for status in d["statuses"]])
     if d["kind"] == "profiles":
         return [ProfileInfo(p["name"], p["active"]) for p in d["profiles"]]
     if d["kind"] == "profile_used":

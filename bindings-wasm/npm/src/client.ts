@@ -15,7 +15,7 @@ import { Silent, Terminal, type Ui } from './ui.js';
 import type { ClientOptions, CredentialLock, LoginOptions, Status } from './options.js';
 import type {
   Credential, LoginReport, LogoutReport, ProfileInfo, ServerMetadata, SessionAction, SessionCommand, SessionConfig, SessionOutcome,
-  TokenReport,
+  StatusData, TokenReport,
 } from './types.js';
 
 /** What one run keeps between actions. */
@@ -124,9 +124,14 @@ export class Client {
   /** Which token `getToken` would use, from where, and in what state (a store problem is in `error`). Reads the store only. */
   status(): Status {
     const outcome = this.#runSync({ op: 'status' });
-    if (!('env_var' in outcome)) throw unexpected(`the session ended with \`${outcome.kind}\`, not \`status\``);
-    const { kind: _outcome, error, problem, ...status } = outcome;
-    return { ...status, ...(error && { error: errorFrom(error) }), ...(problem && { problem: errorFrom(problem) }) };
+    if (outcome.kind !== 'status') throw unexpected(`the session ended with \`${outcome.kind}\`, not \`status\``);
+    const { kind: _outcome, ...status } = outcome;
+    return statusFrom(status);
+  }
+
+  /** The status of every credential stored for this app — each issuer, client and profile, ordered so — from the store alone (`<APP>_TOKEN` is not consulted). */
+  statusAll(): Status[] {
+    return only(this.#runSync({ op: 'status_all' }), 'status_all').statuses.map(statusFrom);
   }
 
   /** The stored profiles for this issuer and client. Reads the store only. */
@@ -291,6 +296,12 @@ export class Client {
 }
 
 /** The report of the expected kind, without the tag (a session of one command ends with that command's outcome). */
+/** A status of the session's, its errors as {@link TermauthError}s. */
+function statusFrom(raw: StatusData): Status {
+  const { error, problem, ...status } = raw;
+  return { ...status, ...(error && { error: errorFrom(error) }), ...(problem && { problem: errorFrom(problem) }) };
+}
+
 function only<K extends SessionOutcome['kind']>(outcome: SessionOutcome, kind: K): Omit<Extract<SessionOutcome, { kind: K }>, 'kind'> {
   if (outcome.kind !== kind) throw unexpected(`the session ended with \`${outcome.kind}\`, not \`${kind}\``);
   const { kind: _, ...report } = outcome as Extract<SessionOutcome, { kind: K }>;

@@ -278,6 +278,11 @@ export interface CommandStatus {
   op: 'status';
 }
 
+/** The status of every credential stored for the app: each issuer, client and profile (from the store alone). */
+export interface CommandStatusAll {
+  op: 'status_all';
+}
+
 /** The profiles stored for this issuer and client. */
 export interface CommandProfiles {
   op: 'profiles';
@@ -316,6 +321,7 @@ export type Command =
   | CommandRefresh
   | CommandLogout
   | CommandStatus
+  | CommandStatusAll
   | CommandProfiles
   | CommandUseProfile
   | CommandDiscover
@@ -356,6 +362,14 @@ export interface CredentialApiKey {
   key: string;
   /** How it is sent. */
   presentation: Presentation;
+  /**
+   * The issuer and client the key was stored for (the session fills them in at login),
+   * so a listing of every stored credential can name them. Absent in records written
+   * before they were kept.
+   */
+  issuer?: string;
+  /** See `issuer`. */
+  client_id?: string;
 }
 
 /** A stored credential: a versioned record (see the module docs). */
@@ -400,6 +414,14 @@ export interface CredentialInputApiKey {
    * Default: `{"scheme": "bearer"}`.
    */
   presentation?: PresentationInput;
+  /**
+   * The issuer and client the key was stored for (the session fills them in at login),
+   * so a listing of every stored credential can name them. Absent in records written
+   * before they were kept.
+   */
+  issuer?: string | null;
+  /** See `issuer`. */
+  client_id?: string | null;
 }
 
 /** A stored credential: a versioned record (see the module docs). */
@@ -1587,6 +1609,13 @@ export interface SessionOutcomeStatus extends Status {
   kind: 'status';
 }
 
+/** `status_all`: one status per stored credential, ordered by issuer, client and profile. */
+export interface SessionOutcomeStatusAll {
+  kind: 'status_all';
+  /** The statuses. */
+  statuses: Status[];
+}
+
 /** `profiles`. */
 export interface SessionOutcomeProfiles {
   kind: 'profiles';
@@ -1630,6 +1659,7 @@ export type SessionOutcome =
   | SessionOutcomeToken
   | SessionOutcomeLogout
   | SessionOutcomeStatus
+  | SessionOutcomeStatusAll
   | SessionOutcomeProfiles
   | SessionOutcomeProfileUsed
   | SessionOutcomeMetadata

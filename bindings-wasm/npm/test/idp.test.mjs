@@ -275,6 +275,12 @@ test('profiles: two accounts side by side, the active one is used', async () => 
   await deviceLogin(home);
   const plain = cli({ configDir: dir });
   assert.deepEqual(plain.profiles(), [{ name: 'home', active: true }, { name: 'work', active: false }]);
+  // every stored credential: the two profiles, and another client's
+  await cli({ configDir: dir, clientId: 'termauth-other' }).login({ method: 'token', token: 'pat-other' });
+  assert.deepEqual(
+    plain.statusAll().map((s) => [s.client_id, s.profile, s.source]),
+    [['termauth-cli', 'home', 'store'], ['termauth-cli', 'work', 'store'], ['termauth-other', 'default', 'store']],
+  );
   await plain.useProfile('work');
   assert.equal(plain.status().profile, 'work');
   assert.equal(await plain.getToken(), await work.getToken());

@@ -60,7 +60,7 @@ export function checkCredential(c, where = 'credential') {
       { granted_scope: S },
     );
   } else {
-    shape(c, where, { schema_version: I, updated_at: I, kind: oneOf('api_key'), key: S }, { presentation });
+    shape(c, where, { schema_version: I, updated_at: I, kind: oneOf('api_key'), key: S }, { presentation, issuer: S, client_id: S });
   }
 }
 export function checkMetadata(m, where = 'metadata') {
@@ -128,6 +128,14 @@ const N = (check) => (v, where) => (v === null ? undefined : check(v, where));
 const prompt = (v, where) =>
   shape(v, where, { lines: arrayOf(S) }, { qr: (q, w) => shape(q, w, { caption: S, data: S }), after: arrayOf(S) });
 const storeChoice = (v, where) => shape(v, where, { store: oneOf('keyring', 'file'), reason: S });
+function checkStatus(o, where, kind) {
+  return shape(
+    o,
+    where,
+    { ...kind, source: oneOf('env', 'store', 'none'), env_var: S, profile: S, issuer: S, client_id: S, refreshable: B, lines: arrayOf(S) },
+    { store: storeChoice, credential_kind: oneOf('oauth', 'api_key'), grant: oneOf('device_code', 'authorization_code', 'client_credentials', 'password'), account: S, scope: S, expires_at: I, decision: oneOf('use', 'refresh', 'reacquire', 'relogin'), error: checkError, problem: checkError },
+  );
+}
 function checkSessionOutcome(o, where) {
   switch (o?.kind) {
     case 'login':
@@ -137,12 +145,9 @@ function checkSessionOutcome(o, where) {
     case 'logout':
       return shape(o, where, { kind: S, removed: B, revoked: B, text: S }, { note: S });
     case 'status':
-      return shape(
-        o,
-        where,
-        { kind: S, source: oneOf('env', 'store', 'none'), env_var: S, profile: S, issuer: S, client_id: S, refreshable: B, lines: arrayOf(S) },
-        { store: storeChoice, credential_kind: oneOf('oauth', 'api_key'), grant: oneOf('device_code', 'authorization_code', 'client_credentials', 'password'), account: S, scope: S, expires_at: I, decision: oneOf('use', 'refresh', 'reacquire', 'relogin'), error: checkError, problem: checkError },
-      );
+      return checkStatus(o, where, { kind: S });
+    case 'status_all':
+      return shape(o, where, { kind: S, statuses: arrayOf((s, w) => checkStatus(s, w, {})) });
     case 'profiles':
       return shape(o, where, { kind: S, profiles: arrayOf((p, w) => shape(p, w, { name: S, active: B })) });
     case 'profile_used':

@@ -80,8 +80,15 @@ impl Machine for ApiKey {
     }
 
     fn step(&mut self, now_ms: u64) -> Option<Action> {
-        let credential =
-            Credential::new(CredentialData::ApiKey { key: self.key.clone(), presentation: self.presentation.clone() }, now_ms);
+        let credential = Credential::new(
+            CredentialData::ApiKey {
+                key: self.key.clone(),
+                presentation: self.presentation.clone(),
+                issuer: None,
+                client_id: None,
+            },
+            now_ms,
+        );
         self.ex.emit(Action::Persist { credential: credential.clone() });
         self.ex.finish(Outcome::Credential { credential });
         None

@@ -63,6 +63,10 @@ pub struct Discovery {
     issuer: String,
     urls: Vec<String>,
     next: usize,
+    /// Each URL that had no document: its status and what the server said (its OAuth
+    /// `error` and `error_description`, sanitised), for the error that ends the flow — a
+    /// server that names the problem ("Realm does not exist") is quoted, not lost.
+    missing: Vec<String>,
 }
 
 /// The well-known URLs for `issuer`, in the order they are tried.
@@ -94,7 +98,8 @@ impl Discovery {
         if url.query().is_some() {
             return Err(Error::usage("invalid_issuer", "The issuer must not contain a query (RFC 8414 §2)."));
         }
-        Ok(Discovery { ex: Exchange::new(), urls: well_known_urls(&url, config.document), issuer: config.issuer, next: 0 })
+        let urls = well_known_urls(&url, config.document);
+        Ok(Discovery { ex: Exchange::new(), urls, issuer: config.issuer, next: 0, missing: Vec::new() })
     }
 
     fn parse(&self, resp: &HttpResponse) -> Result<ServerMetadata, Error> {
@@ -143,17 +148,25 @@ impl Machine for Discovery {
         match self.parse(&resp) {
             Ok(metadata) => self.ex.finish(Outcome::Metadata { metadata }),
             Err(error) => {
-                let not_there = matches!(resp.status, 404 | 410) || error.code == "response_not_json";
-                if not_there && self.next < self.urls.len() {
-                    return; // step() tries the next URL
+                let not_found = matches!(resp.status, 404 | 410);
+                if not_found || error.code == "response_not_json" {
+                    let said = match (&error.error, &error.error_description) {
+                        (Some(e), Some(d)) => format!(", server said: {e}: {d}"),
+                        (Some(e), None) => format!(", server said: {e}"),
+                        _ => String::new(),
+                    };
+                    self.missing.push(format!("{} (HTTP {}{said})", short(&self.urls[self.next - 1]), resp.status));
+                    if self.next < self.urls.len() {
+                        return; // step() tries the next URL
+                    }
                 }
-                let error = if matches!(resp.status, 404 | 410) {
+                let error = if not_found {
                     Error::protocol(
                         "metadata_not_found",
                         Some(resp.status),
                         format!(
-                            "No metadata document at {}; check the issuer URL, or configure the endpoints by hand.",
-                            short(&self.urls[self.next - 1])
+                            "No metadata document at {}. Check the issuer URL (a realm or tenant named in it must exist), or configure the endpoints by hand.",
+                            self.missing.join(" or ")
                         ),
                     )
                     .with_hint(crate::Hint::FixConfiguration)

@@ -253,17 +253,16 @@ impl TokenGrant {
         // RFC 6749 §6: the requested scope MUST NOT include any scope not originally
         // granted — the grant's scope, not the (possibly narrowed) access token's.
         let granted = granted_scope.clone().or_else(|| tokens.scope.clone());
-        if let (Some(narrow), Some(granted)) = (&config.scope, &granted) {
-            let granted: Vec<&str> = granted.split_whitespace().collect();
-            if let Some(extra) = narrow.split_whitespace().find(|s| !granted.contains(s)) {
-                return Err(Error::usage(
-                    "scope_not_granted",
-                    format!(
-                        "A refresh can only ask for scopes the login granted; `{}` was not granted. Log in again with the wider scope.",
-                        crate::http::short(extra)
-                    ),
-                ));
-            }
+        if let (Some(narrow), Some(granted)) = (&config.scope, &granted)
+            && let Some(extra) = crate::token::scopes_missing(narrow, granted).first()
+        {
+            return Err(Error::usage(
+                "scope_not_granted",
+                format!(
+                    "A refresh can only ask for scopes the login granted; `{}` was not granted. Log in again with the wider scope.",
+                    crate::http::short(extra)
+                ),
+            ));
         }
         // §6: an omitted scope "is treated as equal to the scope originally granted"; §5.1:
         // a response without `scope` has the requested one.

@@ -336,6 +336,9 @@ pub enum Command {
     Logout,
     /// Which token would be used, from where, and in what state.
     Status,
+    /// The status of every credential stored for the app: each issuer, client and profile
+    /// (from the store alone; `<APP>_TOKEN` is not consulted).
+    StatusAll,
     /// The profiles stored for this issuer and client.
     Profiles,
     /// Make `profile` the active one (it must have a credential).
@@ -392,6 +395,7 @@ impl Command {
             "refresh" => Command::Refresh,
             "logout" => Command::Logout,
             "status" => Command::Status,
+            "status_all" => Command::StatusAll,
             "profiles" => Command::Profiles,
             "use_profile" => Command::UseProfile { profile: o.str("profile")? },
             "discover" => Command::Discover,
@@ -433,6 +437,7 @@ impl Serialize for Command {
             Command::Refresh => m.serialize_entry("op", "refresh")?,
             Command::Logout => m.serialize_entry("op", "logout")?,
             Command::Status => m.serialize_entry("op", "status")?,
+            Command::StatusAll => m.serialize_entry("op", "status_all")?,
             Command::Profiles => m.serialize_entry("op", "profiles")?,
             Command::UseProfile { profile } => {
                 m.serialize_entry("op", "use_profile")?;
@@ -516,6 +521,12 @@ impl schemars::JsonSchema for Command {
             op("refresh", "Renew the stored credential now, whatever its expiry.", &[], &[]),
             op("logout", "Revoke at the server (refresh token first, RFC 7009), then delete here.", &[], &[]),
             op("status", "Which token would be used, from where, and in what state.", &[], &[]),
+            op(
+                "status_all",
+                "The status of every credential stored for the app: each issuer, client and profile (from the store alone).",
+                &[],
+                &[],
+            ),
             op("profiles", "The profiles stored for this issuer and client.", &[], &[]),
             op(
                 "use_profile",
@@ -1225,6 +1236,11 @@ pub enum Outcome {
     Logout(LogoutReport),
     /// `status` (boxed: the largest outcome by far).
     Status(Box<Status>),
+    /// `status_all`: one status per stored credential, ordered by issuer, client and profile.
+    StatusAll {
+        /// The statuses.
+        statuses: Vec<Status>,
+    },
     /// `profiles`.
     Profiles {
         /// The stored profiles.

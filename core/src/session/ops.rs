@@ -47,7 +47,8 @@ pub(super) fn start(io: Io, spec: SessionSpec, rng: Rng) -> Operation {
         Command::GetToken => Box::pin(async move { get_token(&mut ctx, false).await }),
         Command::Refresh => Box::pin(async move { get_token(&mut ctx, true).await }),
         Command::Logout => Box::pin(async move { logout(&mut ctx).await }),
-        Command::Status => Box::pin(async move { status(&mut ctx).await }),
+        Command::Status => Box::pin(async move { status(&mut ctx, true).await }),
+        Command::StatusAll => Box::pin(async move { status_all(&mut ctx).await }),
         Command::Profiles => Box::pin(async move { profiles(&mut ctx).await.map(|profiles| Outcome::Profiles { profiles }) }),
         Command::UseProfile { profile } => Box::pin(async move { use_profile(&mut ctx, profile).await }),
         Command::Discover => Box::pin(async move { metadata(&mut ctx).await.map(|metadata| Outcome::Metadata { metadata }) }),
@@ -165,6 +166,9 @@ struct Loaded {
     choice: StoreChoice,
 }
 
+/// How `Credential::from_json`'s errors begin.
+const STORED_CREDENTIAL: &str = "The stored credential";
+
 /// Reads a credential: the file store, then the keyring through its pointer.
 async fn load(ctx: &mut Ctx, key: &CredentialKey) -> Result<Option<Loaded>, Error> {
     let paths = ctx.paths()?;
@@ -174,7 +178,12 @@ async fn load(ctx: &mut Ctx, key: &CredentialKey) -> Result<Option<Loaded>, Erro
             check_private(ctx, &file, read.mode, read.owned).await?;
             let text = read.contents;
             let credential = Credential::from_json(text.expose()).map_err(|mut e| {
-                e.message = format!("{} ({file})", e.message);
+                // The file named in the sentence, not after it (the sentence ends with
+                // what to do, which `naming_login` completes with the login command).
+                e.message = match e.message.strip_prefix(STORED_CREDENTIAL) {
+                    Some(rest) => format!("{STORED_CREDENTIAL} in {file}{rest}"),
+                    None => format!("{} ({file})", e.message),
+                };
                 e
             })?;
             return Ok(Some(Loaded {
@@ -637,6 +646,7 @@ async fn login(ctx: &mut Ctx, method: LoginMethod) -> Result<Outcome, Error> {
         ctx.notice(NoticeLevel::Info, "default_scope", texts::default_scope(&scope, &ctx.config.app));
         config.scope = Some(scope);
     }
+    let asked_scope = config.scope.clone();
     let (outcome, credential) = match &method {
         LoginMethod::Auto => return Err(internal("`auto` was not resolved")),
         LoginMethod::Token { token, presentation } => {
@@ -714,10 +724,14 @@ async fn login(ctx: &mut Ctx, method: LoginMethod) -> Result<Outcome, Error> {
             run_flow(ctx, spec, Mode::NoRedirect).await?
         }
     };
-    let credential = match (credential, outcome) {
+    let mut credential = match (credential, outcome) {
         (Some(c), _) | (None, FlowOutcome::Credential { credential: c }) => c,
         _ => return Err(internal("The login produced no credential to store")),
     };
+    // An API key's record names its server too (an OAuth record has it from its flow).
+    if let CredentialData::ApiKey { issuer, client_id, .. } = &mut credential.data {
+        (*issuer, *client_id) = (Some(ctx.config.issuer.clone()), Some(ctx.config.client_id.clone()));
+    }
     // A login takes the lock only to write: a process renewing the previous session under
     // the lock must not overwrite the new login with a refresh of the old one.
     let lock_path = ctx.paths()?.credential_file(&key, "lock");
@@ -728,6 +742,13 @@ async fn login(ctx: &mut Ctx, method: LoginMethod) -> Result<Outcome, Error> {
     };
     release(ctx, held).await;
     let store = saved?;
+    // RFC 6749 §3.3: the server may grant less than asked, and says so in `scope`.
+    if let (Some(asked), Some(granted)) = (&asked_scope, credential.tokens().and_then(|t| t.scope.as_deref())) {
+        let missing = crate::token::scopes_missing(asked, granted);
+        if !missing.is_empty() {
+            ctx.notice(NoticeLevel::Warning, "scope_narrowed", texts::scope_narrowed(&missing.join(" "), granted));
+        }
+    }
     let warned = store.store == StoreKind::File && ctx.config.store == StorePreference::Auto;
     if warned {
         ctx.notice(NoticeLevel::Warning, "stored_in_file", texts::stored_in_file_warning(&store.reason));
@@ -983,7 +1004,57 @@ async fn revoke(ctx: &mut Ctx, tokens: Vec<TokenToSend>) -> Result<bool, Error> 
     run_flow(ctx, spec, Mode::NoRedirect).await.map(|_| true)
 }
 
-async fn status(ctx: &mut Ctx) -> Result<Outcome, Error> {
+/// `status_all`: every credential in the store (record files and keyring pointers, each
+/// naming its issuer and client), each with the status `status` gives it.
+async fn status_all(ctx: &mut Ctx) -> Result<Outcome, Error> {
+    let paths = ctx.paths()?;
+    let dir = paths.credentials_dir();
+    let names = ctx.io.list_dir(&dir).await.map_err(|why| store_io("list", &dir, &why))?;
+    // Sorted and without duplicates by binary insertion (a BTreeSet of these costs the
+    // WebAssembly module 8 KB).
+    let mut found: Vec<(String, String, String)> = Vec::new();
+    for name in &names {
+        let Some((profile, server)) =
+            name.strip_suffix(".json").or_else(|| name.strip_suffix(".keyring")).and_then(|stem| stem.rsplit_once('@'))
+        else {
+            continue;
+        };
+        if store::check_profile(profile).is_err() {
+            continue;
+        }
+        let path = paths.credentials_entry(name);
+        // Unreadable or not a record: left out here; `status` for its issuer says why.
+        let Ok(Some(text)) = ctx.io.read_file(&path).await else { continue };
+        let Ok(record) = serde_json::from_str::<serde_json::Value>(text.0.expose()) else { continue };
+        // A record that does not name its server (an API key stored before they did) is the
+        // configured server's when its file name says so.
+        let configured = store::server_key(&ctx.config.issuer, &ctx.config.client_id);
+        let named = match (record["issuer"].as_str(), record["client_id"].as_str()) {
+            (Some(issuer), Some(client_id)) => Some((issuer, client_id)),
+            _ if server == configured => Some((ctx.config.issuer.as_str(), ctx.config.client_id.as_str())),
+            _ => None,
+        };
+        if let Some((issuer, client_id)) = named {
+            let entry = (issuer.to_string(), client_id.to_string(), profile.to_string());
+            if let Err(at) = found.binary_search(&entry) {
+                found.insert(at, entry);
+            }
+        }
+    }
+    let configured = (ctx.config.issuer.clone(), ctx.config.client_id.clone(), ctx.profile.clone());
+    let mut statuses = Vec::new();
+    for (issuer, client_id, profile) in found {
+        (ctx.config.issuer, ctx.config.client_id, ctx.profile) = (issuer, client_id, Some(profile));
+        if let Outcome::Status(status) = status(ctx, false).await? {
+            statuses.push(*status);
+        }
+    }
+    (ctx.config.issuer, ctx.config.client_id, ctx.profile) = configured;
+    Ok(Outcome::StatusAll { statuses })
+}
+
+/// `status`; `consult_env`: whether `<APP>_TOKEN` counts (it does for the configured server).
+async fn status(ctx: &mut Ctx, consult_env: bool) -> Result<Outcome, Error> {
     let mut status = Status {
         source: "none".into(),
         env_var: env_name(&ctx.config.app, "TOKEN"),
@@ -1002,7 +1073,7 @@ async fn status(ctx: &mut Ctx) -> Result<Outcome, Error> {
         problem: None,
         lines: Vec::new(),
     };
-    if ctx.env.app_token(&ctx.config.app).is_some() {
+    if consult_env && ctx.env.app_token(&ctx.config.app).is_some() {
         status.source = "env".into();
         status.lines = texts::status_lines(&status, ctx.now());
         return Ok(Outcome::Status(Box::new(status)));
@@ -1043,7 +1114,7 @@ async fn status(ctx: &mut Ctx) -> Result<Outcome, Error> {
         }
         Ok(None) => status.problem = Some(ctx.not_logged_in()),
         Err(e) if e.kind == ErrorKind::Storage || e.kind == ErrorKind::Usage => {
-            status.problem = Some(e.clone());
+            status.problem = Some(e.clone().naming_login(&ctx.config.app));
             status.error = Some(e);
         }
         Err(e) => return Err(e),

@@ -96,15 +96,45 @@ enum ClientAuth {
     Post,
 }
 
+/// `status --help`: what `--json` prints (termauth_core::session::Status, serialised).
+const STATUS_JSON_FIELDS: &str = "\
+JSON (--json): one object (with --all, an array of them); members without a value are left out.
+  source           env (<APP>_TOKEN), store, or none
+  env_var          the environment variable consulted for a token
+  issuer           the issuer
+  client_id        the client ID
+  profile          the profile (account name)
+  store            {store: keyring|file, reason}: where the credential is, and why there
+  credential_kind  oauth or api_key
+  grant            how the tokens were obtained: device_code, authorization_code,
+                   client_credentials or password
+  account          who is logged in (the ID token's email, preferred_username, name or sub)
+  scope            the granted scope
+  expires_at       when the access token expires (Unix milliseconds)
+  refreshable      true when it can be renewed without a login (refresh token, or the
+                   client secret for client credentials)
+  decision         what `token` would do: use, refresh, reacquire or relogin
+  error            a problem reading the store: {kind, code, message, hint, ...}
+  problem          why no token can be had without a login (present: the exit status is
+                   its exit code): not_logged_in, login_required, missing_client_secret,
+                   or the store's error
+  lines            the status as lines for a person
+  token            with --show-token: the access token";
+
 #[derive(Subcommand)]
 enum Cmd {
     /// Log in and store the credential (keyring first, else a 0600 file)
     Login(LoginArgs),
     /// Show which token would be used, from where, and its state (exit 3: a login is needed)
+    #[command(after_long_help = STATUS_JSON_FIELDS)]
     Status {
         /// Also print the token (renewed first if due), as `termauth token` would
-        #[arg(long)]
+        #[arg(long, conflicts_with = "all")]
         show_token: bool,
+        /// Every stored credential: each issuer, client and profile (exit non-zero when one
+        /// needs attention; with --json, an array)
+        #[arg(long)]
+        all: bool,
     },
     /// Print a valid access token, refreshing it if needed: $(termauth token)
     Token,
@@ -261,6 +291,8 @@ struct Args {
     shell: Option<clap_complete::Shell>,
     /// `status --show-token`.
     show_token: bool,
+    /// `status --all`.
+    all: bool,
     /// A credential helper's request.
     helper: Option<Helper>,
 }
@@ -320,6 +352,7 @@ fn parse(argv: Vec<String>) -> Result<Args, Error> {
         use_profile: None,
         shell: None,
         show_token: false,
+        all: false,
         helper: None,
     };
     a.command = match cli.command {
@@ -343,8 +376,9 @@ fn parse(argv: Vec<String>) -> Result<Args, Error> {
             a.prefix = l.prefix.unwrap_or_default();
             "login".into()
         }
-        Some(Cmd::Status { show_token }) => {
+        Some(Cmd::Status { show_token, all }) => {
             a.show_token = show_token;
+            a.all = all;
             "status".into()
         }
         Some(Cmd::Token) => "token".into(),
@@ -540,8 +574,13 @@ fn config_from(a: &Args) -> Result<Config, Error> {
         .ok_or_else(|| usage("no issuer: pass --issuer URL (it is remembered after the first login)".into()))?;
     let client_id = pick(&a.client_id, "TERMAUTH_CLIENT_ID", &saved, "client_id")
         .ok_or_else(|| usage("no client ID: pass --client-id ID (it is remembered after the first login)".into()))?;
+    // The remembered scope belongs to the issuer and client it was used with: another
+    // server's scope names would be refused there, or mean something else.
+    let same_server =
+        saved["issuer"].as_str() == Some(issuer.as_str()) && saved["client_id"].as_str() == Some(client_id.as_str());
+    let saved_here = if same_server { &saved } else { &serde_json::Value::Null };
     let mut c = Config::new(a.app.clone(), issuer, client_id);
-    c.scope = pick(&a.scope, "TERMAUTH_SCOPE", &saved, "scope");
+    c.scope = pick(&a.scope, "TERMAUTH_SCOPE", saved_here, "scope");
     c.profile = a.profile.clone().or_else(|| std::env::var("TERMAUTH_PROFILE").ok().filter(|v| !v.is_empty()));
     c.store = a.store;
     c.secret_method = a.client_auth;
@@ -664,6 +703,20 @@ fn run(a: Args) -> Result<(), Error> {
                 return Ok(());
             }
             let mut client = Client::new(configured(&a)?)?;
+            // With nothing stored, `--all` is the configured server's status (not logged in).
+            let all = if a.all { client.status_all()? } else { Vec::new() };
+            if !all.is_empty() {
+                if a.json {
+                    println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default());
+                } else {
+                    let shown: Vec<String> = all.iter().map(|s| s.lines.join("\n")).collect();
+                    println!("{}", shown.join("\n\n"));
+                }
+                return match all.into_iter().find_map(|s| s.problem) {
+                    Some(problem) => Err(problem),
+                    None => Ok(()),
+                };
+            }
             let s = client.status()?;
             // The token only when one can be had without a login (renewed first if due); the
             // status is printed even when getting it fails.
