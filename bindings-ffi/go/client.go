@@ -86,6 +86,21 @@ func (c *Client) TokenReport(ctx context.Context) (*TokenReport, error) {
 	return call[TokenReport](ctx, c, map[string]any{"op": "get_token"})
 }
 
+// TokenFor is an access token limited to scope and/or for resource (RFC 8707; either may be
+// empty), got by a refresh of the stored grant and not stored: the stored token stays the
+// login's. Errors: scope_not_granted when the login's grant does not cover scope,
+// scoped_token_needs_refresh without a refresh token.
+func (c *Client) TokenFor(ctx context.Context, scope string, resource ...string) (*TokenReport, error) {
+	command := map[string]any{"op": "get_token"}
+	if scope != "" {
+		command["scope"] = scope
+	}
+	if len(resource) > 0 {
+		command["resource"] = resource
+	}
+	return call[TokenReport](ctx, c, command)
+}
+
 // Refresh renews the stored credential now, whatever its expiry; a refused renewal is an
 // error even while the current token is still valid.
 func (c *Client) Refresh(ctx context.Context) (*TokenReport, error) {

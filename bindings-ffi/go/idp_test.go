@@ -555,6 +555,17 @@ func TestPasswordTokenAndProfiles(t *testing.T) {
 	if rep, err := c.Login(ctx(t), Password("alice", "wonderland")); err != nil || rep.Method != "password" {
 		t.Fatalf("password: %v", err)
 	}
+	// A token limited to a scope within the grant: a refresh, not stored.
+	stored, _ := c.Token(ctx(t))
+	if narrow, err := c.TokenFor(ctx(t), "openid"); err != nil || narrow.Token == stored {
+		t.Errorf("token for openid: %v %v", narrow, err)
+	}
+	if again, _ := c.Token(ctx(t)); again != stored {
+		t.Errorf("the stored token changed")
+	}
+	if _, err := c.TokenFor(ctx(t), "api:admin"); !errorCode(err, "scope_not_granted") {
+		t.Errorf("a scope beyond the grant: %v", err)
+	}
 	_, err := c.Login(ctx(t), Password("alice", "nope"))
 	var te *Error
 	if !errors.As(err, &te) || te.Code != "invalid_grant" {
@@ -882,4 +893,10 @@ func TestMetadataAndLock(t *testing.T) {
 	if ok, _ := lock.Unlock(ctx(t)); ok {
 		t.Error("a lock released twice")
 	}
+}
+
+// errorCode reports whether err is a termauth *Error with code.
+func errorCode(err error, code string) bool {
+	var te *Error
+	return errors.As(err, &te) && te.Code == code
 }

@@ -105,6 +105,10 @@ func transportKind(err error) string {
 		return "dns"
 	case errors.As(err, &unknownCA), errors.As(err, &host), errors.As(err, &invalid), errors.As(err, &record):
 		return "tls"
+	// net/http turns the tls.RecordHeaderError of a plain-HTTP answer to the handshake into
+	// an error of its own, with no type to match: its text is all there is.
+	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		return "tls"
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		return "timeout"
 	case errors.As(err, &op) && op.Op == "dial":

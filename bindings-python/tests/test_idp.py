@@ -569,6 +569,19 @@ def test_token_login(idp: Idp, config_dir: Path) -> None:
 # ---------------------------------------------------------------- lifecycle
 
 
+def test_token_for_a_narrower_scope(idp: Idp, config_dir: Path) -> None:
+    """A token limited to a scope within the grant: got by a refresh, not stored; a scope the
+    login was not granted is refused (scope_not_granted), never answered with a token."""
+    c = password_client(idp)
+    stored = c.get_token()
+    narrow = c.get_token_for(scope="openid")
+    assert narrow.token != stored
+    assert c.get_token() == stored
+    with pytest.raises(termauth.UsageError) as e:
+        c.get_token_for(scope="api:admin")
+    assert e.value.code == "scope_not_granted" and "`api:admin` was not granted" in e.value.message
+
+
 def password_client(idp: Idp, **kw: Any) -> termauth.Client:
     c = termauth.Client(
         app="termauth", issuer=idp.issuer, client_id="termauth-password", scope="openid offline_access",

@@ -302,6 +302,13 @@ pub fn default_scope(scope: &str, app: &str) -> String {
     format!("Asking for the scope \"{scope}\" (this OpenID Connect server lists it; `{app} login --scope ...` asks for another).")
 }
 
+/// A token for a scope or resource was asked of a credential that cannot be refreshed.
+pub fn scoped_token_needs_refresh(app: &str) -> String {
+    format!(
+        "A token for a scope or resource is got by refreshing the login, and this credential has no refresh token (an API key, or a login without offline access). Log in with the scope or resource you need (`{app} login --scope ...`), then ask for the token without them."
+    )
+}
+
 /// The login was granted less than it asked for (RFC 6749 §3.3).
 pub fn scope_narrowed(missing: &str, granted: &str) -> String {
     format!(

@@ -1054,6 +1054,36 @@ fn scenarios() -> Vec<Scenario> {
             assert_eq!(w.record_json(&record_path())["tokens"]["refresh_token"], "rt-1");
             assert!(!w.files.contains_key(&lock_path()));
         }).world(|w| stored(w, oauth_record("device_code", "at-old", Some("rt-0"), T0 - 3_570_000, T0 + 30_000))),
+        scenario("token_for_narrower_scope", "A token limited to a scope within the grant (`openid` of `openid offline_access`): a refresh that asks for it (RFC 6749 §6) under the lock; the scoped token is returned, the stored access token stays the login's, the rotated refresh token is saved.", Command::GetTokenFor { scope: Some("openid".into()), resource: Vec::new() }, |w| {
+            assert_eq!(token_of(w), "at-1");
+            assert_eq!(requests(w), [DISCOVERY, REFRESH]);
+            let refresh = w.actions.iter().find(|a| a["type"] == "send_request" && a["body"].as_str().unwrap().contains("grant_type=refresh_token")).unwrap();
+            assert!(refresh["body"].as_str().unwrap().contains("&scope=openid"), "{refresh}");
+            let record = w.record_json(&record_path());
+            assert_eq!((record["tokens"]["access_token"].as_str(), record["tokens"]["refresh_token"].as_str()), (Some("at-0"), Some("rt-1")));
+            assert!(!w.files.contains_key(&lock_path()));
+        }).world(|w| stored(w, oauth_record("device_code", "at-0", Some("rt-0"), T0, T0 + 3_600_000))),
+        scenario("token_for_the_stored_scope", "A token for exactly the stored token's scope (in another order): the stored token, as `get_token` gives it; no refresh.", Command::GetTokenFor { scope: Some("offline_access openid".into()), resource: Vec::new() }, |w| {
+            assert_eq!(token_of(w), "at-0");
+            assert!(w.requests.is_empty());
+        }).world(|w| stored(w, oauth_record("device_code", "at-0", Some("rt-0"), T0, T0 + 3_600_000))),
+        scenario("token_for_resource", "A token for a resource (RFC 8707): the refresh carries `resource`; the stored token is left as it is.", Command::GetTokenFor { scope: None, resource: vec!["https://api.example.com/".into()] }, |w| {
+            assert_eq!(token_of(w), "at-1");
+            let refresh = w.actions.iter().find(|a| a["type"] == "send_request" && a["body"].as_str().unwrap().contains("grant_type=refresh_token")).unwrap();
+            assert!(refresh["body"].as_str().unwrap().contains("resource=https%3A%2F%2Fapi.example.com%2F"), "{refresh}");
+            assert_eq!(w.record_json(&record_path())["tokens"]["access_token"], "at-0");
+        }).world(|w| stored(w, oauth_record("device_code", "at-0", Some("rt-0"), T0, T0 + 3_600_000))),
+        scenario("token_for_scope_beyond_grant", "A token for a scope the login was not granted: refused before any request (scope_not_granted), the record untouched.", Command::GetTokenFor { scope: Some("openid admin".into()), resource: Vec::new() }, |w| {
+            assert_eq!(w.error().code, "scope_not_granted");
+            assert!(w.error().message.contains("`admin` was not granted"), "{}", w.error().message);
+            assert!(!requests(w).contains(&REFRESH));
+            assert_eq!(w.record_json(&record_path())["tokens"]["access_token"], "at-0");
+        }).world(|w| stored(w, oauth_record("device_code", "at-0", Some("rt-0"), T0, T0 + 3_600_000))),
+        scenario("token_for_scope_without_refresh_token", "A token for a scope from an API key (no refresh token): refused (scoped_token_needs_refresh) with what to do; never the key itself.", Command::GetTokenFor { scope: Some("read".into()), resource: Vec::new() }, |w| {
+            assert_eq!(w.error().code, "scoped_token_needs_refresh");
+            assert!(w.error().message.contains("`mycli login --scope ...`"), "{}", w.error().message);
+            assert!(w.requests.is_empty());
+        }).world(|w| stored(w, json!({"schema_version": 1, "updated_at": T0, "kind": "api_key", "key": "pat-1", "presentation": {"scheme": "bearer"}}).to_string())),
         scenario("token_race_renewed_elsewhere", "A refresh race: the lock is held by a live process of this host; after a wait it releases, having renewed the record; this session uses that record without a refresh request.", Command::GetToken, |w| {
             assert_eq!(token_of(w), "at-other");
             assert!(w.requests.is_empty());

@@ -111,6 +111,15 @@ impl Client {
         self.token(Command::GetToken)
     }
 
+    /// An access token limited to `scope` and/or for `resource` (RFC 8707), got by a refresh
+    /// of the stored grant and not stored (the stored token stays the login's): for handing a
+    /// narrower token to something that needs less. Fails with `scope_not_granted` when the
+    /// login's grant does not cover `scope`, and `scoped_token_needs_refresh` without a
+    /// refresh token.
+    pub fn get_token_for(&mut self, scope: Option<&str>, resource: &[String]) -> Result<TokenReport, Error> {
+        self.token(Command::GetTokenFor { scope: scope.map(str::to_string), resource: resource.to_vec() })
+    }
+
     /// Renews the stored credential now, whatever its expiry. Unlike `get_token`, a
     /// refused renewal is an error even while the current token is still valid.
     pub fn refresh(&mut self) -> Result<TokenReport, Error> {

@@ -141,6 +141,9 @@ fn transport_error(id: u64, e: &ureq::Error) -> Input {
         ureq::Error::HostNotFound => TransportErrorKind::Dns,
         ureq::Error::ConnectionFailed => TransportErrorKind::Connect,
         ureq::Error::Tls(_) | ureq::Error::Rustls(_) => TransportErrorKind::Tls,
+        // rustls's own errors reach ureq as I/O errors: a handshake with a server that answers
+        // in plain HTTP fails as "received corrupt message of type InvalidContentType".
+        ureq::Error::Io(io) if io.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) => TransportErrorKind::Tls,
         ureq::Error::Io(io)
             if matches!(
                 io.kind(),

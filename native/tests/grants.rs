@@ -549,3 +549,35 @@ fn cli_verbose_trace_shows_the_exchanges_and_no_secret() {
     q.arg("token");
     assert!(!run(q, None, Duration::from_secs(20)).stderr.contains("-> "));
 }
+
+/// `token --scope` (issue 13, item 2): a token limited to a scope within the login's grant,
+/// got by a refresh (RFC 6749 §6) — the server says so when introspected — while the stored
+/// token stays the login's; a scope the login was not granted is refused with what to do
+/// (exit 5), never answered with a token that lacks it. (`--resource` is the same refresh
+/// with RFC 8707's parameter: the session vector token_for_resource.)
+#[test]
+fn cli_token_for_a_narrower_scope() {
+    let idp = Idp::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let login = run(
+        cli_password_login(dir.path(), &idp.issuer, "termauth-password", &["--scope", "openid offline_access"]),
+        None,
+        Duration::from_secs(30),
+    );
+    assert_eq!(login.code, 0, "{login:?}");
+    let stored = cli_run(dir.path(), &idp.issuer, "termauth-password", &["token"]).ok();
+    assert_eq!(idp.introspect(&stored)["scope"], "openid offline_access");
+    let narrow = cli_run(dir.path(), &idp.issuer, "termauth-password", &["token", "--scope", "openid"]).ok();
+    assert_ne!(narrow, stored);
+    let seen = idp.introspect(&narrow);
+    assert_eq!((seen["active"].as_bool(), seen["scope"].as_str()), (Some(true), Some("openid")), "{seen}");
+    assert_eq!(cli_run(dir.path(), &idp.issuer, "termauth-password", &["token"]).ok(), stored, "the stored token is the login's");
+    let beyond = cli_run(dir.path(), &idp.issuer, "termauth-password", &["token", "--scope", "api:admin"]);
+    assert_eq!(beyond.code, 5, "{beyond:?}");
+    assert!(
+        beyond.stderr.contains("`api:admin` was not granted") && beyond.stderr.contains("[scope_not_granted]"),
+        "{}",
+        beyond.stderr
+    );
+    assert!(beyond.stdout.is_empty(), "no token without the scope: {}", beyond.stdout);
+}

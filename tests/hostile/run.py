@@ -87,6 +87,8 @@ def run_case(case, language, argv, work):
         problems.append(f"exit {code}, expected {case['exit']}")
     if case["code"] and f"[{case['code']}]" not in text:
         problems.append(f"no [{case['code']}] in the output")
+    if case["endpoint"] == "tls" and "plain-HTTP" not in text:
+        problems.append("the TLS failure does not say the port may speak plain HTTP")
     if took > BOUND_S:
         problems.append(f"took {took:.1f} s (bound {BOUND_S} s)")
     unsafe = sorted({f"U+{ord(c):04X}" for c in UNSAFE.findall(text)})
@@ -113,7 +115,8 @@ def main():
         jobs = [(case, lang) for case in cases for lang in languages]
         failures, slowest = [], (0.0, "")
         with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
-            futures = {pool.submit(run_case, case, lang, make[lang](case["method"], f"{url}/c/{case['name']}"), work):
+            issuer = lambda case: f"{url}/c/{case['name']}".replace("http://", "https://" if case["endpoint"] == "tls" else "http://")  # noqa: E731
+            futures = {pool.submit(run_case, case, lang, make[lang](case["method"], issuer(case)), work):
                        (case, lang) for case, lang in jobs}
             for future in concurrent.futures.as_completed(futures):
                 case, lang = futures[future]

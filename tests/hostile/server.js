@@ -36,6 +36,9 @@ const deviceOk = (base, extra = {}) => json(200, {
 const D = 'device';
 const CC = 'client_credentials';
 const cases = [
+  // -- transport: the runner uses https:// for this issuer, on this plain-HTTP port. The
+  // client's TLS handshake gets a plain-HTTP answer; the error must say so (exit 4).
+  ['https_to_plain_http', 'tls', null, D, 4, 'transport_error'],
   // -- discovery
   ['discovery_html_200', 'discovery', raw(200, 'text/html', '<html><body>Welcome to the portal</body></html>'), D, 6, 'response_not_json'],
   ['discovery_html_502', 'discovery', raw(502, 'text/html', `<html><body>Bad Gateway ${OSC_TITLE}</body></html>`), D, 4, 'response_not_json'],

@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # typing is the type checker's: a cached token loads nothing 
     from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Type, TypeVar, Union
 
     from . import _listener, session as _s
-    from ._contract import Command
+    from ._contract import Command, CommandGetToken
     from ._lock import CredentialLock
     from .session import AwaitRedirect, Done, LoginReport, LogoutReport, Outcome, ProfileInfo, Status, TokenReport
 
@@ -148,6 +148,18 @@ class Client:
     def _token(self, got: Union[str, Tuple[_native.Session, str]]) -> str:
         """The token of a native ``get_token``: as is, or from the session it handed over."""
         return got if isinstance(got, str) else _of(self._carry_on(*got), _s.TokenReport).token
+
+    def get_token_for(self, scope: Optional[str] = None, resource: Optional[List[str]] = None) -> TokenReport:
+        """An access token limited to ``scope`` and/or for ``resource`` (RFC 8707), got by a
+        refresh of the stored grant and not stored (the stored token stays the login's).
+        Raises :class:`termauth.UsageError` ``scope_not_granted`` when the login's grant does
+        not cover ``scope``, ``scoped_token_needs_refresh`` without a refresh token."""
+        command: CommandGetToken = {"op": "get_token"}
+        if scope is not None:
+            command["scope"] = scope
+        if resource:
+            command["resource"] = list(resource)
+        return self._expect(command, _s.TokenReport)
 
     def get_token_report(self) -> TokenReport:
         """Like :meth:`get_token`, with where the token came from, its header and expiry."""

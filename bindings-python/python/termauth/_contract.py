@@ -437,9 +437,16 @@ class CommandLoginToken(_CommandLoginTokenRequired, total=False):
     presentation: PresentationInput
 
 
-class CommandGetToken(TypedDict):
-    """A valid access token: `<APP>_TOKEN`, else the stored one, renewed when due."""
+class _CommandGetTokenRequired(TypedDict):
     op: Literal["get_token"]
+
+
+class CommandGetToken(_CommandGetTokenRequired, total=False):
+    """A valid access token: `<APP>_TOKEN`, else the stored one, renewed when due. With `scope` or `resource`: a token limited to them, got by a refresh and not stored."""
+    # The scope the token must be limited to (within the login's grant).
+    scope: str
+    # The resources (RFC 8707) the token is for.
+    resource: List[str]
 
 
 class CommandRefresh(TypedDict):

@@ -106,6 +106,20 @@ export class Client {
     return only(await this.#run({ op: 'get_token' }), 'token');
   }
 
+  /**
+   * An access token limited to `scope` and/or for `resource` (RFC 8707), got by a refresh of the stored grant and not
+   * stored (the stored token stays the login's): for handing a narrower token to something that needs less.
+   * @throws UsageError `scope_not_granted` when the login's grant does not cover `scope`, `scoped_token_needs_refresh` without a refresh token.
+   */
+  async getTokenFor(options: { scope?: string; resource?: string[] }): Promise<TokenReport> {
+    const command: SessionCommand = {
+      op: 'get_token',
+      ...(options.scope !== undefined && { scope: options.scope }),
+      ...(options.resource?.length && { resource: [...options.resource] }),
+    };
+    return only(await this.#run(command), 'token');
+  }
+
   /** The stored credential `getToken` uses (renewed when due); undefined while `<APP>_TOKEN` supplies the token. */
   async getCredential(): Promise<Credential | undefined> {
     return (await this.getTokenReport()).credential;

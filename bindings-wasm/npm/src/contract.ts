@@ -258,9 +258,13 @@ export interface CommandLoginToken {
   presentation?: PresentationInput;
 }
 
-/** A valid access token: `<APP>_TOKEN`, else the stored one, renewed when due. */
+/** A valid access token: `<APP>_TOKEN`, else the stored one, renewed when due. With `scope` or `resource`: a token limited to them, got by a refresh and not stored. */
 export interface CommandGetToken {
   op: 'get_token';
+  /** The scope the token must be limited to (within the login's grant). */
+  scope?: string;
+  /** The resources (RFC 8707) the token is for. */
+  resource?: string[];
 }
 
 /** Renew the stored credential now, whatever its expiry. */

@@ -193,6 +193,12 @@ test('password grant (explicit opt-in) and its refusal without it', async () => 
   );
   const off = cli({ clientId: 'termauth-password', scope: 'openid' });
   await assert.rejects(off.login({ method: 'password', username: 'alice', password: 'wonderland' }), (e) => e.code === 'password_grant_disabled');
+  // A token limited to a scope within the grant: a refresh, not stored.
+  const stored = await c.getToken();
+  const narrow = await c.getTokenFor({ scope: 'openid' });
+  assert.notEqual(narrow.token, stored);
+  assert.equal(await c.getToken(), stored, 'the stored token is the login\'s');
+  await assert.rejects(c.getTokenFor({ scope: 'api:admin' }), (e) => e.code === 'scope_not_granted' && /`api:admin` was not granted/.test(e.message));
 });
 
 test('API key / personal access token: stored, served, not refreshable', async () => {

@@ -330,6 +330,17 @@ pub enum Command {
     Login(LoginMethod),
     /// A valid access token: `<APP>_TOKEN`, else the stored one, renewed when due.
     GetToken,
+    /// An access token limited to `scope` and/or meant for `resource` (RFC 8707): got by a
+    /// refresh of the stored grant that asks for them (RFC 6749 §6), and returned, not stored
+    /// (the stored token stays the login's; a rotated refresh token is kept). Fails when the
+    /// grant does not cover the scope, or the credential cannot be refreshed. (`get_token`
+    /// with `scope` or `resource` in the JSON.)
+    GetTokenFor {
+        /// The scope the token must be limited to.
+        scope: Option<String>,
+        /// The resources it is for.
+        resource: Vec<String>,
+    },
     /// Renew the stored credential now, whatever its expiry.
     Refresh,
     /// Revoke at the server (refresh token first, RFC 7009), then delete here.
@@ -391,7 +402,11 @@ impl Command {
                 };
                 Command::Login(method)
             }
-            "get_token" => Command::GetToken,
+            "get_token" => {
+                let scope = o.opt_str("scope")?;
+                let resource = o.opt_strings("resource")?.unwrap_or_default();
+                if scope.is_none() && resource.is_empty() { Command::GetToken } else { Command::GetTokenFor { scope, resource } }
+            }
             "refresh" => Command::Refresh,
             "logout" => Command::Logout,
             "status" => Command::Status,
@@ -434,6 +449,15 @@ impl Serialize for Command {
                 }
             }
             Command::GetToken => m.serialize_entry("op", "get_token")?,
+            Command::GetTokenFor { scope, resource } => {
+                m.serialize_entry("op", "get_token")?;
+                if let Some(scope) = scope {
+                    m.serialize_entry("scope", scope)?;
+                }
+                if !resource.is_empty() {
+                    m.serialize_entry("resource", resource)?;
+                }
+            }
             Command::Refresh => m.serialize_entry("op", "refresh")?,
             Command::Logout => m.serialize_entry("op", "logout")?,
             Command::Status => m.serialize_entry("op", "status")?,
@@ -517,7 +541,18 @@ impl schemars::JsonSchema for Command {
                 &[("method", method(&["token"])), ("token", string("The API key or token.")), ("presentation", presentation)],
                 if reading { &["method", "token"] } else { &["method", "token", "presentation"] },
             ),
-            op("get_token", "A valid access token: `<APP>_TOKEN`, else the stored one, renewed when due.", &[], &[]),
+            op(
+                "get_token",
+                "A valid access token: `<APP>_TOKEN`, else the stored one, renewed when due. With `scope` or `resource`: a token limited to them, got by a refresh and not stored.",
+                &[
+                    ("scope", string("The scope the token must be limited to (within the login's grant).")),
+                    (
+                        "resource",
+                        json!({ "type": "array", "items": { "type": "string" }, "description": "The resources (RFC 8707) the token is for." }),
+                    ),
+                ],
+                &[],
+            ),
             op("refresh", "Renew the stored credential now, whatever its expiry.", &[], &[]),
             op("logout", "Revoke at the server (refresh token first, RFC 7009), then delete here.", &[], &[]),
             op("status", "Which token would be used, from where, and in what state.", &[], &[]),

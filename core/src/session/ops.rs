@@ -45,6 +45,7 @@ pub(super) fn start(io: Io, spec: SessionSpec, rng: Rng) -> Operation {
     let operation: Operation = match command {
         Command::Login(method) => Box::pin(async move { login(&mut ctx, method).await }),
         Command::GetToken => Box::pin(async move { get_token(&mut ctx, false).await }),
+        Command::GetTokenFor { scope, resource } => Box::pin(async move { scoped_token(&mut ctx, scope, resource).await }),
         Command::Refresh => Box::pin(async move { get_token(&mut ctx, true).await }),
         Command::Logout => Box::pin(async move { logout(&mut ctx).await }),
         Command::Status => Box::pin(async move { status(&mut ctx, true).await }),
@@ -920,6 +921,70 @@ async fn renew_locked(ctx: &mut Ctx, key: &CredentialKey, before: &Credential, f
         Decision::Relogin { reason } => Err(relogin(reason)),
         _ => Err(error),
     }
+}
+
+/// `get_token` with a scope or resources: a refresh that asks for them (RFC 6749 §6, RFC
+/// 8707 §2.2), under the lock. The token it gets is returned, not stored: the stored one
+/// stays the login's, for every caller that asks for no scope. A refresh token the server
+/// rotated (RFC 6749 §10.4) is the grant's from then on, so it is saved with the stored token.
+async fn scoped_token(ctx: &mut Ctx, scope: Option<String>, resource: Vec<String>) -> Result<Outcome, Error> {
+    let key = ctx.key().await?;
+    let Some(first) = load(ctx, &key).await? else { return Err(ctx.not_logged_in()) };
+    // Exactly the stored token's scope, and no resource: the stored token is that token.
+    let current = first.credential.tokens().and_then(|t| t.scope.as_deref());
+    if let (Some(asked), Some(current), true) = (&scope, current, resource.is_empty())
+        && crate::token::scopes_missing(asked, current).is_empty()
+        && crate::token::scopes_missing(current, asked).is_empty()
+    {
+        return get_token(ctx, false).await;
+    }
+    if first.credential.tokens().and_then(|t| t.refresh_token.as_ref()).is_none() {
+        return Err(Error::usage("scoped_token_needs_refresh", texts::scoped_token_needs_refresh(&ctx.config.app)));
+    }
+    crate::config::check_resources(&resource)?;
+    let lock_path = ctx.paths()?.credential_file(&key, "lock");
+    let held = acquire(ctx, &lock_path, true).await?;
+    let result = scoped_token_locked(ctx, &key, scope, resource).await;
+    release(ctx, held).await;
+    result
+}
+
+/// The part of [`scoped_token`] under the lock.
+async fn scoped_token_locked(
+    ctx: &mut Ctx,
+    key: &CredentialKey,
+    scope: Option<String>,
+    resource: Vec<String>,
+) -> Result<Outcome, Error> {
+    let Some(current) = load(ctx, key).await? else { return Err(ctx.not_logged_in()) };
+    let mut kept = current.credential;
+    let spec = FlowSpec::Refresh(RefreshConfig {
+        server: metadata(ctx).await?,
+        client: ctx.oauth_client(),
+        credential: kept.clone(),
+        scope,
+        resource,
+        allow_insecure_http: ctx.config.allow_insecure_http,
+    });
+    let scoped = match run_flow(ctx, spec, Mode::NoRedirect).await {
+        Ok((_, Some(scoped))) => scoped,
+        Ok((_, None)) => return Err(internal("The refresh produced no credential")),
+        Err(e) if e.is_oauth("invalid_grant") => {
+            let mut refused = relogin(texts::refresh_refused(&ctx.config.app, e.message.trim_end_matches('.')));
+            refused.status = e.status;
+            return Err(refused);
+        }
+        Err(e) => return Err(e),
+    };
+    let rotated = scoped.tokens().and_then(|t| t.refresh_token.clone());
+    if let CredentialData::OAuth { tokens, .. } = &mut kept.data
+        && rotated.is_some()
+        && tokens.refresh_token != rotated
+    {
+        tokens.refresh_token = rotated;
+        save(ctx, key, &kept).await?;
+    }
+    Ok(token_report(ctx, scoped, None))
 }
 
 async fn refresh_spec(ctx: &mut Ctx, credential: &Credential) -> Result<FlowSpec, Error> {

@@ -136,7 +136,8 @@ enum Cmd {
         #[arg(long)]
         all: bool,
     },
-    /// Print a valid access token, refreshing it if needed: $(termauth token)
+    /// Print a valid access token, refreshing it if needed: $(termauth token). With --scope or
+    /// --resource: a token limited to them, got by a refresh and not stored
     Token,
     /// Print who is logged in (from the server's ID token; exit 3 when a login is needed)
     Whoami,
@@ -672,6 +673,13 @@ fn run(a: Args) -> Result<(), Error> {
             } else {
                 eprintln!("{}", report.text);
             }
+            Ok(())
+        }
+        "token" if a.scope.is_some() || !a.resource.is_empty() => {
+            // A token limited to a scope or for a resource: a refresh asks for it (not stored).
+            let mut client = Client::new(configured(&a)?)?;
+            let report = client.get_token_for(a.scope.as_deref(), &a.resource)?;
+            println!("{}", report.token.expose());
             Ok(())
         }
         "token" => {
