@@ -566,6 +566,18 @@ func TestPasswordTokenAndProfiles(t *testing.T) {
 	if _, err := c.TokenFor(ctx(t), "api:admin"); !errorCode(err, "scope_not_granted") {
 		t.Errorf("a scope beyond the grant: %v", err)
 	}
+	// A resource (RFC 8707) goes to the server, which names what it refuses; blank asks are Token.
+	if _, err := c.TokenFor(ctx(t), "", "https://unknown.example/"); !errorCode(err, "invalid_target") {
+		t.Errorf("an unknown resource: %v", err)
+	}
+	if r, err := c.TokenFor(ctx(t), " "); err != nil || r.Token != stored {
+		t.Errorf("a blank scope is Token: %v %v", r, err)
+	}
+	t.Setenv("TERMAUTH_TOKEN", "from-env")
+	if _, err := c.TokenFor(ctx(t), "openid"); !errorCode(err, "scoped_token_from_env") {
+		t.Errorf("a scope while TERMAUTH_TOKEN is set: %v", err)
+	}
+	os.Unsetenv("TERMAUTH_TOKEN")
 	_, err := c.Login(ctx(t), Password("alice", "nope"))
 	var te *Error
 	if !errors.As(err, &te) || te.Code != "invalid_grant" {

@@ -67,8 +67,14 @@ func (t *terminal) screen() []byte {
 }
 
 func (t *terminal) prompt(text json.RawMessage) {
-	t.stopSpinning()
+	t.clear() // a previous prompt's QR code too
 	lines, eraseRows := layoutPrompt(text, t.screen())
+	if lines == nil {
+		// The code must be shown whatever happens: the prompt's own lines, plainly.
+		var p struct{ Lines, After []string }
+		_ = json.Unmarshal(text, &p)
+		lines = append(p.Lines, p.After...)
+	}
 	var b strings.Builder
 	for _, l := range lines {
 		b.WriteString(l + "\n")
@@ -117,11 +123,6 @@ func (t *terminal) wait(atMs int64, p json.RawMessage, stop <-chan struct{}) {
 func (t *terminal) spin(p json.RawMessage) {
 	t.spinning = true
 	io.WriteString(t.w, progressFrame(p, nowMs(), t.screen()))
-}
-
-func (t *terminal) stopSpinning() {
-	io.WriteString(t.w, endOfWait(t.spinning, 0))
-	t.spinning = false
 }
 
 // clear ends a wait: the progress line and the QR code are erased.

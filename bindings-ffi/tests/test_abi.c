@@ -533,6 +533,34 @@ static void test_malformed_session(void) {
         "qr lines");
   termauth_string_free(out);
 
+  /* terminal rendering: a prompt laid out (the QR code last, where it fits), a progress frame
+   * that fits its row, the end of a wait; malformed input refused */
+  const char *prompt = "{\"lines\":[\"enter the code: WDJB-MJHT\"],\"qr\":{\"caption\":\"scan:\",\"data\":\"https://as.example/d\"}}";
+  CHECK(termauth_layout_json(S(prompt), S("{\"columns\":80,\"rows\":40,\"rich\":true}"), &out, &err) == TERMAUTH_STATUS_OK &&
+            strstr(out, "\"scan:\"") && !strstr(out, "\"erase_rows\":0"),
+        "layout with a QR code: %s", out ? out : "");
+  termauth_string_free(out), out = NULL;
+  CHECK(termauth_layout_json(S(prompt), S("{\"columns\":30,\"rows\":24,\"rich\":true}"), &out, &err) == TERMAUTH_STATUS_OK &&
+            !strstr(out, "scan:") && strstr(out, "\"erase_rows\":0"),
+        "no QR code at 30 columns: %s", out ? out : "");
+  termauth_string_free(out), out = NULL;
+  const char *progress = "{\"text\":\"Waiting for code WDJB-MJHT… {left} left\",\"shorter\":[\"WDJB-MJHT {left}\"],\"until_ms\":62500}";
+  CHECK(termauth_progress_frame(S(progress), 1000, S("{\"columns\":20,\"rich\":true}"), &out, &err) == TERMAUTH_STATUS_OK &&
+            strcmp(out, "\r\x1b[2K\u280b WDJB-MJHT 1:01") == 0,
+        "progress frame at 20 columns: %s", out ? out : "");
+  termauth_string_free(out), out = NULL;
+  CHECK(termauth_end_of_wait(true, 18, &out, &err) == TERMAUTH_STATUS_OK && strcmp(out, "\r\x1b[2K\x1b[18A\x1b[J") == 0,
+        "end of wait");
+  termauth_string_free(out), out = NULL;
+  CHECK(termauth_layout_json(S("{\"lines\":"), S("{}"), &out, &err) == TERMAUTH_STATUS_USAGE && err &&
+            strcmp(termauth_error_code(err).data, "invalid_prompt") == 0,
+        "a malformed prompt is refused");
+  termauth_error_free(err), err = NULL;
+  CHECK(termauth_progress_frame(S(progress), 0, S("{\"columns\":\"wide\"}"), &out, &err) == TERMAUTH_STATUS_USAGE && err &&
+            strcmp(termauth_error_code(err).data, "invalid_screen") == 0,
+        "a malformed screen is refused");
+  termauth_error_free(err), err = NULL;
+
   /* error objects from JSON, and the exit code every language uses */
   termauth_error *made = NULL;
   CHECK(termauth_error_from_json(S("{\"kind\":\"oauth\",\"code\":\"invalid_grant\",\"message\":\"m\",\"hint\":\"reauthenticate\","

@@ -580,6 +580,20 @@ def test_token_for_a_narrower_scope(idp: Idp, config_dir: Path) -> None:
     with pytest.raises(termauth.UsageError) as e:
         c.get_token_for(scope="api:admin")
     assert e.value.code == "scope_not_granted" and "`api:admin` was not granted" in e.value.message
+    # a resource (RFC 8707) goes to the server, which names what it refuses; blank asks are get_token
+    with pytest.raises(termauth.Error) as target:
+        c.get_token_for(resource=["https://unknown.example/"])
+    assert target.value.code == "invalid_target"
+    assert c.get_token_for(scope=" ", resource=[]).token == stored
+
+
+def test_token_for_a_scope_refused_while_the_env_token_is_set(idp: Idp, config_dir: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    c = password_client(idp)
+    monkeypatch.setenv("TERMAUTH_TOKEN", "from-env")
+    with pytest.raises(termauth.UsageError) as e:
+        c.get_token_for(scope="openid")
+    assert e.value.code == "scoped_token_from_env"
 
 
 def password_client(idp: Idp, **kw: Any) -> termauth.Client:

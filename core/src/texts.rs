@@ -114,7 +114,7 @@ pub fn waiting_for_approval(user_code: &str, trouble: Option<&str>) -> (String, 
         Some(why) => (
             format!("Code {code}: {why}; still trying… {{left}} left (Ctrl-C to cancel)"),
             vec![
-                format!("Code {code}: server unreachable, retrying… {{left}} left"),
+                format!("Code {code}: server trouble, retrying… {{left}} left"),
                 format!("Code {code}, retrying, {{left}} left"),
                 format!("{code} {{left}} (retrying)"),
             ],
@@ -300,6 +300,13 @@ pub const STDIN_CLOSED: &str = "Standard input closed before the redirect URL wa
 /// No scope was configured and the server is an OpenID Connect provider.
 pub fn default_scope(scope: &str, app: &str) -> String {
     format!("Asking for the scope \"{scope}\" (this OpenID Connect server lists it; `{app} login --scope ...` asks for another).")
+}
+
+/// A token for a scope or resource was asked while `<APP>_TOKEN` supplies the token.
+pub fn scoped_token_from_env(variable: &str) -> String {
+    format!(
+        "{variable} is set, and its token is used as it is: it cannot be limited to a scope or resource. Unset it to get such a token from the stored login."
+    )
 }
 
 /// A token for a scope or resource was asked of a credential that cannot be refreshed.

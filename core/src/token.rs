@@ -68,13 +68,13 @@ pub(crate) fn token_syntax_error(value: &str) -> Option<usize> {
     value.chars().position(|c| !matches!(c, '\u{21}'..='\u{7E}')).map(|i| i + 1)
 }
 
-/// The refusal of a token field of a server's response that breaks [`token_syntax_error`];
-/// the value is never quoted (it is a secret).
 /// The scopes of `asked` (space-separated, RFC 6749 §3.3) that `granted` does not hold.
 pub fn scopes_missing<'a>(asked: &'a str, granted: &str) -> Vec<&'a str> {
     asked.split_whitespace().filter(|scope| !granted.split_whitespace().any(|g| g == *scope)).collect()
 }
 
+/// The refusal of a token field of a server's response that breaks [`token_syntax_error`];
+/// the value is never quoted (it is a secret).
 fn invalid_token_syntax(field: &str, position: usize, status: u16) -> Error {
     let what = if position == 0 {
         "is empty".to_string()

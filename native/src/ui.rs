@@ -50,18 +50,13 @@ impl Terminal {
     }
 
     fn print(&mut self, text: &Prompt) {
-        self.stop_spinning();
+        self.clear(); // a previous prompt's QR code too
         let layout = render_prompt(text, self.screen());
         let mut e = std::io::stderr().lock();
         for line in &layout.lines {
             let _ = writeln!(e, "{line}");
         }
         self.erase_rows = layout.erase_rows;
-    }
-
-    fn stop_spinning(&mut self) {
-        let _ = write!(std::io::stderr(), "{}", end_of_wait(self.spinning, 0));
-        self.spinning = false;
     }
 }
 

@@ -80,7 +80,7 @@ class TerminalUI(UI):
     def _print(self, prompt: Prompt) -> None:
         from . import _native
 
-        self._stop_spinning()
+        self.clear()  # a previous prompt's QR code too
         columns, rows = self._size() if self.rich else (0, 0)
         qr = (prompt.qr.caption, prompt.qr.data) if prompt.qr is not None else None
         lines, self._erase_rows = _native.layout(prompt.lines, qr, prompt.after, columns, rows, self.rich)
@@ -106,13 +106,6 @@ class TerminalUI(UI):
         # goes first either way, as erasing it later would take this line too
         self.clear()
         self._write(("warning: " if notice.level == "warning" else "") + notice.text + "\n")
-
-    def _stop_spinning(self) -> None:
-        if self._spinning:
-            from . import _native
-
-            self._spinning = False
-            self._write(_native.end_of_wait(True, 0))
 
     def clear(self) -> None:
         from . import _native

@@ -309,12 +309,13 @@ export class Client {
   }
 }
 
-/** The report of the expected kind, without the tag (a session of one command ends with that command's outcome). */
 /** A status of the session's, its errors as {@link TermauthError}s. */
 function statusFrom(raw: StatusData): Status {
   const { error, problem, ...status } = raw;
   return { ...status, ...(error && { error: errorFrom(error) }), ...(problem && { problem: errorFrom(problem) }) };
 }
+
+/** The report of the expected kind, without the tag (a session of one command ends with that command's outcome). */
 
 function only<K extends SessionOutcome['kind']>(outcome: SessionOutcome, kind: K): Omit<Extract<SessionOutcome, { kind: K }>, 'kind'> {
   if (outcome.kind !== kind) throw unexpected(`the session ended with \`${outcome.kind}\`, not \`${kind}\``);

@@ -70,13 +70,13 @@ export class Terminal implements Ui {
    * colour, so `NO_COLOR` leaves the QR code and the countdown on). */
   constructor(rich?: boolean, out: NodeJS.WritableStream = process.stderr) {
     this.#out = out;
-    this.rich = rich ?? (!!process.stderr.isTTY && process.env.TERM !== 'dumb');
+    this.rich = rich ?? (!!(out as { isTTY?: boolean }).isTTY && process.env.TERM !== 'dumb');
   }
 
 
   /** Prints a prompt: `lines`, `after`, and the QR code where it fits (`texts::layout`). */
   print(text: Prompt): void {
-    this.#stopSpinning();
+    this.clear(); // a previous prompt's QR code too
     const qr = this.rich && text.qr ? qrLines(text.qr.data) : null;
     const screen = [this.#out.columns ?? 0, this.#out.rows ?? 0, this.rich] as const;
     const laidOut = wasm.layoutPrompt(text.lines, text.after ?? [], text.qr?.caption, qr ?? undefined, ...screen);
@@ -105,11 +105,6 @@ export class Terminal implements Ui {
     // code goes first either way, as erasing it later would take this line too.
     this.clear();
     this.#out.write(`${level === 'warning' ? `warning: ${text}` : text}\n`);
-  }
-
-  #stopSpinning(): void {
-    this.#out.write(wasm.endOfWait(this.#spinning, 0));
-    this.#spinning = false;
   }
 
   clear(): void {

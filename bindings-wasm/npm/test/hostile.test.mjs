@@ -41,7 +41,8 @@ test('the renderer prints the session\'s text, never the raw members beside it',
     ui.showAuthorizationUrl({ type: 'show_authorization_url', url: `https://as.example/a${evil}`, redirect_uri: evil, text: { lines: ['open it'] } });
     ui.notice('warning', 'careful', 'code');
     ui.notice('info', 'fyi', 'code');
-    const printed = text();
+    // The renderer's own control: the second prompt first erases the first one's QR code.
+    const printed = text().replace(/\u001b\[\d+A\u001b\[J/g, '');
     assert.ok(!printed.includes('pwned') && !CONTROL.test(printed), JSON.stringify(printed));
     const lines = printed.split('\n');
     assert.deepEqual(lines.slice(0, 2), ['line one', 'line two']);

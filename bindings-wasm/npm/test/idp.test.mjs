@@ -199,6 +199,15 @@ test('password grant (explicit opt-in) and its refusal without it', async () => 
   assert.notEqual(narrow.token, stored);
   assert.equal(await c.getToken(), stored, 'the stored token is the login\'s');
   await assert.rejects(c.getTokenFor({ scope: 'api:admin' }), (e) => e.code === 'scope_not_granted' && /`api:admin` was not granted/.test(e.message));
+  // A resource (RFC 8707) goes to the server, which names what it refuses; blank asks are getToken.
+  await assert.rejects(c.getTokenFor({ resource: ['https://unknown.example/'] }), (e) => e.code === 'invalid_target');
+  assert.equal((await c.getTokenFor({ scope: ' ', resource: [] })).token, stored);
+  process.env.NODETEST_TOKEN = 'from-env';
+  try {
+    await assert.rejects(c.getTokenFor({ scope: 'openid' }), (e) => e.code === 'scoped_token_from_env');
+  } finally {
+    delete process.env.NODETEST_TOKEN;
+  }
 });
 
 test('API key / personal access token: stored, served, not refreshable', async () => {

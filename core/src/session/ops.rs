@@ -639,6 +639,9 @@ async fn login(ctx: &mut Ctx, method: LoginMethod) -> Result<Outcome, Error> {
         m => m,
     };
     let mut config = ctx.config.clone();
+    // What the user asked for: a default core chose itself is not theirs to be warned about
+    // (a server may list offline_access and still not grant it to this client).
+    let asked_scope = config.scope.clone();
     let person = matches!(method, LoginMethod::Device | LoginMethod::Browser | LoginMethod::Paste | LoginMethod::Password { .. });
     if config.scope.is_none()
         && person
@@ -647,7 +650,6 @@ async fn login(ctx: &mut Ctx, method: LoginMethod) -> Result<Outcome, Error> {
         ctx.notice(NoticeLevel::Info, "default_scope", texts::default_scope(&scope, &ctx.config.app));
         config.scope = Some(scope);
     }
-    let asked_scope = config.scope.clone();
     let (outcome, credential) = match &method {
         LoginMethod::Auto => return Err(internal("`auto` was not resolved")),
         LoginMethod::Token { token, presentation } => {
@@ -928,6 +930,18 @@ async fn renew_locked(ctx: &mut Ctx, key: &CredentialKey, before: &Credential, f
 /// stays the login's, for every caller that asks for no scope. A refresh token the server
 /// rotated (RFC 6749 §10.4) is the grant's from then on, so it is saved with the stored token.
 async fn scoped_token(ctx: &mut Ctx, scope: Option<String>, resource: Vec<String>) -> Result<Outcome, Error> {
+    // Blank members ask for nothing: that is `get_token`.
+    let scope = scope.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let resource: Vec<String> = resource.into_iter().filter(|r| !r.trim().is_empty()).collect();
+    if scope.is_none() && resource.is_empty() {
+        return get_token(ctx, false).await;
+    }
+    // `<APP>_TOKEN` is used as it is: it cannot be limited, and serving it for a scope
+    // would hand out a token that may not be.
+    if ctx.env.app_token(&ctx.config.app).is_some() {
+        let variable = env_name(&ctx.config.app, "TOKEN");
+        return Err(Error::usage("scoped_token_from_env", texts::scoped_token_from_env(&variable)));
+    }
     let key = ctx.key().await?;
     let Some(first) = load(ctx, &key).await? else { return Err(ctx.not_logged_in()) };
     // Exactly the stored token's scope, and no resource: the stored token is that token.
@@ -938,6 +952,8 @@ async fn scoped_token(ctx: &mut Ctx, scope: Option<String>, resource: Vec<String
     {
         return get_token(ctx, false).await;
     }
+    // The configured resources, as every refresh of this client sends them, unless others are asked for.
+    let resource = if resource.is_empty() { ctx.config.resource.clone() } else { resource };
     if first.credential.tokens().and_then(|t| t.refresh_token.as_ref()).is_none() {
         return Err(Error::usage("scoped_token_needs_refresh", texts::scoped_token_needs_refresh(&ctx.config.app)));
     }
@@ -970,6 +986,10 @@ async fn scoped_token_locked(
         Ok((_, Some(scoped))) => scoped,
         Ok((_, None)) => return Err(internal("The refresh produced no credential")),
         Err(e) if e.is_oauth("invalid_grant") => {
+            // The refresh token is dead, as for `get_token`: it is not kept to be sent again.
+            if let Some(without) = without_refresh_token(&kept) {
+                save(ctx, key, &without).await?;
+            }
             let mut refused = relogin(texts::refresh_refused(&ctx.config.app, e.message.trim_end_matches('.')));
             refused.status = e.status;
             return Err(refused);
@@ -1093,9 +1113,11 @@ async fn status_all(ctx: &mut Ctx) -> Result<Outcome, Error> {
         let Ok(record) = serde_json::from_str::<serde_json::Value>(text.0.expose()) else { continue };
         // A record that does not name its server (an API key stored before they did) is the
         // configured server's when its file name says so.
+        // The file's name must be that server's (a record's issuer can differ from the
+        // configured one it was stored under, with metadata written by hand).
         let configured = store::server_key(&ctx.config.issuer, &ctx.config.client_id);
         let named = match (record["issuer"].as_str(), record["client_id"].as_str()) {
-            (Some(issuer), Some(client_id)) => Some((issuer, client_id)),
+            (Some(issuer), Some(client_id)) if store::server_key(issuer, client_id) == server => Some((issuer, client_id)),
             _ if server == configured => Some((ctx.config.issuer.as_str(), ctx.config.client_id.as_str())),
             _ => None,
         };
@@ -1106,15 +1128,18 @@ async fn status_all(ctx: &mut Ctx) -> Result<Outcome, Error> {
             }
         }
     }
-    let configured = (ctx.config.issuer.clone(), ctx.config.client_id.clone(), ctx.profile.clone());
+    let configured = (ctx.config.issuer.clone(), ctx.config.client_id.clone(), ctx.profile.clone(), ctx.client_secret.clone());
     let mut statuses = Vec::new();
     for (issuer, client_id, profile) in found {
+        // The client secret is the configured client's: another client's status is judged without it.
+        let same_client = (issuer.as_str(), client_id.as_str()) == (configured.0.as_str(), configured.1.as_str());
+        ctx.client_secret = if same_client { configured.3.clone() } else { None };
         (ctx.config.issuer, ctx.config.client_id, ctx.profile) = (issuer, client_id, Some(profile));
         if let Outcome::Status(status) = status(ctx, false).await? {
             statuses.push(*status);
         }
     }
-    (ctx.config.issuer, ctx.config.client_id, ctx.profile) = configured;
+    (ctx.config.issuer, ctx.config.client_id, ctx.profile, ctx.client_secret) = configured;
     Ok(Outcome::StatusAll { statuses })
 }
 

@@ -49,7 +49,8 @@ struct Common {
     /// Client ID (env TERMAUTH_CLIENT_ID; remembered)
     #[arg(long, global = true, value_name = "ID")]
     client_id: Option<String>,
-    /// Scope to request (env TERMAUTH_SCOPE; remembered)
+    /// Scope to request at login (env TERMAUTH_SCOPE; remembered per issuer and client); with
+    /// `token`, the scope the token is limited to (the flag only)
     #[arg(long, global = true, value_name = "'A B'")]
     scope: Option<String>,
     /// Profile (account) to use (env TERMAUTH_PROFILE)
