@@ -44,6 +44,16 @@ def leftovers(config_dir):
     return [f for f in found if not os.path.basename(f).startswith(".config.json.")]
 
 
+# Each key is padded to this many bytes: a record this size takes long enough to write and
+# fsync that kills land mid-write often, where a small one's window is a few microseconds.
+# (Node takes the key as one argument: Linux caps one at 128 KiB.)
+PAD = 100_000
+
+
+def padded(token):
+    return token + "-" + "k" * (PAD - len(token) - 1)
+
+
 def writers(rust):
     node_pkg = os.path.join(ROOT, "bindings-wasm/npm/dist/index.js")
     for path, what in [(rust, "the Rust CLI"), (node_pkg, "the npm package build")]:
@@ -55,8 +65,8 @@ def writers(rust):
           % (json.dumps(node_pkg), json.dumps(APP), json.dumps(ISSUER), json.dumps(CLIENT)))
     rust_argv = [rust, "login", "--with-token", "--app", APP, "--issuer", ISSUER, "--client-id", CLIENT]
     return {
-        "rust": lambda token: (rust_argv, token + "\n"),
-        "node": lambda token: (["node", "--input-type=module", "-e", js, token], None),
+        "rust": lambda token: (rust_argv, padded(token) + "\n"),
+        "node": lambda token: (["node", "--input-type=module", "-e", js, padded(token)], None),
     }
 
 
@@ -75,16 +85,20 @@ def kill_loop(name, make, kills, env, config_dir):
     killed_running = 0
     seen = set()
     runs = 0
-    # Under load a run here can last longer than the calibration said (CI once saw 2000 of
-    # 2000 runs still running when killed, none of them mid-write): after every 100 runs
-    # with no kill mid-write and nearly all still running, the kills land later.
+    # A run's length drifts with the machine's load (CI saw 2000 of 2000 runs still running
+    # when killed, and another time 1487 of 2000 already finished: no kill mid-write either
+    # way). The writes come at the end of a run, so the kills are steered to where about half
+    # the runs are still running: every 50 runs, later when most were still running, earlier
+    # when most had finished.
     scale, batch_running = 1.0, 0
     # At least `kills` runs, and on until a kill has left a temporary file (up to 4 times as
     # many): a loop where no kill landed mid-write would test nothing.
     while runs < kills or (not seen and runs < 4 * kills):
-        if runs and runs % 100 == 0:
-            if not seen and batch_running >= 90:
-                scale = min(scale * 1.5, 20.0)
+        if runs and runs % 50 == 0:
+            if batch_running >= 35:
+                scale = min(scale * 1.3, 20.0)
+            elif batch_running <= 15:
+                scale = max(scale / 1.3, 0.2)
             batch_running = 0
         i = runs
         runs += 1
@@ -105,7 +119,7 @@ def kill_loop(name, make, kills, env, config_dir):
         proc.wait()
         seen.update(leftovers(config_dir))
     left = leftovers(config_dir)
-    print(f"{name}: {runs} runs killed at random (usual run {usual * 1000:.0f} ms, kills up to {1.6 * scale:.1f}× it), {killed_running} still running "
+    print(f"{name}: {runs} runs killed at random (usual run {usual * 1000:.0f} ms, kills last up to {1.6 * scale:.1f}× it), {killed_running} still running "
           f"when killed; {len(seen)} temporary file(s) left by a kill (a later write removed "
           f"{len(seen) - len(left)} of them), {len(left)} there at the end")
     return killed_running, seen
@@ -137,7 +151,7 @@ def main():
             fail(f"{name}: after the next login, temporary files remain: {leftovers(config_dir)}")
         records = glob.glob(os.path.join(config_dir, "credentials", "*.json"))
         for record in records:
-            if json.load(open(record)).get("key") != f"after-{name}":
+            if json.load(open(record)).get("key") != padded(f"after-{name}"):
                 fail(f"{name}: {record} is not the last login's record")
     # And a logout removes them too.
     for i in range(3):

@@ -752,6 +752,8 @@ class PasswordConfig(_PasswordConfigRequired, total=False):
     """
     # The scope to request.
     scope: Optional[str]
+    # RFC 8707 resource indicators (§2.2: on the token request, for any grant).
+    resource: List[str]
     # Must be true: the caller opts in to this legacy grant explicitly.
     # Default: `false`.
     enable_password_grant: bool

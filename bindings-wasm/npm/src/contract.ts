@@ -836,6 +836,8 @@ export interface PasswordConfig {
   password: string;
   /** The scope to request. */
   scope?: string | null;
+  /** RFC 8707 resource indicators (§2.2: on the token request, for any grant). */
+  resource?: string[];
   /**
    * Must be true: the caller opts in to this legacy grant explicitly.
    * Default: `false`.

@@ -56,6 +56,10 @@ pub struct PasswordConfig {
     /// The scope to request.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// RFC 8707 resource indicators (§2.2: on the token request, for any grant).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "schema", schemars(default))]
+    pub resource: Vec<String>,
     /// Must be true: the caller opts in to this legacy grant explicitly.
     #[cfg_attr(feature = "schema", schemars(default))]
     pub enable_password_grant: bool,
@@ -114,6 +118,7 @@ impl PasswordConfig {
             username: o.str("username")?,
             password: o.str("password")?.into(),
             scope: o.opt_str("scope")?,
+            resource: o.strings("resource")?,
             enable_password_grant: o.flag("enable_password_grant")?,
             allow_insecure_http: o.flag("allow_insecure_http")?,
         })
@@ -217,7 +222,8 @@ impl TokenGrant {
             ("username", Secret::new(config.username.clone())),
             ("password", config.password.clone()),
         ];
-        params.extend(scope_and_resources(config.scope.as_deref(), &[]));
+        crate::config::check_resources(&config.resource)?;
+        params.extend(scope_and_resources(config.scope.as_deref(), &config.resource));
         TokenGrant::new(&config.server, config.client, config.allow_insecure_http, Grant::Password, params, config.scope, None)
     }
 

@@ -721,6 +721,7 @@ async fn login(ctx: &mut Ctx, method: LoginMethod) -> Result<Outcome, Error> {
                 username: username.clone(),
                 password: password.clone(),
                 scope: config.scope,
+                resource: config.resource,
                 enable_password_grant: config.enable_password_grant,
                 allow_insecure_http: config.allow_insecure_http,
             });
