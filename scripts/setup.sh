@@ -14,8 +14,10 @@ for target in x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu; do
   rustup target list --installed 2>/dev/null | grep -qx "$target" || rustup target add "$target"
 done
 
-# The real authorization server used by the tests and the demo (oidc-provider, pinned).
-if [ ! -d tests/idp/node_modules/oidc-provider ]; then
+# The real authorization server used by the tests and the demo (oidc-provider, pinned), and
+# the MCP server beside it (the official TypeScript SDK, pinned). Reinstalled when the lock
+# file is newer than the installed tree.
+if [ ! -d tests/idp/node_modules/oidc-provider ] || [ tests/idp/package-lock.json -nt tests/idp/node_modules/.package-lock.json ]; then
   npm ci --prefix tests/idp --no-audit --no-fund --silent
 fi
 

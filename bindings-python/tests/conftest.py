@@ -19,9 +19,11 @@ IDP = ROOT / "tests" / "idp"
 
 
 class Idp:
-    def __init__(self, issuer: str, proc: "subprocess.Popen[str]") -> None:
+    def __init__(self, issuer: str, proc: "subprocess.Popen[str]", mcp: Optional[str] = None) -> None:
         self.issuer = issuer
         self.proc = proc
+        #: The protected MCP server's URL (an IdP started with IDP_MCP=1).
+        self.mcp = mcp
 
     def control(self, path: str, body: Dict[str, Any]) -> Dict[str, Any]:
         req = urllib.request.Request(
@@ -62,7 +64,8 @@ def _start_idp(extra_env: Optional[Dict[str, str]] = None) -> Idp:
     if not line:
         proc.kill()
         pytest.fail("the IdP did not start")
-    return Idp(json.loads(line)["issuer"], proc)
+    ready = json.loads(line)
+    return Idp(ready["issuer"], proc, ready.get("mcp"))
 
 
 def _stop(idp: Idp) -> None:
@@ -76,6 +79,16 @@ def _stop(idp: Idp) -> None:
 @pytest.fixture(scope="session")
 def idp() -> Iterator[Idp]:
     server = _start_idp()
+    try:
+        yield server
+    finally:
+        _stop(server)
+
+
+@pytest.fixture(scope="session")
+def mcp_idp() -> Iterator[Idp]:
+    """An IdP with its protected MCP server (tests/idp/mcp.js, the official TypeScript SDK)."""
+    server = _start_idp({"IDP_MCP": "1"})
     try:
         yield server
     finally:

@@ -65,6 +65,11 @@ pub enum Outcome {
         /// The validated server metadata.
         metadata: ServerMetadata,
     },
+    /// MCP discovery found the server's resource and authorization server.
+    McpServer {
+        /// What it found.
+        server: Box<crate::flows::McpServer>,
+    },
     /// Introspection answered.
     Introspection {
         /// The answer.

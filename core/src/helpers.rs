@@ -153,12 +153,8 @@ impl GitRequest {
     /// challenge in `wwwauth[]`). Many git hosts take a token only as the Basic password, and
     /// a git that announces `authtype` does so to every helper, so the server decides.
     pub fn wants_bearer(&self) -> bool {
-        let bearer_challenge = self.www_authenticate.iter().any(|c| {
-            let c = c.trim_start();
-            c.get(..6).is_some_and(|scheme| scheme.eq_ignore_ascii_case("bearer"))
-                && c[6..].chars().next().is_none_or(|next| next == ' ' || next == ',')
-        });
-        bearer_challenge && self.capabilities.iter().any(|c| c == "authtype")
+        let bearer = crate::challenge::bearer_challenge(self.www_authenticate.iter().map(String::as_str)).is_some();
+        bearer && self.capabilities.iter().any(|c| c == "authtype")
     }
 }
 
@@ -406,6 +402,9 @@ mod tests {
             assert!(!basic.wants_bearer(), "{challenges:?}");
             assert_eq!(git_answer(&basic, "oauth2", "t", None), "username=oauth2\npassword=t\n");
         }
+        // A Bearer challenge after a Basic one on the same line (RFC 9110 §11.6.1) counts.
+        let both = GitRequest::parse("capability[]=authtype\nwwwauth[]=Basic realm=\"a, b\", Bearer realm=\"git\"\n").unwrap();
+        assert!(both.wants_bearer());
         let cleared = GitRequest::parse("capability[]=authtype\ncapability[]=\nwwwauth[]=Bearer\nprotocol=https\n").unwrap();
         assert!(!cleared.wants_bearer());
         assert!(Pinned::new("git.example.com:8443").unwrap().admits_git(&r));

@@ -20,6 +20,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auto;
+pub mod challenge;
 pub mod config;
 pub mod credential;
 mod encoding;

@@ -16,6 +16,8 @@ use serde::Serialize;
 pub enum FlowSpec {
     /// Metadata discovery (RFC 8414 / OIDC Discovery).
     Discovery(DiscoveryConfig),
+    /// From an MCP server's URL to its resource and authorization server (RFC 9728).
+    McpDiscovery(McpDiscoveryConfig),
     /// Device authorization grant (RFC 8628).
     Device(DeviceConfig),
     /// Authorization code + PKCE with a loopback or pasted redirect (RFC 8252, RFC 7636).
@@ -40,6 +42,7 @@ impl FlowSpec {
     fn read(mut o: Object) -> Result<Self, ReadError> {
         Ok(match o.tag("flow")?.as_str() {
             "discovery" => FlowSpec::Discovery(DiscoveryConfig::read(o)?),
+            "mcp_discovery" => FlowSpec::McpDiscovery(McpDiscoveryConfig::read(o)?),
             "device" => FlowSpec::Device(DeviceConfig::read(o)?),
             "authorization_code" => FlowSpec::AuthorizationCode(AuthorizationCodeConfig::read(o)?),
             "client_credentials" => FlowSpec::ClientCredentials(ClientCredentialsConfig::read(o)?),
@@ -50,7 +53,7 @@ impl FlowSpec {
             "api_key" => FlowSpec::ApiKey(ApiKeyConfig::read(o)?),
             _ => return Err(o.unknown_tag(
                 "flow",
-                "discovery, device, authorization_code, client_credentials, password, refresh, revocation, introspection, api_key",
+                "discovery, mcp_discovery, device, authorization_code, client_credentials, password, refresh, revocation, introspection, api_key",
             )),
         })
     }
@@ -75,6 +78,7 @@ impl FlowSpec {
     pub fn start(self, rng: Rng) -> Result<AnyFlow, Error> {
         Ok(match self {
             FlowSpec::Discovery(c) => AnyFlow::Discovery(Discovery::new(c)?),
+            FlowSpec::McpDiscovery(c) => AnyFlow::McpDiscovery(Box::new(McpDiscovery::new(c)?)),
             FlowSpec::Device(c) => AnyFlow::Device(DeviceFlow::new(c)?),
             FlowSpec::AuthorizationCode(c) => AnyFlow::AuthorizationCode(Box::new(AuthorizationCodeFlow::new(c, rng)?)),
             FlowSpec::ClientCredentials(c) => AnyFlow::TokenGrant(TokenGrant::client_credentials(c)?),
@@ -92,6 +96,8 @@ impl FlowSpec {
 pub enum AnyFlow {
     /// Discovery.
     Discovery(Discovery),
+    /// MCP discovery.
+    McpDiscovery(Box<McpDiscovery>),
     /// Device.
     Device(DeviceFlow),
     /// Authorization code.
@@ -108,6 +114,7 @@ impl Flow for AnyFlow {
     fn poll(&mut self, now_ms: u64) -> Action {
         match self {
             AnyFlow::Discovery(f) => f.poll(now_ms),
+            AnyFlow::McpDiscovery(f) => f.poll(now_ms),
             AnyFlow::Device(f) => f.poll(now_ms),
             AnyFlow::AuthorizationCode(f) => f.poll(now_ms),
             AnyFlow::TokenGrant(f) => f.poll(now_ms),
@@ -119,6 +126,7 @@ impl Flow for AnyFlow {
     fn handle(&mut self, input: Input, now_ms: u64) -> Result<(), Error> {
         match self {
             AnyFlow::Discovery(f) => f.handle(input, now_ms),
+            AnyFlow::McpDiscovery(f) => f.handle(input, now_ms),
             AnyFlow::Device(f) => f.handle(input, now_ms),
             AnyFlow::AuthorizationCode(f) => f.handle(input, now_ms),
             AnyFlow::TokenGrant(f) => f.handle(input, now_ms),

@@ -33,6 +33,8 @@ const { values: args } = parseArgs({
     // The host name in the issuer (default 127.0.0.1; it still listens on 127.0.0.1 only):
     // proxy tests give a name only their proxy resolves, since loopback is never proxied.
     'issuer-host': { type: 'string', default: process.env.IDP_ISSUER_HOST || '127.0.0.1' },
+    // Also start the protected MCP server (tests/idp/mcp.js); its URL is in the ready line.
+    mcp: { type: 'boolean', default: ['1', 'true'].includes(process.env.IDP_MCP ?? '') },
   },
 });
 
@@ -75,6 +77,27 @@ const API_RESOURCE = `${issuer}/api`;
 // Where the approver connects for the issuer's origin (they differ with --issuer-host).
 const reach = { [new URL(issuer).origin]: `http://127.0.0.1:${port}` };
 const API_SCOPES = 'api:read api:write';
+
+// ---------------------------------------------------------------- the MCP server (--mcp, IDP_MCP=1)
+// A protected MCP server on its own port (tests/idp/mcp.js), whose tokens this server issues
+// with the MCP server's URL as their audience (RFC 8707). It checks them by introspection as
+// the confidential client `termauth-mcp-server`.
+const MCP_INTROSPECTION = { id: 'termauth-mcp-server', secret: 'mcp-introspection-secret' };
+const mcp = args.mcp
+  ? await (await import('./mcp.js')).startMcp({
+    issuer,
+    async introspect(token) {
+      const basic = Buffer.from(`${MCP_INTROSPECTION.id}:${MCP_INTROSPECTION.secret}`).toString('base64');
+      const response = await fetch(`http://127.0.0.1:${port}/token/introspection`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${basic}` },
+        body: new URLSearchParams({ token }),
+      });
+      return response.json();
+    },
+  })
+  : undefined;
+const MCP_SCOPES = 'mcp:read mcp:write';
 
 // ---------------------------------------------------------------- accounts
 const USERS = {
@@ -119,7 +142,15 @@ const configuration = {
       grant_types: [GT_DEVICE, 'authorization_code', 'refresh_token'],
       response_types: ['code'],
       redirect_uris: ['http://127.0.0.1/callback', 'http://[::1]/callback'],
-      scope: `openid profile email offline_access ${API_SCOPES}`,
+      scope: `openid profile email offline_access ${API_SCOPES} ${MCP_SCOPES}`,
+    },
+    {
+      client_id: MCP_INTROSPECTION.id,
+      client_secret: MCP_INTROSPECTION.secret,
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: [],
+      response_types: [],
+      redirect_uris: [],
     },
     {
       client_id: 'termauth-ci-basic',
@@ -160,7 +191,7 @@ const configuration = {
     profile: ['name', 'given_name', 'family_name', 'preferred_username'],
     email: ['email', 'email_verified'],
   },
-  scopes: ['openid', 'offline_access', 'api:read', 'api:write'],
+  scopes: ['openid', 'offline_access', 'api:read', 'api:write', 'mcp:read', 'mcp:write'],
   features: {
     devInteractions: { enabled: true },
     deviceFlow: { enabled: true },
@@ -176,6 +207,8 @@ const configuration = {
       },
     },
     clientCredentials: { enabled: true },
+    // RFC 7591 dynamic registration, open (no initial access token), as MCP clients expect.
+    registration: { enabled: true },
     userinfo: { enabled: true },
     resourceIndicators: {
       enabled: true,
@@ -194,7 +227,10 @@ const configuration = {
             accessTokenFormat: 'opaque',
           };
         }
-        throw new errors.InvalidTarget(`unknown resource; this server knows only ${API_RESOURCE}`);
+        if (mcp && resourceIndicator === mcp.url) {
+          return { scope: MCP_SCOPES, audience: mcp.url, accessTokenTTL: ACCESS_TOKEN_TTL, accessTokenFormat: 'opaque' };
+        }
+        throw new errors.InvalidTarget(`unknown resource; this server knows only ${[API_RESOURCE, mcp?.url].filter(Boolean).join(' and ')}`);
       },
     },
     rpInitiatedLogout: { enabled: true },
@@ -429,7 +465,7 @@ provider.use(async (ctx, next) => {
 server.on('request', provider.callback());
 
 // ---------------------------------------------------------------- ready line + shutdown
-const ready = JSON.stringify({ issuer, port });
+const ready = JSON.stringify(mcp ? { issuer, port, mcp: mcp.url } : { issuer, port });
 if (args['ready-file']) {
   // written before the stdout line, so whoever sees the line also sees the file
   const tmp = `${args['ready-file']}.${process.pid}.tmp`;

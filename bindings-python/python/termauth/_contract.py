@@ -27,6 +27,7 @@ __all__ = [
     "ActionWaitUntil",
     "ApiKeyConfig",
     "AuthorizationCodeConfig",
+    "BearerChallenge",
     "Client",
     "ClientAuth",
     "ClientAuthClientSecretBasic",
@@ -66,6 +67,7 @@ __all__ = [
     "FlowSpecDevice",
     "FlowSpecDiscovery",
     "FlowSpecIntrospection",
+    "FlowSpecMcpDiscovery",
     "FlowSpecPassword",
     "FlowSpecRefresh",
     "FlowSpecRevocation",
@@ -82,12 +84,15 @@ __all__ = [
     "IntrospectionConfig",
     "LoginReport",
     "LogoutReport",
+    "McpDiscoveryConfig",
+    "McpServer",
     "MetadataDocument",
     "Method",
     "NoticeLevel",
     "Outcome",
     "OutcomeCredential",
     "OutcomeIntrospection",
+    "OutcomeMcpServer",
     "OutcomeMetadata",
     "OutcomeRevoked",
     "OutcomeTokens",
@@ -343,6 +348,18 @@ class AuthorizationCodeConfig(_AuthorizationCodeConfigRequired, total=False):
     # Allow plain-http endpoints on non-loopback hosts (tests only).
     # Default: `false`.
     allow_insecure_http: bool
+
+
+class BearerChallenge(TypedDict, total=False):
+    """The parameters of a `Bearer` challenge that an OAuth client acts on."""
+    # Where the resource's protected resource metadata is (RFC 9728 §5.1).
+    resource_metadata: str
+    # The scope the request needs (RFC 6750 §3; MCP's scope selection and step-up).
+    scope: str
+    # `invalid_request`, `invalid_token` or `insufficient_scope` (RFC 6750 §3.1).
+    error: str
+    # The server's words about the error (untrusted: sanitise before showing).
+    error_description: str
 
 
 class _ClientRequired(TypedDict):
@@ -720,6 +737,32 @@ class FlowSpecDiscovery(DiscoveryConfig):
     flow: Literal["discovery"]
 
 
+class _McpDiscoveryConfigRequired(TypedDict):
+    # The MCP server's URL (its streamable HTTP endpoint), e.g. `https://mcp.example.com/mcp`.
+    server_url: str
+
+
+class McpDiscoveryConfig(_McpDiscoveryConfigRequired, total=False):
+    """Configuration of the MCP discovery flow."""
+    # The `WWW-Authenticate` values of a 401 or 403 the host already got from this server:
+    # no probe is sent, and the challenge's `scope` (a step-up) is what the login asks for.
+    www_authenticate: List[str]
+    # The authorization server to use when the server lists several (it must be listed).
+    issuer: Optional[str]
+    # Take an authorization server whose metadata has no `code_challenge_methods_supported`
+    # as supporting S256 (MCP says to refuse it; some servers support PKCE without saying so).
+    # Default: `false`.
+    assume_pkce: bool
+    # Allow plain-http URLs on non-loopback hosts (tests only).
+    # Default: `false`.
+    allow_insecure_http: bool
+
+
+class FlowSpecMcpDiscovery(McpDiscoveryConfig):
+    """From an MCP server's URL to its resource and authorization server (RFC 9728)."""
+    flow: Literal["mcp_discovery"]
+
+
 class FlowSpecDevice(DeviceConfig):
     """Device authorization grant (RFC 8628)."""
     flow: Literal["device"]
@@ -842,6 +885,7 @@ class FlowSpecApiKey(ApiKeyConfig):
 # The configuration of any flow, tagged by `flow`.
 FlowSpec = Union[
     "FlowSpecDiscovery",
+    "FlowSpecMcpDiscovery",
     "FlowSpecDevice",
     "FlowSpecAuthorizationCode",
     "FlowSpecClientCredentials",
@@ -980,11 +1024,37 @@ class LogoutReport(_LogoutReportRequired, total=False):
     note: str
 
 
+class _McpServerRequired(TypedDict):
+    # The server URL as configured.
+    server_url: str
+    # The protected resource's identifier (RFC 9728 `resource`): the RFC 8707 `resource`
+    # of the authorization, token and refresh requests.
+    resource: str
+    # Where the protected resource metadata was found.
+    resource_metadata_url: str
+    # Every authorization server the resource lists (RFC 9728 §2).
+    authorization_servers: List[str]
+    # The chosen authorization server's validated metadata.
+    metadata: ServerMetadata
+
+
+class McpServer(_McpServerRequired, total=False):
+    """What the flow found: the resource to ask tokens for, and its authorization server."""
+    # The scope to ask for: the challenge's, else every scope the resource lists, plus
+    # `offline_access` when the authorization server lists it (a refresh token); `None`
+    # when neither says (the authorization server's default applies).
+    scope: str
+    # The `Bearer` challenge the server answered with, if any.
+    challenge: BearerChallenge
+
+
 # Which well-known document to fetch.
 # * ``auto``: OpenID Connect Discovery first, then RFC 8414 when the first is not found.
 # * ``openid``: Only `/.well-known/openid-configuration` (OIDC Discovery §4).
 # * ``oauth``: Only `/.well-known/oauth-authorization-server` (RFC 8414 §3).
-MetadataDocument = Literal["auto", "openid", "oauth"]
+# * ``mcp``: The MCP authorization specification's order: RFC 8414 (path inserted), then OpenID
+# Connect with the path inserted, then OpenID Connect with the path appended.
+MetadataDocument = Literal["auto", "openid", "oauth", "mcp"]
 
 
 # An HTTP method the flows use.
@@ -1013,6 +1083,13 @@ class OutcomeMetadata(TypedDict):
     metadata: ServerMetadata
 
 
+class OutcomeMcpServer(TypedDict):
+    """MCP discovery found the server's resource and authorization server."""
+    kind: Literal["mcp_server"]
+    # What it found.
+    server: McpServer
+
+
 class OutcomeIntrospection(TypedDict):
     """Introspection answered."""
     kind: Literal["introspection"]
@@ -1038,6 +1115,7 @@ class OutcomeCredential(TypedDict):
 Outcome = Union[
     "OutcomeTokens",
     "OutcomeMetadata",
+    "OutcomeMcpServer",
     "OutcomeIntrospection",
     "OutcomeRevoked",
     "OutcomeCredential",

@@ -172,6 +172,18 @@ export interface AuthorizationCodeConfig {
   allow_insecure_http?: boolean;
 }
 
+/** The parameters of a `Bearer` challenge that an OAuth client acts on. */
+export interface BearerChallenge {
+  /** Where the resource's protected resource metadata is (RFC 9728 §5.1). */
+  resource_metadata?: string;
+  /** The scope the request needs (RFC 6750 §3; MCP's scope selection and step-up). */
+  scope?: string;
+  /** `invalid_request`, `invalid_token` or `insufficient_scope` (RFC 6750 §3.1). */
+  error?: string;
+  /** The server's words about the error (untrusted: sanitise before showing). */
+  error_description?: string;
+}
+
 /** The OAuth client: its identifier and its authentication method. */
 export interface Client {
   /** The client identifier (RFC 6749 §2.2). */
@@ -543,6 +555,11 @@ export interface FlowSpecDiscovery extends DiscoveryConfig {
   flow: 'discovery';
 }
 
+/** From an MCP server's URL to its resource and authorization server (RFC 9728). */
+export interface FlowSpecMcpDiscovery extends McpDiscoveryConfig {
+  flow: 'mcp_discovery';
+}
+
 /** Device authorization grant (RFC 8628). */
 export interface FlowSpecDevice extends DeviceConfig {
   flow: 'device';
@@ -586,6 +603,7 @@ export interface FlowSpecApiKey extends ApiKeyConfig {
 /** The configuration of any flow, tagged by `flow`. */
 export type FlowSpec =
   | FlowSpecDiscovery
+  | FlowSpecMcpDiscovery
   | FlowSpecDevice
   | FlowSpecAuthorizationCode
   | FlowSpecClientCredentials
@@ -753,14 +771,65 @@ export interface LogoutReport {
   text: string;
 }
 
+/** Configuration of the MCP discovery flow. */
+export interface McpDiscoveryConfig {
+  /** The MCP server's URL (its streamable HTTP endpoint), e.g. `https://mcp.example.com/mcp`. */
+  server_url: string;
+  /**
+   * The `WWW-Authenticate` values of a 401 or 403 the host already got from this server:
+   * no probe is sent, and the challenge's `scope` (a step-up) is what the login asks for.
+   */
+  www_authenticate?: string[];
+  /** The authorization server to use when the server lists several (it must be listed). */
+  issuer?: string | null;
+  /**
+   * Take an authorization server whose metadata has no `code_challenge_methods_supported`
+   * as supporting S256 (MCP says to refuse it; some servers support PKCE without saying so).
+   * Default: `false`.
+   */
+  assume_pkce?: boolean;
+  /**
+   * Allow plain-http URLs on non-loopback hosts (tests only).
+   * Default: `false`.
+   */
+  allow_insecure_http?: boolean;
+}
+
+/** What the flow found: the resource to ask tokens for, and its authorization server. */
+export interface McpServer {
+  /** The server URL as configured. */
+  server_url: string;
+  /**
+   * The protected resource's identifier (RFC 9728 `resource`): the RFC 8707 `resource`
+   * of the authorization, token and refresh requests.
+   */
+  resource: string;
+  /** Where the protected resource metadata was found. */
+  resource_metadata_url: string;
+  /** Every authorization server the resource lists (RFC 9728 §2). */
+  authorization_servers: string[];
+  /** The chosen authorization server's validated metadata. */
+  metadata: ServerMetadata;
+  /**
+   * The scope to ask for: the challenge's, else every scope the resource lists, plus
+   * `offline_access` when the authorization server lists it (a refresh token); `None`
+   * when neither says (the authorization server's default applies).
+   */
+  scope?: string;
+  /** The `Bearer` challenge the server answered with, if any. */
+  challenge?: BearerChallenge;
+}
+
 /**
  * Which well-known document to fetch.
  *
  * * `auto`: OpenID Connect Discovery first, then RFC 8414 when the first is not found.
  * * `openid`: Only `/.well-known/openid-configuration` (OIDC Discovery §4).
  * * `oauth`: Only `/.well-known/oauth-authorization-server` (RFC 8414 §3).
+ * * `mcp`: The MCP authorization specification's order: RFC 8414 (path inserted), then OpenID
+ * Connect with the path inserted, then OpenID Connect with the path appended.
  */
-export type MetadataDocument = 'auto' | 'openid' | 'oauth';
+export type MetadataDocument = 'auto' | 'openid' | 'oauth' | 'mcp';
 
 /**
  * An HTTP method the flows use.
@@ -792,6 +861,13 @@ export interface OutcomeMetadata {
   metadata: ServerMetadata;
 }
 
+/** MCP discovery found the server's resource and authorization server. */
+export interface OutcomeMcpServer {
+  kind: 'mcp_server';
+  /** What it found. */
+  server: McpServer;
+}
+
 /** Introspection answered. */
 export interface OutcomeIntrospection {
   kind: 'introspection';
@@ -817,6 +893,7 @@ export interface OutcomeCredential {
 export type Outcome =
   | OutcomeTokens
   | OutcomeMetadata
+  | OutcomeMcpServer
   | OutcomeIntrospection
   | OutcomeRevoked
   | OutcomeCredential;

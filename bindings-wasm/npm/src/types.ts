@@ -48,6 +48,8 @@ export type TokenToSend = C.TokenToSend;
 // ---------------------------------------------------------------- flow specs
 
 export type DiscoverySpec = C.FlowSpecDiscovery;
+/** From an MCP server's URL to its resource and authorization server (RFC 9728, MCP authorization). */
+export type McpDiscoverySpec = C.FlowSpecMcpDiscovery;
 export type DeviceSpec = C.FlowSpecDevice;
 export type AuthorizationCodeSpec = C.FlowSpecAuthorizationCode;
 export type ClientCredentialsSpec = C.FlowSpecClientCredentials;
@@ -62,6 +64,10 @@ export type FlowSpec = C.FlowSpec;
 // ---------------------------------------------------------------- outcomes
 
 export type Introspection = C.Introspection;
+/** What MCP discovery found (`termauth_core::flows::McpServer`). */
+export type McpServer = C.McpServer;
+/** A `Bearer` challenge's parameters (`termauth_core::challenge::BearerChallenge`). */
+export type BearerChallenge = C.BearerChallenge;
 /** What a finished flow produced (`termauth_core::Outcome`), tagged by `kind`. */
 export type Outcome = C.Outcome;
 

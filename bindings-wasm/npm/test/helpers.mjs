@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 export const root = fileURLToPath(new URL('../../../', import.meta.url));
 export const rustCli = join(root, 'target', 'debug', 'termauth');
 
-/** Starts the IdP on a random port; resolves { issuer, stop }. */
+/** Starts the IdP on a random port (`--mcp`: with its MCP server); resolves { issuer, mcp, local, stop }. */
 export async function startIdp(args = []) {
   const child = spawn(process.execPath, [join(root, 'tests/idp/server.js'), '--port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'ignore'],
@@ -20,9 +20,11 @@ export async function startIdp(args = []) {
     rl.once('line', resolve);
     child.once('exit', (code) => reject(new Error(`IdP exited with ${code}`)));
   });
-  const { issuer, port } = JSON.parse(line);
+  const { issuer, port, mcp } = JSON.parse(line);
   return {
     issuer,
+    /** The protected MCP server's URL (with `--mcp`). */
+    mcp,
     /** The IdP on 127.0.0.1 (the issuer may name another host: `--issuer-host`). */
     local: `http://127.0.0.1:${port}`,
     stop: () =>

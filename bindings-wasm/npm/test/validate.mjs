@@ -81,6 +81,17 @@ export function checkMetadata(m, where = 'metadata') {
     true,
   );
 }
+export function checkMcpServer(m, where = 'server') {
+  shape(
+    m,
+    where,
+    { server_url: S, resource: S, resource_metadata_url: S, authorization_servers: arrayOf(S), metadata: checkMetadata },
+    {
+      scope: S,
+      challenge: (v, w) => shape(v, w, {}, { resource_metadata: S, scope: S, error: S, error_description: S }),
+    },
+  );
+}
 function checkOutcome(o, where) {
   switch (o?.kind) {
     case 'tokens':
@@ -89,6 +100,8 @@ function checkOutcome(o, where) {
       return shape(o, where, { kind: S, metadata: checkMetadata });
     case 'introspection':
       return shape(o, where, { kind: S, introspection: (v, w) => shape(v, w, { active: B }, {}, true) });
+    case 'mcp_server':
+      return shape(o, where, { kind: S, server: checkMcpServer });
     case 'revoked':
       return shape(o, where, { kind: S, count: I });
     case 'credential':

@@ -3,10 +3,13 @@
 //! | state | poll | on response |
 //! |---|---|---|
 //! | `Start` | `SendRequest` GET first well-known URL | — |
-//! | `Fetching(i)` | `AwaitResponse` | 2xx metadata with `issuer` identical to the one asked for → `Done{metadata}`; 404/410 or non-JSON and another URL to try → `Fetching(i+1)`; otherwise `Failed` |
+//! | `Fetching(i)` | `AwaitResponse` | 2xx metadata with `issuer` identical to the one asked for → `Done{metadata}`; a miss (see [`Candidates`]) and another URL to try → `Fetching(i+1)`; otherwise `Failed` |
 //!
 //! The `issuer` check (RFC 8414 §3.3, OIDC Discovery §4.3) is what stops a
-//! man-in-the-middle document from pointing the CLI at someone else's endpoints.
+//! man-in-the-middle document from pointing the CLI at someone else's endpoints. A
+//! document with another issuer is not used ("MUST NOT", MCP authorization), but the next
+//! URL is still tried: a server that answers every well-known path with its root document
+//! may serve the right one further down the list.
 
 use crate::config::{ServerMetadata, check_endpoint};
 use crate::error::Error;
@@ -28,6 +31,9 @@ pub enum MetadataDocument {
     Openid,
     /// Only `/.well-known/oauth-authorization-server` (RFC 8414 §3).
     Oauth,
+    /// The MCP authorization specification's order: RFC 8414 (path inserted), then OpenID
+    /// Connect with the path inserted, then OpenID Connect with the path appended.
+    Mcp,
 }
 
 /// Discovery configuration.
@@ -61,12 +67,108 @@ impl DiscoveryConfig {
 pub struct Discovery {
     ex: Exchange,
     issuer: String,
+    urls: Candidates,
+}
+
+/// Well-known URLs tried in order, and what each one that had no usable document said.
+///
+/// The rule for moving on (one place for discovery and the MCP chain): a 4xx (404 and 410,
+/// but also the 400, 401 and 403 that CDNs and some servers give for an unknown path), a
+/// 502 (a gateway's error page), a body that is not a JSON object (an HTML 200 from a
+/// single-page app), or a document that fails its checks. A 5xx other than 502 and a
+/// transport error end the flow: the server is there but failing, and trying elsewhere
+/// would hide that.
+#[derive(Debug, Clone)]
+pub(crate) struct Candidates {
     urls: Vec<String>,
     next: usize,
     /// Each URL that had no document: its status and what the server said (its OAuth
     /// `error` and `error_description`, sanitised), for the error that ends the flow — a
     /// server that names the problem ("Realm does not exist") is quoted, not lost.
     missing: Vec<String>,
+    /// The first document refused by its checks (an issuer or resource mismatch): the
+    /// error when no URL had a usable document, since it says more than "not found".
+    refused: Option<Error>,
+}
+
+impl Candidates {
+    pub(crate) fn new(urls: Vec<String>) -> Self {
+        Candidates { urls, next: 0, missing: Vec::new(), refused: None }
+    }
+
+    /// The next URL to fetch.
+    pub(crate) fn take(&mut self) -> Option<String> {
+        let url = self.urls.get(self.next).cloned();
+        self.next += usize::from(url.is_some());
+        url
+    }
+
+    /// The URL last taken.
+    pub(crate) fn current(&self) -> &str {
+        self.next.checked_sub(1).and_then(|i| self.urls.get(i)).map_or("", String::as_str)
+    }
+
+    /// Records why the current URL's response is not used. `Ok(())`: try the next URL;
+    /// `Err`: the error that ends the flow (`what` names the document in it, `advice` says
+    /// what to check).
+    pub(crate) fn miss(&mut self, resp: &HttpResponse, error: Error, what: &str, advice: &str) -> Result<(), Error> {
+        let refused = matches!(error.code.as_str(), "issuer_mismatch" | "resource_mismatch" | "invalid_metadata");
+        let unusable = matches!(error.code.as_str(), "response_not_json" | "response_not_object");
+        if !(refused || unusable || matches!(resp.status, 400..=499 | 502)) {
+            return Err(error);
+        }
+        let said = match (&error.error, &error.error_description) {
+            _ if refused => format!(", {}", error.code.replace('_', " ")),
+            (Some(e), Some(d)) => format!(", server said: {e}: {d}"),
+            (Some(e), None) => format!(", server said: {e}"),
+            _ => String::new(),
+        };
+        self.missing.push(format!("{} (HTTP {}{said})", short(self.current()), resp.status));
+        if refused && self.refused.is_none() {
+            self.refused = Some(error);
+        }
+        if self.next < self.urls.len() {
+            return Ok(());
+        }
+        if let Some(mut first) = self.refused.take() {
+            if self.missing.len() > 1 {
+                first.message = format!("{} (Tried {}.)", first.message, self.missing.join(", "));
+            }
+            return Err(first);
+        }
+        Err(Error::protocol(
+            "metadata_not_found",
+            Some(resp.status),
+            format!("No {what} at {}. {advice}", self.missing.join(" or ")),
+        )
+        .with_hint(crate::Hint::FixConfiguration))
+    }
+}
+
+/// The authorization server metadata in a response, checked against the issuer asked for
+/// (RFC 8414 §3.3, OIDC Discovery §4.3).
+pub(crate) fn read_metadata(resp: &HttpResponse, issuer: &str) -> Result<ServerMetadata, Error> {
+    let fields = resp.oauth_fields()?;
+    let metadata = Object::new(serde_json::Value::Object(fields), "metadata").and_then(ServerMetadata::read).map_err(|_| {
+        Error::protocol(
+            "invalid_metadata",
+            Some(resp.status),
+            "The server's metadata document has members of the wrong type (issuer, endpoints and booleans must be strings and booleans).",
+        )
+    })?;
+    if metadata.issuer != issuer {
+        return Err(Error::protocol(
+            "issuer_mismatch",
+            Some(resp.status),
+            format!(
+                "The metadata says its issuer is `{}`, not `{}` as configured; they must be identical (RFC 8414 §3.3). Check the issuer URL, including any trailing slash.",
+                short(&metadata.issuer),
+                short(issuer)
+            ),
+        )
+        .with_hint(crate::Hint::FixConfiguration));
+    }
+    Ok(metadata)
 }
 
 /// The well-known URLs for `issuer`, in the order they are tried.
@@ -85,6 +187,10 @@ pub fn well_known_urls(issuer: &Url, document: MetadataDocument) -> Vec<String> 
         MetadataDocument::Auto => vec![openid, oauth],
         MetadataDocument::Openid => vec![openid],
         MetadataDocument::Oauth => vec![oauth],
+        // MCP authorization, "Authorization Server Metadata Discovery": for an issuer with
+        // a path, OIDC Discovery with the path inserted too (the form RFC 8414 §5 gives).
+        MetadataDocument::Mcp if path.is_empty() => vec![oauth, openid],
+        MetadataDocument::Mcp => vec![oauth, format!("{origin}/.well-known/openid-configuration{path}"), openid],
     }
 }
 
@@ -98,32 +204,8 @@ impl Discovery {
         if url.query().is_some() {
             return Err(Error::usage("invalid_issuer", "The issuer must not contain a query (RFC 8414 §2)."));
         }
-        let urls = well_known_urls(&url, config.document);
-        Ok(Discovery { ex: Exchange::new(), urls, issuer: config.issuer, next: 0, missing: Vec::new() })
-    }
-
-    fn parse(&self, resp: &HttpResponse) -> Result<ServerMetadata, Error> {
-        let fields = resp.oauth_fields()?;
-        let metadata = Object::new(serde_json::Value::Object(fields), "metadata").and_then(ServerMetadata::read).map_err(|_| {
-            Error::protocol(
-                "invalid_metadata",
-                Some(resp.status),
-                "The server's metadata document has members of the wrong type (issuer, endpoints and booleans must be strings and booleans).",
-            )
-        })?;
-        if metadata.issuer != self.issuer {
-            return Err(Error::protocol(
-                "issuer_mismatch",
-                Some(resp.status),
-                format!(
-                    "The metadata says its issuer is `{}`, not `{}` as configured; they must be identical (RFC 8414 §3.3). Check the issuer URL, including any trailing slash.",
-                    short(&metadata.issuer),
-                    short(&self.issuer)
-                ),
-            )
-            .with_hint(crate::Hint::FixConfiguration));
-        }
-        Ok(metadata)
+        let urls = Candidates::new(well_known_urls(&url, config.document));
+        Ok(Discovery { ex: Exchange::new(), urls, issuer: config.issuer })
     }
 }
 
@@ -133,10 +215,8 @@ impl Machine for Discovery {
     }
 
     fn step(&mut self, _now_ms: u64) -> Option<Action> {
-        match self.urls.get(self.next) {
+        match self.urls.take() {
             Some(url) => {
-                let url = url.clone();
-                self.next += 1;
                 self.ex.send(Method::Get, url, vec![("Accept".into(), "application/json".into())], String::new());
             }
             None => self.ex.fail(Error::usage("internal_error", "No discovery URL left.")),
@@ -145,35 +225,14 @@ impl Machine for Discovery {
     }
 
     fn on_response(&mut self, resp: HttpResponse, _now_ms: u64) {
-        match self.parse(&resp) {
+        match read_metadata(&resp, &self.issuer) {
             Ok(metadata) => self.ex.finish(Outcome::Metadata { metadata }),
             Err(error) => {
-                let not_found = matches!(resp.status, 404 | 410);
-                if not_found || error.code == "response_not_json" {
-                    let said = match (&error.error, &error.error_description) {
-                        (Some(e), Some(d)) => format!(", server said: {e}: {d}"),
-                        (Some(e), None) => format!(", server said: {e}"),
-                        _ => String::new(),
-                    };
-                    self.missing.push(format!("{} (HTTP {}{said})", short(&self.urls[self.next - 1]), resp.status));
-                    if self.next < self.urls.len() {
-                        return; // step() tries the next URL
-                    }
+                let advice =
+                    "Check the issuer URL (a realm or tenant named in it must exist), or configure the endpoints by hand.";
+                if let Err(error) = self.urls.miss(&resp, error, "metadata document", advice) {
+                    self.ex.fail(error);
                 }
-                let error = if not_found {
-                    Error::protocol(
-                        "metadata_not_found",
-                        Some(resp.status),
-                        format!(
-                            "No metadata document at {}. Check the issuer URL (a realm or tenant named in it must exist), or configure the endpoints by hand.",
-                            self.missing.join(" or ")
-                        ),
-                    )
-                    .with_hint(crate::Hint::FixConfiguration)
-                } else {
-                    error
-                };
-                self.ex.fail(error);
             }
         }
     }

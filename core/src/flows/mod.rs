@@ -5,6 +5,7 @@ pub mod api_key;
 pub mod authorization_code;
 pub mod device;
 pub mod discovery;
+pub mod mcp;
 pub mod revocation;
 pub mod token_grant;
 
@@ -12,5 +13,6 @@ pub use api_key::{ApiKey, ApiKeyConfig};
 pub use authorization_code::{AuthorizationCodeConfig, AuthorizationCodeFlow};
 pub use device::{DeviceConfig, DeviceFlow};
 pub use discovery::{Discovery, DiscoveryConfig, MetadataDocument};
+pub use mcp::{McpDiscovery, McpDiscoveryConfig, McpServer};
 pub use revocation::{IntrospectionConfig, RevocationConfig, TokenEndpointCall, TokenToSend};
 pub use token_grant::{ClientCredentialsConfig, PasswordConfig, RefreshConfig, TokenGrant};

@@ -43,6 +43,8 @@ pub struct Idp {
     pub issuer: String,
     /// The port.
     pub port: u16,
+    /// The MCP server's URL (`http://127.0.0.1:PORT/mcp`), when started with `IDP_MCP=1`.
+    pub mcp: Option<String>,
     stderr_path: PathBuf,
     _tmp: tempfile::TempDir,
 }
@@ -101,8 +103,9 @@ impl Idp {
         });
         let issuer = ready["issuer"].as_str().expect("issuer").to_string();
         let port = ready["port"].as_u64().expect("port") as u16;
+        let mcp = ready["mcp"].as_str().map(String::from);
         let stdin = child.stdin.take();
-        Idp { child, stdin, issuer, port, stderr_path, _tmp: tmp }
+        Idp { child, stdin, issuer, port, mcp, stderr_path, _tmp: tmp }
     }
 
     /// One IdP (default settings) shared by the tests of this binary; it dies with the

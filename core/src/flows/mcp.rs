@@ -1,0 +1,509 @@
+//! From an MCP server's URL to the authorization server that protects it (MCP
+//! authorization, revisions 2025-06-18 to 2026-07-28; RFC 9728; RFC 8414).
+//!
+//! | state | poll | on response |
+//! |---|---|---|
+//! | `Probe` (skipped when the host passes the `WWW-Authenticate` it saw) | `SendRequest` POST `initialize` to the server URL, no token | 401/403 → the `Bearer` challenge's `resource_metadata` and `scope`; any other answer → no hint. → `ResourceMetadata` |
+//! | `ResourceMetadata(i)` | `SendRequest` GET the challenge's URL, else the path-aware then the root `/.well-known/oauth-protected-resource` | a document whose `resource` is this server → `ServerMetadata`; a miss (`Candidates`) → `ResourceMetadata(i+1)`; otherwise `Failed` |
+//! | `ServerMetadata(j)` | `SendRequest` GET the issuer's well-known URLs in MCP's order | metadata with the issuer asked for and S256 PKCE → `Done{mcp_server}`; a miss → `ServerMetadata(j+1)`; otherwise `Failed` |
+//!
+//! What the flow checks, so that a hostile or broken server cannot steer a login:
+//! * the protected resource metadata's `resource` is this server (RFC 9728 §3.3: identical;
+//!   like both official SDKs, termauth also takes the same origin with a path that is a
+//!   segment prefix of the server's, e.g. `https://mcp.example.com` for
+//!   `https://mcp.example.com/mcp`), and it becomes the RFC 8707 `resource` of every request;
+//! * every authorization server it lists is an https URL; the one used is the first, or the
+//!   configured `issuer` when it is listed;
+//! * the authorization server metadata's `issuer` is identical to that URL (RFC 8414 §3.3),
+//!   and it lists `S256` in `code_challenge_methods_supported` (MCP: a client MUST refuse
+//!   to proceed when the member is absent; `assume_pkce` overrides that for servers known to
+//!   support PKCE without saying so).
+
+use super::discovery::{Candidates, MetadataDocument, read_metadata, well_known_urls};
+use crate::challenge::{BearerChallenge, bearer_challenge};
+use crate::config::{ServerMetadata, check_endpoint};
+use crate::error::{Error, Hint};
+use crate::flow::{Action, Exchange, Machine, Outcome};
+use crate::http::{HttpResponse, Method, short};
+use crate::json::{Object, ReadError, deserialize_via_value};
+use crate::uri::Url;
+use serde::Serialize;
+
+/// The MCP protocol revision named in the probe's `initialize` request.
+pub const MCP_PROTOCOL_VERSION: &str = "2025-11-25";
+
+/// Configuration of the MCP discovery flow.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct McpDiscoveryConfig {
+    /// The MCP server's URL (its streamable HTTP endpoint), e.g. `https://mcp.example.com/mcp`.
+    pub server_url: String,
+    /// The `WWW-Authenticate` values of a 401 or 403 the host already got from this server:
+    /// no probe is sent, and the challenge's `scope` (a step-up) is what the login asks for.
+    #[cfg_attr(feature = "schema", schemars(default))]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub www_authenticate: Vec<String>,
+    /// The authorization server to use when the server lists several (it must be listed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// Take an authorization server whose metadata has no `code_challenge_methods_supported`
+    /// as supporting S256 (MCP says to refuse it; some servers support PKCE without saying so).
+    #[cfg_attr(feature = "schema", schemars(default))]
+    pub assume_pkce: bool,
+    /// Allow plain-http URLs on non-loopback hosts (tests only).
+    #[cfg_attr(feature = "schema", schemars(default))]
+    pub allow_insecure_http: bool,
+}
+
+deserialize_via_value!(McpDiscoveryConfig => McpDiscoveryConfig::read, McpServer => McpServer::read);
+
+impl McpDiscoveryConfig {
+    pub(crate) fn read(mut o: Object) -> Result<Self, ReadError> {
+        Ok(McpDiscoveryConfig {
+            server_url: o.str("server_url")?,
+            www_authenticate: o.opt_strings("www_authenticate")?.unwrap_or_default(),
+            issuer: o.opt_str("issuer")?,
+            assume_pkce: o.flag("assume_pkce")?,
+            allow_insecure_http: o.flag("allow_insecure_http")?,
+        })
+    }
+}
+
+/// What the flow found: the resource to ask tokens for, and its authorization server.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct McpServer {
+    /// The server URL as configured.
+    pub server_url: String,
+    /// The protected resource's identifier (RFC 9728 `resource`): the RFC 8707 `resource`
+    /// of the authorization, token and refresh requests.
+    pub resource: String,
+    /// Where the protected resource metadata was found.
+    pub resource_metadata_url: String,
+    /// Every authorization server the resource lists (RFC 9728 §2).
+    pub authorization_servers: Vec<String>,
+    /// The chosen authorization server's validated metadata.
+    pub metadata: ServerMetadata,
+    /// The scope to ask for: the challenge's, else every scope the resource lists, plus
+    /// `offline_access` when the authorization server lists it (a refresh token); `None`
+    /// when neither says (the authorization server's default applies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The `Bearer` challenge the server answered with, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<BearerChallenge>,
+}
+
+impl McpServer {
+    fn read(mut o: Object) -> Result<Self, ReadError> {
+        Ok(McpServer {
+            server_url: o.str("server_url")?,
+            resource: o.str("resource")?,
+            resource_metadata_url: o.str("resource_metadata_url")?,
+            authorization_servers: o.strings("authorization_servers")?,
+            metadata: ServerMetadata::read(o.object("metadata")?)?,
+            scope: o.opt_str("scope")?,
+            challenge: match o.opt_object("challenge")? {
+                None => None,
+                Some(mut c) => Some(BearerChallenge {
+                    resource_metadata: c.opt_str("resource_metadata")?,
+                    scope: c.opt_str("scope")?,
+                    error: c.opt_str("error")?,
+                    error_description: c.opt_str("error_description")?,
+                }),
+            },
+        })
+    }
+}
+
+/// The protected resource metadata members the flow uses (RFC 9728 §2).
+#[derive(Clone, Debug)]
+struct ResourceMetadata {
+    resource: String,
+    authorization_servers: Vec<String>,
+    scopes_supported: Vec<String>,
+    url: String,
+}
+
+#[derive(Clone, Debug)]
+enum Stage {
+    Probe,
+    ResourceMetadata(Candidates),
+    ServerMetadata { found: ResourceMetadata, issuer: String, urls: Candidates },
+}
+
+/// The MCP discovery flow.
+#[derive(Debug, Clone)]
+pub struct McpDiscovery {
+    ex: Exchange,
+    config: McpDiscoveryConfig,
+    server: Url,
+    stage: Stage,
+    challenge: Option<BearerChallenge>,
+    /// The probe got a 2xx: the server answered without asking for a login.
+    open: bool,
+}
+
+/// The well-known protected resource metadata URLs of a server URL (RFC 9728 §3.1: the
+/// suffix inserted between the host and the path, the query dropped), path-aware first,
+/// then the root (MCP authorization, "Protected Resource Metadata Discovery").
+pub fn resource_metadata_urls(server: &Url) -> Vec<String> {
+    let origin = server.origin().ascii_serialization();
+    let path = server.path().trim_end_matches('/');
+    let root = format!("{origin}/.well-known/oauth-protected-resource");
+    if path.is_empty() { vec![root] } else { vec![format!("{root}{path}"), root] }
+}
+
+/// Whether a protected resource metadata `resource` names this server: identical (RFC 9728
+/// §3.3), or the same origin with a path that is a whole-segment prefix of the server's.
+pub fn resource_matches(resource: &Url, server: &Url) -> bool {
+    let resource_path = resource.path().trim_end_matches('/');
+    let server_path = server.path().trim_end_matches('/');
+    resource.origin() == server.origin()
+        && resource.fragment().is_none()
+        && (resource.query().is_none() || resource.query() == server.query())
+        && (server_path == resource_path || server_path.strip_prefix(resource_path).is_some_and(|rest| rest.starts_with('/')))
+}
+
+impl McpDiscovery {
+    /// An MCP discovery flow.
+    ///
+    /// # Errors
+    /// The server URL is not an https URL (or loopback http), or has a fragment.
+    pub fn new(config: McpDiscoveryConfig) -> Result<Self, Error> {
+        let server = check_endpoint(&config.server_url, "server_url", config.allow_insecure_http)?;
+        let challenge = bearer_challenge(config.www_authenticate.iter().map(String::as_str));
+        let stage =
+            if config.www_authenticate.is_empty() { Stage::Probe } else { Stage::ResourceMetadata(Candidates::new(Vec::new())) };
+        let mut flow = McpDiscovery { ex: Exchange::new(), config, server, stage, challenge: None, open: false };
+        if !matches!(flow.stage, Stage::Probe) {
+            flow.after_challenge(challenge)?;
+        }
+        Ok(flow)
+    }
+
+    /// Where to look for the protected resource metadata once the challenge (or its
+    /// absence) is known.
+    fn after_challenge(&mut self, challenge: Option<BearerChallenge>) -> Result<(), Error> {
+        let urls = match challenge.as_ref().and_then(|c| c.resource_metadata.as_deref()) {
+            Some(url) => {
+                // A URL the server chose: it must be one termauth would fetch anyway.
+                check_endpoint(url, "resource_metadata", self.config.allow_insecure_http).map_err(|e| {
+                    Error::protocol(
+                        "invalid_challenge",
+                        None,
+                        format!(
+                            "The MCP server's WWW-Authenticate names a resource_metadata URL termauth will not fetch: {}",
+                            e.message
+                        ),
+                    )
+                })?;
+                vec![url.to_string()]
+            }
+            None => resource_metadata_urls(&self.server),
+        };
+        self.challenge = challenge;
+        self.stage = Stage::ResourceMetadata(Candidates::new(urls));
+        Ok(())
+    }
+
+    fn read_resource_metadata(&self, resp: &HttpResponse, url: &str) -> Result<ResourceMetadata, Error> {
+        let fields = resp.oauth_fields()?;
+        let invalid = |why: String| {
+            Error::protocol(
+                "invalid_metadata",
+                Some(resp.status),
+                format!("The protected resource metadata at {} {why}.", short(url)),
+            )
+        };
+        let mut o =
+            Object::new(serde_json::Value::Object(fields), "metadata").map_err(|e| invalid(format!("is unusable: {e}")))?;
+        let resource = o.str("resource").map_err(|e| invalid(format!("is unusable: {e}")))?;
+        let authorization_servers = o.strings("authorization_servers").map_err(|e| invalid(format!("is unusable: {e}")))?;
+        let scopes_supported = o.opt_strings("scopes_supported").map_err(|e| invalid(format!("is unusable: {e}")))?;
+        let named = crate::uri::parse(&resource).ok().filter(|r| resource_matches(r, &self.server));
+        if named.is_none() {
+            return Err(Error::protocol(
+                "resource_mismatch",
+                Some(resp.status),
+                format!(
+                    "The protected resource metadata at {} is for `{}`, not for this server `{}` (RFC 9728 §3.3). Check the MCP server URL.",
+                    short(url),
+                    short(&resource),
+                    short(&self.config.server_url)
+                ),
+            )
+            .with_hint(Hint::FixConfiguration));
+        }
+        if authorization_servers.is_empty() {
+            return Err(invalid("lists no authorization server".into()));
+        }
+        for issuer in &authorization_servers {
+            let checked = check_endpoint(issuer, "authorization_servers", self.config.allow_insecure_http);
+            if let Err(e) = checked.and_then(|u| match u.query() {
+                Some(_) => Err(Error::usage("invalid_issuer", "an issuer has no query (RFC 8414 §2)")),
+                None => Ok(u),
+            }) {
+                return Err(invalid(format!("names an authorization server termauth will not use ({})", e.message)));
+            }
+        }
+        Ok(ResourceMetadata {
+            resource,
+            authorization_servers,
+            scopes_supported: scopes_supported.unwrap_or_default(),
+            url: url.into(),
+        })
+    }
+
+    /// The resource metadata is known: pick the authorization server.
+    fn choose_issuer(&mut self, found: ResourceMetadata) -> Result<(), Error> {
+        let issuer = match &self.config.issuer {
+            Some(wanted) if found.authorization_servers.contains(wanted) => wanted.clone(),
+            Some(wanted) => {
+                return Err(Error::usage(
+                    "issuer_not_listed",
+                    format!(
+                        "The MCP server's authorization servers are {}; the configured issuer `{}` is not one of them. Leave the issuer out, or pick one of those.",
+                        found.authorization_servers.iter().map(|s| format!("`{}`", short(s))).collect::<Vec<_>>().join(", "),
+                        short(wanted)
+                    ),
+                )
+                .with_hint(Hint::FixConfiguration));
+            }
+            None => found.authorization_servers[0].clone(),
+        };
+        let url = check_endpoint(&issuer, "issuer", self.config.allow_insecure_http)?;
+        let urls = Candidates::new(well_known_urls(&url, MetadataDocument::Mcp));
+        self.stage = Stage::ServerMetadata { found, issuer, urls };
+        Ok(())
+    }
+
+    fn finish(&self, found: &ResourceMetadata, metadata: ServerMetadata) -> Result<McpServer, Error> {
+        match &metadata.code_challenge_methods_supported {
+            Some(methods) if !methods.iter().any(|m| m == "S256") => {
+                return Err(Error::protocol(
+                    "pkce_s256_unsupported",
+                    None,
+                    format!(
+                        "The authorization server {} does not list S256 in code_challenge_methods_supported; MCP requires PKCE with S256. Ask its administrator to enable S256.",
+                        short(&metadata.issuer)
+                    ),
+                ));
+            }
+            None if !self.config.assume_pkce => {
+                return Err(Error::protocol(
+                    "pkce_not_advertised",
+                    None,
+                    format!(
+                        "The authorization server {} does not say it supports PKCE (its metadata has no code_challenge_methods_supported), and MCP clients must refuse it. If you know it supports S256, pass --assume-pkce.",
+                        short(&metadata.issuer)
+                    ),
+                )
+                .with_hint(Hint::FixConfiguration));
+            }
+            _ => {}
+        }
+        // MCP authorization, "Scope Selection Strategy": the challenge's scope, else every
+        // scope the resource lists; and `offline_access` for a refresh token ("Refresh
+        // Tokens": clients MAY add it when the authorization server lists it).
+        let mut scopes: Vec<String> = match self.challenge.as_ref().and_then(|c| c.scope.as_deref()) {
+            Some(scope) if !scope.trim().is_empty() => scope.split_whitespace().map(String::from).collect(),
+            _ => found.scopes_supported.clone(),
+        };
+        let offline = metadata
+            .extra
+            .get("scopes_supported")
+            .and_then(|v| v.as_array())
+            .is_some_and(|supported| supported.iter().any(|s| s.as_str() == Some("offline_access")));
+        if offline && !scopes.iter().any(|s| s == "offline_access") {
+            scopes.push("offline_access".into());
+        }
+        Ok(McpServer {
+            server_url: self.config.server_url.clone(),
+            resource: found.resource.clone(),
+            resource_metadata_url: found.url.clone(),
+            authorization_servers: found.authorization_servers.clone(),
+            metadata,
+            scope: (!scopes.is_empty()).then(|| scopes.join(" ")),
+            challenge: self.challenge.clone(),
+        })
+    }
+
+    fn no_resource_metadata_advice(&self) -> String {
+        let mut advice = String::from(
+            "Check the MCP server URL: an MCP server that takes OAuth tokens publishes protected resource metadata (RFC 9728).",
+        );
+        if self.open {
+            advice.push_str(" It answered without asking for a login, so it may need none.");
+        }
+        advice
+    }
+}
+
+impl Machine for McpDiscovery {
+    fn exchange(&mut self) -> &mut Exchange {
+        &mut self.ex
+    }
+
+    fn step(&mut self, _now_ms: u64) -> Option<Action> {
+        let accept_json = || vec![("Accept".to_string(), "application/json".to_string())];
+        let url = match &mut self.stage {
+            Stage::Probe => {
+                // What any MCP client sends first; a protected server answers it with 401
+                // and its challenge (MCP authorization, "Authorization Flow Steps").
+                // The probe opens no session (a protected server refuses it), so it names no
+                // release: the same bytes in every version keep the conversation vectors stable.
+                let body = format!(
+                    r#"{{"jsonrpc":"2.0","id":1,"method":"initialize","params":{{"protocolVersion":"{MCP_PROTOCOL_VERSION}","capabilities":{{}},"clientInfo":{{"name":"termauth","version":"1"}}}}}}"#
+                );
+                let headers = vec![
+                    ("Content-Type".into(), "application/json".into()),
+                    ("Accept".into(), "application/json, text/event-stream".into()),
+                ];
+                self.ex.send(Method::Post, self.config.server_url.clone(), headers, body);
+                return None;
+            }
+            Stage::ResourceMetadata(urls) => urls.take(),
+            Stage::ServerMetadata { urls, .. } => urls.take(),
+        };
+        match url {
+            Some(url) => {
+                self.ex.send(Method::Get, url, accept_json(), String::new());
+            }
+            None => self.ex.fail(Error::usage("internal_error", "No MCP discovery URL left.")),
+        }
+        None
+    }
+
+    fn on_response(&mut self, resp: HttpResponse, _now_ms: u64) {
+        let result = match std::mem::replace(&mut self.stage, Stage::Probe) {
+            Stage::Probe => {
+                let challenge = if matches!(resp.status, 401 | 403) {
+                    bearer_challenge(
+                        resp.headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case("www-authenticate")).map(|(_, v)| v.as_str()),
+                    )
+                } else {
+                    None
+                };
+                self.open = resp.is_success();
+                self.after_challenge(challenge)
+            }
+            Stage::ResourceMetadata(mut urls) => {
+                let url = urls.current().to_string();
+                match self.read_resource_metadata(&resp, &url) {
+                    Ok(found) => self.choose_issuer(found),
+                    Err(error) => {
+                        let advice = self.no_resource_metadata_advice();
+                        let result = urls.miss(&resp, error, "protected resource metadata", &advice).map_err(|mut e| {
+                            // The error texts of OAuth responses speak of the authorization
+                            // server; this answer came from the MCP server.
+                            if resp.status >= 500 {
+                                let said = e.error_description.as_deref().or(e.error.as_deref()).map(|d| format!(", server said: {}", short(d)));
+                                e.message = format!(
+                                    "The MCP server's protected resource metadata at {} is unavailable (HTTP {}{}). Try again later.",
+                                    short(&url),
+                                    resp.status,
+                                    said.unwrap_or_default()
+                                );
+                            }
+                            e
+                        });
+                        self.stage = Stage::ResourceMetadata(urls);
+                        result
+                    }
+                }
+            }
+            Stage::ServerMetadata { found, issuer, mut urls } => match read_metadata(&resp, &issuer) {
+                Ok(metadata) => match self.finish(&found, metadata) {
+                    Ok(server) => {
+                        self.ex.finish(Outcome::McpServer { server: Box::new(server) });
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                },
+                Err(error) => {
+                    let advice = format!(
+                        "The MCP server names `{}` as its authorization server, and it publishes no metadata termauth can use; ask the MCP server's operator.",
+                        short(&issuer)
+                    );
+                    let result = urls.miss(&resp, error, "authorization server metadata", &advice);
+                    self.stage = Stage::ServerMetadata { found, issuer, urls };
+                    result
+                }
+            },
+        };
+        if let Err(error) = result {
+            self.ex.fail(error);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> Url {
+        crate::uri::parse(s).unwrap()
+    }
+
+    #[test]
+    fn resource_metadata_urls_are_path_aware_then_root() {
+        assert_eq!(
+            resource_metadata_urls(&url("https://mcp.example.com/public/mcp?x=1")),
+            [
+                "https://mcp.example.com/.well-known/oauth-protected-resource/public/mcp",
+                "https://mcp.example.com/.well-known/oauth-protected-resource"
+            ]
+        );
+        assert_eq!(
+            resource_metadata_urls(&url("https://MCP.example.com:443/")),
+            ["https://mcp.example.com/.well-known/oauth-protected-resource"]
+        );
+    }
+
+    #[test]
+    fn a_resource_matches_itself_or_a_segment_prefix_on_the_same_origin() {
+        let server = url("https://mcp.example.com/tenant/mcp");
+        for ok in [
+            "https://mcp.example.com/tenant/mcp",
+            "https://mcp.example.com/tenant/mcp/",
+            "https://mcp.example.com",
+            "https://mcp.example.com/tenant",
+        ] {
+            assert!(resource_matches(&url(ok), &server), "{ok}");
+        }
+        for bad in [
+            "https://mcp.example.com/ten",
+            "https://mcp.example.com/tenant/mcp/more",
+            "https://mcp.example.com:8443/tenant/mcp",
+            "http://mcp.example.com/tenant/mcp",
+            "https://evil.example.com/tenant/mcp",
+            "https://mcp.example.com.evil.example/tenant/mcp",
+            "https://mcp.example.com/tenant/mcp#f",
+            "https://mcp.example.com/tenant/mcp?other=1",
+        ] {
+            assert!(!resource_matches(&url(bad), &server), "{bad}");
+        }
+    }
+
+    #[test]
+    fn mcp_metadata_order_inserts_before_it_appends() {
+        assert_eq!(
+            well_known_urls(&url("https://auth.example.com/tenant1/"), MetadataDocument::Mcp),
+            [
+                "https://auth.example.com/.well-known/oauth-authorization-server/tenant1",
+                "https://auth.example.com/.well-known/openid-configuration/tenant1",
+                "https://auth.example.com/tenant1/.well-known/openid-configuration"
+            ]
+        );
+        assert_eq!(
+            well_known_urls(&url("https://auth.example.com"), MetadataDocument::Mcp),
+            [
+                "https://auth.example.com/.well-known/oauth-authorization-server",
+                "https://auth.example.com/.well-known/openid-configuration"
+            ]
+        );
+    }
+}
