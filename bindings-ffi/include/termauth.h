@@ -198,7 +198,7 @@ typedef struct termauth_client termauth_client;
 typedef struct termauth_error termauth_error;
 
 // A running flow (device, authorization code, client credentials, password, refresh,
-// revocation, introspection, discovery, MCP discovery, API key): see `termauth_flow_new`.
+// revocation, introspection, discovery, MCP discovery, registration, API key): see `termauth_flow_new`.
 typedef struct termauth_flow termauth_flow;
 
 // A running session: see `termauth_session_new`.

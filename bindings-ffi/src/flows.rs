@@ -107,7 +107,7 @@ struct Current {
 }
 
 /// A running flow (device, authorization code, client credentials, password, refresh,
-/// revocation, introspection, discovery, MCP discovery, API key): see `termauth_flow_new`.
+/// revocation, introspection, discovery, MCP discovery, registration, API key): see `termauth_flow_new`.
 pub struct termauth_flow {
     flow: AnyFlow,
     current: Option<Current>,

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import threading
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
@@ -16,6 +17,25 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 IDP = ROOT / "tests" / "idp"
+
+
+def run_flow(spec: Dict[str, Any]) -> Dict[str, Any]:
+    """Runs a flow that only sends requests (discovery, registration, refresh, …) to its
+    outcome, over urllib; raises the flow's error."""
+    from termauth.flow import Done, Failed, Flow, SendRequest
+    from termauth.transport import UrllibTransport
+
+    flow, transport = Flow.from_spec(spec), UrllibTransport()
+    while True:
+        action = flow.poll(int(time.time() * 1000))
+        if isinstance(action, SendRequest):
+            flow.handle(transport.send(action), int(time.time() * 1000))
+        elif isinstance(action, Done):
+            return dict(action.result)
+        elif isinstance(action, Failed):
+            raise action.error
+        else:
+            raise AssertionError(f"a flow that only sends requests asked for {action!r}")
 
 
 class Idp:

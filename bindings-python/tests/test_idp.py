@@ -20,11 +20,11 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import pytest
 
 import termauth
-from termauth.flow import Done, Failed, Flow, SendRequest
+from termauth.flow import SendRequest
 from termauth.session import Notice, ShowAuthorizationUrl, ShowUserCode
 from termauth.transport import UrllibTransport
 
-from conftest import Idp
+from conftest import Idp, run_flow
 
 CLI = "termauth-cli"
 BASIC = ("termauth-ci-basic", "s3cr3t:with/special+chars")
@@ -95,19 +95,6 @@ def store(client: termauth.Client, rec: Dict[str, Any], profile: str = "default"
     with os.fdopen(fd, "w") as f:
         f.write(json.dumps(rec))
     os.chmod(path, 0o600)
-
-
-def run_flow(spec: Dict[str, Any]) -> Dict[str, Any]:
-    """Runs a flow that only sends requests (discovery, refresh, …) to its outcome."""
-    flow, transport = Flow.from_spec(spec), UrllibTransport()
-    while True:
-        action = flow.poll(int(time.time() * 1000))
-        if isinstance(action, SendRequest):
-            flow.handle(transport.send(action), int(time.time() * 1000))
-        elif isinstance(action, Done):
-            return action.result
-        elif isinstance(action, Failed):
-            raise action.error
 
 
 def discover(issuer: str) -> Dict[str, Any]:

@@ -70,6 +70,11 @@ pub enum Outcome {
         /// What it found.
         server: Box<crate::flows::McpServer>,
     },
+    /// A client was registered (RFC 7591).
+    Registration {
+        /// The registered client.
+        registration: Box<crate::flows::ClientRegistration>,
+    },
     /// Introspection answered.
     Introspection {
         /// The answer.

@@ -18,6 +18,8 @@ pub enum FlowSpec {
     Discovery(DiscoveryConfig),
     /// From an MCP server's URL to its resource and authorization server (RFC 9728).
     McpDiscovery(McpDiscoveryConfig),
+    /// Dynamic client registration of a native app (RFC 7591).
+    Registration(RegistrationConfig),
     /// Device authorization grant (RFC 8628).
     Device(DeviceConfig),
     /// Authorization code + PKCE with a loopback or pasted redirect (RFC 8252, RFC 7636).
@@ -43,6 +45,7 @@ impl FlowSpec {
         Ok(match o.tag("flow")?.as_str() {
             "discovery" => FlowSpec::Discovery(DiscoveryConfig::read(o)?),
             "mcp_discovery" => FlowSpec::McpDiscovery(McpDiscoveryConfig::read(o)?),
+            "registration" => FlowSpec::Registration(RegistrationConfig::read(o)?),
             "device" => FlowSpec::Device(DeviceConfig::read(o)?),
             "authorization_code" => FlowSpec::AuthorizationCode(AuthorizationCodeConfig::read(o)?),
             "client_credentials" => FlowSpec::ClientCredentials(ClientCredentialsConfig::read(o)?),
@@ -53,7 +56,7 @@ impl FlowSpec {
             "api_key" => FlowSpec::ApiKey(ApiKeyConfig::read(o)?),
             _ => return Err(o.unknown_tag(
                 "flow",
-                "discovery, mcp_discovery, device, authorization_code, client_credentials, password, refresh, revocation, introspection, api_key",
+                "discovery, mcp_discovery, registration, device, authorization_code, client_credentials, password, refresh, revocation, introspection, api_key",
             )),
         })
     }
@@ -79,6 +82,7 @@ impl FlowSpec {
         Ok(match self {
             FlowSpec::Discovery(c) => AnyFlow::Discovery(Discovery::new(c)?),
             FlowSpec::McpDiscovery(c) => AnyFlow::McpDiscovery(Box::new(McpDiscovery::new(c)?)),
+            FlowSpec::Registration(c) => AnyFlow::Registration(Box::new(Registration::new(c)?)),
             FlowSpec::Device(c) => AnyFlow::Device(DeviceFlow::new(c)?),
             FlowSpec::AuthorizationCode(c) => AnyFlow::AuthorizationCode(Box::new(AuthorizationCodeFlow::new(c, rng)?)),
             FlowSpec::ClientCredentials(c) => AnyFlow::TokenGrant(TokenGrant::client_credentials(c)?),
@@ -98,6 +102,8 @@ pub enum AnyFlow {
     Discovery(Discovery),
     /// MCP discovery.
     McpDiscovery(Box<McpDiscovery>),
+    /// Dynamic client registration.
+    Registration(Box<Registration>),
     /// Device.
     Device(DeviceFlow),
     /// Authorization code.
@@ -115,6 +121,7 @@ impl Flow for AnyFlow {
         match self {
             AnyFlow::Discovery(f) => f.poll(now_ms),
             AnyFlow::McpDiscovery(f) => f.poll(now_ms),
+            AnyFlow::Registration(f) => f.poll(now_ms),
             AnyFlow::Device(f) => f.poll(now_ms),
             AnyFlow::AuthorizationCode(f) => f.poll(now_ms),
             AnyFlow::TokenGrant(f) => f.poll(now_ms),
@@ -127,6 +134,7 @@ impl Flow for AnyFlow {
         match self {
             AnyFlow::Discovery(f) => f.handle(input, now_ms),
             AnyFlow::McpDiscovery(f) => f.handle(input, now_ms),
+            AnyFlow::Registration(f) => f.handle(input, now_ms),
             AnyFlow::Device(f) => f.handle(input, now_ms),
             AnyFlow::AuthorizationCode(f) => f.handle(input, now_ms),
             AnyFlow::TokenGrant(f) => f.handle(input, now_ms),

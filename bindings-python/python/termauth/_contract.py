@@ -34,6 +34,7 @@ __all__ = [
     "ClientAuthClientSecretPost",
     "ClientAuthNone",
     "ClientCredentialsConfig",
+    "ClientRegistration",
     "Command",
     "CommandDiscover",
     "CommandGetToken",
@@ -70,6 +71,7 @@ __all__ = [
     "FlowSpecMcpDiscovery",
     "FlowSpecPassword",
     "FlowSpecRefresh",
+    "FlowSpecRegistration",
     "FlowSpecRevocation",
     "Grant",
     "Hint",
@@ -94,6 +96,7 @@ __all__ = [
     "OutcomeIntrospection",
     "OutcomeMcpServer",
     "OutcomeMetadata",
+    "OutcomeRegistration",
     "OutcomeRevoked",
     "OutcomeTokens",
     "PasswordConfig",
@@ -110,6 +113,7 @@ __all__ = [
     "QrCode",
     "RedirectSource",
     "RefreshConfig",
+    "RegistrationConfig",
     "RevocationConfig",
     "SecretMethod",
     "ServerMetadata",
@@ -418,6 +422,33 @@ class ClientCredentialsConfig(_ClientCredentialsConfigRequired, total=False):
     # Allow plain-http endpoints on non-loopback hosts (tests only).
     # Default: `false`.
     allow_insecure_http: bool
+
+
+class _ClientRegistrationRequired(TypedDict):
+    # The authorization server it is registered with.
+    issuer: str
+    # The client ID.
+    client_id: str
+    # How the client authenticates at the token endpoint.
+    token_endpoint_auth_method: str
+    # The redirect URIs registered.
+    redirect_uris: List[str]
+    # The grant types registered.
+    grant_types: List[str]
+    # When it was registered (Unix milliseconds).
+    registered_at: int
+
+
+class ClientRegistration(_ClientRegistrationRequired, total=False):
+    """A registered client (RFC 7591 §3.2.1), as the session stores it per issuer."""
+    # A secret, when the server made the client confidential.
+    client_secret: str
+    # When the secret expires (Unix milliseconds; absent or 0: never).
+    client_secret_expires_at: int
+    # For reading or updating the registration later (RFC 7592).
+    registration_access_token: str
+    # Where the registration can be read or updated (RFC 7592).
+    registration_client_uri: str
 
 
 class _CommandLoginRequired(TypedDict):
@@ -763,6 +794,31 @@ class FlowSpecMcpDiscovery(McpDiscoveryConfig):
     flow: Literal["mcp_discovery"]
 
 
+class _RegistrationConfigRequired(TypedDict):
+    # The server (needs `registration_endpoint`).
+    server: ServerMetadataInput
+    # The name the authorization server shows the user on its consent page.
+    client_name: str
+
+
+class RegistrationConfig(_RegistrationConfigRequired, total=False):
+    """Configuration of a registration."""
+    # The loopback redirect URIs (RFC 8252 §7.3); empty for a device-only client.
+    redirect_uris: List[str]
+    # The scope the client will ask for (RFC 7591 §2 `scope`).
+    scope: Optional[str]
+    # An initial access token, for servers that do not take open registration (RFC 7591 §3).
+    initial_access_token: Optional[str]
+    # Allow plain-http endpoints on non-loopback hosts (tests only).
+    # Default: `false`.
+    allow_insecure_http: bool
+
+
+class FlowSpecRegistration(RegistrationConfig):
+    """Dynamic client registration of a native app (RFC 7591)."""
+    flow: Literal["registration"]
+
+
 class FlowSpecDevice(DeviceConfig):
     """Device authorization grant (RFC 8628)."""
     flow: Literal["device"]
@@ -886,6 +942,7 @@ class FlowSpecApiKey(ApiKeyConfig):
 FlowSpec = Union[
     "FlowSpecDiscovery",
     "FlowSpecMcpDiscovery",
+    "FlowSpecRegistration",
     "FlowSpecDevice",
     "FlowSpecAuthorizationCode",
     "FlowSpecClientCredentials",
@@ -1044,6 +1101,11 @@ class McpServer(_McpServerRequired, total=False):
     # `offline_access` when the authorization server lists it (a refresh token); `None`
     # when neither says (the authorization server's default applies).
     scope: str
+    # The scope a client registered for this server should be allowed (RFC 7591 §2
+    # `scope`): every scope the resource lists, the challenge's, and `offline_access`
+    # when the authorization server lists it — broader than `scope`, so that a later
+    # step-up to another of the resource's scopes is not refused for the client.
+    registration_scope: str
     # The `Bearer` challenge the server answered with, if any.
     challenge: BearerChallenge
 
@@ -1090,6 +1152,13 @@ class OutcomeMcpServer(TypedDict):
     server: McpServer
 
 
+class OutcomeRegistration(TypedDict):
+    """A client was registered (RFC 7591)."""
+    kind: Literal["registration"]
+    # The registered client.
+    registration: ClientRegistration
+
+
 class OutcomeIntrospection(TypedDict):
     """Introspection answered."""
     kind: Literal["introspection"]
@@ -1116,6 +1185,7 @@ Outcome = Union[
     "OutcomeTokens",
     "OutcomeMetadata",
     "OutcomeMcpServer",
+    "OutcomeRegistration",
     "OutcomeIntrospection",
     "OutcomeRevoked",
     "OutcomeCredential",

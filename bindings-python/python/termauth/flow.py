@@ -168,8 +168,8 @@ class AwaitResponse:
 @dataclass(frozen=True)
 class Done:
     """The flow succeeded (terminal). ``result`` is the outcome, tagged by ``kind``:
-    ``tokens``, ``metadata``, ``mcp_server``, ``introspection``, ``revoked`` or
-    ``credential``."""
+    ``tokens``, ``metadata``, ``mcp_server``, ``registration``, ``introspection``,
+    ``revoked`` or ``credential``."""
 
     result: contract.Outcome = field(repr=False)
 
@@ -299,7 +299,7 @@ def input_from_dict(d: contract.Input) -> Input:
 
 class Flow:
     """Any termauth-core flow (device, authorization code, client credentials, password,
-    refresh, revocation, introspection, discovery, MCP discovery, API key)."""
+    refresh, revocation, introspection, discovery, MCP discovery, registration, API key)."""
 
     __slots__ = ("_flow",)
 

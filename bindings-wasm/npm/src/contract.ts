@@ -240,6 +240,30 @@ export interface ClientCredentialsConfig {
   allow_insecure_http?: boolean;
 }
 
+/** A registered client (RFC 7591 §3.2.1), as the session stores it per issuer. */
+export interface ClientRegistration {
+  /** The authorization server it is registered with. */
+  issuer: string;
+  /** The client ID. */
+  client_id: string;
+  /** A secret, when the server made the client confidential. */
+  client_secret?: string;
+  /** When the secret expires (Unix milliseconds; absent or 0: never). */
+  client_secret_expires_at?: number;
+  /** How the client authenticates at the token endpoint. */
+  token_endpoint_auth_method: string;
+  /** The redirect URIs registered. */
+  redirect_uris: string[];
+  /** The grant types registered. */
+  grant_types: string[];
+  /** For reading or updating the registration later (RFC 7592). */
+  registration_access_token?: string;
+  /** Where the registration can be read or updated (RFC 7592). */
+  registration_client_uri?: string;
+  /** When it was registered (Unix milliseconds). */
+  registered_at: number;
+}
+
 /** Log in (`auto`: chosen from where the CLI runs) and store the credential under the profile, which becomes the active one. */
 export interface CommandLogin {
   op: 'login';
@@ -560,6 +584,11 @@ export interface FlowSpecMcpDiscovery extends McpDiscoveryConfig {
   flow: 'mcp_discovery';
 }
 
+/** Dynamic client registration of a native app (RFC 7591). */
+export interface FlowSpecRegistration extends RegistrationConfig {
+  flow: 'registration';
+}
+
 /** Device authorization grant (RFC 8628). */
 export interface FlowSpecDevice extends DeviceConfig {
   flow: 'device';
@@ -604,6 +633,7 @@ export interface FlowSpecApiKey extends ApiKeyConfig {
 export type FlowSpec =
   | FlowSpecDiscovery
   | FlowSpecMcpDiscovery
+  | FlowSpecRegistration
   | FlowSpecDevice
   | FlowSpecAuthorizationCode
   | FlowSpecClientCredentials
@@ -816,6 +846,13 @@ export interface McpServer {
    * when neither says (the authorization server's default applies).
    */
   scope?: string;
+  /**
+   * The scope a client registered for this server should be allowed (RFC 7591 §2
+   * `scope`): every scope the resource lists, the challenge's, and `offline_access`
+   * when the authorization server lists it — broader than `scope`, so that a later
+   * step-up to another of the resource's scopes is not refused for the client.
+   */
+  registration_scope?: string;
   /** The `Bearer` challenge the server answered with, if any. */
   challenge?: BearerChallenge;
 }
@@ -868,6 +905,13 @@ export interface OutcomeMcpServer {
   server: McpServer;
 }
 
+/** A client was registered (RFC 7591). */
+export interface OutcomeRegistration {
+  kind: 'registration';
+  /** The registered client. */
+  registration: ClientRegistration;
+}
+
 /** Introspection answered. */
 export interface OutcomeIntrospection {
   kind: 'introspection';
@@ -894,6 +938,7 @@ export type Outcome =
   | OutcomeTokens
   | OutcomeMetadata
   | OutcomeMcpServer
+  | OutcomeRegistration
   | OutcomeIntrospection
   | OutcomeRevoked
   | OutcomeCredential;
@@ -1043,6 +1088,25 @@ export interface RefreshConfig {
   scope?: string | null;
   /** RFC 8707 resource indicators. */
   resource?: string[];
+  /**
+   * Allow plain-http endpoints on non-loopback hosts (tests only).
+   * Default: `false`.
+   */
+  allow_insecure_http?: boolean;
+}
+
+/** Configuration of a registration. */
+export interface RegistrationConfig {
+  /** The server (needs `registration_endpoint`). */
+  server: ServerMetadataInput;
+  /** The name the authorization server shows the user on its consent page. */
+  client_name: string;
+  /** The loopback redirect URIs (RFC 8252 §7.3); empty for a device-only client. */
+  redirect_uris?: string[];
+  /** The scope the client will ask for (RFC 7591 §2 `scope`). */
+  scope?: string | null;
+  /** An initial access token, for servers that do not take open registration (RFC 7591 §3). */
+  initial_access_token?: string | null;
   /**
    * Allow plain-http endpoints on non-loopback hosts (tests only).
    * Default: `false`.

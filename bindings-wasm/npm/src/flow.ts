@@ -30,7 +30,7 @@ export function seedBytes(seed: Uint8Array | string | undefined): Uint8Array {
 
 /**
  * A running flow (device, authorization code, client credentials, password, refresh,
- * revocation, introspection, discovery, MCP discovery, API key), driven by `poll` / `handle`.
+ * revocation, introspection, discovery, MCP discovery, registration, API key), driven by `poll` / `handle`.
  *
  * Its wasm memory is freed by `free()` (or `using flow = Flow.start(…)`); a finalizer frees
  * it too if you forget.

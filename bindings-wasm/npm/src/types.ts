@@ -50,6 +50,8 @@ export type TokenToSend = C.TokenToSend;
 export type DiscoverySpec = C.FlowSpecDiscovery;
 /** From an MCP server's URL to its resource and authorization server (RFC 9728, MCP authorization). */
 export type McpDiscoverySpec = C.FlowSpecMcpDiscovery;
+/** Dynamic client registration of a native app (RFC 7591). */
+export type RegistrationSpec = C.FlowSpecRegistration;
 export type DeviceSpec = C.FlowSpecDevice;
 export type AuthorizationCodeSpec = C.FlowSpecAuthorizationCode;
 export type ClientCredentialsSpec = C.FlowSpecClientCredentials;
@@ -68,6 +70,8 @@ export type Introspection = C.Introspection;
 export type McpServer = C.McpServer;
 /** A `Bearer` challenge's parameters (`termauth_core::challenge::BearerChallenge`). */
 export type BearerChallenge = C.BearerChallenge;
+/** A client registered by dynamic registration (`termauth_core::flows::ClientRegistration`). */
+export type ClientRegistration = C.ClientRegistration;
 /** What a finished flow produced (`termauth_core::Outcome`), tagged by `kind`. */
 export type Outcome = C.Outcome;
 

@@ -88,6 +88,7 @@ export function checkMcpServer(m, where = 'server') {
     { server_url: S, resource: S, resource_metadata_url: S, authorization_servers: arrayOf(S), metadata: checkMetadata },
     {
       scope: S,
+      registration_scope: S,
       challenge: (v, w) => shape(v, w, {}, { resource_metadata: S, scope: S, error: S, error_description: S }),
     },
   );
@@ -102,6 +103,17 @@ function checkOutcome(o, where) {
       return shape(o, where, { kind: S, introspection: (v, w) => shape(v, w, { active: B }, {}, true) });
     case 'mcp_server':
       return shape(o, where, { kind: S, server: checkMcpServer });
+    case 'registration':
+      return shape(o, where, {
+        kind: S,
+        registration: (v, w) =>
+          shape(
+            v,
+            w,
+            { issuer: S, client_id: S, token_endpoint_auth_method: S, redirect_uris: arrayOf(S), grant_types: arrayOf(S), registered_at: I },
+            { client_secret: S, client_secret_expires_at: I, registration_access_token: S, registration_client_uri: S },
+          ),
+      });
     case 'revoked':
       return shape(o, where, { kind: S, count: I });
     case 'credential':

@@ -91,6 +91,12 @@ pub struct McpServer {
     /// when neither says (the authorization server's default applies).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// The scope a client registered for this server should be allowed (RFC 7591 §2
+    /// `scope`): every scope the resource lists, the challenge's, and `offline_access`
+    /// when the authorization server lists it — broader than `scope`, so that a later
+    /// step-up to another of the resource's scopes is not refused for the client.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration_scope: Option<String>,
     /// The `Bearer` challenge the server answered with, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub challenge: Option<BearerChallenge>,
@@ -105,6 +111,7 @@ impl McpServer {
             authorization_servers: o.strings("authorization_servers")?,
             metadata: ServerMetadata::read(o.object("metadata")?)?,
             scope: o.opt_str("scope")?,
+            registration_scope: o.opt_str("registration_scope")?,
             challenge: match o.opt_object("challenge")? {
                 None => None,
                 Some(mut c) => Some(BearerChallenge {
@@ -308,10 +315,11 @@ impl McpDiscovery {
         // MCP authorization, "Scope Selection Strategy": the challenge's scope, else every
         // scope the resource lists; and `offline_access` for a refresh token ("Refresh
         // Tokens": clients MAY add it when the authorization server lists it).
-        let mut scopes: Vec<String> = match self.challenge.as_ref().and_then(|c| c.scope.as_deref()) {
-            Some(scope) if !scope.trim().is_empty() => scope.split_whitespace().map(String::from).collect(),
-            _ => found.scopes_supported.clone(),
+        let challenged: Vec<String> = match self.challenge.as_ref().and_then(|c| c.scope.as_deref()) {
+            Some(scope) => scope.split_whitespace().map(String::from).collect(),
+            None => Vec::new(),
         };
+        let mut scopes = if challenged.is_empty() { found.scopes_supported.clone() } else { challenged.clone() };
         let offline = metadata
             .extra
             .get("scopes_supported")
@@ -320,6 +328,12 @@ impl McpDiscovery {
         if offline && !scopes.iter().any(|s| s == "offline_access") {
             scopes.push("offline_access".into());
         }
+        let mut registration = found.scopes_supported.clone();
+        for scope in &scopes {
+            if !registration.contains(scope) {
+                registration.push(scope.clone());
+            }
+        }
         Ok(McpServer {
             server_url: self.config.server_url.clone(),
             resource: found.resource.clone(),
@@ -327,6 +341,7 @@ impl McpDiscovery {
             authorization_servers: found.authorization_servers.clone(),
             metadata,
             scope: (!scopes.is_empty()).then(|| scopes.join(" ")),
+            registration_scope: (!registration.is_empty()).then(|| registration.join(" ")),
             challenge: self.challenge.clone(),
         })
     }

@@ -6,6 +6,7 @@ pub mod authorization_code;
 pub mod device;
 pub mod discovery;
 pub mod mcp;
+pub mod registration;
 pub mod revocation;
 pub mod token_grant;
 
@@ -14,5 +15,6 @@ pub use authorization_code::{AuthorizationCodeConfig, AuthorizationCodeFlow};
 pub use device::{DeviceConfig, DeviceFlow};
 pub use discovery::{Discovery, DiscoveryConfig, MetadataDocument};
 pub use mcp::{McpDiscovery, McpDiscoveryConfig, McpServer};
+pub use registration::{ClientRegistration, Registration, RegistrationConfig};
 pub use revocation::{IntrospectionConfig, RevocationConfig, TokenEndpointCall, TokenToSend};
 pub use token_grant::{ClientCredentialsConfig, PasswordConfig, RefreshConfig, TokenGrant};
