@@ -103,9 +103,9 @@ fi
 size=$(wc -c < "$pkg/wasm/termauth_wasm_bg.wasm")
 gz=$(gzip -9 -c "$pkg/wasm/termauth_wasm_bg.wasm" | wc -c)
 echo "termauth_wasm_bg.wasm: $size bytes raw, $gz bytes gzip -9"
-# The budget: 540 KB raw and 228 KB gzip -9 (KB = 1,000 bytes); ARCHITECTURE.md says why.
-if [ "$size" -gt 540000 ] || [ "$gz" -gt 228000 ]; then
+# The budget: 545 KB raw and 230 KB gzip -9 (KB = 1,000 bytes); ARCHITECTURE.md says why.
+if [ "$size" -gt 545000 ] || [ "$gz" -gt 230000 ]; then
   # Reported, not fatal (a size target is a benchmark figure, not a test): bench/node prints it
   # against the budget too. ARCHITECTURE.md ("The WebAssembly module's size") says what it costs.
-  echo "warning: the .wasm is over its budget of 540 KB raw and 228 KB gzip -9 (540,000 and 228,000 bytes)" >&2
+  echo "warning: the .wasm is over its budget of 545 KB raw and 230 KB gzip -9 (545,000 and 230,000 bytes)" >&2
 fi

@@ -175,7 +175,7 @@ const wasm = readFileSync(join(pkg, 'wasm', 'termauth_wasm_bg.wasm'));
 const bundle = readFileSync(join(pkg, 'dist', 'index.js'));
 console.log('\n== size');
 const gz = gzipSync(wasm, { level: 9 }).length;
-console.log(`termauth_wasm_bg.wasm  ${wasm.length} bytes raw (${(wasm.length / 540_000).toFixed(2)}× the 540 KB = 540,000-byte budget), ${gz} bytes zlib -9 (${(gz / 228_000).toFixed(2)}× the 228 KB budget, which build.sh measures with gzip -9)`);
+console.log(`termauth_wasm_bg.wasm  ${wasm.length} bytes raw (${(wasm.length / 545_000).toFixed(2)}× the 545 KB = 545,000-byte budget), ${gz} bytes zlib -9 (${(gz / 230_000).toFixed(2)}× the 230 KB budget, which build.sh measures with gzip -9)`);
 console.log(`dist/index.js          ${(bundle.length / 1024).toFixed(1)} KB (the whole package a cached getToken loads, wasm-bindgen glue included)`);
 try {
   const out = execFileSync('npm', ['pack', '--dry-run', '--json'], { cwd: pkg, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });

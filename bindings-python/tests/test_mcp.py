@@ -135,6 +135,14 @@ def test_discovery_registration_and_a_device_login_give_a_token_the_mcp_server_a
         return client.get_token()
 
     token = login(found["scope"])
+    # The token is for the MCP server (RFC 8707): its audience, as the IdP says.
+    introspection = run_flow({
+        "flow": "introspection",
+        "server": {"issuer": mcp_idp.issuer, "introspection_endpoint": f"{mcp_idp.issuer}/token/introspection"},
+        "client": {"client_id": "termauth-ci-post", "auth": {"method": "client_secret_post", "client_secret": "ci-post-secret"}},
+        "token": {"token": token},
+    })["introspection"]
+    assert introspection["aud"] == mcp
     init = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
             "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
     assert call(mcp, token, init)[0] == 200

@@ -42,9 +42,25 @@ pub struct BearerChallenge {
 /// assert!(bearer_challenge(["Basic realm=\"x\""]).is_none());
 /// ```
 pub fn bearer_challenge<'a>(values: impl IntoIterator<Item = &'a str>) -> Option<BearerChallenge> {
-    for value in values {
-        for challenge in ChallengeParser::new(value) {
-            let Ok(challenge) = challenge else { break };
+    values.into_iter().find_map(bearer_in_line)
+}
+
+/// The first Bearer challenge of one header value. After a fault (a `token68` challenge,
+/// junk) parsing starts again after each later comma, so a Bearer challenge that follows a
+/// `Negotiate <token68>` one on the same line is still found: fetch (Node) joins repeated
+/// `WWW-Authenticate` lines into one with ", ".
+fn bearer_in_line(value: &str) -> Option<BearerChallenge> {
+    let mut start = 0;
+    'line: loop {
+        let rest = &value[start..];
+        // The parser takes no leading whitespace (RFC 9110 §5.6.1 allows it in a list).
+        for challenge in ChallengeParser::new(rest.trim_start()) {
+            let Ok(challenge) = challenge else {
+                // Resume after the next comma (past the fault's start: never inside a
+                // quoted string that parsed).
+                start += rest.find(',')? + 1;
+                continue 'line;
+            };
             if !challenge.scheme.eq_ignore_ascii_case("bearer") {
                 continue;
             }
@@ -57,8 +73,8 @@ pub fn bearer_challenge<'a>(values: impl IntoIterator<Item = &'a str>) -> Option
                 error_description: param("error_description"),
             });
         }
+        return None; // the whole line parsed: no Bearer challenge in it
     }
-    None
 }
 
 #[cfg(test)]
@@ -73,6 +89,11 @@ mod tests {
         // On a second line; a token68 Negotiate line before it stops only itself.
         let c = bearer_challenge(["Negotiate YII=", "bearer RESOURCE_METADATA=\"https://r.example/m\""]).unwrap();
         assert_eq!(c.resource_metadata.as_deref(), Some("https://r.example/m"));
+        // The same two joined by fetch into one line: parsing resumes after the comma.
+        let c = bearer_challenge(["Negotiate YII=, Bearer resource_metadata=\"https://r.example/m\""]).unwrap();
+        assert_eq!(c.resource_metadata.as_deref(), Some("https://r.example/m"));
+        // A comma inside the quoted string of a challenge that parsed starts nothing.
+        assert_eq!(bearer_challenge(["Basic realm=\"x, Bearer y=z\""]), None);
         // A bare scheme, escapes, a repeated parameter (the first wins).
         assert_eq!(bearer_challenge(["Bearer"]), Some(BearerChallenge::default()));
         let c = bearer_challenge([r#"Bearer error_description="say \"hi\"", scope=a, scope=b"#]).unwrap();

@@ -157,6 +157,36 @@ pub fn is_loopback(url: &Url) -> bool {
     url.host().is_some_and(|h| is_loopback_host(&h))
 }
 
+/// True when the URL's host is loopback, private, link-local, shared (carrier-grade NAT) or
+/// unspecified: an address that only makes sense from inside the machine or its network.
+/// A remote server that names such a URL is steering the client at something of the
+/// user's (server-side request forgery). Names are not resolved (this crate does no IO):
+/// a DNS name that resolves to such an address is not caught here.
+pub fn is_internal(url: &Url) -> bool {
+    let v4 = |ip: std::net::Ipv4Addr| {
+        let [a, b, ..] = ip.octets();
+        ip.is_loopback()
+            || ip.is_private()
+            || ip.is_link_local()
+            || ip.is_unspecified()
+            || ip.is_broadcast()
+            || (a == 100 && (64..128).contains(&b)) // shared address space, RFC 6598
+    };
+    match url.host() {
+        Some(Host::Ipv4(ip)) => v4(ip),
+        Some(Host::Ipv6(ip)) => {
+            let first = ip.segments()[0];
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || (first & 0xfe00) == 0xfc00 // unique local, RFC 4193
+                || (first & 0xffc0) == 0xfe80 // link-local
+                || ip.to_ipv4_mapped().is_some_and(v4)
+        }
+        Some(host) => is_loopback_host(&host),
+        None => true,
+    }
+}
+
 /// Resolves `target` against `base` (a URL from [`parse`]): an origin-form request target
 /// (`/path?query`, what a loopback listener receives) keeps the base's scheme, host and
 /// port; `//host/path` keeps only the scheme (RFC 3986 §5.2; `\` counts as `/`, as in

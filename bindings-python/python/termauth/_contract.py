@@ -778,6 +778,10 @@ class McpDiscoveryConfig(_McpDiscoveryConfigRequired, total=False):
     # The `WWW-Authenticate` values of a 401 or 403 the host already got from this server:
     # no probe is sent, and the challenge's `scope` (a step-up) is what the login asks for.
     www_authenticate: List[str]
+    # The scope the current token was granted (or asked for), on a step-up: the login then
+    # asks for it together with the challenge's scope, so a challenge that names only the
+    # missing scope does not lose the others (MCP authorization, "Step-Up Authorization").
+    scope: Optional[str]
     # The authorization server to use when the server lists several (it must be listed).
     issuer: Optional[str]
     # Take an authorization server whose metadata has no `code_challenge_methods_supported`

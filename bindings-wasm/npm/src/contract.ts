@@ -810,6 +810,12 @@ export interface McpDiscoveryConfig {
    * no probe is sent, and the challenge's `scope` (a step-up) is what the login asks for.
    */
   www_authenticate?: string[];
+  /**
+   * The scope the current token was granted (or asked for), on a step-up: the login then
+   * asks for it together with the challenge's scope, so a challenge that names only the
+   * missing scope does not lose the others (MCP authorization, "Step-Up Authorization").
+   */
+  scope?: string | null;
   /** The authorization server to use when the server lists several (it must be listed). */
   issuer?: string | null;
   /**

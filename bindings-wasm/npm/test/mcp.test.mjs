@@ -120,6 +120,14 @@ test('discovery, registration and a device login give a token the MCP server acc
     return c.getToken();
   };
   let token = await login(found.scope);
+  // The token is for the MCP server (RFC 8707): its audience, as the IdP says.
+  const { introspection } = await run({
+    flow: 'introspection',
+    server: { issuer: idp.issuer, introspection_endpoint: `${idp.issuer}/token/introspection` },
+    client: { client_id: 'termauth-ci-post', auth: { method: 'client_secret_post', client_secret: 'ci-post-secret' } },
+    token: { token },
+  });
+  assert.equal(introspection.aud, idp.mcp);
   const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } };
   assert.equal((await call(token, init)).status, 200);
   const who = await call(token, tool('whoami', {}));

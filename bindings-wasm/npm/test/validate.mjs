@@ -41,7 +41,7 @@ export function checkError(e, where = 'error') {
     e,
     where,
     { kind: oneOf(...kinds), code: S, message: S, hint: oneOf('reauthenticate', 'retry_later', 'fix_configuration', 'fatal') },
-    { status: I, error: S, error_description: S, error_uri: S, excerpt: S },
+    { status: I, error: S, error_description: S, error_uri: S, excerpt: S, retry_after: S },
   );
 }
 export function checkTokens(v, where = 'tokens') {

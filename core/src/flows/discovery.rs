@@ -72,12 +72,18 @@ pub struct Discovery {
 
 /// Well-known URLs tried in order, and what each one that had no usable document said.
 ///
-/// The rule for moving on (one place for discovery and the MCP chain): a 4xx (404 and 410,
-/// but also the 400, 401 and 403 that CDNs and some servers give for an unknown path), a
-/// 502 (a gateway's error page), a body that is not a JSON object (an HTML 200 from a
-/// single-page app), or a document that fails its checks. A 5xx other than 502 and a
-/// transport error end the flow: the server is there but failing, and trying elsewhere
-/// would hide that.
+/// The rule for moving on (one place for discovery and the MCP chain), decided by the
+/// status first: a 429, or a 5xx other than 502, ends the flow whatever the body (the
+/// server is there but failing or limiting, and trying elsewhere would hide that and its
+/// `Retry-After`); so does a transport error. Any other 4xx (404 and 410, but also the 400,
+/// 401 and 403 that CDNs and some servers give for an unknown path) and a 502 (a gateway's
+/// error page) move on; so does a 2xx whose body is not a JSON object (an HTML 200 from a
+/// single-page app) or whose document fails its checks (termauth's own protocol errors,
+/// never an `error` code a server chose).
+/// The codes of a document refused by its checks: the next URL may hold a good one.
+const REFUSED: [&str; 5] =
+    ["issuer_mismatch", "resource_mismatch", "invalid_metadata", "pkce_not_advertised", "pkce_s256_unsupported"];
+
 #[derive(Debug, Clone)]
 pub(crate) struct Candidates {
     urls: Vec<String>,
@@ -112,9 +118,17 @@ impl Candidates {
     /// `Err`: the error that ends the flow (`what` names the document in it, `advice` says
     /// what to check).
     pub(crate) fn miss(&mut self, resp: &HttpResponse, error: Error, what: &str, advice: &str) -> Result<(), Error> {
-        let refused = matches!(error.code.as_str(), "issuer_mismatch" | "resource_mismatch" | "invalid_metadata");
-        let unusable = matches!(error.code.as_str(), "response_not_json" | "response_not_object");
-        if !(refused || unusable || matches!(resp.status, 400..=499 | 502)) {
+        let ours = error.kind == crate::ErrorKind::Protocol;
+        let refused = ours && REFUSED.contains(&error.code.as_str());
+        let unusable = ours && matches!(error.code.as_str(), "response_not_json" | "response_not_object");
+        let moves_on = match resp.status {
+            429 => false,
+            502 => true,
+            500..=599 => false,
+            400..=499 => true,
+            _ => refused || unusable,
+        };
+        if !moves_on {
             return Err(error);
         }
         let said = match (&error.error, &error.error_description) {

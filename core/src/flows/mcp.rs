@@ -44,6 +44,11 @@ pub struct McpDiscoveryConfig {
     #[cfg_attr(feature = "schema", schemars(default))]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub www_authenticate: Vec<String>,
+    /// The scope the current token was granted (or asked for), on a step-up: the login then
+    /// asks for it together with the challenge's scope, so a challenge that names only the
+    /// missing scope does not lose the others (MCP authorization, "Step-Up Authorization").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
     /// The authorization server to use when the server lists several (it must be listed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
@@ -63,6 +68,7 @@ impl McpDiscoveryConfig {
         Ok(McpDiscoveryConfig {
             server_url: o.str("server_url")?,
             www_authenticate: o.opt_strings("www_authenticate")?.unwrap_or_default(),
+            scope: o.opt_str("scope")?,
             issuer: o.opt_str("issuer")?,
             assume_pkce: o.flag("assume_pkce")?,
             allow_insecure_http: o.flag("allow_insecure_http")?,
@@ -154,27 +160,52 @@ pub struct McpDiscovery {
 }
 
 /// The well-known protected resource metadata URLs of a server URL (RFC 9728 §3.1: the
-/// suffix inserted between the host and the path, the query dropped), path-aware first,
-/// then the root (MCP authorization, "Protected Resource Metadata Discovery").
+/// suffix inserted between the host and the path, the query kept), path-aware first, then
+/// the root (MCP authorization, "Protected Resource Metadata Discovery").
 pub fn resource_metadata_urls(server: &Url) -> Vec<String> {
     let origin = server.origin().ascii_serialization();
     let path = server.path().trim_end_matches('/');
+    let query = server.query().map(|q| format!("?{q}")).unwrap_or_default();
     let root = format!("{origin}/.well-known/oauth-protected-resource");
-    if path.is_empty() { vec![root] } else { vec![format!("{root}{path}"), root] }
+    if path.is_empty() && query.is_empty() { vec![root] } else { vec![format!("{root}{path}{query}"), root] }
 }
 
 /// Whether a protected resource metadata `resource` names this server: identical (RFC 9728
-/// §3.3), or the same origin with a path that is a whole-segment prefix of the server's.
+/// §3.3), or the same origin and query with a path that is a whole-segment prefix of the
+/// server's (a query names a resource too: `?tenant=a` is not `?tenant=b`, nor the
+/// broader resource without it).
 pub fn resource_matches(resource: &Url, server: &Url) -> bool {
     let resource_path = resource.path().trim_end_matches('/');
     let server_path = server.path().trim_end_matches('/');
     resource.origin() == server.origin()
         && resource.fragment().is_none()
-        && (resource.query().is_none() || resource.query() == server.query())
+        && resource.query() == server.query()
         && (server_path == resource_path || server_path.strip_prefix(resource_path).is_some_and(|rest| rest.starts_with('/')))
 }
 
+/// Whether a scope token has only the characters RFC 6749 §3.3 allows (`%x21 / %x23-5B /
+/// %x5D-7E`): no space, quote, backslash or control character, so it can be sent, stored
+/// and printed as given.
+fn scope_token_ok(token: &str) -> bool {
+    !token.is_empty() && token.bytes().all(|b| matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E))
+}
+
 impl McpDiscovery {
+    /// A URL a server named (the metadata's, an authorization server): one termauth fetches
+    /// (https, or loopback http) and, unless the MCP server itself is local, not on this
+    /// machine or its network — a remote server must not steer the client at the user's
+    /// own services (server-side request forgery).
+    fn check_named(&self, url: &str, name: &str) -> Result<Url, Error> {
+        let checked = check_endpoint(url, name, self.config.allow_insecure_http)?;
+        if !crate::uri::is_internal(&self.server) && crate::uri::is_internal(&checked) {
+            return Err(Error::usage(
+                "internal_address",
+                format!("`{name}` is on this machine or its network, and the MCP server is not: {}", short(url)),
+            ));
+        }
+        Ok(checked)
+    }
+
     /// An MCP discovery flow.
     ///
     /// # Errors
@@ -197,7 +228,7 @@ impl McpDiscovery {
         let urls = match challenge.as_ref().and_then(|c| c.resource_metadata.as_deref()) {
             Some(url) => {
                 // A URL the server chose: it must be one termauth would fetch anyway.
-                check_endpoint(url, "resource_metadata", self.config.allow_insecure_http).map_err(|e| {
+                self.check_named(url, "resource_metadata").map_err(|e| {
                     Error::protocol(
                         "invalid_challenge",
                         None,
@@ -211,13 +242,27 @@ impl McpDiscovery {
             }
             None => resource_metadata_urls(&self.server),
         };
+        if let Some(bad) =
+            challenge.as_ref().and_then(|c| c.scope.as_deref()).filter(|s| !s.split_whitespace().all(scope_token_ok))
+        {
+            return Err(Error::protocol(
+                "invalid_challenge",
+                None,
+                format!(
+                    "The MCP server's WWW-Authenticate names a scope with characters RFC 6749 §3.3 does not allow: {}",
+                    short(bad)
+                ),
+            ));
+        }
         self.challenge = challenge;
         self.stage = Stage::ResourceMetadata(Candidates::new(urls));
         Ok(())
     }
 
     fn read_resource_metadata(&self, resp: &HttpResponse, url: &str) -> Result<ResourceMetadata, Error> {
-        let fields = resp.oauth_fields()?;
+        // A document is a 2xx; an `error` member in one makes it no document (the server
+        // is not an authorization server: its OAuth error texts would blame the wrong party).
+        let fields = if resp.is_success() { resp.fields()? } else { resp.oauth_fields()? };
         let invalid = |why: String| {
             Error::protocol(
                 "invalid_metadata",
@@ -230,6 +275,9 @@ impl McpDiscovery {
         let resource = o.str("resource").map_err(|e| invalid(format!("is unusable: {e}")))?;
         let authorization_servers = o.strings("authorization_servers").map_err(|e| invalid(format!("is unusable: {e}")))?;
         let scopes_supported = o.opt_strings("scopes_supported").map_err(|e| invalid(format!("is unusable: {e}")))?;
+        if let Some(bad) = scopes_supported.iter().flatten().find(|s| !scope_token_ok(s)) {
+            return Err(invalid(format!("lists a scope with characters RFC 6749 §3.3 does not allow ({})", short(bad))));
+        }
         let named = crate::uri::parse(&resource).ok().filter(|r| resource_matches(r, &self.server));
         if named.is_none() {
             return Err(Error::protocol(
@@ -244,17 +292,28 @@ impl McpDiscovery {
             )
             .with_hint(Hint::FixConfiguration));
         }
+        // Only the authorization servers termauth would use are kept (one it will not use
+        // does not spoil the others); none left refuses the document.
+        let mut refusal = None;
+        let authorization_servers: Vec<String> = authorization_servers
+            .into_iter()
+            .filter(|issuer| match self.check_named(issuer, "authorization_servers") {
+                Ok(u) if u.query().is_none() => true,
+                Ok(_) => {
+                    refusal.get_or_insert_with(|| "an issuer has no query (RFC 8414 §2)".to_string());
+                    false
+                }
+                Err(e) => {
+                    refusal.get_or_insert(e.message);
+                    false
+                }
+            })
+            .collect();
         if authorization_servers.is_empty() {
-            return Err(invalid("lists no authorization server".into()));
-        }
-        for issuer in &authorization_servers {
-            let checked = check_endpoint(issuer, "authorization_servers", self.config.allow_insecure_http);
-            if let Err(e) = checked.and_then(|u| match u.query() {
-                Some(_) => Err(Error::usage("invalid_issuer", "an issuer has no query (RFC 8414 §2)")),
-                None => Ok(u),
-            }) {
-                return Err(invalid(format!("names an authorization server termauth will not use ({})", e.message)));
-            }
+            return Err(invalid(match refusal {
+                Some(why) => format!("names no authorization server termauth will use ({why})"),
+                None => "lists no authorization server".into(),
+            }));
         }
         Ok(ResourceMetadata {
             resource,
@@ -319,7 +378,16 @@ impl McpDiscovery {
             Some(scope) => scope.split_whitespace().map(String::from).collect(),
             None => Vec::new(),
         };
-        let mut scopes = if challenged.is_empty() { found.scopes_supported.clone() } else { challenged.clone() };
+        let mut scopes = if challenged.is_empty() { found.scopes_supported.clone() } else { Vec::new() };
+        if !challenged.is_empty() {
+            // A step-up: what the token had, then what the challenge asks (first-seen order).
+            let had = self.config.scope.iter().flat_map(|s| s.split_whitespace()).filter(|s| scope_token_ok(s));
+            for scope in had.map(String::from).chain(challenged.iter().cloned()) {
+                if !scopes.contains(&scope) {
+                    scopes.push(scope);
+                }
+            }
+        }
         let offline = metadata
             .extra
             .get("scopes_supported")
@@ -430,24 +498,25 @@ impl Machine for McpDiscovery {
                     }
                 }
             }
-            Stage::ServerMetadata { found, issuer, mut urls } => match read_metadata(&resp, &issuer) {
-                Ok(metadata) => match self.finish(&found, metadata) {
+            Stage::ServerMetadata { found, issuer, mut urls } => {
+                match read_metadata(&resp, &issuer).and_then(|m| self.finish(&found, m)) {
                     Ok(server) => {
                         self.ex.finish(Outcome::McpServer { server: Box::new(server) });
                         Ok(())
                     }
-                    Err(e) => Err(e),
-                },
-                Err(error) => {
-                    let advice = format!(
-                        "The MCP server names `{}` as its authorization server, and it publishes no metadata termauth can use; ask the MCP server's operator.",
-                        short(&issuer)
-                    );
-                    let result = urls.miss(&resp, error, "authorization server metadata", &advice);
-                    self.stage = Stage::ServerMetadata { found, issuer, urls };
-                    result
+                    // A document refused for its PKCE support is passed over like one with
+                    // another issuer: a later well-known URL may hold the right one.
+                    Err(error) => {
+                        let advice = format!(
+                            "The MCP server names `{}` as its authorization server, and it publishes no metadata termauth can use; ask the MCP server's operator.",
+                            short(&issuer)
+                        );
+                        let result = urls.miss(&resp, error, "authorization server metadata", &advice);
+                        self.stage = Stage::ServerMetadata { found, issuer, urls };
+                        result
+                    }
                 }
-            },
+            }
         };
         if let Err(error) = result {
             self.ex.fail(error);
@@ -468,7 +537,7 @@ mod tests {
         assert_eq!(
             resource_metadata_urls(&url("https://mcp.example.com/public/mcp?x=1")),
             [
-                "https://mcp.example.com/.well-known/oauth-protected-resource/public/mcp",
+                "https://mcp.example.com/.well-known/oauth-protected-resource/public/mcp?x=1",
                 "https://mcp.example.com/.well-known/oauth-protected-resource"
             ]
         );
@@ -501,6 +570,52 @@ mod tests {
         ] {
             assert!(!resource_matches(&url(bad), &server), "{bad}");
         }
+        // A query names a resource too: only the same one matches.
+        let tenant = url("https://mcp.example.com/mcp?tenant=a");
+        assert!(resource_matches(&url("https://mcp.example.com/mcp?tenant=a"), &tenant));
+        for bad in ["https://mcp.example.com/mcp", "https://mcp.example.com/mcp?tenant=b", "https://mcp.example.com"] {
+            assert!(!resource_matches(&url(bad), &tenant), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_remote_server_cannot_point_at_internal_addresses() {
+        let config = |server: &str| McpDiscoveryConfig {
+            server_url: server.into(),
+            www_authenticate: vec![],
+            scope: None,
+            issuer: None,
+            assume_pkce: false,
+            allow_insecure_http: false,
+        };
+        let remote = McpDiscovery::new(config("https://mcp.example.com/mcp")).unwrap();
+        for internal in [
+            "http://127.0.0.1:2375/containers/json",
+            "http://localhost:9999",
+            "https://10.0.0.1/as",
+            "https://192.168.1.1",
+            "https://169.254.169.254/latest",
+            "https://100.64.0.1",
+            "https://[::1]/x",
+            "https://[fd00::1]/x",
+            "https://[fe80::1]/x",
+            "https://[::ffff:10.0.0.1]/x",
+            "https://0.0.0.0/",
+        ] {
+            assert_eq!(
+                remote.check_named(internal, "x").unwrap_err().code,
+                if internal.starts_with("http:") && !internal.contains("127.0.0.1") && !internal.contains("localhost") {
+                    "insecure_endpoint"
+                } else {
+                    "internal_address"
+                },
+                "{internal}"
+            );
+        }
+        assert!(remote.check_named("https://auth.example.com", "x").is_ok());
+        // A local MCP server (a development setup) may name local ones.
+        let local = McpDiscovery::new(config("http://127.0.0.1:8080/mcp")).unwrap();
+        assert!(local.check_named("http://127.0.0.1:9000", "x").is_ok());
     }
 
     #[test]

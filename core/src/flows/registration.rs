@@ -157,6 +157,12 @@ impl Registration {
                 ));
             }
         }
+        if config.redirect_uris.is_empty() && config.server.device_authorization_endpoint.is_none() {
+            return Err(Error::usage(
+                "invalid_registration",
+                "A client registered without a redirect URI needs the device grant, and this server has no device authorization endpoint: give a loopback redirect URI.",
+            ));
+        }
         let mut grant_types = Vec::new();
         if !config.redirect_uris.is_empty() {
             grant_types.push("authorization_code".to_string());
@@ -239,31 +245,82 @@ impl Registration {
             }
         };
         let redirect_uris = strings("redirect_uris")?.unwrap_or_else(|| self.config.redirect_uris.clone());
-        if let Some(missing) = self.config.redirect_uris.iter().find(|u| !redirect_uris.contains(u)) {
-            return Err(Error::protocol(
+        if redirect_uris.iter().any(|u| crate::uri::parse(u).is_err()) {
+            return Err(unsafe_field("redirect_uris", status));
+        }
+        let changed = |what: String| {
+            Error::protocol(
                 "registration_changed",
                 Some(status),
-                format!(
-                    "The authorization server registered the client without the redirect URI {}, so a browser login could not finish. Use a client registered with it (--client-id).",
-                    short(missing)
-                ),
+                format!("The authorization server registered the client {what}. Use a client registered with it (--client-id)."),
             )
-            .with_hint(Hint::FixConfiguration));
+            .with_hint(Hint::FixConfiguration)
+        };
+        if let Some(missing) = self.config.redirect_uris.iter().find(|u| !redirect_uris.contains(u)) {
+            return Err(changed(format!("without the redirect URI {}, so a browser login could not finish", short(missing))));
         }
-        let seconds = |name: &str| crate::http::opt_seconds(&fields, name, status);
+        let grant_types = strings("grant_types")?.unwrap_or_else(|| self.grant_types.clone());
+        if grant_types.iter().any(|g| token_syntax_error(g).is_some()) {
+            return Err(unsafe_field("grant_types", status));
+        }
+        if !self.config.redirect_uris.is_empty() && !grant_types.iter().any(|g| g == "authorization_code") {
+            return Err(changed("without the authorization_code grant, so a browser login could not finish".into()));
+        }
+        // RFC 7591 §2: the default is client_secret_basic; a client given a secret
+        // authenticates with it.
+        let default_method = if client_secret.is_some() { "client_secret_basic" } else { "none" };
+        let method = opt_str(&fields, "token_endpoint_auth_method", status)?.unwrap_or_else(|| default_method.into());
+        if !matches!(method.as_str(), "none" | "client_secret_basic" | "client_secret_post")
+            || (method != "none") != client_secret.is_some()
+        {
+            return Err(changed(format!(
+                "to authenticate with `{}`{}, which termauth cannot do for it",
+                short(&method),
+                if client_secret.is_some() { " and a secret" } else { " without a secret" }
+            )));
+        }
+        let expires_at = crate::http::opt_seconds(&fields, "client_secret_expires_at", status)?.map(|s| s.saturating_mul(1000));
+        if client_secret.is_some() && expires_at.is_some_and(|at| at != 0 && at <= now_ms) {
+            return Err(changed("with a client secret that has already expired (client_secret_expires_at)".into()));
+        }
+        // RFC 7592: the registration access token goes to this URI only; one on another
+        // server than the registration endpoint's is not kept.
+        let registration_client_uri = opt_str(&fields, "registration_client_uri", status)?;
+        if let Some(uri) = &registration_client_uri {
+            let same_origin = crate::uri::origin(uri).is_some() && crate::uri::origin(uri) == crate::uri::origin(&self.endpoint);
+            if !same_origin {
+                return Err(unsafe_field("registration_client_uri", status));
+            }
+        }
+        let registration_access_token = opt_str(&fields, "registration_access_token", status)?;
+        if registration_access_token.as_deref().is_some_and(|t| token_syntax_error(t).is_some()) {
+            return Err(unsafe_field("registration_access_token", status));
+        }
         Ok(ClientRegistration {
             issuer: self.config.server.issuer.clone(),
             client_id,
-            client_secret_expires_at: seconds("client_secret_expires_at")?.map(|s| s.saturating_mul(1000)),
+            client_secret_expires_at: expires_at,
             client_secret: client_secret.map(Secret::new),
-            token_endpoint_auth_method: opt_str(&fields, "token_endpoint_auth_method", status)?.unwrap_or_else(|| "none".into()),
+            token_endpoint_auth_method: method,
             redirect_uris,
-            grant_types: strings("grant_types")?.unwrap_or_else(|| self.grant_types.clone()),
-            registration_access_token: opt_str(&fields, "registration_access_token", status)?.map(Secret::new),
-            registration_client_uri: opt_str(&fields, "registration_client_uri", status)?,
+            grant_types,
+            registration_access_token: registration_access_token.map(Secret::new),
+            registration_client_uri,
             registered_at: now_ms,
         })
     }
+}
+
+/// A member of the registration response that termauth will not store or send: control
+/// characters, spaces, or a URL it will not use. The value is not quoted (it may be a secret).
+fn unsafe_field(name: &str, status: u16) -> Error {
+    Error::protocol(
+        "invalid_field",
+        Some(status),
+        format!(
+            "The registration response's `{name}` is not usable (control characters, spaces, or a URL on another server); nothing was kept."
+        ),
+    )
 }
 
 fn bad_field(name: &str, status: u16) -> Error {
