@@ -79,7 +79,9 @@ pub struct Discovery {
 /// 401 and 403 that CDNs and some servers give for an unknown path) and a 502 (a gateway's
 /// error page) move on; so does a 2xx whose body is not a JSON object (an HTML 200 from a
 /// single-page app) or whose document fails its checks (termauth's own protocol errors,
-/// never an `error` code a server chose).
+/// never an `error` code a server chose). A redirect ends the flow (it is not followed).
+/// With no URL left, the error is the first refusal, else `metadata_not_found` when the last
+/// answer was a 4xx, else the last answer's own error (a 502 is "try later").
 /// The codes of a document refused by its checks: the next URL may hold a good one.
 const REFUSED: [&str; 5] =
     ["issuer_mismatch", "resource_mismatch", "invalid_metadata", "pkce_not_advertised", "pkce_s256_unsupported"];
@@ -126,7 +128,10 @@ impl Candidates {
             502 => true,
             500..=599 => false,
             400..=499 => true,
-            _ => refused || unusable,
+            200..=299 => refused || unusable,
+            // A redirect is not followed (a document must be at its well-known URL), nor
+            // passed over: it says where the server is, and that is not here.
+            _ => false,
         };
         if !moves_on {
             return Err(error);
@@ -139,7 +144,7 @@ impl Candidates {
         };
         self.missing.push(format!("{} (HTTP {}{said})", short(self.current()), resp.status));
         if refused && self.refused.is_none() {
-            self.refused = Some(error);
+            self.refused = Some(error.clone());
         }
         if self.next < self.urls.len() {
             return Ok(());
@@ -149,6 +154,11 @@ impl Candidates {
                 first.message = format!("{} (Tried {}.)", first.message, self.missing.join(", "));
             }
             return Err(first);
+        }
+        // The last URL had a broken answer (a gateway's 502, JSON that is no object): that
+        // error, with its hint (retry later, or a server to fix), says more than "not found".
+        if !(400..=499).contains(&resp.status) {
+            return Err(error);
         }
         Err(Error::protocol(
             "metadata_not_found",
