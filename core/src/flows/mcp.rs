@@ -155,8 +155,9 @@ pub struct McpDiscovery {
     server: Url,
     stage: Stage,
     challenge: Option<BearerChallenge>,
-    /// The probe got a 2xx: the server answered without asking for a login.
-    open: bool,
+    /// The probe's status (0: no probe sent): a 2xx means the server answered without
+    /// asking for a login, a 5xx that it is failing.
+    probe_status: u16,
 }
 
 /// The well-known protected resource metadata URLs of a server URL (RFC 9728 §3.1: the
@@ -215,7 +216,7 @@ impl McpDiscovery {
         let challenge = bearer_challenge(config.www_authenticate.iter().map(String::as_str));
         let stage =
             if config.www_authenticate.is_empty() { Stage::Probe } else { Stage::ResourceMetadata(Candidates::new(Vec::new())) };
-        let mut flow = McpDiscovery { ex: Exchange::new(), config, server, stage, challenge: None, open: false };
+        let mut flow = McpDiscovery { ex: Exchange::new(), config, server, stage, challenge: None, probe_status: 0 };
         if !matches!(flow.stage, Stage::Probe) {
             flow.after_challenge(challenge)?;
         }
@@ -418,8 +419,13 @@ impl McpDiscovery {
         let mut advice = String::from(
             "Check the MCP server URL: an MCP server that takes OAuth tokens publishes protected resource metadata (RFC 9728).",
         );
-        if self.open {
-            advice.push_str(" It answered without asking for a login, so it may need none.");
+        match self.probe_status {
+            200..=299 => advice.push_str(" It answered without asking for a login, so it may need none."),
+            500..=599 => advice.push_str(&format!(
+                " It answered HTTP {} to an initialize request: it may be failing, so try again later.",
+                self.probe_status
+            )),
+            _ => {}
         }
         advice
     }
@@ -470,7 +476,7 @@ impl Machine for McpDiscovery {
                 } else {
                     None
                 };
-                self.open = resp.is_success();
+                self.probe_status = resp.status;
                 self.after_challenge(challenge)
             }
             Stage::ResourceMetadata(mut urls) => {

@@ -203,13 +203,17 @@ impl Registration {
 
     fn read(&self, resp: &HttpResponse, now_ms: u64) -> Result<ClientRegistration, Error> {
         let fields = resp.oauth_fields().map_err(|e| match resp.status {
-            401 | 403 if e.error.is_none() || e.code == "unexpected_status" => Error::protocol(
+            // With or without an OAuth error (`invalid_token` for a missing or bad initial
+            // access token, RFC 6750 §3.1): the advice is about registering, not about a
+            // client secret.
+            401 | 403 => Error::protocol(
                 "registration_refused",
                 Some(resp.status),
                 format!(
-                    "The authorization server {} does not take open registration (HTTP {}). Use a client registered with it (--client-id), or an initial access token.",
+                    "The authorization server {} refused to register a client (HTTP {}{}). Use a client registered with it (--client-id), or an initial access token.",
                     short(&self.config.server.issuer),
-                    resp.status
+                    resp.status,
+                    e.error_description.as_deref().or(e.error.as_deref()).map(|d| format!(", server said: {}", short(d))).unwrap_or_default()
                 ),
             )
             .with_hint(Hint::FixConfiguration),
