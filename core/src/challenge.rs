@@ -7,23 +7,23 @@
 //! the parameters termauth uses from it.
 
 use http_auth::ChallengeParser;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// The parameters of a `Bearer` challenge that an OAuth client acts on.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct BearerChallenge {
     /// Where the resource's protected resource metadata is (RFC 9728 §5.1).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_metadata: Option<String>,
     /// The scope the request needs (RFC 6750 §3; MCP's scope selection and step-up).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// `invalid_request`, `invalid_token` or `insufficient_scope` (RFC 6750 §3.1).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// The server's words about the error (untrusted: sanitise before showing).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_description: Option<String>,
 }
 

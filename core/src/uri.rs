@@ -163,24 +163,21 @@ pub fn is_loopback(url: &Url) -> bool {
 /// user's (server-side request forgery). Names are not resolved (this crate does no IO):
 /// a DNS name that resolves to such an address is not caught here.
 pub fn is_internal(url: &Url) -> bool {
-    let v4 = |ip: std::net::Ipv4Addr| {
-        let [a, b, ..] = ip.octets();
-        ip.is_loopback()
-            || ip.is_private()
-            || ip.is_link_local()
-            || ip.is_unspecified()
-            || ip.is_broadcast()
-            || (a == 100 && (64..128).contains(&b)) // shared address space, RFC 6598
+    // IPv4 ranges by their octets: 0/8 "this network" and 255.255.255.255 (RFC 6890),
+    // 10/8, 172.16/12, 192.168/16 (RFC 1918), 100.64/10 (RFC 6598), 127/8, 169.254/16.
+    let v4 = |[a, b, c, d]: [u8; 4]| {
+        matches!((a, b), (0 | 10 | 127, _) | (172, 16..=31) | (192, 168) | (169, 254) | (100, 64..=127))
+            || [a, b, c, d] == [255; 4]
     };
     match url.host() {
-        Some(Host::Ipv4(ip)) => v4(ip),
+        Some(Host::Ipv4(ip)) => v4(ip.octets()),
         Some(Host::Ipv6(ip)) => {
             let first = ip.segments()[0];
             ip.is_loopback()
                 || ip.is_unspecified()
                 || (first & 0xfe00) == 0xfc00 // unique local, RFC 4193
                 || (first & 0xffc0) == 0xfe80 // link-local
-                || ip.to_ipv4_mapped().is_some_and(v4)
+                || ip.to_ipv4_mapped().is_some_and(|v| v4(v.octets()))
         }
         Some(host) => is_loopback_host(&host),
         None => true,

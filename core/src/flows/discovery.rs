@@ -70,6 +70,10 @@ pub struct Discovery {
     urls: Candidates,
 }
 
+/// The codes of a document refused by its checks: the next URL may hold a good one.
+const REFUSED: [&str; 5] =
+    ["issuer_mismatch", "resource_mismatch", "invalid_metadata", "pkce_not_advertised", "pkce_s256_unsupported"];
+
 /// Well-known URLs tried in order, and what each one that had no usable document said.
 ///
 /// The rule for moving on (one place for discovery and the MCP chain), decided by the
@@ -82,10 +86,6 @@ pub struct Discovery {
 /// never an `error` code a server chose). A redirect ends the flow (it is not followed).
 /// With no URL left, the error is the first refusal, else `metadata_not_found` when the last
 /// answer was a 4xx, else the last answer's own error (a 502 is "try later").
-/// The codes of a document refused by its checks: the next URL may hold a good one.
-const REFUSED: [&str; 5] =
-    ["issuer_mismatch", "resource_mismatch", "invalid_metadata", "pkce_not_advertised", "pkce_s256_unsupported"];
-
 #[derive(Debug, Clone)]
 pub(crate) struct Candidates {
     urls: Vec<String>,

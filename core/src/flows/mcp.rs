@@ -9,11 +9,14 @@
 //!
 //! What the flow checks, so that a hostile or broken server cannot steer a login:
 //! * the protected resource metadata's `resource` is this server (RFC 9728 §3.3: identical;
-//!   like both official SDKs, termauth also takes the same origin with a path that is a
-//!   segment prefix of the server's, e.g. `https://mcp.example.com` for
+//!   like both official SDKs, termauth also takes the same origin and query with a path that
+//!   is a segment prefix of the server's, e.g. `https://mcp.example.com` for
 //!   `https://mcp.example.com/mcp`), and it becomes the RFC 8707 `resource` of every request;
-//! * every authorization server it lists is an https URL; the one used is the first, or the
-//!   configured `issuer` when it is listed;
+//! * a URL the server names (the metadata's, an authorization server) is https (or loopback
+//!   http) and, unless the MCP server is itself local, not on a loopback, private or
+//!   link-local address; authorization servers that fail this are dropped, and the one used
+//!   is the first left, or the configured `issuer` when it is listed;
+//! * scopes (the challenge's, `scopes_supported`) are RFC 6749 §3.3 scope-tokens;
 //! * the authorization server metadata's `issuer` is identical to that URL (RFC 8414 §3.3),
 //!   and it lists `S256` in `code_challenge_methods_supported` (MCP: a client MUST refuse
 //!   to proceed when the member is absent; `assume_pkce` overrides that for servers known to
@@ -213,12 +216,12 @@ impl McpDiscovery {
     /// The server URL is not an https URL (or loopback http), or has a fragment.
     pub fn new(config: McpDiscoveryConfig) -> Result<Self, Error> {
         let server = check_endpoint(&config.server_url, "server_url", config.allow_insecure_http)?;
+        let given = !config.www_authenticate.is_empty();
         let challenge = bearer_challenge(config.www_authenticate.iter().map(String::as_str));
-        let stage =
-            if config.www_authenticate.is_empty() { Stage::Probe } else { Stage::ResourceMetadata(Candidates::new(Vec::new())) };
-        let mut flow = McpDiscovery { ex: Exchange::new(), config, server, stage, challenge: None, probe_status: 0 };
-        if !matches!(flow.stage, Stage::Probe) {
-            flow.after_challenge(challenge)?;
+        let mut flow =
+            McpDiscovery { ex: Exchange::new(), config, server, stage: Stage::Probe, challenge: None, probe_status: 0 };
+        if given {
+            flow.after_challenge(challenge)?; // no probe: the host saw the challenge
         }
         Ok(flow)
     }
@@ -600,6 +603,9 @@ mod tests {
             "http://localhost:9999",
             "https://10.0.0.1/as",
             "https://192.168.1.1",
+            "https://172.16.5.4",
+            "https://172.31.255.255",
+            "https://255.255.255.255",
             "https://169.254.169.254/latest",
             "https://100.64.0.1",
             "https://[::1]/x",
@@ -618,7 +624,12 @@ mod tests {
                 "{internal}"
             );
         }
-        assert!(remote.check_named("https://auth.example.com", "x").is_ok());
+        // The ranges' neighbours are public.
+        for public in
+            ["https://auth.example.com", "https://172.32.0.1", "https://100.128.0.1", "https://11.0.0.1", "https://[2001:db8::1]"]
+        {
+            assert!(remote.check_named(public, "x").is_ok(), "{public}");
+        }
         // A local MCP server (a development setup) may name local ones.
         let local = McpDiscovery::new(config("http://127.0.0.1:8080/mcp")).unwrap();
         assert!(local.check_named("http://127.0.0.1:9000", "x").is_ok());

@@ -11,13 +11,16 @@
 //! server has a device authorization endpoint (a registered client may use only the grants
 //! it registered, so a device login on a headless host needs it).
 //!
-//! The answer is checked like a token response: the `client_id` (and a secret, if the
-//! server made the client confidential) must be visible ASCII, since they go into requests,
-//! file names and terminals; the server may change what was asked (RFC 7591 §3.2.1), but a
-//! registration without the redirect URIs asked for could not finish a browser login and is
+//! Every member of the answer that is kept is checked, since they go into requests, files
+//! and terminals: `client_id`, a secret, grant types and the registration access token
+//! visible ASCII, redirect URIs valid URLs, `registration_client_uri` on the registration
+//! endpoint's origin. The server may change what was asked (RFC 7591 §3.2.1), but a
+//! registration that could not finish a login (no redirect URI or `authorization_code`
+//! grant asked for, an authentication method termauth cannot use, an expired secret) is
 //! refused.
 
 use crate::config::ServerMetadata;
+use crate::credential::Grant;
 use crate::error::{Error, Hint};
 use crate::flow::{Action, Exchange, Machine, Outcome};
 use crate::http::{HttpResponse, Method, opt_str, req_str, short};
@@ -26,9 +29,6 @@ use crate::secret::Secret;
 use crate::token::token_syntax_error;
 use serde::Serialize;
 use serde_json::Value;
-
-/// The device grant's type (RFC 8628 §3.4).
-const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 /// Configuration of a registration.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -119,7 +119,7 @@ impl ClientRegistration {
 
     /// Whether the device grant was registered (a device login is possible).
     pub fn has_device_grant(&self) -> bool {
-        self.grant_types.iter().any(|g| g == DEVICE_GRANT)
+        self.grant_types.iter().any(|g| g == Grant::DeviceCode.grant_type())
     }
 }
 
@@ -169,7 +169,7 @@ impl Registration {
         }
         grant_types.push("refresh_token".to_string());
         if config.server.device_authorization_endpoint.is_some() {
-            grant_types.push(DEVICE_GRANT.to_string());
+            grant_types.push(Grant::DeviceCode.grant_type().to_string());
         }
         Ok(Registration { ex: Exchange::new(), endpoint: url.to_string(), config, grant_types, retried: false, sent: false })
     }
@@ -356,11 +356,13 @@ impl Machine for Registration {
             // Some servers refuse grant types they do not know for dynamically registered
             // clients: without the device grant the browser login still works.
             Err(e)
-                if e.code == "invalid_client_metadata" && !self.retried && self.grant_types.iter().any(|g| g == DEVICE_GRANT) =>
+                if e.code == "invalid_client_metadata"
+                    && !self.retried
+                    && self.grant_types.iter().any(|g| g == Grant::DeviceCode.grant_type()) =>
             {
                 self.retried = true;
                 self.sent = false;
-                self.grant_types.retain(|g| g != DEVICE_GRANT);
+                self.grant_types.retain(|g| g != Grant::DeviceCode.grant_type());
             }
             Err(e) => self.ex.fail(e),
         }
@@ -393,7 +395,7 @@ mod tests {
             assert_eq!(Registration::new(config(&[bad])).unwrap_err().code, "invalid_redirect_uri", "{bad:?}");
         }
         let r = Registration::new(config(&["http://127.0.0.1:8400/callback"])).unwrap();
-        assert_eq!(r.grant_types, ["authorization_code", "refresh_token", DEVICE_GRANT]);
+        assert_eq!(r.grant_types, ["authorization_code", "refresh_token", Grant::DeviceCode.grant_type()]);
         let r = Registration::new(config(&[])).unwrap();
         assert!(r.metadata().contains(r#""response_types":[],"redirect_uris":[]"#), "{}", r.metadata());
     }
